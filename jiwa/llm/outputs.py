@@ -1,0 +1,69 @@
+"""Output models for LLAMA prompts: each one gives the JSON schema that constrains generation and validates the result."""
+
+from __future__ import annotations
+
+import re
+from typing import Annotated, Literal
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints, field_validator
+
+_STUTTER = re.compile(r"(.)\1{4}")
+
+
+def _no_stutter(text: str) -> str:
+    if _STUTTER.search(text):
+        raise ValueError("repeats one character five or more times")
+    return text
+
+
+def _several_words(text: str) -> str:
+    if len(text.split()) < 4:
+        raise ValueError("needs at least four words")
+    return text
+
+
+# Small models loop or emit slugs; these validators reject that without loosening the grammar.
+Sentence = Annotated[
+    str,
+    StringConstraints(strip_whitespace=True, min_length=12, max_length=280),
+    AfterValidator(_no_stutter),
+    AfterValidator(_several_words),
+]
+Utterance = Annotated[str, StringConstraints(strip_whitespace=True, min_length=2, max_length=120), AfterValidator(_no_stutter)]
+
+# A closed vocabulary, so later stages (tone-adjusted cached answers) can act on the tags.
+ToneTag = Literal[
+    "warm", "reassuring", "patient", "respectful", "encouraging", "gentle", "practical",
+    "playful", "calm", "humble", "formal", "informal", "empathetic", "clear",
+]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class TriggerPhrases(_Strict):
+    """Things a user might write that show the signal, per language."""
+
+    id: list[Utterance] = Field(min_length=1, max_length=3, description="Indonesian")
+    en: list[Utterance] = Field(min_length=1, max_length=3, description="English")
+    it: list[Utterance] = Field(min_length=1, max_length=3, description="Italian")
+
+
+class CulturalInsight(_Strict):
+    insight: Sentence
+    guidance: Sentence = Field(description="How the responder should answer someone showing this signal.")
+    triggers: TriggerPhrases
+    tone_tags: list[ToneTag] = Field(min_length=1, max_length=4)
+
+    @field_validator("guidance")
+    @classmethod
+    def _guidance_differs(cls, guidance: str, info) -> str:
+        if guidance.lower() == (info.data.get("insight") or "").lower():
+            raise ValueError("guidance repeats the insight word for word")
+        return guidance
+
+
+OUTPUT_MODELS: dict[str, type[BaseModel]] = {
+    "CulturalInsight": CulturalInsight,
+}

@@ -1,0 +1,1 @@
+"""The LanceDB stores that the pipeline publishes and the server reads."""

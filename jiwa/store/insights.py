@@ -1,0 +1,51 @@
+"""Queries over the cultural-insights table, for the server's grounding step."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+import numpy as np
+
+_RESULT_COLUMNS = ["id", "topic", "category", "insight", "guidance", "tone_tags"]
+_QUERY_WORDS = re.compile(r"\w+", re.UNICODE)
+
+
+@dataclass(frozen=True)
+class InsightHit:
+    id: str
+    topic: str
+    category: str
+    insight: str
+    guidance: str
+    tone_tags: tuple[str, ...]
+    score: float
+
+
+def full_text_query(message: str, max_terms: int = 32) -> str:
+    """Plain words only: full-text query syntax in user input must not become operators."""
+    return " ".join(_QUERY_WORDS.findall(message.lower())[:max_terms])
+
+
+def search_insights(table, query_vector: np.ndarray, message: str, k: int = 5) -> list[InsightHit]:
+    """Hybrid top-k: vector and full-text results fused by reciprocal rank; falls back to vector only for wordless input."""
+    text = full_text_query(message)
+    if text:
+        builder = table.search(query_type="hybrid").vector(query_vector).text(text).select(_RESULT_COLUMNS)
+        score_column = "_relevance_score"
+    else:
+        builder = table.search(query_vector, vector_column_name="vector").distance_type("cosine").select(_RESULT_COLUMNS)
+        score_column = "_distance"
+    rows = builder.limit(k).to_list()
+    return [
+        InsightHit(
+            id=row["id"],
+            topic=row["topic"],
+            category=row["category"],
+            insight=row["insight"],
+            guidance=row["guidance"],
+            tone_tags=tuple(row["tone_tags"] or ()),
+            score=float(row[score_column]) if score_column == "_relevance_score" else 1.0 - float(row[score_column]),
+        )
+        for row in rows
+    ]

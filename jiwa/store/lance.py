@@ -1,0 +1,99 @@
+"""Opening, writing and publishing LanceDB tables. Every write is one atomic commit, so readers never see half of it."""
+
+from __future__ import annotations
+
+import logging
+import os
+import re
+import time
+
+# Lance logs a deprecation warning on every scored query; keep its log for real problems.
+os.environ.setdefault("LANCEDB_LOG", "error")
+
+import lancedb  # noqa: E402
+import pyarrow as pa  # noqa: E402
+
+from jiwa.embedding import Embedder
+from jiwa.store.schema import EMBEDDING_DIM_KEY, EMBEDDING_MODEL_KEY
+
+log = logging.getLogger(__name__)
+
+_COMMIT_ATTEMPTS = 5
+
+
+class StoreNotReadyError(LookupError):
+    """A table the caller needs has not been materialized yet."""
+
+
+def connect(uri: str) -> lancedb.DBConnection:
+    return lancedb.connect(uri)
+
+
+def table_embedder(schema: pa.Schema) -> tuple[str, int]:
+    metadata = schema.metadata or {}
+    if EMBEDDING_MODEL_KEY not in metadata or EMBEDDING_DIM_KEY not in metadata:
+        return "", 0
+    return metadata[EMBEDDING_MODEL_KEY].decode(), int(metadata[EMBEDDING_DIM_KEY])
+
+
+def open_vector_table(db: lancedb.DBConnection, name: str, embedder: Embedder):
+    """Open a table and refuse it if its vectors came from another embedder."""
+    if name not in db.table_names():
+        raise StoreNotReadyError(f"Table '{name}' does not exist under {db.uri}; materialize the {name} asset first.")
+    table = db.open_table(name)
+    model_name, dimension = table_embedder(table.schema)
+    embedder.check_compatible(model_name, dimension, where=f"Table '{name}'")
+    return table
+
+
+def upsert(
+    db: lancedb.DBConnection,
+    name: str,
+    schema: pa.Schema,
+    rows: pa.Table,
+    *,
+    replace_scope: str | None = None,
+):
+    """Insert or update rows by id in one commit; with replace_scope, rows in that scope absent from `rows` are deleted."""
+    table = db.create_table(name, schema=schema, exist_ok=True)
+    stored_model, stored_dim = table_embedder(table.schema)
+    new_model, new_dim = table_embedder(schema)
+    if (stored_model, stored_dim) != (new_model, new_dim):
+        raise ValueError(
+            f"Table '{name}' holds vectors from '{stored_model}' ({stored_dim} dims) but this run embeds with "
+            f"'{new_model}' ({new_dim} dims). Rematerialize every partition of {name} after dropping the table, "
+            "or set the embedder back."
+        )
+    rows = rows.cast(schema)
+    for attempt in range(1, _COMMIT_ATTEMPTS + 1):
+        try:
+            merge = table.merge_insert("id").when_matched_update_all().when_not_matched_insert_all()
+            if replace_scope is not None:
+                merge = merge.when_not_matched_by_source_delete(replace_scope)
+            merge.execute(rows)
+            return table
+        except Exception as exc:  # lance reports a lost commit race as a generic runtime error
+            if "conflict" not in str(exc).lower() or attempt == _COMMIT_ATTEMPTS:
+                raise
+            log.info("commit conflict on %s (attempt %d), retrying", name, attempt)
+            time.sleep(0.2 * attempt)
+            table.checkout_latest()
+    return table
+
+
+def refresh_indexes(table, *, text_column: str, vector_min_rows: int) -> None:
+    """Keep the full-text index current, and add an ANN vector index once the table is big enough to need one."""
+    indexed = {column for index in table.list_indices() for column in index.columns}
+    if text_column not in indexed:
+        table.create_fts_index(text_column, replace=True)
+    if "vector" not in indexed and table.count_rows() >= vector_min_rows:
+        table.create_index(metric="cosine", vector_column_name="vector", index_type="IVF_HNSW_SQ")
+    table.optimize()
+
+
+def publish(table, label: str) -> int:
+    """Tag the current version so it stays restorable after compaction; returns the version."""
+    version = table.version
+    tag = re.sub(r"[^A-Za-z0-9._-]+", "-", label).strip("-")
+    table.tags.create(tag, version)
+    return version
