@@ -163,9 +163,9 @@ def _empty_text_rows(rows: pa.Table) -> list[str]:
     records = rows.select([c for c in ("id", *TEXT_COLUMNS, *TRIGGER_COLUMNS) if c in rows.schema.names]).to_pylist()
     empty = []
     for record in records:
-        texts_blank = any(not (record.get(column) or "").strip() for column in TEXT_COLUMNS if column in record)
+        texts_blank = any(not str(record.get(column) or "").strip() for column in TEXT_COLUMNS if column in record)
         triggers_blank = any(
-            not [t for t in (record.get(column) or []) if t and t.strip()] for column in TRIGGER_COLUMNS if column in record
+            not [t for t in (record.get(column) or []) if t and str(t).strip()] for column in TRIGGER_COLUMNS if column in record
         )
         if texts_blank or triggers_blank:
             empty.append(record["id"])

@@ -87,7 +87,7 @@ def cultural_insights(
         prompt_name=INSIGHT_PROMPT.name,
         prompt_version=INSIGHT_PROMPT.version,
         generated_at=datetime.now(timezone.utc),
-        run_id=context.run.run_id,
+        run_id=context.run_id,
     )
     records = [insight_record(topic, insight, provenance) for topic, insight in generated]
     vectors = embedder.embedder().embed([record["search_text"] for record in records])
@@ -147,7 +147,7 @@ def cultural_insights(
 
     table = upsert(db, INSIGHTS_TABLE, schema, rows, replace_scope=f"category = '{category}'")
     refresh_indexes(table, text_column="search_text", vector_min_rows=_settings.vector_index_min_rows)
-    version = publish(table, f"{category}-{context.run.run_id[:8]}")
+    version = publish(table, f"{category}-{context.run_id[:8]}")
     return dg.MaterializeResult(
         metadata={
             **metadata,

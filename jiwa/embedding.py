@@ -55,7 +55,7 @@ class Embedder:
         except Exception as exc:  # sentence-transformers raises many types for a bad directory
             raise EmbedderError(f"Cannot load the embedding model in {directory}: {exc}") from exc
         self.model_name = directory.name if model_path else EMBEDDED_MODEL_NAME
-        self.dimension = int(self._model.get_sentence_embedding_dimension())
+        self.dimension = int(self._model.get_embedding_dimension())
         self.batch_size = batch_size
         # Torch inference on one model from several threads is safe, but serialising keeps CPU use predictable.
         self._lock = threading.Lock()

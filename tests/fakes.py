@@ -3,7 +3,7 @@
 import json
 import re
 
-from pydantic import PrivateAttr
+from pydantic import Field
 
 from jiwa.llm import Completion, StructuredLLM
 from pipelines.resources import LlamaResource
@@ -40,7 +40,8 @@ class FakeChatBackend:
 class FakeLlamaResource(LlamaResource):
     """LlamaResource whose backend is the fake; everything else (validation, retries, counting) is the real code."""
 
-    _backend: FakeChatBackend = PrivateAttr(default_factory=FakeChatBackend)
+    script: list[str] = Field(default_factory=list, description="Raw outputs to return before the generated ones.")
 
     def setup_for_execution(self, context) -> None:
-        self._llm = StructuredLLM(self._backend, temperature=self.temperature, seed=self.seed, max_retries=self.max_retries)
+        backend = FakeChatBackend(self.script)
+        self._llm = StructuredLLM(backend, temperature=self.temperature, seed=self.seed, max_retries=self.max_retries)

@@ -55,7 +55,11 @@ def upsert(
     replace_scope: str | None = None,
 ):
     """Insert or update rows by id in one commit; with replace_scope, rows in that scope absent from `rows` are deleted."""
-    table = db.create_table(name, schema=schema, exist_ok=True)
+    if name in db.table_names():
+        table = db.open_table(name)
+    else:
+        # exist_ok covers a concurrent partition run that created the table first.
+        table = db.create_table(name, schema=schema, exist_ok=True)
     stored_model, stored_dim = table_embedder(table.schema)
     new_model, new_dim = table_embedder(schema)
     if (stored_model, stored_dim) != (new_model, new_dim):

