@@ -60,6 +60,7 @@ class InsightsConfig(dg.Config):
     partitions_def=category_partitions,
     group_name="knowledge",
     kinds={"llamacpp", "lancedb"},
+    pool="llama",
     code_version=INSIGHT_PROMPT.code_version(f"{configured_model_id(_settings)}|{_settings.embedding_model_path}"),
     check_specs=[dg.AssetCheckSpec(name, asset="cultural_insights", blocking=True) for name in INSIGHT_CHECKS],
     description="Cultural insights LLAMA writes per topic, with guidance for the responder and multilingual triggers; "

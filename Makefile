@@ -1,0 +1,31 @@
+# The two commands: `make run` (install, materialize, start the Dagster UI) and `make test` (install, run every test).
+PYTHON ?= python3.11
+VENV ?= .venv
+BIN := $(VENV)/bin
+export DAGSTER_HOME ?= $(CURDIR)/data/dagster
+DAGSTER_PORT ?= 3000
+
+.PHONY: install run test bench
+
+install: $(VENV)/.installed
+
+$(VENV)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	# torch first and alone, so the resolver never reaches for a CUDA build.
+	$(BIN)/pip install "torch==2.13.0"
+	$(BIN)/pip install -e ".[dev]"
+	touch $@
+
+run: install
+	mkdir -p $(DAGSTER_HOME)
+	cp -n pipelines/dagster.yaml $(DAGSTER_HOME)/dagster.yaml || true
+	$(BIN)/python -m pipelines.bootstrap
+	$(BIN)/dagster dev -w workspace.yaml -h 0.0.0.0 -p $(DAGSTER_PORT)
+
+test: install
+	$(BIN)/python -m pytest
+
+bench: install
+	$(BIN)/python -m bench.retrieval
+	$(BIN)/python -m bench.generation

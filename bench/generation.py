@@ -1,0 +1,79 @@
+"""Insight generation throughput beside the raw llama.cpp token rate of the same model, in one process and run.
+
+Three rates, same model and threads:
+  raw         plain completion, no chat template, no grammar: llama.cpp's own decode speed;
+  free_chat   the insight prompt through the chat template, without the JSON-schema grammar;
+  jiwa        the insight prompt with the grammar, validation and retries, as the asset runs it.
+"""
+
+import argparse
+import time
+
+from assets.topics import load_catalogue
+from bench.common import save
+from jiwa.llm import LlamaCppBackend, StructuredLLM
+from jiwa.prompts import load_prompt
+from jiwa.settings import get_settings
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--topics", type=int, default=4)
+    parser.add_argument("--per-topic", type=int, default=2)
+    args = parser.parse_args()
+    settings = get_settings()
+    backend = LlamaCppBackend(settings.llm_model_path, context_size=settings.llm_context_size, threads=settings.llm_threads)
+    prompt = load_prompt("cultural_insight")
+    catalogue = load_catalogue()
+    topics = catalogue.topics[: args.topics]
+
+    raw_tokens, raw_seconds = 0, 0.0
+    for topic in topics:
+        tokens, seconds = backend.raw_token_rate(f"Notes on Balinese culture. {topic.description}\n", max_tokens=200)
+        raw_tokens, raw_seconds = raw_tokens + tokens, raw_seconds + seconds
+
+    free_tokens, free_seconds = 0, 0.0
+    for topic in topics:
+        messages = prompt.render(category=topic.category, topic=topic.name, description=topic.description, facet=catalogue.facets[0])
+        started = time.perf_counter()
+        completion = backend.complete(messages, json_schema=None, max_tokens=prompt.max_tokens, temperature=0.7, seed=1)
+        free_seconds += time.perf_counter() - started
+        free_tokens += completion.completion_tokens
+
+    llm = StructuredLLM(backend, temperature=settings.llm_temperature, seed=settings.llm_seed, max_retries=settings.llm_max_retries)
+    started = time.perf_counter()
+    accepted = 0
+    for topic in topics:
+        for k in range(args.per_topic):
+            result = llm.generate(
+                prompt, variant=k, category=topic.category, topic=topic.name,
+                description=topic.description, facet=catalogue.facets[k % len(catalogue.facets)],
+            )
+            accepted += result is not None
+    jiwa_seconds = time.perf_counter() - started
+    stats = llm.stats
+
+    raw_rate = raw_tokens / raw_seconds
+    report = {
+        "model": backend.model_id,
+        "threads": settings.llm_threads or "all cores",
+        "raw_tokens_per_s": round(raw_rate, 1),
+        "free_chat_tokens_per_s": round(free_tokens / free_seconds, 1),
+        "jiwa_tokens_per_s": round(stats.completion_tokens / jiwa_seconds, 1),
+        "jiwa_over_raw": round(stats.completion_tokens / jiwa_seconds / raw_rate, 3),
+        "insights_requested": len(topics) * args.per_topic,
+        "insights_accepted": accepted,
+        "insights_per_min": round(accepted / jiwa_seconds * 60, 2),
+        "calls": stats.calls,
+        "rejections": dict(stats.rejections),
+        "dropped": stats.dropped,
+        "completion_tokens_per_accepted_insight": round(stats.completion_tokens / max(1, accepted), 1),
+        "prompt_tokens": stats.prompt_tokens,
+    }
+    for key, value in report.items():
+        print(f"{key}: {value}")
+    print("saved", save("generation", report))
+
+
+if __name__ == "__main__":
+    main()

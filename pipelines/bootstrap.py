@@ -1,0 +1,63 @@
+"""Materialize what is missing or stale, so `make run` starts the UI over real stores.
+
+Runs go into the persistent Dagster instance ($DAGSTER_HOME), so they show in the UI's run history.
+"""
+
+import logging
+import sys
+import time
+
+import dagster as dg
+
+from assets.knowledge import cultural_insights, cultural_topics
+from pipelines.definitions import defs
+
+log = logging.getLogger("jiwa.bootstrap")
+
+
+def _stale_partitions(instance: dg.DagsterInstance, assets_def: dg.AssetsDefinition) -> list[str]:
+    key = assets_def.key
+    wanted = assets_def.code_versions_by_key[key]
+    stale = []
+    for partition in assets_def.partitions_def.get_partition_keys():
+        records = instance.fetch_materializations(
+            dg.AssetRecordsFilter(asset_key=key, asset_partitions=[partition]), limit=1
+        ).records
+        materialization = records[0].asset_materialization if records else None
+        published = materialization and materialization.metadata.get("published")
+        current = materialization and materialization.tags.get("dagster/code_version") == wanted
+        if not (published and published.value and current):
+            stale.append(partition)
+    return stale
+
+
+def main() -> int:
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
+    instance = dg.DagsterInstance.get()
+    resources = defs.resources
+    dg.materialize([cultural_topics], resources=resources, instance=instance)
+    partitions = _stale_partitions(instance, cultural_insights)
+    if not partitions:
+        log.info("cultural_insights: every category is current")
+    failed = []
+    for index, partition in enumerate(partitions, start=1):
+        started = time.perf_counter()
+        log.info("cultural_insights[%s]: materializing (%d/%d)", partition, index, len(partitions))
+        result = dg.materialize(
+            [cultural_topics, cultural_insights],
+            selection=[cultural_insights],
+            partition_key=partition,
+            resources=resources,
+            instance=instance,
+            raise_on_error=False,
+        )
+        if not result.success:
+            failed.append(partition)
+        log.info("cultural_insights[%s]: %s in %.0fs", partition, "ok" if result.success else "FAILED", time.perf_counter() - started)
+    if failed:
+        log.error("These categories failed; see their runs in the Dagster UI: %s", ", ".join(failed))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,75 @@
+"""The llama.cpp-server path (a GPU box in production): a real llama_cpp.server with SmolLM2, reached over HTTP."""
+
+import socket
+import subprocess
+import sys
+import time
+
+import dagster as dg
+import httpx
+import lancedb
+import pytest
+
+from assets.knowledge import cultural_insights, cultural_topics
+from jiwa.llm import LLMError, LlamaServerBackend, embedded_model_path
+from jiwa.store.schema import INSIGHTS_TABLE
+from pipelines.resources import EmbedderResource, LlamaResource, StoresResource
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def llama_server():
+    port = _free_port()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "llama_cpp.server", "--model", str(embedded_model_path()), "--host", "127.0.0.1",
+         "--port", str(port), "--n_ctx", "2048", "--model_alias", "smollm2"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        try:
+            if httpx.get(f"{url}/v1/models", timeout=1).status_code == 200:
+                break
+        except httpx.HTTPError:
+            time.sleep(0.3)
+    else:
+        process.kill()
+        pytest.fail("llama_cpp.server did not start within 60 s")
+    yield url
+    process.terminate()
+    process.wait(timeout=10)
+
+
+@pytest.mark.model
+def test_materialize_through_a_llama_server(llama_server, data_uri):
+    resources = {
+        "llama": LlamaResource(server_url=llama_server, server_model="smollm2"),
+        "embedder": EmbedderResource(),
+        "stores": StoresResource(data_uri=data_uri),
+    }
+    result = dg.materialize(
+        [cultural_topics, cultural_insights],
+        resources=resources,
+        partition_key="bali_time_ceremony",
+        run_config={"ops": {"cultural_insights": {"config": {"insights_per_topic": 1, "topic_limit": 1}}}},
+        instance=dg.DagsterInstance.ephemeral(),
+    )
+    metadata = result.asset_materializations_for_node("cultural_insights")[0].metadata
+    assert metadata["model"].value == "smollm2"
+    assert metadata["completion_tokens"].value > 0
+    assert metadata["published"].value is True
+    rows = lancedb.connect(data_uri).open_table(INSIGHTS_TABLE).to_arrow().to_pylist()
+    assert [row["topic_id"] for row in rows] == ["jam_karet"] and rows[0]["model"] == "smollm2"
+
+
+def test_unreachable_server_is_a_clear_error():
+    backend = LlamaServerBackend(f"http://127.0.0.1:{_free_port()}", timeout_s=2)
+    with pytest.raises(LLMError, match="JIWA_LLM_SERVER_URL"):
+        backend.complete([{"role": "user", "content": "hi"}], json_schema=None, max_tokens=4, temperature=0, seed=1)
