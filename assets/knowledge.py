@@ -162,35 +162,59 @@ def cultural_insights(
 
 
 def _generate(context, llm, topics: list[Topic], facets, per_topic: int, concurrency: int) -> list[tuple[Topic, CulturalInsight]]:
-    jobs = [(topic, k) for topic in topics for k in range(per_topic)]
-    total = len(jobs)
-    started = time.perf_counter()
-    results: list[tuple[Topic, CulturalInsight]] = []
+    """One request per (topic, facet); a topic left with nothing gets one more round of fresh variants."""
+    progress = _Progress(context, llm, total=len(topics) * per_topic)
+    results = _run_jobs(llm, [(topic, k) for topic in topics for k in range(per_topic)], facets, concurrency, progress)
+    covered = {topic.id for topic, _ in results}
+    uncovered = [topic for topic in topics if topic.id not in covered]
+    if uncovered:
+        context.log.info(f"top-up round for {len(uncovered)} topic(s) with no valid insight: {', '.join(t.id for t in uncovered)}")
+        progress.total += len(uncovered) * per_topic
+        top_up = [(topic, per_topic + k) for topic in uncovered for k in range(per_topic)]
+        results += _run_jobs(llm, top_up, facets, concurrency, progress)
+    return results
 
+
+def _run_jobs(llm, jobs, facets, concurrency: int, progress: "_Progress") -> list[tuple[Topic, CulturalInsight]]:
     def run(job):
-        topic, k = job
+        topic, variant = job
         return topic, llm.generate(
             INSIGHT_PROMPT,
-            variant=k,
+            variant=variant,
             category=topic.category,
             topic=topic.name,
             description=topic.description,
-            facet=facets[k % len(facets)],
+            facet=facets[variant % len(facets)],
         )
 
-    last_report = started
+    results = []
     with ThreadPoolExecutor(max_workers=max(1, concurrency)) as pool:
-        for done, (topic, insight) in enumerate(pool.map(run, jobs), start=1):
+        for topic, insight in pool.map(run, jobs):
             if insight is not None:
                 results.append((topic, insight))
-            now = time.perf_counter()
-            if done == total or now - last_report >= _PROGRESS_EVERY_S:
-                last_report = now
-                elapsed = now - started
-                rate = done / elapsed if elapsed else 0.0
-                eta = (total - done) / rate if rate else 0.0
-                context.log.info(f"insights {done}/{total} ({rate * 60:.1f}/min, ETA {eta:.0f}s, {llm.stats.dropped} dropped)")
+            progress.step()
     return results
+
+
+class _Progress:
+    """Logs done/total, rate and ETA at most every few seconds."""
+
+    def __init__(self, context, llm, total: int) -> None:
+        self.context, self.llm, self.total = context, llm, total
+        self.done = 0
+        self.started = self.last_report = time.perf_counter()
+
+    def step(self) -> None:
+        self.done += 1
+        now = time.perf_counter()
+        if self.done < self.total and now - self.last_report < _PROGRESS_EVERY_S:
+            return
+        self.last_report = now
+        rate = self.done / (now - self.started) if now > self.started else 0.0
+        eta = (self.total - self.done) / rate if rate else 0.0
+        self.context.log.info(
+            f"insights {self.done}/{self.total} ({rate * 60:.1f}/min, ETA {eta:.0f}s, {self.llm.stats.dropped} dropped)"
+        )
 
 
 def _vectors_outside(db, category: str, schema: pa.Schema) -> np.ndarray:

@@ -31,6 +31,9 @@ class Settings(BaseSettings):
     llm_threads: int = Field(default=0, ge=0, description="CPU threads for llama.cpp; 0 uses every core.")
     llm_gpu_layers: int = Field(default=0, ge=-1, description="Layers offloaded to a GPU; -1 offloads all.")
     llm_temperature: float = Field(default=0.7, ge=0.0, le=2.0)
+    llm_repeat_penalty: float = Field(
+        default=1.1, ge=1.0, le=2.0, description="Penalty on repeated tokens; small models loop without it."
+    )
     llm_seed: int = Field(default=42, description="Sampling seed, so a rerun with the same inputs repeats itself.")
     llm_max_retries: int = Field(
         default=2, ge=0, le=10, description="Extra attempts for an output that fails its schema before it is dropped."

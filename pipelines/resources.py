@@ -24,6 +24,7 @@ class LlamaResource(dg.ConfigurableResource):
     gpu_layers: int = Field(default=_settings.llm_gpu_layers, description="Layers offloaded to a GPU; -1 offloads all.")
     temperature: float = Field(default=_settings.llm_temperature, description="Sampling temperature.")
     seed: int = Field(default=_settings.llm_seed, description="Sampling seed.")
+    repeat_penalty: float = Field(default=_settings.llm_repeat_penalty, description="Penalty on repeated tokens.")
     max_retries: int = Field(default=_settings.llm_max_retries, description="Extra attempts for output that fails its schema.")
     concurrency: int = Field(default=1, description="Requests in flight at once; raise it to the server's parallel slots.")
     timeout_s: float = Field(default=_settings.llm_timeout_s, description="Per-request timeout against a server.")
@@ -41,6 +42,7 @@ class LlamaResource(dg.ConfigurableResource):
             gpu_layers=self.gpu_layers,
             seed=self.seed,
             timeout_s=self.timeout_s,
+            repeat_penalty=self.repeat_penalty,
         )
         self._llm = StructuredLLM(backend, temperature=self.temperature, seed=self.seed, max_retries=self.max_retries)
 

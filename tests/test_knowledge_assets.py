@@ -101,8 +101,10 @@ def test_failing_checks_block_publishing_and_keep_the_last_good_version(data_uri
     assert checks["topics_covered"].passed is False
     materialization = result.asset_materializations_for_node("cultural_insights")[0]
     assert materialization.metadata["published"].value is False
-    assert materialization.metadata["dropped_invalid"].value == 3
-    assert materialization.metadata["rejections"].value == {"invalid_json": 6}
+    # Three requests, then a top-up round of three more, each tried twice: all dropped and counted.
+    assert materialization.metadata["dropped_invalid"].value == 6
+    assert materialization.metadata["rejections"].value == {"invalid_json": 12}
+    assert result.success is False
     table = lancedb.connect(data_uri).open_table(INSIGHTS_TABLE)
     assert table.version == version_before
     assert table.count_rows() == 3
@@ -119,3 +121,15 @@ def test_topic_catalogue_asset_reports_counts():
 @pytest.mark.parametrize("category", load_catalogue().categories)
 def test_every_category_is_a_partition(category):
     assert category in cultural_insights.partitions_def.get_partition_keys()
+
+
+def test_a_topic_left_empty_gets_a_top_up_round(data_uri):
+    # The first topic's two requests fail every attempt (max_retries=0); the top-up round then succeeds.
+    llama = FakeLlamaResource(max_retries=0, script=["{broken", "{broken"])
+    resources = {"llama": llama, "embedder": EmbedderResource(), "stores": StoresResource(data_uri=data_uri)}
+    result = _materialize(resources, run_config=_config(insights_per_topic=2, topic_limit=2))
+    metadata = result.asset_materializations_for_node("cultural_insights")[0].metadata
+    assert metadata["dropped_invalid"].value == 2
+    assert metadata["published"].value is True
+    checks = {e.check_name: e.passed for e in result.get_asset_check_evaluations()}
+    assert checks["topics_covered"] is True

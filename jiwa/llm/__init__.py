@@ -39,11 +39,21 @@ def open_backend(
     gpu_layers: int = 0,
     seed: int = 42,
     timeout_s: float = 300.0,
+    repeat_penalty: float = 1.1,
 ) -> ChatBackend:
     """A llama.cpp server when a URL is given, else llama.cpp in this process."""
     if server_url:
-        return LlamaServerBackend(server_url, model=server_model, api_key=server_api_key, timeout_s=timeout_s)
-    return LlamaCppBackend(model_path, context_size=context_size, threads=threads, gpu_layers=gpu_layers, seed=seed)
+        return LlamaServerBackend(
+            server_url, model=server_model, api_key=server_api_key, timeout_s=timeout_s, repeat_penalty=repeat_penalty
+        )
+    return LlamaCppBackend(
+        model_path,
+        context_size=context_size,
+        threads=threads,
+        gpu_layers=gpu_layers,
+        seed=seed,
+        repeat_penalty=repeat_penalty,
+    )
 
 
 def configured_model_id(settings) -> str:

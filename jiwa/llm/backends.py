@@ -90,11 +90,13 @@ class LlamaCppBackend:
         threads: int = 0,
         gpu_layers: int = 0,
         seed: int = 42,
+        repeat_penalty: float = 1.1,
     ) -> None:
         from llama_cpp import Llama
 
         path = resolve_model_path(model_path)
         self.model_id = path.stem
+        self._repeat_penalty = repeat_penalty
         self._llama = Llama(
             model_path=str(path),
             n_ctx=context_size,
@@ -115,6 +117,7 @@ class LlamaCppBackend:
                 max_tokens=max_tokens,
                 temperature=temperature,
                 seed=seed,
+                repeat_penalty=self._repeat_penalty,
             )
         usage = result.get("usage") or {}
         return Completion(
@@ -137,8 +140,17 @@ class LlamaCppBackend:
 class LlamaServerBackend:
     """An OpenAI-compatible llama.cpp server (llama-server or llama_cpp.server), e.g. on a GPU box."""
 
-    def __init__(self, base_url: str, *, model: str = "", api_key: str | None = None, timeout_s: float = 300.0) -> None:
+    def __init__(
+        self,
+        base_url: str,
+        *,
+        model: str = "",
+        api_key: str | None = None,
+        timeout_s: float = 300.0,
+        repeat_penalty: float = 1.1,
+    ) -> None:
         self.model_id = model or "llama-server"
+        self._repeat_penalty = repeat_penalty
         headers = {"Authorization": f"Bearer {api_key}"} if api_key else {}
         self._model = model
         self._client = httpx.Client(base_url=base_url.rstrip("/"), headers=headers, timeout=timeout_s)
@@ -149,6 +161,7 @@ class LlamaServerBackend:
             "max_tokens": max_tokens,
             "temperature": temperature,
             "seed": seed,
+            "repeat_penalty": self._repeat_penalty,
         }
         if self._model:
             body["model"] = self._model

@@ -17,8 +17,11 @@ def _no_stutter(text: str) -> str:
 
 
 def _several_words(text: str) -> str:
-    if len(text.split()) < 4:
+    words = text.lower().split()
+    if len(words) < 4:
         raise ValueError("needs at least four words")
+    if len(words) >= 8 and len(set(words)) < len(words) / 2:
+        raise ValueError("repeats the same words in a loop")
     return text
 
 
@@ -29,7 +32,7 @@ Sentence = Annotated[
     AfterValidator(_no_stutter),
     AfterValidator(_several_words),
 ]
-Utterance = Annotated[str, StringConstraints(strip_whitespace=True, min_length=2, max_length=120), AfterValidator(_no_stutter)]
+Utterance = Annotated[str, StringConstraints(strip_whitespace=True, min_length=2, max_length=80), AfterValidator(_no_stutter)]
 
 # A closed vocabulary, so later stages (tone-adjusted cached answers) can act on the tags.
 ToneTag = Literal[
