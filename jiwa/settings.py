@@ -63,6 +63,35 @@ class Settings(BaseSettings):
     )
 
 
+    # The chat server.
+    anthropic_base_url: str = Field(default="", description="Messages API base URL; empty uses Anthropic's.")
+    claude_model: str = Field(default="claude-haiku-4-5", description="Model for ordinary messages.")
+    claude_complex_model: str = Field(default="claude-sonnet-4-5", description="Model for long or complex messages.")
+    claude_complex_min_chars: int = Field(
+        default=600, ge=0, description="Messages at least this long, or with several questions, go to the complex model; 0 disables routing."
+    )
+    claude_max_tokens: int = Field(default=700, ge=16, le=8192)
+    claude_timeout_s: float = Field(default=8.0, gt=0, description="Per-attempt timeout for Claude.")
+    claude_max_retries: int = Field(default=1, ge=0, le=5, description="SDK retries before the local model takes over.")
+    claude_input_usd_per_mtok: float = Field(default=1.0, ge=0, description="Price used for the cost estimate metric.")
+    claude_output_usd_per_mtok: float = Field(default=5.0, ge=0)
+    local_responder: bool = Field(default=True, description="Load LLAMA in the server as the offline and fallback responder.")
+    local_max_tokens: int = Field(default=200, ge=16)
+    api_keys: str = Field(
+        default="",
+        description="Comma-separated tenant=sha256:<hex of the key>. Empty runs open (single tenant) and is allowed only on a loopback host.",
+    )
+    host: str = Field(default="127.0.0.1", description="Address the chat server binds.")
+    port: int = Field(default=8000, ge=1, le=65535)
+    max_message_chars: int = Field(default=4000, ge=1, description="Longer messages are refused with 413.")
+    rate_limit_per_minute: int = Field(default=120, ge=1, description="Requests per API key per minute.")
+    retrieval_k: int = Field(default=4, ge=1, le=20)
+    history_turns: int = Field(default=12, ge=0, description="Earlier turns of the conversation sent to the responder.")
+    store_refresh_s: float = Field(default=2.0, gt=0, description="How often the server looks for newly published store versions.")
+    log_seal_s: float = Field(default=30.0, gt=0, description="Seconds an active log segment stays open before it is sealed for the pipeline.")
+    log_spool_dir: str = Field(default="", description="Local folder for active log segments; empty means <data_uri>/conversation_log/active.")
+
+
 @lru_cache(maxsize=1)
 def get_settings() -> Settings:
     return Settings()

@@ -22,3 +22,21 @@ def fake_resources(data_uri):
         "embedder": EmbedderResource(),
         "stores": StoresResource(data_uri=data_uri),
     }
+
+
+@pytest.fixture(scope="session")
+def fake_anthropic():
+    from tests.fake_anthropic import FakeAnthropic
+
+    server = FakeAnthropic().start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture()
+def claude(fake_anthropic, monkeypatch):
+    """The fake Messages API, reset for each test, with the SDK pointed at it through the environment."""
+    fake_anthropic.mode, fake_anthropic.delay_s = "ok", 0.0
+    fake_anthropic.requests.clear()
+    monkeypatch.setenv("ANTHROPIC_API_KEY", "test-key-not-a-secret")
+    return fake_anthropic

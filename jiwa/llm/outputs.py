@@ -67,6 +67,13 @@ class CulturalInsight(_Strict):
         return guidance
 
 
+class ChatReply(_Strict):
+    """What LLAMA returns when it stands in for Claude."""
+
+    reply: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=1500), AfterValidator(_no_stutter)]
+
+
 OUTPUT_MODELS: dict[str, type[BaseModel]] = {
     "CulturalInsight": CulturalInsight,
+    "ChatReply": ChatReply,
 }

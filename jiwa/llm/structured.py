@@ -51,17 +51,22 @@ class StructuredLLM:
         return self.backend.model_id
 
     def generate(self, prompt: Prompt, *, variant: int = 0, **variables: object) -> BaseModel | None:
+        return self.generate_from(prompt, prompt.render(**variables), variant=variant)
+
+    def generate_from(
+        self, prompt: Prompt, messages: list[dict[str, str]], *, variant: int = 0, max_tokens: int | None = None
+    ) -> BaseModel | None:
+        """Generate for ready-made messages (e.g. a chat history) under the prompt's output model."""
         model = prompt.output_model
         if model is None:
             raise PromptError(f"Prompt '{prompt.name}' names no output model, so its output cannot be validated.")
-        messages = prompt.render(**variables)
         schema = model.model_json_schema()
         for attempt in range(self.max_retries + 1):
             started = time.perf_counter()
             completion = self.backend.complete(
                 messages,
                 json_schema=schema,
-                max_tokens=prompt.max_tokens,
+                max_tokens=max_tokens or prompt.max_tokens,
                 temperature=self.temperature,
                 # A retry with the same seed would repeat the same invalid output.
                 seed=self.seed + variant * 101 + attempt,

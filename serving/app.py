@@ -1,0 +1,89 @@
+"""The Litestar chat server: create_app() builds it; the lifespan opens stores and clients once."""
+
+import contextvars
+import json
+import logging
+import uuid
+from contextlib import asynccontextmanager
+
+from litestar import Litestar, Request, Response
+from litestar.di import Provide
+from litestar.openapi import OpenAPIConfig
+
+from jiwa.settings import Settings, get_settings
+from serving.controllers.chat import ChatController
+from serving.controllers.completions import CompletionsController
+from serving.controllers.conversations import ConversationController
+from serving.controllers.health import HealthController
+from serving.controllers.messages import MessageController
+from serving.controllers.users import UserController
+from serving.dependencies import provide_services, provide_tenant
+from serving.errors import EXCEPTION_HANDLERS
+from serving.services import open_services
+
+REQUEST_ID_HEADER = "X-Request-Id"
+request_id_var: contextvars.ContextVar[str] = contextvars.ContextVar("request_id", default="-")
+
+
+class JsonLogFormatter(logging.Formatter):
+    def format(self, record: logging.LogRecord) -> str:
+        payload = {
+            "ts": self.formatTime(record, "%Y-%m-%dT%H:%M:%S"),
+            "level": record.levelname,
+            "logger": record.name,
+            "request_id": request_id_var.get(),
+            "message": record.getMessage(),
+        }
+        if record.exc_info:
+            payload["error"] = self.formatException(record.exc_info)
+        return json.dumps(payload, ensure_ascii=False)
+
+
+def configure_logging(level: int = logging.INFO) -> None:
+    handler = logging.StreamHandler()
+    handler.setFormatter(JsonLogFormatter())
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(level)
+
+
+async def _assign_request_id(request: Request) -> None:
+    request_id = request.headers.get(REQUEST_ID_HEADER) or uuid.uuid4().hex
+    request_id_var.set(request_id[:64])
+    request.scope.setdefault("state", {})["request_id"] = request_id_var.get()
+
+
+async def _echo_request_id(response: Response) -> Response:
+    response.headers[REQUEST_ID_HEADER] = request_id_var.get()
+    return response
+
+
+def create_app(settings: Settings | None = None) -> Litestar:
+    settings = settings or get_settings()
+
+    @asynccontextmanager
+    async def lifespan(app: Litestar):
+        app.state.services = await open_services(settings)
+        try:
+            yield
+        finally:
+            await app.state.services.close()
+
+    return Litestar(
+        route_handlers=[
+            ChatController,
+            CompletionsController,
+            ConversationController,
+            MessageController,
+            UserController,
+            HealthController,
+        ],
+        lifespan=[lifespan],
+        dependencies={"services": Provide(provide_services, sync_to_thread=False), "tenant": Provide(provide_tenant, sync_to_thread=False)},
+        exception_handlers=EXCEPTION_HANDLERS,
+        before_request=_assign_request_id,
+        after_request=_echo_request_id,
+        # Room for the longest allowed message in JSON; anything larger is refused with 413 before parsing.
+        request_max_body_size=max(64 * 1024, settings.max_message_chars * 8),
+        openapi_config=OpenAPIConfig(title="Jiwa", version="0.1.0", description="Chat with Jiwa, grounded in what LLAMA built offline."),
+    )

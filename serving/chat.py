@@ -1,0 +1,174 @@
+"""One chat turn: persist the user turn, cache lookup, retrieval and profile lookup, responder, persist the reply."""
+
+import asyncio
+import logging
+import time
+from collections.abc import AsyncIterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+
+from jiwa.settings import Settings
+from serving.auth import Tenant
+from serving.conversations import Conversation, ConversationStore
+from serving.errors import Forbidden, NotFound, PayloadTooLarge
+from serving.grounding import InsightIndex, ProfileStore, ResponseCache
+from serving.metrics import Metrics
+from serving.responder import Grounding, Reply, Responder
+from serving.schemas import ChatResponse
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class TurnContext:
+    conversation: Conversation
+    message: str
+    history: list[dict]
+    grounding: Grounding
+    cached: Reply | None
+    cache_intent: str | None
+    timings: dict[str, float] = field(default_factory=dict)
+
+
+class ChatService:
+    def __init__(
+        self,
+        settings: Settings,
+        conversations: ConversationStore,
+        cache: ResponseCache,
+        insights: InsightIndex,
+        profiles: ProfileStore,
+        responder: Responder,
+        metrics: Metrics,
+    ) -> None:
+        self.settings = settings
+        self.conversations = conversations
+        self.cache = cache
+        self.insights = insights
+        self.profiles = profiles
+        self.responder = responder
+        self.metrics = metrics
+
+    async def answer(self, tenant: Tenant, user_id: str, message: str, conversation_id: str | None,
+                     language: str | None, history: list[dict] | None = None, endpoint: str = "chat") -> ChatResponse:
+        turn = await self.prepare(tenant, user_id, message, conversation_id, language, history)
+        if turn.cached:
+            reply = turn.cached
+        else:
+            with self._timed(turn, "responder"):
+                reply = await self.responder.reply(turn.history, message, turn.grounding)
+        return await self.finish(turn, reply, endpoint)
+
+    async def stream(self, turn: TurnContext, endpoint: str) -> AsyncIterator[str | ChatResponse]:
+        """Text deltas, then the stored answer."""
+        if turn.cached:
+            yield turn.cached.text
+            yield await self.finish(turn, turn.cached, endpoint)
+            return
+        started = time.perf_counter()
+        reply: Reply | None = None
+        try:
+            async for item in self.responder.stream(turn.history, turn.message, turn.grounding):
+                if isinstance(item, Reply):
+                    reply = item
+                else:
+                    yield item
+        finally:
+            self._record(turn, "responder", time.perf_counter() - started)
+            if reply is None:
+                # The client went away mid-stream; the user turn is stored, and so is the partial silence.
+                log.info("stream for %s ended before the reply completed", turn.conversation.conversation_id)
+        if reply is not None:
+            yield await self.finish(turn, reply, endpoint)
+
+    async def prepare(self, tenant: Tenant, user_id: str, message: str, conversation_id: str | None,
+                      language: str | None, client_history: list[dict] | None = None) -> TurnContext:
+        if len(message) > self.settings.max_message_chars:
+            raise PayloadTooLarge(
+                f"message is {len(message)} characters; the limit is {self.settings.max_message_chars}. Split it into shorter messages.",
+                field="message",
+            )
+        owner = self.conversations.owner_of(user_id)
+        if owner is not None and owner != tenant.name:
+            raise Forbidden(f"user '{user_id}' belongs to another API key.", field="user_id")
+        conversation = await self._conversation(tenant, user_id, conversation_id)
+        history = client_history if client_history is not None else [
+            {"role": t.role, "content": t.content} for t in self.conversations.history(conversation, self.settings.history_turns)
+        ]
+        turn = TurnContext(conversation, message, alternating(history), Grounding(language=language), None, None)
+
+        with self._timed(turn, "persist_user"):
+            await self.conversations.add_turn(conversation, "user", message, language=language)
+
+        with self._timed(turn, "profile"):
+            turn.grounding.profile = await self.profiles.lookup(tenant.name, user_id)
+        with self._timed(turn, "cache"):
+            hit = await self.cache.lookup(message, language, turn.grounding.profile)
+        if hit:
+            turn.cached, turn.cache_intent = Reply(hit.reply, source="cache"), hit.intent
+            return turn
+        with self._timed(turn, "retrieval"):
+            try:
+                turn.grounding.insights = await asyncio.to_thread(self.insights.search, message, self.settings.retrieval_k)
+            except Exception:  # answer without insights rather than not at all
+                log.exception("insight retrieval failed")
+        return turn
+
+    async def finish(self, turn: TurnContext, reply: Reply, endpoint: str) -> ChatResponse:
+        insight_ids = [hit.id for hit in turn.grounding.insights]
+        with self._timed(turn, "persist_assistant"):
+            event = await self.conversations.add_turn(
+                turn.conversation, "assistant", reply.text, language=turn.grounding.language, source=reply.source,
+                cache_intent=turn.cache_intent, insight_ids=insight_ids, model=reply.model,
+                input_tokens=reply.input_tokens, output_tokens=reply.output_tokens,
+            )
+        self.metrics.replies.labels(endpoint, reply.source).inc()
+        return ChatResponse(
+            reply=reply.text,
+            conversation_id=turn.conversation.conversation_id,
+            message_id=event.message_id,
+            source=reply.source,
+            cache_intent=turn.cache_intent,
+            insight_ids=insight_ids,
+            timings_ms={stage: round(seconds * 1000, 3) for stage, seconds in turn.timings.items()},
+        )
+
+    async def _conversation(self, tenant: Tenant, user_id: str, conversation_id: str | None) -> Conversation:
+        if conversation_id is None:
+            return self.conversations.start(tenant.name, user_id)
+        conversation = await self.conversations.conversation(conversation_id)
+        if conversation is None:
+            raise NotFound(f"conversation '{conversation_id}' does not exist; omit conversation_id to start one.", field="conversation_id")
+        if conversation.tenant != tenant.name or conversation.user_id != user_id:
+            raise Forbidden(f"conversation '{conversation_id}' belongs to another user.", field="conversation_id")
+        return conversation
+
+    @contextmanager
+    def _timed(self, turn: TurnContext, stage: str):
+        started = time.perf_counter()
+        try:
+            yield
+        finally:
+            self._record(turn, stage, time.perf_counter() - started)
+
+    def _record(self, turn: TurnContext, stage: str, seconds: float) -> None:
+        turn.timings[stage] = seconds
+        self.metrics.stage_seconds.labels(stage).observe(seconds)
+
+
+def alternating(history: list[dict]) -> list[dict]:
+    """Claude needs user/assistant turns alternating and starting with the user: merge or drop what breaks that."""
+    result: list[dict] = []
+    for turn in history:
+        role, content = turn.get("role"), turn.get("content") or ""
+        if role not in ("user", "assistant") or not content:
+            continue
+        if not result and role == "assistant":
+            continue
+        if result and result[-1]["role"] == role:
+            result[-1] = {"role": role, "content": f"{result[-1]['content']}\n\n{content}"}
+        else:
+            result.append({"role": role, "content": content})
+    if result and result[-1]["role"] == "user":
+        result.pop()  # the current message is appended by the responder
+    return result

@@ -1,0 +1,31 @@
+"""POST /v1/chat: Jiwa's own chat endpoint, JSON or Server-Sent Events."""
+
+import msgspec
+from litestar import Controller, post
+from litestar.response import ServerSentEvent
+from litestar.response.sse import ServerSentEventMessage
+
+from serving.auth import Tenant
+from serving.schemas import ChatRequest, ChatResponse
+from serving.services import Services
+
+
+class ChatController(Controller):
+    path = "/v1/chat"
+    tags = ["chat"]
+
+    @post(operation_id="createChatReply", summary="Answer a message", status_code=200)
+    async def create(self, data: ChatRequest, tenant: Tenant, services: Services) -> ChatResponse | ServerSentEvent:
+        chat = services.chat
+        if not data.stream:
+            return await chat.answer(tenant, data.user_id, data.message, data.conversation_id, data.language)
+        turn = await chat.prepare(tenant, data.user_id, data.message, data.conversation_id, data.language)
+
+        async def events():
+            async for item in chat.stream(turn, endpoint="chat"):
+                if isinstance(item, ChatResponse):
+                    yield ServerSentEventMessage(event="done", data=msgspec.json.encode(item).decode())
+                else:
+                    yield ServerSentEventMessage(event="delta", data=msgspec.json.encode({"text": item}).decode())
+
+        return ServerSentEvent(events())

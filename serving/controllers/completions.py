@@ -1,0 +1,84 @@
+"""POST /v1/chat/completions: OpenAI-compatible, so existing chat clients and the openai SDK work unchanged."""
+
+import time
+
+import msgspec
+from litestar import Controller, Response, post
+from litestar.response import ServerSentEvent
+from litestar.response.sse import ServerSentEventMessage
+
+from serving.auth import Tenant
+from serving.errors import JiwaError
+from serving.schemas import (
+    ChatResponse,
+    CompletionChoice,
+    CompletionChoiceMessage,
+    CompletionRequest,
+    CompletionResponse,
+    CompletionUsage,
+)
+from serving.services import Services
+
+CONVERSATION_HEADER = "X-Jiwa-Conversation-Id"
+
+
+def _text(content) -> str:
+    if isinstance(content, str):
+        return content
+    if isinstance(content, list):
+        return "".join(part.get("text", "") for part in content if isinstance(part, dict) and part.get("type") == "text")
+    return ""
+
+
+class CompletionsController(Controller):
+    path = "/v1/chat/completions"
+    tags = ["openai-compatible"]
+
+    @post(operation_id="createChatCompletion", summary="OpenAI-compatible chat completion", status_code=200)
+    async def create(self, data: CompletionRequest, tenant: Tenant, services: Services) -> Response | ServerSentEvent:
+        if data.messages[-1].role != "user" or not _text(data.messages[-1].content).strip():
+            raise JiwaError("the last message must be a non-empty user message", field="messages")
+        message = _text(data.messages[-1].content)
+        # The client's own messages are the history; system messages from clients are not instructions to Jiwa.
+        history = [{"role": m.role, "content": _text(m.content)} for m in data.messages[:-1] if m.role in ("user", "assistant")]
+        user_id = data.user or tenant.name
+        conversation_id = (data.metadata or {}).get("conversation_id")
+        chat = services.chat
+        created = int(time.time())
+
+        if not data.stream:
+            answer = await chat.answer(tenant, user_id, message, conversation_id, None, history, endpoint="completions")
+            body = CompletionResponse(
+                id=f"chatcmpl-{answer.message_id}",
+                created=created,
+                model=data.model,
+                choices=[CompletionChoice(0, CompletionChoiceMessage("assistant", answer.reply), "stop")],
+                usage=CompletionUsage(0, 0, 0),
+                system_fingerprint=answer.source,
+            )
+            return Response(body, headers={CONVERSATION_HEADER: answer.conversation_id})
+
+        turn = await chat.prepare(tenant, user_id, message, conversation_id, None, history)
+        completion_id = f"chatcmpl-{turn.conversation.conversation_id}-{len(turn.conversation.turns)}"
+
+        def chunk(delta: dict, finish: str | None) -> str:
+            return msgspec.json.encode(
+                {
+                    "id": completion_id,
+                    "object": "chat.completion.chunk",
+                    "created": created,
+                    "model": data.model,
+                    "choices": [{"index": 0, "delta": delta, "finish_reason": finish}],
+                }
+            ).decode()
+
+        async def events():
+            yield ServerSentEventMessage(data=chunk({"role": "assistant", "content": ""}, None))
+            async for item in chat.stream(turn, endpoint="completions"):
+                if isinstance(item, ChatResponse):
+                    yield ServerSentEventMessage(data=chunk({}, "stop"))
+                else:
+                    yield ServerSentEventMessage(data=chunk({"content": item}, None))
+            yield ServerSentEventMessage(data="[DONE]")
+
+        return ServerSentEvent(events(), headers={CONVERSATION_HEADER: turn.conversation.conversation_id})

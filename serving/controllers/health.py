@@ -1,0 +1,31 @@
+"""Liveness, readiness and Prometheus metrics."""
+
+from litestar import Controller, MediaType, Response, get
+
+from serving.schemas import Health, Readiness
+from serving.services import Services
+
+
+class HealthController(Controller):
+    tags = ["operations"]
+
+    @get("/health", operation_id="health", summary="The process is up")
+    async def health(self) -> Health:
+        return Health(status="ok")
+
+    @get("/ready", operation_id="ready", summary="Stores loaded and their versions")
+    async def ready(self, services: Services) -> Response[Readiness]:
+        stores = {
+            "conversation_log": {"loaded": True, "writer": services.writer.writer_id},
+            "cultural_insights": services.insights.status(),
+            "common_response_cache": services.cache.status(),
+            "jiwa_profiles": services.profiles.status(),
+        }
+        # Insights are optional (the server answers without them), but an unusable store is not ready.
+        ready = services.insights.error is None
+        body = Readiness(ready=ready, stores=stores, responder=services.responder.primary)
+        return Response(body, status_code=200 if ready else 503)
+
+    @get("/metrics", operation_id="metrics", summary="Prometheus metrics", media_type="text/plain; version=0.0.4")
+    async def metrics(self, services: Services) -> Response[bytes]:
+        return Response(services.metrics.render(), media_type="text/plain; version=0.0.4")

@@ -1,0 +1,35 @@
+"""What the server knows of a user, and forgetting them."""
+
+from litestar import Controller, delete, get
+
+from serving.auth import Tenant
+from serving.errors import Forbidden, NotFound
+from serving.responder import Grounding, data_block
+from serving.schemas import Forgotten, MemoryView
+from serving.services import Services
+
+
+def _check_owner(services: Services, tenant: Tenant, user_id: str) -> None:
+    owner = services.conversations.owner_of(user_id)
+    if owner is None:
+        raise NotFound(f"user '{user_id}' is unknown.")
+    if owner != tenant.name:
+        raise Forbidden(f"user '{user_id}' belongs to another API key.")
+
+
+class UserController(Controller):
+    path = "/v1/users"
+    tags = ["users"]
+
+    @get("/{user_id:str}/memory", operation_id="getUserMemory", summary="The memory used to ground replies to this user")
+    async def memory(self, user_id: str, tenant: Tenant, services: Services) -> MemoryView:
+        _check_owner(services, tenant, user_id)
+        profile = await services.profiles.lookup(tenant.name, user_id)
+        grounding = Grounding(profile=profile)
+        return MemoryView(user_id, profile is not None, profile, data_block(services.responder.prompt, grounding))
+
+    @delete("/{user_id:str}", operation_id="forgetUser", summary="Forget the user everywhere the server writes", status_code=200)
+    async def forget(self, user_id: str, tenant: Tenant, services: Services) -> Forgotten:
+        _check_owner(services, tenant, user_id)
+        removed = await services.conversations.forget(tenant.name, user_id)
+        return Forgotten(user_id=user_id, events_removed=removed)

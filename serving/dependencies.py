@@ -1,0 +1,17 @@
+"""Dependencies injected into handlers with Provide."""
+
+from litestar import Request
+from litestar.datastructures import State
+
+from serving.auth import Tenant
+from serving.services import Services
+
+
+def provide_services(state: State) -> Services:
+    return state.services
+
+
+def provide_tenant(request: Request, services: Services) -> Tenant:
+    tenant = services.api_keys.tenant_for(request.headers.get("authorization"), request.headers.get("x-api-key"))
+    services.rate_limiter.check(tenant.name)
+    return tenant

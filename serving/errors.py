@@ -1,0 +1,102 @@
+"""One mapping from exceptions to JSON error responses; a client never sees a bare 500."""
+
+import logging
+
+from litestar import MediaType, Request, Response
+from litestar.exceptions import HTTPException, NotAuthorizedException, PermissionDeniedException, ValidationException
+from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
+
+log = logging.getLogger("jiwa.serving")
+
+
+class JiwaError(Exception):
+    status_code = 400
+    code = "bad_request"
+
+    def __init__(self, detail: str, *, field: str | None = None, headers: dict[str, str] | None = None) -> None:
+        super().__init__(detail)
+        self.detail = detail
+        self.field = field
+        self.headers = headers or {}
+
+
+class NotFound(JiwaError):
+    status_code = 404
+    code = "not_found"
+
+
+class Forbidden(JiwaError):
+    status_code = 403
+    code = "forbidden"
+
+
+class Unauthorized(JiwaError):
+    status_code = 401
+    code = "unauthorized"
+
+
+class PayloadTooLarge(JiwaError):
+    status_code = 413
+    code = "payload_too_large"
+
+
+class RateLimited(JiwaError):
+    status_code = 429
+    code = "rate_limited"
+
+
+class Unavailable(JiwaError):
+    status_code = 503
+    code = "unavailable"
+
+
+def _body(code: str, detail: str, field: str | None = None) -> dict:
+    return {"error": code, "detail": detail, "field": field}
+
+
+def jiwa_error(request: Request, exc: JiwaError) -> Response:
+    return Response(_body(exc.code, exc.detail, exc.field), status_code=exc.status_code, headers=exc.headers, media_type=MediaType.JSON)
+
+
+def validation_error(request: Request, exc: ValidationException) -> Response:
+    problems = exc.extra if isinstance(exc.extra, list) else []
+    first = problems[0] if problems and isinstance(problems[0], dict) else {}
+    field = first.get("key")
+    message = first.get("message") or exc.detail
+    detail = f"{field}: {message}" if field else str(message)
+    if problems and len(problems) > 1:
+        detail += f" (and {len(problems) - 1} more problem(s))"
+    return Response(
+        _body("invalid_request", f"{detail}. Fix the request body and retry.", field),
+        status_code=400,
+        media_type=MediaType.JSON,
+    )
+
+
+def http_error(request: Request, exc: HTTPException) -> Response:
+    code = {401: "unauthorized", 403: "forbidden", 404: "not_found", 405: "method_not_allowed", 413: "payload_too_large"}.get(
+        exc.status_code, "http_error"
+    )
+    if exc.status_code >= 500:
+        return unexpected_error(request, exc)
+    return Response(_body(code, str(exc.detail)), status_code=exc.status_code, headers=exc.headers, media_type=MediaType.JSON)
+
+
+def unexpected_error(request: Request, exc: Exception) -> Response:
+    request_id = request.scope.get("state", {}).get("request_id", "-")
+    log.exception("unhandled error in %s %s (request %s)", request.method, request.url.path, request_id)
+    return Response(
+        _body("internal_error", f"Something went wrong on our side; nothing you sent was lost. Quote request id {request_id}."),
+        status_code=HTTP_500_INTERNAL_SERVER_ERROR,
+        media_type=MediaType.JSON,
+    )
+
+
+EXCEPTION_HANDLERS = {
+    JiwaError: jiwa_error,
+    ValidationException: validation_error,
+    NotAuthorizedException: http_error,
+    PermissionDeniedException: http_error,
+    HTTPException: http_error,
+    Exception: unexpected_error,
+}

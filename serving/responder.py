@@ -1,0 +1,180 @@
+"""Who writes the reply: Claude, else LLAMA locally, else a short honest fallback. `source` says which."""
+
+import asyncio
+import json
+import logging
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+
+import anthropic
+
+from jiwa.llm import StructuredLLM
+from jiwa.prompts import Prompt
+from jiwa.settings import Settings
+from jiwa.store.insights import InsightHit
+from serving.metrics import Metrics
+
+log = logging.getLogger(__name__)
+
+FALLBACK_REPLIES = {
+    "it": "Scusami, in questo momento non riesco a rispondere bene. Il tuo messaggio è salvato: riprova tra qualche minuto.",
+    "id": "Maaf, saat ini saya belum bisa menjawab dengan baik. Pesan Anda sudah tersimpan; coba lagi sebentar lagi ya.",
+    "en": "Sorry, I can't answer properly right now. Your message is saved; please try again in a few minutes.",
+}
+
+
+@dataclass
+class Reply:
+    text: str
+    source: str
+    model: str | None = None
+    input_tokens: int = 0
+    output_tokens: int = 0
+
+
+@dataclass
+class Grounding:
+    insights: list[InsightHit] = field(default_factory=list)
+    profile: dict | None = None
+    language: str | None = None
+
+
+def _as_data(text: str) -> str:
+    # Data must not be able to close the delimiting tags around it.
+    return text.replace("<", "‹").replace(">", "›")
+
+
+def data_block(prompt: Prompt, grounding: Grounding, profile_budget_chars: int = 1500) -> str:
+    insights = [
+        {"id": hit.id, "topic": hit.topic, "insight": hit.insight, "guidance": hit.guidance, "tone": list(hit.tone_tags)}
+        for hit in grounding.insights
+    ]
+    profile = json.dumps(grounding.profile, ensure_ascii=False)[:profile_budget_chars] if grounding.profile else "none yet"
+    rendered = prompt.render(
+        insights=_as_data(json.dumps(insights, ensure_ascii=False, indent=1)) if insights else "none",
+        profile=_as_data(profile),
+        language=_as_data(grounding.language or ""),
+    )
+    return rendered[-1]["content"]
+
+
+def fallback_reply(language: str | None) -> Reply:
+    return Reply(FALLBACK_REPLIES.get((language or "en")[:2], FALLBACK_REPLIES["en"]), source="fallback")
+
+
+class Responder:
+    def __init__(
+        self,
+        settings: Settings,
+        prompt: Prompt,
+        metrics: Metrics,
+        claude: anthropic.AsyncAnthropic | None,
+        local: StructuredLLM | None,
+    ) -> None:
+        self.settings = settings
+        self.prompt = prompt
+        self.metrics = metrics
+        self.claude = claude
+        self.local = local
+
+    @property
+    def primary(self) -> str:
+        return "claude" if self.claude else "local" if self.local else "fallback"
+
+    def choose_model(self, message: str) -> str:
+        threshold = self.settings.claude_complex_min_chars
+        complex_message = threshold and (len(message) >= threshold or message.count("?") >= 3)
+        return self.settings.claude_complex_model if complex_message else self.settings.claude_model
+
+    def _claude_request(self, history: list[dict], message: str, grounding: Grounding) -> dict:
+        return {
+            "model": self.choose_model(message),
+            "max_tokens": self.settings.claude_max_tokens,
+            "system": [
+                # The rules never change between requests, so Anthropic can cache them.
+                {"type": "text", "text": self.prompt.system.strip(), "cache_control": {"type": "ephemeral"}},
+                {"type": "text", "text": data_block(self.prompt, grounding)},
+            ],
+            "messages": [*history, {"role": "user", "content": message}],
+        }
+
+    async def reply(self, history: list[dict], message: str, grounding: Grounding) -> Reply:
+        if self.claude:
+            try:
+                return await self._claude(history, message, grounding)
+            except Exception as exc:
+                self._count_failure("claude", exc)
+        return await self.local_or_fallback(history, message, grounding)
+
+    async def stream(self, history: list[dict], message: str, grounding: Grounding) -> AsyncIterator[str | Reply]:
+        """Yields text deltas, then the final Reply. Falls back only if Claude fails before its first token."""
+        if self.claude:
+            request = self._claude_request(history, message, grounding)
+            parts: list[str] = []
+            try:
+                async with self.claude.messages.stream(**request) as stream:
+                    async for text in stream.text_stream:
+                        parts.append(text)
+                        yield text
+                    final = await stream.get_final_message()
+                if not parts:
+                    raise ValueError("Claude streamed no text")
+                yield self._record_claude(final, "".join(parts))
+                return
+            except Exception as exc:
+                self._count_failure("claude", exc)
+                if parts:
+                    # Part of the answer already reached the client: end it honestly rather than start over.
+                    yield Reply("".join(parts), source="claude", model=request["model"])
+                    return
+        reply = await self.local_or_fallback(history, message, grounding)
+        yield reply.text
+        yield reply
+
+    async def _claude(self, history: list[dict], message: str, grounding: Grounding) -> Reply:
+        response = await self.claude.messages.create(**self._claude_request(history, message, grounding))
+        text = "".join(block.text for block in response.content if getattr(block, "type", "") == "text").strip()
+        if not text:
+            raise ValueError("Claude returned no text")
+        return self._record_claude(response, text)
+
+    def _record_claude(self, response, text: str) -> Reply:
+        usage = response.usage
+        model = response.model
+        input_tokens = int(usage.input_tokens or 0)
+        output_tokens = int(usage.output_tokens or 0)
+        cache_read = int(getattr(usage, "cache_read_input_tokens", 0) or 0)
+        cache_write = int(getattr(usage, "cache_creation_input_tokens", 0) or 0)
+        for kind, count in (("input", input_tokens), ("output", output_tokens), ("cache_read", cache_read), ("cache_write", cache_write)):
+            if count:
+                self.metrics.claude_tokens.labels(model, kind).inc(count)
+        # Cache reads cost a tenth of input, cache writes a quarter more.
+        input_cost = (input_tokens + 0.1 * cache_read + 1.25 * cache_write) * self.settings.claude_input_usd_per_mtok
+        self.metrics.claude_cost.labels(model).inc((input_cost + output_tokens * self.settings.claude_output_usd_per_mtok) / 1e6)
+        return Reply(text.strip(), source="claude", model=model, input_tokens=input_tokens, output_tokens=output_tokens)
+
+    async def local_or_fallback(self, history: list[dict], message: str, grounding: Grounding) -> Reply:
+        if self.local:
+            try:
+                return await asyncio.to_thread(self._local, history, message, grounding)
+            except Exception as exc:
+                self._count_failure("local", exc)
+        return fallback_reply(grounding.language)
+
+    def _local(self, history: list[dict], message: str, grounding: Grounding) -> Reply:
+        messages = [
+            {"role": "system", "content": f"{self.prompt.system.strip()}\n\n{data_block(self.prompt, grounding)}"},
+            *history,
+            {"role": "user", "content": message},
+        ]
+        result = self.local.generate_from(self.prompt, messages, max_tokens=self.settings.local_max_tokens)
+        if result is None:
+            raise ValueError("LLAMA gave no valid reply")
+        return Reply(result.reply, source="local", model=self.local.model_id)
+
+    def _count_failure(self, responder: str, exc: Exception) -> None:
+        reason = type(exc).__name__
+        if isinstance(exc, anthropic.APIStatusError):
+            reason = f"http_{exc.status_code}"
+        self.metrics.responder_failures.labels(responder, reason).inc()
+        log.warning("%s responder failed (%s): %s", responder, reason, str(exc)[:200])

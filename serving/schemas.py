@@ -1,0 +1,124 @@
+"""Request and response bodies, as msgspec Structs; Litestar validates requests against them."""
+
+from typing import Annotated, Literal
+
+import msgspec
+
+Source = Literal["cache", "claude", "local", "fallback"]
+Language = Annotated[str, msgspec.Meta(pattern=r"^[a-z]{2}(-[A-Za-z]{2})?$", description="ISO 639-1, e.g. it, en, id")]
+Identifier = Annotated[str, msgspec.Meta(min_length=1, max_length=128, pattern=r"^[A-Za-z0-9_.:@-]+$")]
+
+
+class ChatRequest(msgspec.Struct, forbid_unknown_fields=True):
+    user_id: Identifier
+    message: Annotated[str, msgspec.Meta(min_length=1)]
+    conversation_id: Identifier | None = None
+    language: Language | None = None
+    stream: bool = False
+
+
+class ChatResponse(msgspec.Struct):
+    reply: str
+    conversation_id: str
+    message_id: str
+    source: Source
+    cache_intent: str | None
+    insight_ids: list[str]
+    timings_ms: dict[str, float]
+
+
+class Turn(msgspec.Struct):
+    message_id: str
+    role: str
+    content: str
+    created_at: str
+    source: str | None = None
+    insight_ids: list[str] = []
+
+
+class ConversationView(msgspec.Struct):
+    conversation_id: str
+    user_id: str
+    ended: bool
+    turns: list[Turn]
+
+
+class Feedback(msgspec.Struct, forbid_unknown_fields=True):
+    rating: Literal["up", "down"]
+    comment: Annotated[str, msgspec.Meta(max_length=2000)] | None = None
+
+
+class FeedbackAck(msgspec.Struct):
+    message_id: str
+    rating: str
+
+
+class MemoryView(msgspec.Struct):
+    user_id: str
+    known: bool
+    profile: dict | None
+    grounding_text: str
+
+
+class Forgotten(msgspec.Struct):
+    user_id: str
+    events_removed: int
+
+
+class Health(msgspec.Struct):
+    status: str
+
+
+class Readiness(msgspec.Struct):
+    ready: bool
+    stores: dict[str, dict]
+    responder: str
+
+
+class ErrorBody(msgspec.Struct):
+    error: str
+    detail: str
+    field: str | None = None
+
+
+# OpenAI-compatible chat completions.
+class OpenAIMessage(msgspec.Struct):
+    role: Literal["system", "user", "assistant", "tool", "developer"]
+    content: str | list[dict] | None = None
+
+
+class CompletionRequest(msgspec.Struct):
+    messages: Annotated[list[OpenAIMessage], msgspec.Meta(min_length=1)]
+    model: str = "jiwa"
+    stream: bool = False
+    user: Identifier | None = None
+    max_tokens: int | None = None
+    temperature: float | None = None
+    metadata: dict[str, str] | None = None
+
+
+class CompletionChoiceMessage(msgspec.Struct):
+    role: str
+    content: str
+
+
+class CompletionChoice(msgspec.Struct):
+    index: int
+    message: CompletionChoiceMessage
+    finish_reason: str
+
+
+class CompletionUsage(msgspec.Struct):
+    prompt_tokens: int
+    completion_tokens: int
+    total_tokens: int
+
+
+class CompletionResponse(msgspec.Struct):
+    id: str
+    created: int
+    model: str
+    choices: list[CompletionChoice]
+    usage: CompletionUsage
+    object: str = "chat.completion"
+    system_fingerprint: str | None = None

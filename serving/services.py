@@ -1,0 +1,113 @@
+"""Everything a request needs, opened once in the lifespan and kept on app.state."""
+
+import asyncio
+import logging
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import anthropic
+
+from jiwa.convlog import LogReader, log_root
+from jiwa.embedding import Embedder
+from jiwa.llm import StructuredLLM, open_backend
+from jiwa.prompts import load_prompt
+from jiwa.settings import Settings
+from serving.auth import ApiKeys, RateLimiter
+from serving.chat import ChatService
+from serving.conversations import ConversationStore
+from serving.grounding import InsightIndex, ProfileStore, ResponseCache, refresh_forever
+from serving.log_writer import LogWriter
+from serving.metrics import Metrics
+from serving.responder import Responder
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Services:
+    settings: Settings
+    api_keys: ApiKeys
+    rate_limiter: RateLimiter
+    metrics: Metrics
+    writer: LogWriter
+    conversations: ConversationStore
+    insights: InsightIndex
+    cache: ResponseCache
+    profiles: ProfileStore
+    responder: Responder
+    chat: ChatService
+    claude: anthropic.AsyncAnthropic | None
+    background: list[asyncio.Task]
+
+    async def close(self) -> None:
+        for task in self.background:
+            task.cancel()
+        await asyncio.gather(*self.background, return_exceptions=True)
+        await self.writer.close()
+        if self.claude is not None:
+            await self.claude.close()
+
+
+def claude_client(settings: Settings) -> anthropic.AsyncAnthropic | None:
+    api_key = os.environ.get("ANTHROPIC_API_KEY")
+    if not api_key:
+        log.warning("ANTHROPIC_API_KEY is not set: LLAMA answers locally")
+        return None
+    return anthropic.AsyncAnthropic(
+        api_key=api_key,
+        base_url=settings.anthropic_base_url or None,
+        timeout=settings.claude_timeout_s,
+        max_retries=settings.claude_max_retries,
+    )
+
+
+def local_llm(settings: Settings) -> StructuredLLM | None:
+    if not settings.local_responder:
+        return None
+    backend = open_backend(
+        model_path=settings.llm_model_path,
+        server_url=settings.llm_server_url,
+        server_model=settings.llm_server_model,
+        server_api_key=os.environ.get("JIWA_LLM_SERVER_API_KEY") or None,
+        context_size=settings.llm_context_size,
+        threads=settings.llm_threads,
+        gpu_layers=settings.llm_gpu_layers,
+        seed=settings.llm_seed,
+        timeout_s=settings.llm_timeout_s,
+        repeat_penalty=settings.llm_repeat_penalty,
+    )
+    return StructuredLLM(backend, temperature=0.5, seed=settings.llm_seed, max_retries=1)
+
+
+async def open_services(settings: Settings) -> Services:
+    api_keys = ApiKeys(settings.api_keys, settings.host)
+    metrics = Metrics()
+    root = Path(log_root(settings.data_uri))
+    writer = LogWriter(root, spool_dir=Path(settings.log_spool_dir) if settings.log_spool_dir else None, seal_after_s=settings.log_seal_s)
+    await writer.start()
+    conversations = ConversationStore(writer, LogReader(str(root)))
+    await conversations.load()
+    embedder = await asyncio.to_thread(Embedder, settings.embedding_model_path, batch_size=settings.embedding_batch_size)
+    insights = InsightIndex(settings.data_uri, embedder, settings.store_refresh_s)
+    await asyncio.to_thread(insights.refresh)
+    cache, profiles = ResponseCache(), ProfileStore()
+    claude = claude_client(settings)
+    local = await asyncio.to_thread(local_llm, settings)
+    responder = Responder(settings, load_prompt("responder"), metrics, claude, local)
+    chat = ChatService(settings, conversations, cache, insights, profiles, responder, metrics)
+    background = [
+        asyncio.create_task(refresh_forever(insights, settings.store_refresh_s)),
+        asyncio.create_task(_seal_forever(writer)),
+    ]
+    return Services(settings, api_keys, RateLimiter(settings.rate_limit_per_minute), metrics, writer, conversations,
+                    insights, cache, profiles, responder, chat, claude, background)
+
+
+async def _seal_forever(writer: LogWriter) -> None:
+    while True:
+        await asyncio.sleep(min(5.0, writer.seal_after_s))
+        try:
+            await writer.seal_if_due()
+        except Exception:  # appends keep working on the active segment; sealing retries next round
+            log.exception("sealing the conversation log failed")

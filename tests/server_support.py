@@ -1,0 +1,55 @@
+"""Fixtures for server tests: settings on a temp data dir, API keys, a published insight table."""
+
+import dagster as dg
+
+from assets.knowledge import cultural_insights, cultural_topics
+from jiwa.settings import Settings
+from serving.auth import hash_key
+
+KEYS = {"acme": "acme-secret-key", "globex": "globex-secret-key"}
+
+
+def auth(tenant: str = "acme") -> dict[str, str]:
+    return {"Authorization": f"Bearer {KEYS[tenant]}"}
+
+
+def server_settings(data_uri: str, anthropic_url: str = "", **overrides) -> Settings:
+    fields = dict(
+        data_uri=data_uri,
+        local_responder=False,
+        anthropic_base_url=anthropic_url,
+        claude_timeout_s=1.0,
+        claude_max_retries=0,
+        log_seal_s=3600,
+        store_refresh_s=0.2,
+        api_keys=",".join(f"{tenant}=sha256:{hash_key(key)}" for tenant, key in KEYS.items()),
+    )
+    fields.update(overrides)
+    return Settings(**fields)
+
+
+def publish_insights(resources, categories=("phrases_emotions",)) -> None:
+    instance = dg.DagsterInstance.ephemeral()
+    for category in categories:
+        dg.materialize(
+            [cultural_topics, cultural_insights],
+            resources=resources,
+            partition_key=category,
+            run_config={"ops": {"cultural_insights": {"config": {"insights_per_topic": 1}}}},
+            instance=instance,
+        )
+
+
+def sse_events(raw: str) -> list[tuple[str | None, str]]:
+    """(event, data) pairs of a Server-Sent Events body."""
+    events = []
+    for block in raw.replace("\r\n", "\n").split("\n\n"):
+        name, data = None, []
+        for line in block.split("\n"):
+            if line.startswith("event:"):
+                name = line[6:].strip()
+            elif line.startswith("data:"):
+                data.append(line[5:].removeprefix(" "))
+        if data:
+            events.append((name, "\n".join(data)))
+    return events
