@@ -82,7 +82,11 @@ class LogEvent:
             created = datetime.fromisoformat(created)
         if created.tzinfo is None:
             created = created.replace(tzinfo=timezone.utc)
-        return cls(**{**payload, "created_at": created, "insight_ids": list(payload.get("insight_ids") or [])})
+        known = {key: value for key, value in payload.items() if key in _FIELDS}
+        return cls(**{**known, "created_at": created, "insight_ids": list(payload.get("insight_ids") or [])})
+
+
+_FIELDS = set(LogEvent.__dataclass_fields__)
 
 
 def read_jsonl(path: Path) -> Iterator[LogEvent]:
@@ -126,7 +130,7 @@ class LogReader:
         if not self.has_segments():
             return events_table([]).slice(0, 0)
         cursor = self._db.cursor()
-        source = f"read_parquet('{sealed_glob(self.root)}', union_by_name = true)"
+        source = f"read_parquet('{sealed_glob(self.root)}', union_by_name = true, hive_partitioning = false)"
         cursor.execute(
             f"""
             CREATE OR REPLACE TEMP VIEW raw_events AS SELECT * FROM {source};
@@ -138,4 +142,4 @@ class LogReader:
             ) AND e.type <> '{FORGET}'
             """
         )
-        return cursor.execute(sql, params or []).to_arrow_table()
+        return cursor.sql(sql, params=params or None).to_arrow_table()

@@ -51,7 +51,8 @@ class Unavailable(JiwaError):
 
 
 def _body(code: str, detail: str, field: str | None = None) -> dict:
-    return {"error": code, "detail": detail, "field": field}
+    # OpenAI's error shape, so OpenAI clients surface the message; `param` names the offending field.
+    return {"error": {"code": code, "message": detail, "param": field}}
 
 
 def jiwa_error(request: Request, exc: JiwaError) -> Response:
@@ -74,12 +75,15 @@ def validation_error(request: Request, exc: ValidationException) -> Response:
 
 
 def http_error(request: Request, exc: HTTPException) -> Response:
-    code = {401: "unauthorized", 403: "forbidden", 404: "not_found", 405: "method_not_allowed", 413: "payload_too_large"}.get(
+    code = {400: "invalid_request", 401: "unauthorized", 403: "forbidden", 404: "not_found", 405: "method_not_allowed", 413: "payload_too_large"}.get(
         exc.status_code, "http_error"
     )
     if exc.status_code >= 500:
         return unexpected_error(request, exc)
-    return Response(_body(code, str(exc.detail)), status_code=exc.status_code, headers=exc.headers, media_type=MediaType.JSON)
+    detail = str(exc.detail)
+    if exc.status_code == 400:
+        detail += ". Send a JSON body that matches the API schema (see /schema)."
+    return Response(_body(code, detail), status_code=exc.status_code, headers=exc.headers, media_type=MediaType.JSON)
 
 
 def unexpected_error(request: Request, exc: Exception) -> Response:

@@ -75,10 +75,14 @@ class Readiness(msgspec.Struct):
     responder: str
 
 
+class ErrorDetail(msgspec.Struct):
+    code: str
+    message: str
+    param: str | None = None
+
+
 class ErrorBody(msgspec.Struct):
-    error: str
-    detail: str
-    field: str | None = None
+    error: ErrorDetail
 
 
 # OpenAI-compatible chat completions.

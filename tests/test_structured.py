@@ -58,3 +58,20 @@ def test_degenerate_text_is_rejected_by_validators():
     llm = StructuredLLM(FakeChatBackend(script=[slug, stutter]), max_retries=1)
     assert llm.generate(PROMPT, **VARIABLES) is None
     assert dict(llm.stats.rejections) == {"schema": 2}
+
+
+def test_output_schemas_stay_within_what_llama_cpp_grammars_handle():
+    from jiwa.llm.outputs import MAX_GRAMMAR_STRING, OUTPUT_MODELS
+
+    def lengths(node):
+        if isinstance(node, dict):
+            if "maxLength" in node:
+                yield node["maxLength"]
+            for value in node.values():
+                yield from lengths(value)
+        elif isinstance(node, list):
+            for value in node:
+                yield from lengths(value)
+
+    for name, model in OUTPUT_MODELS.items():
+        assert max(lengths(model.model_json_schema()), default=0) <= MAX_GRAMMAR_STRING, name

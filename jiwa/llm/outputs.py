@@ -67,10 +67,14 @@ class CulturalInsight(_Strict):
         return guidance
 
 
+# llama.cpp turns maxLength into a bounded repetition in its grammar; at about 1500 it crashes while sampling.
+MAX_GRAMMAR_STRING = 600
+
+
 class ChatReply(_Strict):
     """What LLAMA returns when it stands in for Claude."""
 
-    reply: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=1500), AfterValidator(_no_stutter)]
+    reply: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=MAX_GRAMMAR_STRING), AfterValidator(_no_stutter)]
 
 
 OUTPUT_MODELS: dict[str, type[BaseModel]] = {

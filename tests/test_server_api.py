@@ -1,0 +1,143 @@
+"""Every other endpoint and the error paths: auth, tenancy, validation, limits, 404s, feedback, memory, forgetting."""
+
+import pytest
+from litestar.testing import AsyncTestClient
+
+from serving.app import create_app
+from tests.server_support import auth, server_settings
+
+
+@pytest.fixture()
+async def client(claude, data_uri):
+    async with AsyncTestClient(app=create_app(server_settings(data_uri, claude.url, rate_limit_per_minute=30))) as client:
+        yield client
+
+
+async def _chat(client, user="ana", message="Apa itu KITAS?", tenant="acme", **extra):
+    response = await client.post("/v1/chat", json={"user_id": user, "message": message, **extra}, headers=auth(tenant))
+    assert response.status_code == 200, response.text
+    return response.json()
+
+
+async def test_missing_and_wrong_keys_are_401_with_json(client):
+    missing = await client.post("/v1/chat", json={"user_id": "a", "message": "hi"})
+    wrong = await client.post("/v1/chat", json={"user_id": "a", "message": "hi"}, headers={"X-API-Key": "nope"})
+    assert missing.status_code == wrong.status_code == 401
+    assert missing.json()["error"]["code"] == "unauthorized" and "Authorization" in missing.json()["error"]["message"]
+
+
+async def test_a_tenant_cannot_touch_another_tenants_user_or_conversation(client):
+    answer = await _chat(client, user="bima")
+    other = auth("globex")
+    assert (await client.get("/v1/users/bima/memory", headers=other)).status_code == 403
+    assert (await client.delete("/v1/users/bima", headers=other)).status_code == 403
+    assert (await client.get(f"/v1/conversations/{answer['conversation_id']}", headers=other)).status_code == 403
+    hijack = await client.post("/v1/chat", json={"user_id": "bima", "message": "hi"}, headers=other)
+    assert hijack.status_code == 403 and hijack.json()["error"]["param"] == "user_id"
+    feedback = await client.post(f"/v1/messages/{answer['message_id']}/feedback", json={"rating": "up"}, headers=other)
+    assert feedback.status_code == 403
+
+
+@pytest.mark.parametrize(
+    "body, field",
+    [
+        ({"message": "hi"}, "user_id"),
+        ({"user_id": "a"}, "message"),
+        ({"user_id": "a", "message": ""}, "message"),
+        ({"user_id": "a b", "message": "hi"}, "user_id"),
+        ({"user_id": "a", "message": "hi", "language": "italiano"}, "language"),
+        ({"user_id": "a", "message": "hi", "stream": "yes"}, "stream"),
+        ({"user_id": "a", "message": "hi", "extra": 1}, None),
+    ],
+)
+async def test_invalid_bodies_are_400_naming_the_field(client, body, field):
+    response = await client.post("/v1/chat", json=body, headers=auth())
+    assert response.status_code == 400, response.text
+    payload = response.json()
+    assert payload["error"]["code"] == "invalid_request"
+    if field:
+        assert field in payload["error"]["message"]
+
+
+async def test_malformed_json_is_400(client):
+    response = await client.post("/v1/chat", content=b"{not json", headers={**auth(), "Content-Type": "application/json"})
+    assert response.status_code == 400 and response.json()["error"]["code"] == "invalid_request"
+
+
+async def test_over_long_message_is_413_and_stores_nothing(client):
+    response = await client.post("/v1/chat", json={"user_id": "long", "message": "x" * 4001}, headers=auth())
+    assert response.status_code == 413 and response.json()["error"]["param"] == "message"
+    assert (await client.get("/v1/users/long/memory", headers=auth())).status_code == 404
+
+
+async def test_huge_body_is_413(client):
+    response = await client.post("/v1/chat", json={"user_id": "a", "message": "x" * 200_000}, headers=auth())
+    assert response.status_code == 413
+
+
+async def test_unknown_conversation_is_404(client):
+    response = await client.post("/v1/chat", json={"user_id": "a", "message": "hi", "conversation_id": "conv_nope"}, headers=auth())
+    assert response.status_code == 404 and response.json()["error"]["param"] == "conversation_id"
+    assert (await client.get("/v1/conversations/conv_nope", headers=auth())).status_code == 404
+    assert (await client.post("/v1/conversations/conv_nope/end", headers=auth())).status_code == 404
+
+
+async def test_rate_limit_answers_429_with_retry_after(client):
+    statuses = [(await client.get("/v1/users/nobody/memory", headers=auth("globex"))).status_code for _ in range(31)]
+    assert statuses[:30] == [404] * 30
+    limited = await client.get("/v1/users/nobody/memory", headers=auth("globex"))
+    assert limited.status_code == 429 and int(limited.headers["Retry-After"]) >= 1
+    assert (await client.get("/v1/users/nobody/memory", headers=auth("acme"))).status_code == 404
+
+
+async def test_end_conversation_then_continue_reopens_it(client):
+    answer = await _chat(client, user="citra")
+    ended = (await client.post(f"/v1/conversations/{answer['conversation_id']}/end", headers=auth())).json()
+    assert ended["ended"] is True
+    await _chat(client, user="citra", message="Satu lagi", conversation_id=answer["conversation_id"])
+    view = (await client.get(f"/v1/conversations/{answer['conversation_id']}", headers=auth())).json()
+    assert view["ended"] is False and len(view["turns"]) == 4
+
+
+async def test_feedback_is_stored_for_assistant_replies_only(client):
+    answer = await _chat(client, user="dewi")
+    ack = await client.post(f"/v1/messages/{answer['message_id']}/feedback", json={"rating": "down", "comment": "too vague"}, headers=auth())
+    assert ack.status_code == 201 and ack.json() == {"message_id": answer["message_id"], "rating": "down"}
+    view = (await client.get(f"/v1/conversations/{answer['conversation_id']}", headers=auth())).json()
+    user_turn = view["turns"][0]["message_id"]
+    own = await client.post(f"/v1/messages/{user_turn}/feedback", json={"rating": "up"}, headers=auth())
+    assert own.status_code == 400
+    bad = await client.post(f"/v1/messages/{answer['message_id']}/feedback", json={"rating": "meh"}, headers=auth())
+    assert bad.status_code == 400 and "rating" in bad.json()["error"]["message"]
+    assert (await client.post("/v1/messages/msg_nope/feedback", json={"rating": "up"}, headers=auth())).status_code == 404
+
+
+async def test_memory_shows_the_grounding_block(client):
+    await _chat(client, user="eka")
+    memory = (await client.get("/v1/users/eka/memory", headers=auth())).json()
+    assert memory["known"] is False and memory["profile"] is None
+    assert "<user_memory>" in memory["grounding_text"] and "none yet" in memory["grounding_text"]
+
+
+async def test_forgetting_a_user_removes_their_turns(client):
+    answer = await _chat(client, user="fajar")
+    forgotten = await client.delete("/v1/users/fajar", headers=auth())
+    assert forgotten.status_code == 200 and forgotten.json()["events_removed"] == 2
+    assert (await client.get(f"/v1/conversations/{answer['conversation_id']}", headers=auth())).status_code == 404
+    assert (await client.get("/v1/users/fajar/memory", headers=auth())).status_code == 404
+
+
+async def test_health_ready_and_openapi(client):
+    assert (await client.get("/health")).json() == {"status": "ok"}
+    ready = (await client.get("/ready")).json()
+    assert ready["ready"] is True and ready["responder"] == "claude"
+    assert ready["stores"]["cultural_insights"]["loaded"] is False
+    schema = (await client.get("/schema/openapi.json")).json()
+    operations = {op["operationId"] for path in schema["paths"].values() for op in path.values()}
+    assert {"createChatReply", "createChatCompletion", "getConversation", "endConversation", "rateMessage",
+            "getUserMemory", "forgetUser", "health", "ready", "metrics"} <= operations
+
+
+async def test_unknown_route_is_json_404(client):
+    response = await client.get("/v2/nothing", headers=auth())
+    assert response.status_code == 404 and response.json()["error"]["code"] == "not_found"
