@@ -3,6 +3,7 @@ PYTHON ?= python3.11
 VENV ?= .venv
 BIN := $(VENV)/bin
 export DAGSTER_HOME ?= $(CURDIR)/data/dagster
+DAGSTER_HOST ?= 127.0.0.1
 DAGSTER_PORT ?= 3000
 
 .PHONY: install run test bench
@@ -21,7 +22,9 @@ run: install
 	mkdir -p $(DAGSTER_HOME)
 	cp -n pipelines/dagster.yaml $(DAGSTER_HOME)/dagster.yaml || true
 	$(BIN)/python -m pipelines.bootstrap
-	$(BIN)/dagster dev -w workspace.yaml -h 0.0.0.0 -p $(DAGSTER_PORT)
+	# The chat server runs beside the Dagster UI and stops with it.
+	$(BIN)/python -m serving & server=$$!; trap 'kill $$server 2>/dev/null' EXIT INT TERM; \
+	$(BIN)/dagster dev -w workspace.yaml -h $(DAGSTER_HOST) -p $(DAGSTER_PORT)
 
 test: install
 	$(BIN)/python -m pytest
@@ -29,3 +32,4 @@ test: install
 bench: install
 	$(BIN)/python -m bench.retrieval
 	$(BIN)/python -m bench.generation
+	$(BIN)/python -m bench.server_load

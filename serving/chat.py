@@ -28,6 +28,7 @@ class TurnContext:
     cached: Reply | None
     cache_intent: str | None
     timings: dict[str, float] = field(default_factory=dict)
+    started: float = field(default_factory=time.perf_counter)
 
 
 class ChatService:
@@ -123,6 +124,7 @@ class ChatService:
                 input_tokens=reply.input_tokens, output_tokens=reply.output_tokens,
             )
         self.metrics.replies.labels(endpoint, reply.source).inc()
+        turn.timings["total"] = time.perf_counter() - turn.started
         return ChatResponse(
             reply=reply.text,
             conversation_id=turn.conversation.conversation_id,

@@ -1,0 +1,143 @@
+"""Load on the started chat server with a fake Claude that answers at once: requests/s and the server's own overhead.
+
+The server runs as its own process (`python -m serving`) over a data folder with a published insight table; the
+fake Messages API and the load generator share this process. Overhead is the server's total time for a turn
+minus the responder's, as the server reports it in timings_ms; the stages are reported the same way.
+"""
+
+import argparse
+import asyncio
+import os
+import subprocess
+import sys
+import tempfile
+import time
+
+import httpx
+import numpy as np
+
+from bench.common import percentiles_ms, save
+from serving.auth import hash_key
+from tests.fake_anthropic import FakeAnthropic
+
+MESSAGES = [
+    "aku malu bertanya tentang visa", "Quanto costa il KITAS?", "How do I open a PT PMA?", "Apa itu NPWP?",
+    "My agent is late again, is that normal?", "Cosa succede durante Nyepi?", "Berapa lama proses KITAS?",
+    "Do I need a local partner for my cafe?", "Sono stanco della burocrazia", "What is the banjar?",
+]
+KEY = "bench-key"
+
+
+def publish_fake_insights(data_uri: str) -> None:
+    """A real insight table for retrieval to work on, written by the asset with the fake LLM."""
+    import dagster as dg
+
+    from assets.knowledge import cultural_insights, cultural_topics
+    from pipelines.resources import EmbedderResource, StoresResource
+    from tests.fakes import FakeLlamaResource
+
+    resources = {"llama": FakeLlamaResource(), "embedder": EmbedderResource(), "stores": StoresResource(data_uri=data_uri)}
+    instance = dg.DagsterInstance.ephemeral()
+    for category in cultural_insights.partitions_def.get_partition_keys():
+        dg.materialize([cultural_topics, cultural_insights], resources=resources, partition_key=category, instance=instance,
+                       run_config={"ops": {"cultural_insights": {"config": {"insights_per_topic": 4}}}})
+
+
+def start_server(data_uri: str, claude_url: str, port: int) -> subprocess.Popen:
+    env = {
+        **os.environ,
+        "ANTHROPIC_API_KEY": "bench",
+        "JIWA_DATA_URI": data_uri,
+        "JIWA_PORT": str(port),
+        "JIWA_ANTHROPIC_BASE_URL": claude_url,
+        "JIWA_LOCAL_RESPONDER": "false",
+        "JIWA_RATE_LIMIT_PER_MINUTE": "1000000",
+        "JIWA_API_KEYS": f"bench=sha256:{hash_key(KEY)}",
+    }
+    process = subprocess.Popen([sys.executable, "-m", "serving"], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    for _ in range(300):
+        try:
+            if httpx.get(f"http://127.0.0.1:{port}/ready", timeout=0.5).status_code == 200:
+                return process
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.2)
+    process.kill()
+    raise RuntimeError("server did not start")
+
+
+async def load(url: str, concurrency: int, total: int) -> dict:
+    timings: list[dict] = []
+    client_latency: list[float] = []
+    errors = 0
+    counter = iter(range(total))
+
+    async def worker(client: httpx.AsyncClient, index: int) -> None:
+        nonlocal errors
+        for n in counter:
+            body = {"user_id": f"bench{index}-{n % 7}", "message": MESSAGES[n % len(MESSAGES)]}
+            started = time.perf_counter()
+            response = await client.post("/v1/chat", json=body, headers={"Authorization": f"Bearer {KEY}"})
+            client_latency.append(time.perf_counter() - started)
+            if response.status_code != 200:
+                errors += 1
+                continue
+            timings.append(response.json()["timings_ms"])
+
+    limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
+    async with httpx.AsyncClient(base_url=url, timeout=60, limits=limits) as client:
+        started = time.perf_counter()
+        await asyncio.gather(*(worker(client, i) for i in range(concurrency)))
+        elapsed = time.perf_counter() - started
+
+    def stage(name: str) -> dict:
+        return percentiles_ms([t.get(name, 0.0) / 1000 for t in timings])
+
+    overhead = [(t["total"] - t.get("responder", 0.0)) / 1000 for t in timings]
+    return {
+        "concurrency": concurrency,
+        "requests": total,
+        "errors": errors,
+        "requests_per_s": round(len(timings) / elapsed, 1),
+        "client_latency": percentiles_ms(client_latency),
+        "server_overhead": percentiles_ms(overhead),
+        "responder": stage("responder"),
+        "stages": {name: stage(name) for name in ("persist_user", "cache", "retrieval", "profile", "persist_assistant")},
+        "overhead_without_retrieval": percentiles_ms(
+            [(t["total"] - t.get("responder", 0.0) - t.get("retrieval", 0.0)) / 1000 for t in timings]
+        ),
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--concurrency", type=int, nargs="+", default=[1, 16, 64])
+    parser.add_argument("--requests", type=int, default=400)
+    args = parser.parse_args()
+    fake = FakeAnthropic().start()
+    with tempfile.TemporaryDirectory() as folder:
+        publish_fake_insights(folder)
+        port = fake.port + 1 if fake.port < 65000 else 20000
+        server = start_server(folder, fake.url, port)
+        try:
+            asyncio.run(load(f"http://127.0.0.1:{port}", 4, 40))  # warm-up
+            results = [asyncio.run(load(f"http://127.0.0.1:{port}", c, args.requests)) for c in args.concurrency]
+        finally:
+            server.terminate()
+            server.wait(timeout=10)
+            fake.stop()
+    print("| concurrency | req/s | overhead p50/p99 ms | retrieval p50/p99 | overhead w/o retrieval p50/p99 | persist_user p99 | responder p50 | client p50/p99 |")
+    print("|---|---|---|---|---|---|---|---|")
+    for r in results:
+        print(
+            f"| {r['concurrency']} | {r['requests_per_s']} | {r['server_overhead']['p50_ms']}/{r['server_overhead']['p99_ms']} | "
+            f"{r['stages']['retrieval']['p50_ms']}/{r['stages']['retrieval']['p99_ms']} | "
+            f"{r['overhead_without_retrieval']['p50_ms']}/{r['overhead_without_retrieval']['p99_ms']} | "
+            f"{r['stages']['persist_user']['p99_ms']} | {r['responder']['p50_ms']} | "
+            f"{r['client_latency']['p50_ms']}/{r['client_latency']['p99_ms']} |"
+        )
+    print("saved", save("server_load", {"results": results}))
+
+
+if __name__ == "__main__":
+    main()
