@@ -27,6 +27,11 @@ def full_text_query(message: str, max_terms: int = 32) -> str:
     return " ".join(_QUERY_WORDS.findall(message.lower())[:max_terms])
 
 
+# Used only once a table has an ANN index: wider probing and exact re-ranking buy back recall (see bench/retrieval.py).
+ANN_NPROBES = 64
+ANN_REFINE_FACTOR = 4
+
+
 def search_insights(table, query_vector: np.ndarray, message: str, k: int = 5) -> list[InsightHit]:
     """Hybrid top-k: vector and full-text results fused by reciprocal rank; falls back to vector only for wordless input."""
     text = full_text_query(message)
@@ -36,6 +41,7 @@ def search_insights(table, query_vector: np.ndarray, message: str, k: int = 5) -
     else:
         builder = table.search(query_vector, vector_column_name="vector").distance_type("cosine").select(_RESULT_COLUMNS)
         score_column = "_distance"
+    builder = builder.nprobes(ANN_NPROBES).refine_factor(ANN_REFINE_FACTOR)
     rows = builder.limit(k).to_list()
     return [
         InsightHit(
