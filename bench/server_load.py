@@ -69,20 +69,23 @@ def start_server(data_uri: str, claude_url: str, port: int) -> subprocess.Popen:
 async def load(url: str, concurrency: int, total: int) -> dict:
     timings: list[dict] = []
     client_latency: list[float] = []
-    errors = 0
+    errors = ungrounded = 0
     counter = iter(range(total))
 
     async def worker(client: httpx.AsyncClient, index: int) -> None:
-        nonlocal errors
+        nonlocal errors, ungrounded
         for n in counter:
-            body = {"user_id": f"bench{index}-{n % 7}", "message": MESSAGES[n % len(MESSAGES)]}
+            # Unique text per request, so the server's embedding cache never hides the embedding cost.
+            body = {"user_id": f"bench{index}-{n % 7}", "message": f"{MESSAGES[n % len(MESSAGES)]} ({concurrency}-{index}-{n})"}
             started = time.perf_counter()
             response = await client.post("/v1/chat", json=body, headers={"Authorization": f"Bearer {KEY}"})
             client_latency.append(time.perf_counter() - started)
             if response.status_code != 200:
                 errors += 1
                 continue
-            timings.append(response.json()["timings_ms"])
+            answer = response.json()
+            timings.append(answer["timings_ms"])
+            ungrounded += not answer["insight_ids"]
 
     limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
     async with httpx.AsyncClient(base_url=url, timeout=60, limits=limits) as client:
@@ -98,6 +101,7 @@ async def load(url: str, concurrency: int, total: int) -> dict:
         "concurrency": concurrency,
         "requests": total,
         "errors": errors,
+        "answers_without_insights": ungrounded,
         "requests_per_s": round(len(timings) / elapsed, 1),
         "client_latency": percentiles_ms(client_latency),
         "server_overhead": percentiles_ms(overhead),

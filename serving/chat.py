@@ -1,6 +1,5 @@
 """One chat turn: persist the user turn, cache lookup, retrieval and profile lookup, responder, persist the reply."""
 
-import asyncio
 import logging
 import time
 from collections.abc import AsyncIterator
@@ -110,7 +109,7 @@ class ChatService:
             return turn
         with self._timed(turn, "retrieval"):
             try:
-                turn.grounding.insights = await asyncio.to_thread(self.insights.search, message, self.settings.retrieval_k)
+                turn.grounding.insights = await self.insights.search(message, self.settings.retrieval_k)
             except Exception:  # answer without insights rather than not at all
                 log.exception("insight retrieval failed")
         return turn

@@ -5,51 +5,103 @@ Each step reads stores the pipeline publishes and works, returning nothing, befo
 
 import asyncio
 import logging
+from collections import OrderedDict
 from dataclasses import dataclass
-from datetime import timedelta
 
 import lancedb
+import numpy as np
 
 from jiwa.embedding import Embedder, EmbeddingMismatchError
-from jiwa.store.insights import InsightHit, search_insights
+from jiwa.store.insights import InsightHit
 from jiwa.store.lance import open_vector_table
+from jiwa.store.memory_index import MemoryIndex
 from jiwa.store.schema import INSIGHTS_TABLE
 
 log = logging.getLogger(__name__)
 
 
-class InsightIndex:
-    """The published cultural-insights table; LanceDB re-reads the latest committed version every refresh_s."""
+class QueryEmbedder:
+    """Embeds request messages: an LRU cache for repeated messages, and concurrent requests share one batch."""
 
-    def __init__(self, data_uri: str, embedder: Embedder, refresh_s: float) -> None:
-        self._db = lancedb.connect(data_uri, read_consistency_interval=timedelta(seconds=refresh_s))
+    def __init__(self, embedder: Embedder, cache_size: int = 4096, max_batch: int = 64) -> None:
+        self.embedder = embedder
+        self._cache: OrderedDict[str, np.ndarray] = OrderedDict()
+        self._cache_size = cache_size
+        self._max_batch = max_batch
+        self._pending: list[tuple[str, asyncio.Future]] = []
+        self._draining = False
+
+    async def embed(self, text: str) -> np.ndarray:
+        cached = self._cache.get(text)
+        if cached is not None:
+            self._cache.move_to_end(text)
+            return cached
+        future = asyncio.get_running_loop().create_future()
+        self._pending.append((text, future))
+        if not self._draining:
+            self._draining = True
+            asyncio.create_task(self._drain())
+        return await future
+
+    async def _drain(self) -> None:
+        try:
+            while self._pending:
+                batch, self._pending = self._pending[: self._max_batch], self._pending[self._max_batch :]
+                try:
+                    vectors = await asyncio.to_thread(self.embedder.embed, [text for text, _ in batch])
+                except Exception as exc:
+                    for _, future in batch:
+                        future.set_exception(exc)
+                    continue
+                for (text, future), vector in zip(batch, vectors):
+                    self._cache[text] = vector
+                    future.set_result(vector)
+                while len(self._cache) > self._cache_size:
+                    self._cache.popitem(last=False)
+        finally:
+            self._draining = False
+
+
+class InsightIndex:
+    """The latest published cultural-insights version, held in memory and swapped whole when a new one appears."""
+
+    def __init__(self, data_uri: str, embedder: Embedder) -> None:
+        self._db = lancedb.connect(data_uri)
         self._embedder = embedder
+        self.queries = QueryEmbedder(embedder)
         self._table = None
+        self._snapshot: MemoryIndex | None = None
         self.error: str | None = None
 
     def refresh(self) -> None:
-        """Open the table once it exists; later versions arrive through read consistency."""
-        if self._table is not None:
-            return
-        if INSIGHTS_TABLE not in self._db.table_names():
-            return
-        try:
-            self._table = open_vector_table(self._db, INSIGHTS_TABLE, self._embedder)
-            self.error = None
-        except EmbeddingMismatchError as exc:
-            self.error = str(exc)
-            log.error("insights not served: %s", exc)
+        """Load a newer committed version if the pipeline published one; readers keep the old one meanwhile."""
+        if self._table is None:
+            if INSIGHTS_TABLE not in self._db.table_names():
+                return
+            try:
+                self._table = open_vector_table(self._db, INSIGHTS_TABLE, self._embedder)
+                self.error = None
+            except EmbeddingMismatchError as exc:
+                self.error = str(exc)
+                log.error("insights not served: %s", exc)
+                return
+        self._table.checkout_latest()
+        if self._snapshot is None or self._snapshot.version != self._table.version:
+            snapshot = MemoryIndex.from_table(self._table)
+            self._snapshot = snapshot
+            log.info("serving cultural_insights version %d (%d rows)", snapshot.version, snapshot.size)
 
-    def search(self, message: str, k: int) -> list[InsightHit]:
-        table = self._table
-        if table is None:
+    async def search(self, message: str, k: int) -> list[InsightHit]:
+        snapshot = self._snapshot
+        if snapshot is None:
             return []
-        return search_insights(table, self._embedder.embed_one(message), message, k)
+        return snapshot.search(await self.queries.embed(message), message, k)
 
     def status(self) -> dict:
-        if self._table is None:
+        snapshot = self._snapshot
+        if snapshot is None:
             return {"loaded": False, "error": self.error}
-        return {"loaded": True, "version": self._table.version, "rows": self._table.count_rows()}
+        return {"loaded": True, "version": snapshot.version, "rows": snapshot.size}
 
 
 @dataclass(frozen=True)

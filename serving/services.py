@@ -89,7 +89,7 @@ async def open_services(settings: Settings) -> Services:
     conversations = ConversationStore(writer, LogReader(str(root)))
     await conversations.load()
     embedder = await asyncio.to_thread(Embedder, settings.embedding_model_path, batch_size=settings.embedding_batch_size)
-    insights = InsightIndex(settings.data_uri, embedder, settings.store_refresh_s)
+    insights = InsightIndex(settings.data_uri, embedder)
     await asyncio.to_thread(insights.refresh)
     cache, profiles = ResponseCache(), ProfileStore()
     claude = claude_client(settings)
