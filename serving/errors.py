@@ -104,3 +104,24 @@ EXCEPTION_HANDLERS = {
     HTTPException: http_error,
     Exception: unexpected_error,
 }
+
+
+def documented(*statuses: int) -> dict:
+    """OpenAPI entries for the error statuses a handler can answer, all with the same body."""
+    from litestar.openapi import ResponseSpec
+
+    from serving.schemas import ErrorBody
+
+    descriptions = {
+        400: "The body or a parameter is invalid; `param` names it.",
+        401: "Missing or unknown API key.",
+        403: "The user, conversation or message belongs to another API key.",
+        404: "No such conversation, message or user.",
+        413: "The message is longer than the limit.",
+        429: "Rate limit reached; see Retry-After.",
+        503: "A store the server needs is unusable.",
+    }
+    return {status: ResponseSpec(ErrorBody, description=descriptions[status], generate_examples=False) for status in statuses}
+
+
+AUTHENTICATED = (401, 429)

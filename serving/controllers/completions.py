@@ -8,7 +8,7 @@ from litestar.response import ServerSentEvent
 from litestar.response.sse import ServerSentEventMessage
 
 from serving.auth import Tenant
-from serving.errors import JiwaError
+from serving.errors import AUTHENTICATED, JiwaError, documented
 from serving.schemas import (
     ChatResponse,
     CompletionChoice,
@@ -34,7 +34,12 @@ class CompletionsController(Controller):
     path = "/v1/chat/completions"
     tags = ["openai-compatible"]
 
-    @post(operation_id="createChatCompletion", summary="OpenAI-compatible chat completion", status_code=200)
+    @post(
+        operation_id="createChatCompletion",
+        summary="OpenAI-compatible chat completion",
+        status_code=200,
+        responses=documented(400, 403, 404, 413, *AUTHENTICATED),
+    )
     async def create(self, data: CompletionRequest, tenant: Tenant, services: Services) -> Response | ServerSentEvent:
         if data.messages[-1].role != "user" or not _text(data.messages[-1].content).strip():
             raise JiwaError("the last message must be a non-empty user message", field="messages")

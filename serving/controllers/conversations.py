@@ -4,7 +4,7 @@ from litestar import Controller, get, post
 
 from serving.auth import Tenant
 from serving.conversations import Conversation
-from serving.errors import Forbidden, NotFound
+from serving.errors import AUTHENTICATED, Forbidden, NotFound, documented
 from serving.schemas import ConversationView, Turn
 from serving.services import Services
 
@@ -34,11 +34,17 @@ class ConversationController(Controller):
     path = "/v1/conversations"
     tags = ["conversations"]
 
-    @get("/{conversation_id:str}", operation_id="getConversation", summary="A conversation and its turns")
+    @get("/{conversation_id:str}", operation_id="getConversation", summary="A conversation and its turns", responses=documented(403, 404, *AUTHENTICATED))
     async def read(self, conversation_id: str, tenant: Tenant, services: Services) -> ConversationView:
         return _view(await _owned(services, tenant, conversation_id))
 
-    @post("/{conversation_id:str}/end", operation_id="endConversation", summary="Mark a conversation finished", status_code=200)
+    @post(
+        "/{conversation_id:str}/end",
+        operation_id="endConversation",
+        summary="Mark a conversation finished",
+        status_code=200,
+        responses=documented(403, 404, *AUTHENTICATED),
+    )
     async def end(self, conversation_id: str, tenant: Tenant, services: Services) -> ConversationView:
         conversation = await _owned(services, tenant, conversation_id)
         if not conversation.ended:

@@ -2,6 +2,7 @@
 
 from litestar import Controller, MediaType, Response, get
 
+from serving.errors import documented
 from serving.schemas import Health, Readiness
 from serving.services import Services
 
@@ -13,7 +14,7 @@ class HealthController(Controller):
     async def health(self) -> Health:
         return Health(status="ok")
 
-    @get("/ready", operation_id="ready", summary="Stores loaded and their versions")
+    @get("/ready", operation_id="ready", summary="Stores loaded and their versions", responses=documented(503))
     async def ready(self, services: Services) -> Response[Readiness]:
         stores = {
             "conversation_log": {"loaded": True, "writer": services.writer.writer_id},

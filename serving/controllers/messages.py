@@ -3,7 +3,7 @@
 from litestar import Controller, post
 
 from serving.auth import Tenant
-from serving.errors import Forbidden, JiwaError, NotFound
+from serving.errors import AUTHENTICATED, Forbidden, JiwaError, NotFound, documented
 from serving.schemas import Feedback, FeedbackAck
 from serving.services import Services
 
@@ -12,7 +12,13 @@ class MessageController(Controller):
     path = "/v1/messages"
     tags = ["messages"]
 
-    @post("/{message_id:str}/feedback", operation_id="rateMessage", summary="Rate an assistant reply", status_code=201)
+    @post(
+        "/{message_id:str}/feedback",
+        operation_id="rateMessage",
+        summary="Rate an assistant reply",
+        status_code=201,
+        responses=documented(400, 403, 404, *AUTHENTICATED),
+    )
     async def feedback(self, message_id: str, data: Feedback, tenant: Tenant, services: Services) -> FeedbackAck:
         turn = await services.conversations.find_message(message_id)
         if turn is None:

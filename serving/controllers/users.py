@@ -3,7 +3,7 @@
 from litestar import Controller, delete, get
 
 from serving.auth import Tenant
-from serving.errors import Forbidden, NotFound
+from serving.errors import AUTHENTICATED, Forbidden, NotFound, documented
 from serving.responder import Grounding, data_block
 from serving.schemas import Forgotten, MemoryView
 from serving.services import Services
@@ -21,14 +21,25 @@ class UserController(Controller):
     path = "/v1/users"
     tags = ["users"]
 
-    @get("/{user_id:str}/memory", operation_id="getUserMemory", summary="The memory used to ground replies to this user")
+    @get(
+        "/{user_id:str}/memory",
+        operation_id="getUserMemory",
+        summary="The memory used to ground replies to this user",
+        responses=documented(403, 404, *AUTHENTICATED),
+    )
     async def memory(self, user_id: str, tenant: Tenant, services: Services) -> MemoryView:
         _check_owner(services, tenant, user_id)
         profile = await services.profiles.lookup(tenant.name, user_id)
         grounding = Grounding(profile=profile)
         return MemoryView(user_id, profile is not None, profile, data_block(services.responder.prompt, grounding))
 
-    @delete("/{user_id:str}", operation_id="forgetUser", summary="Forget the user everywhere the server writes", status_code=200)
+    @delete(
+        "/{user_id:str}",
+        operation_id="forgetUser",
+        summary="Forget the user everywhere the server writes",
+        status_code=200,
+        responses=documented(403, 404, *AUTHENTICATED),
+    )
     async def forget(self, user_id: str, tenant: Tenant, services: Services) -> Forgotten:
         _check_owner(services, tenant, user_id)
         removed = await services.conversations.forget(tenant.name, user_id)
