@@ -66,6 +66,40 @@ def start_server(data_uri: str, claude_url: str, port: int) -> subprocess.Popen:
     raise RuntimeError("server did not start")
 
 
+async def open_loop(url: str, rate: float, total: int) -> dict:
+    """Poisson arrivals at `rate` per second, as real users arrive, instead of clients waiting on each other."""
+    rng = np.random.default_rng(3)
+    timings: list[dict] = []
+    latency: list[float] = []
+
+    async def one(client: httpx.AsyncClient, n: int) -> None:
+        body = {"user_id": f"open{n % 50}", "message": f"{MESSAGES[n % len(MESSAGES)]} (open-{rate}-{n})"}
+        started = time.perf_counter()
+        response = await client.post("/v1/chat", json=body, headers={"Authorization": f"Bearer {KEY}"})
+        latency.append(time.perf_counter() - started)
+        if response.status_code == 200:
+            timings.append(response.json()["timings_ms"])
+
+    async with httpx.AsyncClient(base_url=url, timeout=60, limits=httpx.Limits(max_connections=256)) as client:
+        tasks = []
+        for n in range(total):
+            tasks.append(asyncio.create_task(one(client, n)))
+            await asyncio.sleep(float(rng.exponential(1 / rate)))
+        await asyncio.gather(*tasks)
+    return {
+        "arrival_rate_per_s": rate,
+        "requests": total,
+        "ok": len(timings),
+        "server_overhead": percentiles_ms([(t["total"] - t.get("responder", 0.0)) / 1000 for t in timings]),
+        "retrieval": percentiles_ms([t.get("retrieval", 0.0) / 1000 for t in timings]),
+        "overhead_without_retrieval": percentiles_ms(
+            [(t["total"] - t.get("responder", 0.0) - t.get("retrieval", 0.0)) / 1000 for t in timings]
+        ),
+        "responder": percentiles_ms([t.get("responder", 0.0) / 1000 for t in timings]),
+        "client_latency": percentiles_ms(latency),
+    }
+
+
 async def load(url: str, concurrency: int, total: int) -> dict:
     timings: list[dict] = []
     client_latency: list[float] = []
@@ -115,10 +149,13 @@ async def load(url: str, concurrency: int, total: int) -> dict:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--concurrency", type=int, nargs="+", default=[1, 16, 64])
+    parser.add_argument("--concurrency", type=int, nargs="*", default=[1, 16, 64])
     parser.add_argument("--requests", type=int, default=400)
+    parser.add_argument("--claude-delay-s", type=float, default=0.0, help="Fake Claude's answer time; 0 answers at once.")
+    parser.add_argument("--open-rate", type=float, default=0.0, help="Also run open-loop Poisson arrivals at this rate per second.")
     args = parser.parse_args()
     fake = FakeAnthropic().start()
+    fake.delay_s = args.claude_delay_s
     with tempfile.TemporaryDirectory() as folder:
         publish_fake_insights(folder)
         port = fake.port + 1 if fake.port < 65000 else 20000
@@ -126,6 +163,13 @@ def main() -> None:
         try:
             asyncio.run(load(f"http://127.0.0.1:{port}", 4, 40))  # warm-up
             results = [asyncio.run(load(f"http://127.0.0.1:{port}", c, args.requests)) for c in args.concurrency]
+            for result in results:
+                result["claude_delay_s"] = args.claude_delay_s
+            if args.open_rate:
+                open_result = asyncio.run(open_loop(f"http://127.0.0.1:{port}", args.open_rate, args.requests))
+                open_result["claude_delay_s"] = args.claude_delay_s
+                print("open loop:", open_result)
+                results.append(open_result)
         finally:
             server.terminate()
             server.wait(timeout=10)
@@ -133,6 +177,8 @@ def main() -> None:
     print("| concurrency | req/s | overhead p50/p99 ms | retrieval p50/p99 | overhead w/o retrieval p50/p99 | persist_user p99 | responder p50 | client p50/p99 |")
     print("|---|---|---|---|---|---|---|---|")
     for r in results:
+        if "concurrency" not in r:
+            continue
         print(
             f"| {r['concurrency']} | {r['requests_per_s']} | {r['server_overhead']['p50_ms']}/{r['server_overhead']['p99_ms']} | "
             f"{r['stages']['retrieval']['p50_ms']}/{r['stages']['retrieval']['p99_ms']} | "
@@ -140,7 +186,9 @@ def main() -> None:
             f"{r['stages']['persist_user']['p99_ms']} | {r['responder']['p50_ms']} | "
             f"{r['client_latency']['p50_ms']}/{r['client_latency']['p99_ms']} |"
         )
-    print("saved", save("server_load", {"results": results}))
+    variant = f"-delay{args.claude_delay_s:g}" if args.claude_delay_s else ""
+    variant += "-int8" if os.environ.get("JIWA_EMBEDDING_INT8", "").lower() in ("1", "true") else ""
+    print("saved", save(f"server_load{variant}", {"results": results}))
 
 
 if __name__ == "__main__":

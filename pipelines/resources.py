@@ -57,11 +57,12 @@ class EmbedderResource(dg.ConfigurableResource):
 
     model_path: str = Field(default=_settings.embedding_model_path, description="sentence-transformers directory; empty uses all-MiniLM-L6-v2.")
     batch_size: int = Field(default=_settings.embedding_batch_size, description="Texts per encode batch.")
+    int8: bool = Field(default=_settings.embedding_int8, description="Quantized int8 embedder; the server must use the same.")
 
     _embedder: Embedder | None = PrivateAttr(default=None)
 
     def setup_for_execution(self, context: dg.InitResourceContext) -> None:
-        self._embedder = Embedder(self.model_path, batch_size=self.batch_size)
+        self._embedder = Embedder(self.model_path, batch_size=self.batch_size, int8=self.int8)
 
     def embedder(self) -> Embedder:
         if self._embedder is None:

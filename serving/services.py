@@ -88,7 +88,9 @@ async def open_services(settings: Settings) -> Services:
     await writer.start()
     conversations = ConversationStore(writer, LogReader(str(root)))
     await conversations.load()
-    embedder = await asyncio.to_thread(Embedder, settings.embedding_model_path, batch_size=settings.embedding_batch_size)
+    embedder = await asyncio.to_thread(
+        Embedder, settings.embedding_model_path, batch_size=settings.embedding_batch_size, int8=settings.embedding_int8
+    )
     insights = InsightIndex(settings.data_uri, embedder)
     await asyncio.to_thread(insights.refresh)
     cache, profiles = ResponseCache(), ProfileStore()

@@ -76,3 +76,13 @@ def test_writing_with_another_embedder_is_refused(tmp_path):
 def test_unmaterialized_table_says_what_to_run(tmp_path, embedder):
     with pytest.raises(StoreNotReadyError, match="materialize the cultural_insights asset"):
         open_vector_table(lancedb.connect(str(tmp_path)), "cultural_insights", embedder)
+
+
+def test_int8_embedder_is_named_apart_so_stores_cannot_mix(tmp_path, embedder):
+    quantized = Embedder(int8=True)
+    assert quantized.model_name == "all-MiniLM-L6-v2+int8" and quantized.dimension == embedder.dimension
+    db = lancedb.connect(str(tmp_path))
+    schema = insights_schema(embedder.model_name, embedder.dimension)
+    upsert(db, "cultural_insights", schema, _one_row(schema))
+    with pytest.raises(EmbeddingMismatchError, match=r"\+int8"):
+        open_vector_table(db, "cultural_insights", quantized)
