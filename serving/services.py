@@ -10,7 +10,7 @@ import anthropic
 
 from jiwa.convlog import LogReader, log_root
 from jiwa.embedding import Embedder
-from jiwa.llm import StructuredLLM, open_backend
+from jiwa.llm import StructuredLLM, backend_from_settings
 from jiwa.prompts import load_prompt
 from jiwa.settings import Settings
 from serving.auth import ApiKeys, RateLimiter
@@ -65,18 +65,7 @@ def claude_client(settings: Settings) -> anthropic.AsyncAnthropic | None:
 def local_llm(settings: Settings) -> StructuredLLM | None:
     if not settings.local_responder:
         return None
-    backend = open_backend(
-        model_path=settings.llm_model_path,
-        server_url=settings.llm_server_url,
-        server_model=settings.llm_server_model,
-        server_api_key=os.environ.get("JIWA_LLM_SERVER_API_KEY") or None,
-        context_size=settings.llm_context_size,
-        threads=settings.llm_threads,
-        gpu_layers=settings.llm_gpu_layers,
-        seed=settings.llm_seed,
-        timeout_s=settings.llm_timeout_s,
-        repeat_penalty=settings.llm_repeat_penalty,
-    )
+    backend = backend_from_settings(settings)
     return StructuredLLM(backend, temperature=0.5, seed=settings.llm_seed, max_retries=1)
 
 

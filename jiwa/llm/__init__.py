@@ -22,6 +22,7 @@ __all__ = [
     "LlamaServerBackend",
     "ModelFileError",
     "StructuredLLM",
+    "backend_from_settings",
     "configured_model_id",
     "embedded_model_path",
     "open_backend",
@@ -53,6 +54,24 @@ def open_backend(
         gpu_layers=gpu_layers,
         seed=seed,
         repeat_penalty=repeat_penalty,
+    )
+
+
+def backend_from_settings(settings) -> ChatBackend:
+    """The backend the JIWA_LLM_* settings describe (the server's view; the pipeline configures its resource)."""
+    import os
+
+    return open_backend(
+        model_path=settings.llm_model_path,
+        server_url=settings.llm_server_url,
+        server_model=settings.llm_server_model,
+        server_api_key=os.environ.get("JIWA_LLM_SERVER_API_KEY") or None,
+        context_size=settings.llm_context_size,
+        threads=settings.llm_threads,
+        gpu_layers=settings.llm_gpu_layers,
+        seed=settings.llm_seed,
+        timeout_s=settings.llm_timeout_s,
+        repeat_penalty=settings.llm_repeat_penalty,
     )
 
 

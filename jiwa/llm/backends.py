@@ -5,6 +5,7 @@ from __future__ import annotations
 import importlib.util
 import os
 import threading
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
@@ -128,8 +129,6 @@ class LlamaCppBackend:
 
     def raw_token_rate(self, prompt: str, max_tokens: int) -> tuple[int, float]:
         """Unconstrained generation, for comparing against the structured path: (tokens, seconds)."""
-        import time
-
         with self._lock:
             started = time.perf_counter()
             result = self._llama.create_completion(prompt, max_tokens=max_tokens, temperature=0.0)
