@@ -1,4 +1,4 @@
-"""Queries over the cultural-insights table, for the server's grounding step."""
+"""LanceDB queries over the cultural-insights table; the server serves from jiwa.store.memory_index instead."""
 
 from __future__ import annotations
 
