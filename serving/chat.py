@@ -76,7 +76,7 @@ class ChatService:
         finally:
             self._record(turn, "responder", time.perf_counter() - started)
             if reply is None:
-                # The client went away mid-stream; the user turn is stored, and so is the partial silence.
+                # The client went away mid-stream: the user turn is stored, no assistant turn is.
                 log.info("stream for %s ended before the reply completed", turn.conversation.conversation_id)
         if reply is not None:
             yield await self.finish(turn, reply, endpoint)

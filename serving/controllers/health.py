@@ -1,6 +1,6 @@
 """Liveness, readiness and Prometheus metrics."""
 
-from litestar import Controller, MediaType, Response, get
+from litestar import Controller, Response, get
 
 from serving.errors import documented
 from serving.schemas import Health, Readiness
