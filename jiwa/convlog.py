@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable, Iterator
 from dataclasses import asdict, dataclass, field
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import duckdb
@@ -106,10 +106,6 @@ def events_table(events: Iterable[LogEvent]) -> pa.Table:
     return pa.Table.from_pylist(rows, schema=EVENT_SCHEMA)
 
 
-def sealed_glob(log_root: str) -> str:
-    return f"{log_root.rstrip('/')}/{SEALED_DIR}/**/*.parquet"
-
-
 def log_root(data_uri: str) -> str:
     return f"{data_uri.rstrip('/')}/{LOG_DIR}"
 
@@ -125,21 +121,80 @@ class LogReader:
         root = Path(self.root) / SEALED_DIR
         return root.is_dir() and any(root.rglob("*.parquet"))
 
-    def query(self, sql: str, params: list | None = None) -> pa.Table:
-        """Run SQL in which `events` names every sealed event, minus users forgotten since."""
-        if not self.has_segments():
+    def query(self, sql: str, params: list | None = None, *, since: datetime | None = None) -> pa.Table:
+        """Run SQL in which `events` names every sealed event, minus users forgotten since, and `forgets` the forgets.
+
+        With `since`, segments whose folder (the day of their first event) is more than a day older are skipped: a
+        segment holds at most a few minutes of events, so none of them can be newer than `since`.
+        """
+        files = self._segment_files(since)
+        if not files:
             return events_table([]).slice(0, 0)
         cursor = self._db.cursor()
-        source = f"read_parquet('{sealed_glob(self.root)}', union_by_name = true, hive_partitioning = false)"
+        listed = ", ".join("'" + path.replace("'", "''") + "'" for path in files)
+        source = f"read_parquet([{listed}], union_by_name = true, hive_partitioning = false)"
         cursor.execute(
             f"""
             CREATE OR REPLACE TEMP VIEW raw_events AS SELECT * FROM {source};
+            CREATE OR REPLACE TEMP VIEW forgets AS
+            SELECT user_id, max(created_at) AS forgotten_at FROM raw_events WHERE type = '{FORGET}' GROUP BY user_id;
             CREATE OR REPLACE TEMP VIEW events AS
-            SELECT e.* FROM raw_events e
-            WHERE NOT EXISTS (
-                SELECT 1 FROM raw_events f
-                WHERE f.type = '{FORGET}' AND f.user_id = e.user_id AND f.created_at >= e.created_at
-            ) AND e.type <> '{FORGET}'
+            SELECT e.* FROM raw_events e LEFT JOIN forgets f ON f.user_id = e.user_id
+            WHERE (f.forgotten_at IS NULL OR e.created_at > f.forgotten_at) AND e.type <> '{FORGET}'
             """
         )
         return cursor.sql(sql, params=params or None).to_arrow_table()
+
+    def conversation_events(self, conversation_ids: list[str]) -> dict[str, list[dict]]:
+        """Turn and end events of these conversations, grouped by conversation."""
+        if not conversation_ids:
+            return {}
+        rows = self.query(
+            f"SELECT * FROM events WHERE type IN ('{TURN}', '{END}') AND conversation_id IN (SELECT unnest(?::VARCHAR[]))",
+            [list(conversation_ids)],
+        ).to_pylist()
+        grouped: dict[str, list[dict]] = {}
+        for row in rows:
+            grouped.setdefault(row["conversation_id"], []).append(row)
+        return grouped
+
+    def ready_conversations(self, *, after: datetime, until: datetime, idle_s: float, scan_from: datetime | None = None) -> list[dict]:
+        """Conversations that finished in (after, until]: ended explicitly, or silent for idle_s since their last turn.
+
+        A conversation is ready at its last event if that is an end, else idle_s after its last event. Only events
+        from scan_from on are read, so a caller scanning a recent window stays cheap however long the log grows.
+        """
+        rows = self.query(
+            f"""
+            SELECT conversation_id, any_value(tenant) AS tenant, any_value(user_id) AS user_id,
+                   max(created_at) AS last_event_at,
+                   max(created_at) FILTER (WHERE type = '{TURN}') AS last_turn_at,
+                   arg_max(type, created_at) = '{END}' AS ended
+            FROM events
+            WHERE conversation_id IS NOT NULL AND type IN ('{TURN}', '{END}') AND created_at >= ?
+            GROUP BY conversation_id
+            """,
+            [scan_from or datetime(1970, 1, 1, tzinfo=timezone.utc)],
+            since=scan_from,
+        ).to_pylist()
+        ready = []
+        for row in rows:
+            ready_at = row["last_event_at"] if row["ended"] else row["last_event_at"] + timedelta(seconds=idle_s)
+            if after < ready_at <= until:
+                ready.append({**row, "ready_at": ready_at})
+        return sorted(ready, key=lambda row: (row["ready_at"], row["conversation_id"]))
+
+    def forgotten_users(self) -> dict[str, datetime]:
+        return {row["user_id"]: row["forgotten_at"] for row in self.query("SELECT * FROM forgets").to_pylist()}
+
+    def _segment_files(self, since: datetime | None) -> list[str]:
+        root = Path(self.root) / SEALED_DIR
+        if not root.is_dir():
+            return []
+        first_day = (since - timedelta(days=1)).astimezone(timezone.utc).strftime("%Y-%m-%d") if since else ""
+        return sorted(
+            str(path)
+            for folder in root.glob("dt=*")
+            if folder.name[3:] >= first_day
+            for path in folder.glob("*.parquet")
+        )

@@ -61,6 +61,22 @@ class Settings(BaseSettings):
     insights_max_duplicate_rate: float = Field(
         default=0.5, ge=0.0, le=1.0, description="Share of generated insights that may be dropped as near-duplicates."
     )
+    conversation_idle_timeout_s: float = Field(
+        default=1800.0, gt=0, description="A conversation with no turn for this long counts as finished and is analysed."
+    )
+    analysis_batch_size: int = Field(default=200, ge=1, description="Most conversations one analysis run takes.")
+    analysis_max_attempts: int = Field(default=3, ge=1, description="Runs that try a conversation before it stays failed.")
+    analysis_retry_after_s: float = Field(default=300.0, ge=0, description="Wait before a failed analysis is tried again.")
+    analysis_sensor_lag_s: float = Field(
+        default=600.0, ge=0, description="How far back each sensor tick looks again, for log segments sealed late."
+    )
+    analysis_transcript_chars: int = Field(
+        default=6000, ge=500, description="Transcript characters LLAMA reads per conversation; the newest turns are kept."
+    )
+    profile_prompt_chars: int = Field(default=1500, ge=200, description="Budget for the user's memory in the responder prompt.")
+    store_retention_hours: float = Field(
+        default=168.0, ge=0, description="Compaction keeps older versions of the knowledge tables this long (user-data tables keep none)."
+    )
     vector_index_min_rows: int = Field(
         default=50_000, ge=256, description="Build an ANN vector index once a table holds this many rows; below it, exact search is fast enough."
     )
@@ -91,7 +107,7 @@ class Settings(BaseSettings):
     retrieval_k: int = Field(default=4, ge=1, le=20)
     history_turns: int = Field(default=12, ge=0, description="Earlier turns of the conversation sent to the responder.")
     store_refresh_s: float = Field(default=2.0, gt=0, description="How often the server looks for newly published store versions.")
-    log_seal_s: float = Field(default=30.0, gt=0, description="Seconds an active log segment stays open before it is sealed for the pipeline.")
+    log_seal_s: float = Field(default=20.0, gt=0, description="Seconds an active log segment stays open before it is sealed for the pipeline.")
     log_spool_dir: str = Field(default="", description="Local folder for active log segments; empty means <data_uri>/conversation_log/active.")
 
 

@@ -10,8 +10,9 @@ from jiwa.settings import Settings
 from serving.auth import Tenant
 from serving.conversations import Conversation, ConversationStore
 from serving.errors import Forbidden, NotFound, PayloadTooLarge
-from serving.grounding import InsightIndex, ProfileStore, ResponseCache
+from serving.grounding import InsightIndex, ResponseCache
 from serving.metrics import Metrics
+from serving.profiles import ProfileStore
 from serving.responder import Grounding, Reply, Responder
 from serving.schemas import ChatResponse
 

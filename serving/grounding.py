@@ -1,4 +1,4 @@
-"""What the responder is grounded in: the cache lookup, insight retrieval and profile lookup steps.
+"""What the responder is grounded in: the cache lookup and insight retrieval steps (profiles: serving.profiles).
 
 Each step reads stores the pipeline publishes and works, returning nothing, before they are materialized.
 """
@@ -120,20 +120,12 @@ class ResponseCache:
         return None
 
 
-class ProfileStore:
-    """Lookup step for the JIWA memory profiles of the jiwa_profiles asset; none is published yet."""
-
-    def status(self) -> dict:
-        return {"loaded": False}
-
-    async def lookup(self, tenant: str, user_id: str) -> dict | None:
-        return None
-
-
-async def refresh_forever(index: InsightIndex, every_s: float) -> None:
+async def refresh_forever(stores: list, every_s: float) -> None:
+    """Pick up versions the pipeline publishes; each store swaps in a new snapshot whole."""
     while True:
-        try:
-            await asyncio.to_thread(index.refresh)
-        except Exception:  # a bad store must never take the server down; /ready shows it
-            log.exception("refreshing the insight store failed")
+        for store in stores:
+            try:
+                await asyncio.to_thread(store.refresh)
+            except Exception:  # a bad store must never take the server down; /ready shows it
+                log.exception("refreshing %s failed", type(store).__name__)
         await asyncio.sleep(every_s)

@@ -44,12 +44,12 @@ def _as_data(text: str) -> str:
     return text.replace("<", "‹").replace(">", "›")
 
 
-def data_block(prompt: Prompt, grounding: Grounding, profile_budget_chars: int = 1500) -> str:
+def data_block(prompt: Prompt, grounding: Grounding) -> str:
     insights = [
         {"id": hit.id, "topic": hit.topic, "insight": hit.insight, "guidance": hit.guidance, "tone": list(hit.tone_tags)}
         for hit in grounding.insights
     ]
-    profile = json.dumps(grounding.profile, ensure_ascii=False)[:profile_budget_chars] if grounding.profile else "none yet"
+    profile = json.dumps(grounding.profile, ensure_ascii=False, indent=1) if grounding.profile else "none yet: a new user"
     rendered = prompt.render(
         insights=_as_data(json.dumps(insights, ensure_ascii=False, indent=1)) if insights else "none",
         profile=_as_data(profile),

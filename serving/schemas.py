@@ -63,6 +63,11 @@ class MemoryView(msgspec.Struct):
 class Forgotten(msgspec.Struct):
     user_id: str
     events_removed: int
+    derived_rows_removed: int
+    note: str = (
+        "Removed now from the conversation log and from the current analyses and profiles. Older versions of the "
+        "analysis and profile stores, which still hold them, are deleted by the next store compaction (hourly)."
+    )
 
 
 class Health(msgspec.Struct):

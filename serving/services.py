@@ -16,9 +16,10 @@ from jiwa.settings import Settings
 from serving.auth import ApiKeys, RateLimiter
 from serving.chat import ChatService
 from serving.conversations import ConversationStore
-from serving.grounding import InsightIndex, ProfileStore, ResponseCache, refresh_forever
+from serving.grounding import InsightIndex, ResponseCache, refresh_forever
 from serving.log_writer import LogWriter
 from serving.metrics import Metrics
+from serving.profiles import ProfileStore
 from serving.responder import Responder
 
 log = logging.getLogger(__name__)
@@ -81,14 +82,16 @@ async def open_services(settings: Settings) -> Services:
         Embedder, settings.embedding_model_path, batch_size=settings.embedding_batch_size, int8=settings.embedding_int8
     )
     insights = InsightIndex(settings.data_uri, embedder)
-    await asyncio.to_thread(insights.refresh)
-    cache, profiles = ResponseCache(), ProfileStore()
+    profiles = ProfileStore(settings.data_uri, settings.profile_prompt_chars)
+    for store in (insights, profiles):
+        await asyncio.to_thread(store.refresh)
+    cache = ResponseCache()
     claude = claude_client(settings)
     local = await asyncio.to_thread(local_llm, settings)
     responder = Responder(settings, load_prompt("responder"), metrics, claude, local)
     chat = ChatService(settings, conversations, cache, insights, profiles, responder, metrics)
     background = [
-        asyncio.create_task(refresh_forever(insights, settings.store_refresh_s)),
+        asyncio.create_task(refresh_forever([insights, profiles], settings.store_refresh_s)),
         asyncio.create_task(_seal_forever(writer)),
     ]
     return Services(settings, api_keys, RateLimiter(settings.rate_limit_per_minute), metrics, writer, conversations,

@@ -22,6 +22,8 @@ class FakeChatBackend:
         self.calls.append(messages)
         if self.script:
             text = self.script.pop(0)
+        elif "<transcript>" in messages[-1]["content"]:
+            text = json.dumps(fake_analysis(messages[-1]["content"]))
         else:
             user = messages[-1]["content"]
             topic = re.search(r"Topic: (.+?) \(category", user).group(1)
@@ -35,6 +37,30 @@ class FakeChatBackend:
                 }
             )
         return Completion(text=text, prompt_tokens=sum(len(m["content"]) // 4 for m in messages), completion_tokens=len(text) // 4)
+
+
+_NAME = re.compile(r"(?:my name is|mi chiamo|nama saya|I'm|sono) ([A-Z][a-z]+)")
+
+
+def fake_analysis(prompt: str) -> dict:
+    """An analysis that cites the transcript's user turns, and the name if someone says it (as a good model would)."""
+    user_turns = [(int(n), text) for n, text in re.findall(r"^T(\d+) user: (.*)$", prompt, flags=re.MULTILINE)]
+    first = [user_turns[0][0]] if user_turns else [1]
+    worried = any(word in text.lower() for _, text in user_turns for word in ("worried", "paura", "takut", "bingung"))
+    named = next(((n, m.group(1)) for n, text in user_turns if (m := _NAME.search(text))), None)
+    claim = lambda value, evidence=first: {"value": value, "evidence": evidence}  # noqa: E731
+    return {
+        "summary": f"The person asked about moving to Bali in {len(user_turns)} messages.",
+        "emotional_state": claim("anxious" if worried else "curious"),
+        "emotional_trajectory": "improving",
+        "personality": claim("careful_planner"),
+        "communication_style": claim("detailed"),
+        "relationship_phase": claim("getting_to_know"),
+        "trust_level": claim("medium"),
+        "life_phase": claim("planning"),
+        "anxieties": [claim("visa paperwork")] if worried else [],
+        "facts": {"name": claim(named[1], [named[0]]) if named else None, "interests": [claim("yoga")], "plans": []},
+    }
 
 
 class FakeLlamaResource(LlamaResource):

@@ -77,7 +77,87 @@ class ChatReply(_Strict):
     reply: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=MAX_GRAMMAR_STRING), AfterValidator(_no_stutter)]
 
 
+Note = Annotated[str, StringConstraints(strip_whitespace=True, min_length=3, max_length=120), AfterValidator(_no_stutter)]
+# Turn numbers (T1, T2, ...) that support a claim. llama.cpp's grammar ignores integer bounds, so the pipeline,
+# not the schema, keeps only numbers that name a user turn.
+Evidence = Annotated[list[int], Field(min_length=1, max_length=4)]
+
+Emotion = Literal[
+    "calm", "curious", "hopeful", "excited", "grateful", "confused", "anxious", "frustrated", "overwhelmed", "sad",
+]
+Trajectory = Literal["improving", "steady", "worsening", "mixed"]
+Personality = Literal["reserved", "outgoing", "analytical", "careful_planner", "adventurous", "pragmatic"]
+CommunicationStyle = Literal["brief", "detailed", "formal", "casual", "emotional", "practical"]
+RelationshipPhase = Literal["first_contact", "getting_to_know", "trusting", "loyal"]
+TrustLevel = Literal["low", "medium", "high"]
+LifePhase = Literal["dreaming", "planning", "relocating", "settling", "settled"]
+
+
+class NoteClaim(_Strict):
+    value: Note
+    evidence: Evidence
+
+
+class EmotionClaim(_Strict):
+    value: Emotion
+    evidence: Evidence
+
+
+class PersonalityClaim(_Strict):
+    value: Personality
+    evidence: Evidence
+
+
+class StyleClaim(_Strict):
+    value: CommunicationStyle
+    evidence: Evidence
+
+
+class RelationshipClaim(_Strict):
+    value: RelationshipPhase
+    evidence: Evidence
+
+
+class TrustClaim(_Strict):
+    value: TrustLevel
+    evidence: Evidence
+
+
+class LifePhaseClaim(_Strict):
+    value: LifePhase
+    evidence: Evidence
+
+
+class StatedFacts(_Strict):
+    """Only what the person said about themselves; the language is counted by rule, not asked of the model."""
+
+    name: NoteClaim | None = None
+    nationality: NoteClaim | None = None
+    interests: list[NoteClaim] = Field(default_factory=list, max_length=4)
+    plans: list[NoteClaim] = Field(default_factory=list, max_length=3)
+
+
+class ConversationAnalysis(_Strict):
+    """What LLAMA reads in one finished conversation. Closed vocabularies wherever a later stage acts on the value."""
+
+    summary: Sentence = Field(description="What the conversation was about, in one sentence.")
+    emotional_state: EmotionClaim
+    emotional_trajectory: Trajectory
+    personality: PersonalityClaim
+    communication_style: StyleClaim
+    relationship_phase: RelationshipClaim
+    trust_level: TrustClaim
+    life_phase: LifePhaseClaim
+    life_situation: NoteClaim | None = None
+    cultural_signals: list[NoteClaim] = Field(default_factory=list, max_length=3)
+    dreams: list[NoteClaim] = Field(default_factory=list, max_length=3)
+    anxieties: list[NoteClaim] = Field(default_factory=list, max_length=3)
+    facts: StatedFacts
+    needs_beyond_question: list[NoteClaim] = Field(default_factory=list, max_length=3)
+
+
 OUTPUT_MODELS: dict[str, type[BaseModel]] = {
     "CulturalInsight": CulturalInsight,
     "ChatReply": ChatReply,
+    "ConversationAnalysis": ConversationAnalysis,
 }

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import threading
 import time
@@ -77,8 +78,8 @@ class StructuredLLM:
                 self.stats.prompt_tokens += completion.prompt_tokens
                 self.stats.completion_tokens += completion.completion_tokens
             try:
-                result = model.model_validate_json(completion.text)
-            except ValidationError as exc:
+                result = _parse(model, completion.text)
+            except (ValidationError, ValueError) as exc:
                 reason = _rejection_reason(exc)
                 with self._stats_lock:
                     self.stats.rejections[reason] += 1
@@ -93,6 +94,13 @@ class StructuredLLM:
         return None
 
 
-def _rejection_reason(exc: ValidationError) -> str:
+def _parse(model: type[BaseModel], text: str) -> BaseModel:
+    # llama.cpp's grammar lets raw newlines into JSON strings; strict=False accepts them instead of wasting a retry.
+    return model.model_validate(json.loads(text, strict=False))
+
+
+def _rejection_reason(exc: Exception) -> str:
+    if not isinstance(exc, ValidationError):
+        return "invalid_json"
     kinds = {error["type"] for error in exc.errors()}
     return "invalid_json" if "json_invalid" in kinds else "schema"

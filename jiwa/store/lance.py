@@ -6,6 +6,7 @@ import logging
 import os
 import re
 import time
+from datetime import timedelta
 
 # Lance logs a deprecation warning on every scored query; keep its log for real problems.
 os.environ.setdefault("LANCEDB_LOG", "error")
@@ -69,20 +70,44 @@ def upsert(
             "or set the embedder back."
         )
     rows = rows.cast(schema)
+
+    def commit() -> None:
+        merge = table.merge_insert("id").when_matched_update_all().when_not_matched_insert_all()
+        if replace_scope is not None:
+            merge = merge.when_not_matched_by_source_delete(replace_scope)
+        merge.execute(rows)
+
+    _with_conflict_retry(table, name, commit)
+    return table
+
+
+def delete_where(db: lancedb.DBConnection, name: str, predicate: str) -> int:
+    """Delete matching rows in one commit; returns how many went. A missing table has nothing to delete."""
+    if name not in db.table_names():
+        return 0
+    table = db.open_table(name)
+    before = table.count_rows()
+    _with_conflict_retry(table, name, lambda: table.delete(predicate))
+    table.checkout_latest()
+    return before - table.count_rows()
+
+
+def sql_list(values) -> str:
+    """A SQL IN-list of string literals."""
+    return "(" + ", ".join("'" + str(value).replace("'", "''") + "'" for value in values) + ")"
+
+
+def _with_conflict_retry(table, name: str, commit) -> None:
     for attempt in range(1, _COMMIT_ATTEMPTS + 1):
         try:
-            merge = table.merge_insert("id").when_matched_update_all().when_not_matched_insert_all()
-            if replace_scope is not None:
-                merge = merge.when_not_matched_by_source_delete(replace_scope)
-            merge.execute(rows)
-            return table
+            commit()
+            return
         except Exception as exc:  # lance reports a lost commit race as a generic runtime error
             if "conflict" not in str(exc).lower() or attempt == _COMMIT_ATTEMPTS:
                 raise
             log.info("commit conflict on %s (attempt %d), retrying", name, attempt)
             time.sleep(0.2 * attempt)
             table.checkout_latest()
-    return table
 
 
 def refresh_indexes(table, *, text_column: str, vector_min_rows: int) -> None:
@@ -101,3 +126,27 @@ def publish(table, label: str) -> int:
     tag = re.sub(r"[^A-Za-z0-9._-]+", "-", label).strip("-")
     table.tags.create(tag, version)
     return version
+
+
+def compact(table, *, keep_versions_for: timedelta | None) -> dict:
+    """Rewrite fragments so deleted rows are gone from the data files, then drop old versions.
+
+    keep_versions_for=None keeps no older version and no tag: for tables of user data, where a version from before
+    a deletion would still hold the deleted rows.
+    """
+    if keep_versions_for is None:
+        for tag in list(table.tags.list()):
+            table.tags.delete(tag)
+    compaction = table.to_lance().optimize.compact_files(materialize_deletions=True, materialize_deletions_threshold=0.0)
+    table.checkout_latest()
+    # Tagged versions of other tables stay restorable; cleanup skips them instead of failing.
+    cleanup = table.to_lance().cleanup_old_versions(
+        older_than=keep_versions_for or timedelta(0), error_if_tagged_old_versions=False
+    )
+    table.checkout_latest()
+    return {
+        "fragments_removed": compaction.fragments_removed,
+        "fragments_added": compaction.fragments_added,
+        "versions_removed": cleanup.old_versions,
+        "bytes_removed": cleanup.bytes_removed,
+    }

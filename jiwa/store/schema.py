@@ -40,3 +40,55 @@ def insights_schema(embedding_model: str, dimension: int) -> pa.Schema:
         ],
         metadata={EMBEDDING_MODEL_KEY: embedding_model.encode(), EMBEDDING_DIM_KEY: str(dimension).encode()},
     )
+
+
+ANALYSES_TABLE = "conversation_analyses"
+PROFILES_TABLE = "jiwa_profiles"
+# Tables that hold what users wrote or what we inferred about them: forgetting a user deletes their rows here, and
+# compaction keeps no older version of these tables, so deleted rows do not survive on disk.
+USER_DATA_TABLES = (ANALYSES_TABLE, PROFILES_TABLE)
+
+ANALYSIS_OK = "ok"
+ANALYSIS_FAILED = "failed"
+
+
+def analyses_schema() -> pa.Schema:
+    return pa.schema(
+        [
+            pa.field("id", pa.string(), nullable=False),  # the conversation id: one current analysis per conversation
+            pa.field("tenant", pa.string(), nullable=False),
+            pa.field("user_id", pa.string(), nullable=False),
+            # Hash of the conversation's turns: the same content is never analysed twice.
+            pa.field("fingerprint", pa.string(), nullable=False),
+            pa.field("status", pa.string(), nullable=False),
+            pa.field("attempts", pa.int32(), nullable=False),
+            pa.field("turns", pa.int32(), nullable=False),
+            pa.field("started_at", pa.timestamp("us", tz="UTC"), nullable=False),
+            pa.field("ended_at", pa.timestamp("us", tz="UTC"), nullable=False),
+            pa.field("analysed_at", pa.timestamp("us", tz="UTC"), nullable=False),
+            pa.field("primary_language", pa.string()),
+            pa.field("signals", pa.string(), nullable=False),  # JSON: marker and language counts, by rule
+            pa.field("analysis", pa.string()),  # JSON: the grounded ConversationAnalysis; null when failed
+            pa.field("dropped_claims", pa.int32(), nullable=False),
+            pa.field("error", pa.string()),
+            pa.field("model", pa.string(), nullable=False),
+            pa.field("prompt_version", pa.string(), nullable=False),
+            pa.field("run_id", pa.string()),
+        ]
+    )
+
+
+def profiles_schema() -> pa.Schema:
+    return pa.schema(
+        [
+            pa.field("id", pa.string(), nullable=False),  # the user id
+            pa.field("tenant", pa.string(), nullable=False),
+            pa.field("user_id", pa.string(), nullable=False),
+            pa.field("updated_at", pa.timestamp("us", tz="UTC"), nullable=False),
+            pa.field("conversations", pa.int32(), nullable=False),
+            # Hash of the analyses the profile was built from: rebuilding from the same analyses is a no-op.
+            pa.field("sources_fingerprint", pa.string(), nullable=False),
+            pa.field("profile", pa.string(), nullable=False),  # JSON: jiwa.profile.Profile
+            pa.field("run_id", pa.string()),
+        ]
+    )

@@ -3,7 +3,7 @@
 from litestar import Controller, delete, get
 
 from serving.auth import Tenant
-from serving.errors import AUTHENTICATED, Forbidden, NotFound, documented
+from serving.errors import AUTHENTICATED, Forbidden, NotFound, Unavailable, documented
 from serving.responder import Grounding, data_block
 from serving.schemas import Forgotten, MemoryView
 from serving.services import Services
@@ -29,18 +29,27 @@ class UserController(Controller):
     )
     async def memory(self, user_id: str, tenant: Tenant, services: Services) -> MemoryView:
         _check_owner(services, tenant, user_id)
-        profile = await services.profiles.lookup(tenant.name, user_id)
-        grounding = Grounding(profile=profile)
-        return MemoryView(user_id, profile is not None, profile, data_block(services.responder.prompt, grounding))
+        profile = services.profiles.profile(tenant.name, user_id)
+        memory = await services.profiles.lookup(tenant.name, user_id)
+        return MemoryView(
+            user_id=user_id,
+            known=profile is not None,
+            profile=profile.model_dump(mode="json") if profile else None,
+            grounding_text=data_block(services.responder.prompt, Grounding(profile=memory)),
+        )
 
     @delete(
         "/{user_id:str}",
         operation_id="forgetUser",
         summary="Forget the user everywhere the server writes",
         status_code=200,
-        responses=documented(403, 404, *AUTHENTICATED),
+        responses=documented(403, 404, 503, *AUTHENTICATED),
     )
     async def forget(self, user_id: str, tenant: Tenant, services: Services) -> Forgotten:
         _check_owner(services, tenant, user_id)
+        try:
+            derived = await services.profiles.forget(user_id)
+        except Exception as exc:  # nothing is half-done yet: the log still knows the user, so a retry works
+            raise Unavailable(f"user '{user_id}' could not be forgotten right now (the profile store refused the delete); repeat the DELETE.") from exc
         removed = await services.conversations.forget(tenant.name, user_id)
-        return Forgotten(user_id=user_id, events_removed=removed)
+        return Forgotten(user_id=user_id, events_removed=removed, derived_rows_removed=derived)

@@ -1,0 +1,52 @@
+"""Which of Jiwa's languages (Italian, English, Indonesian) a message is in, by counting function words.
+
+Exact and cheap, so the pipeline can count a conversation's languages by rule and the server can pick the reply
+language without a model. Anything else, or too little text to tell, is "unknown".
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+
+LANGUAGES = ("it", "en", "id")
+UNKNOWN = "unknown"
+
+_FUNCTION_WORDS = {
+    "it": {
+        "il", "lo", "la", "gli", "le", "un", "una", "di", "che", "per", "con", "non", "sono", "mi", "ti", "ci",
+        "come", "quanto", "quanti", "cosa", "perché", "anche", "ma", "ho", "hai", "è", "del", "della", "nel",
+        "al", "alla", "grazie", "ciao", "buongiorno", "vorrei", "posso", "devo", "mio", "mia", "io", "questo",
+        "costa", "serve", "bisogna", "sì", "molto", "tutto", "dove", "quando", "fare",
+    },
+    "en": {
+        "the", "a", "an", "is", "are", "i", "you", "my", "me", "to", "of", "and", "in", "for", "on", "with",
+        "what", "how", "much", "does", "do", "can", "need", "want", "it", "this", "that", "thanks", "thank",
+        "hello", "hi", "please", "would", "should", "about", "be", "have", "get", "cost", "there", "we",
+    },
+    "id": {
+        "saya", "aku", "anda", "kamu", "apa", "bagaimana", "berapa", "yang", "dan", "di", "ke", "dari", "untuk",
+        "dengan", "ini", "itu", "tidak", "bisa", "mau", "ingin", "harus", "sudah", "belum", "ada", "biaya",
+        "terima", "kasih", "makasih", "selamat", "pagi", "siang", "malam", "halo", "tolong", "mohon",
+        "perlu", "buat", "gimana", "kalau", "juga", "saja", "dong", "ya", "nya", "pak", "bu", "maaf",
+    },
+}
+_WORD = re.compile(r"[a-zàèéìòóù]+", re.IGNORECASE)
+
+
+def detect_language(text: str, *, min_hits: int = 1) -> str:
+    """The language whose function words appear most often; ties and no evidence give UNKNOWN."""
+    words = [word.lower() for word in _WORD.findall(text)]
+    scores = Counter({lang: sum(word in vocabulary for word in words) for lang, vocabulary in _FUNCTION_WORDS.items()})
+    ranked = scores.most_common()
+    best, best_score = ranked[0]
+    if best_score < min_hits or (len(ranked) > 1 and ranked[1][1] == best_score):
+        return UNKNOWN
+    return best
+
+
+def language_counts(texts: list[str]) -> dict[str, int]:
+    """How many of the texts are in each language, unknown ones left out."""
+    counts = Counter(detect_language(text) for text in texts)
+    counts.pop(UNKNOWN, None)
+    return dict(sorted(counts.items()))

@@ -1,0 +1,125 @@
+"""The profile lookup step: JIWA profiles the pipeline publishes, held in memory, and forgetting a user's."""
+
+import asyncio
+import json
+import logging
+from datetime import datetime, timedelta, timezone
+
+import lancedb
+
+from jiwa.profile import Profile, Remembered
+from jiwa.store.enrichment import delete_user, profile_rows
+from jiwa.store.schema import PROFILES_TABLE
+
+log = logging.getLogger(__name__)
+
+# Profiles published by a run that started before the previous refresh may carry an older updated_at.
+_REFRESH_OVERLAP = timedelta(hours=1)
+
+
+class ProfileStore:
+    """The latest published jiwa_profiles version in memory; lookups never touch the disk or wait for the pipeline."""
+
+    def __init__(self, data_uri: str, budget_chars: int) -> None:
+        self._db = lancedb.connect(data_uri)
+        self._budget = budget_chars
+        self._table = None
+        self._version: int | None = None
+        self._rows: dict[str, tuple[str, datetime, str]] = {}
+        self._parsed: dict[str, Profile] = {}
+        self._forgotten: dict[str, datetime] = {}
+
+    def refresh(self) -> None:
+        if self._table is None:
+            if PROFILES_TABLE not in self._db.table_names():
+                return
+            self._table = self._db.open_table(PROFILES_TABLE)
+        self._table.checkout_latest()
+        if self._table.version == self._version:
+            return
+        rows = dict(self._rows)
+        newest = max((updated for _, updated, _ in rows.values()), default=None)
+        where = None if newest is None else f"updated_at >= timestamp '{(newest - _REFRESH_OVERLAP).strftime('%Y-%m-%dT%H:%M:%S.%f')}'"
+        for row in profile_rows(self._table, where).to_pylist():
+            rows[row["user_id"]] = (row["tenant"], row["updated_at"], row["profile"])
+        if len(rows) != self._table.count_rows():
+            # Rows were deleted (a user forgotten through another server process): start from the whole table.
+            rows = {row["user_id"]: (row["tenant"], row["updated_at"], row["profile"]) for row in profile_rows(self._table).to_pylist()}
+        self._rows = {user: row for user, row in rows.items() if not self._was_forgotten(user, row[1])}
+        self._parsed = {}
+        self._version = self._table.version
+        log.info("serving jiwa_profiles version %d (%d profiles)", self._version, len(self._rows))
+
+    def profile(self, tenant: str, user_id: str) -> Profile | None:
+        row = self._rows.get(user_id)
+        if row is None or row[0] != tenant or self._was_forgotten(user_id, row[1]):
+            return None
+        if user_id not in self._parsed:
+            self._parsed[user_id] = Profile.model_validate_json(row[2])
+        return self._parsed[user_id]
+
+    async def lookup(self, tenant: str, user_id: str) -> dict | None:
+        """The user's memory as the responder sees it, within the length budget; None for someone new."""
+        profile = self.profile(tenant, user_id)
+        return prompt_memory(profile, datetime.now(timezone.utc), self._budget) if profile else None
+
+    async def forget(self, user_id: str) -> int:
+        """Stop using the profile at once, and delete the user's analyses and profile from the stores."""
+        self._forgotten[user_id] = datetime.now(timezone.utc)
+        self._rows.pop(user_id, None)
+        self._parsed.pop(user_id, None)
+        return await asyncio.to_thread(delete_user, self._db, user_id)
+
+    def status(self) -> dict:
+        if self._version is None:
+            return {"loaded": False}
+        return {"loaded": True, "version": self._version, "profiles": len(self._rows)}
+
+    def _was_forgotten(self, user_id: str, updated_at: datetime) -> bool:
+        forgotten_at = self._forgotten.get(user_id)
+        return forgotten_at is not None and updated_at <= forgotten_at
+
+
+def prompt_memory(profile: Profile, now: datetime, budget_chars: int) -> dict:
+    """The most useful parts of the profile first; the least useful are dropped until it fits the budget."""
+    facts, context = profile.facts, profile.jiwa_context
+    last = profile.last_conversation
+    candidates = [
+        ("returning_user", profile.conversations > 0),
+        ("name", _value(facts.name)),
+        ("language", _value(facts.language)),
+        ("last_conversation", {"when": _ago(last.ended_at, now), "about": last.summary} if last else None),
+        ("emotional_state", _value(context.emotional_state)),
+        ("emotional_trend", [point.value for point in profile.emotional_history[-3:]] or None),
+        ("trust_level", _value(context.trust_level)),
+        ("communication_preference", _value(context.communication_preference)),
+        ("anxieties", _values(context.anxieties)),
+        ("dreams", _values(context.dreams)),
+        ("plans", _values(facts.plans)),
+        ("interests", _values(facts.interests)),
+        ("life_phase", _value(context.life_phase)),
+        ("life_situation", _value(context.life_situation)),
+        ("cultural_bridge_needed", _values(context.cultural_bridge_needed)),
+        ("needs_beyond_questions", _values(context.needs)),
+        ("nationality", _value(facts.nationality)),
+        ("personality", _value(context.personality)),
+        ("relationship_with_us", _value(context.relationship_with_us)),
+        ("conversations_so_far", profile.conversations),
+    ]
+    memory = {key: value for key, value in candidates if value not in (None, [], "")}
+    while memory and len(json.dumps(memory, ensure_ascii=False)) > budget_chars:
+        memory.popitem()
+    return memory
+
+
+def _value(remembered: Remembered | None) -> str | None:
+    return remembered.value if remembered else None
+
+
+def _values(items: tuple[Remembered, ...]) -> list[str] | None:
+    return [item.value for item in items] or None
+
+
+def _ago(then: datetime, now: datetime) -> str:
+    days = (now.date() - then.date()).days
+    return "today" if days <= 0 else "yesterday" if days == 1 else f"{days} days ago"
