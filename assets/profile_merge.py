@@ -7,6 +7,7 @@ when the conversation ended. So the order in which analyses arrive, or a repeate
 from __future__ import annotations
 
 import hashlib
+import json
 import unicodedata
 from collections import Counter
 from dataclasses import dataclass
@@ -42,7 +43,13 @@ class AnalysedConversation:
 
     @property
     def order_key(self) -> tuple:
-        return (self.ended_at, self.conversation_id, self.fingerprint)
+        # The content digest last, so even two different analyses of the same content pick one winner whatever the order.
+        return (self.ended_at, self.conversation_id, self.fingerprint, self.analysed_at, self.digest)
+
+    @property
+    def digest(self) -> str:
+        payload = json.dumps([self.analysis, self.markers, self.languages, self.primary_language], sort_keys=True)
+        return hashlib.sha256(payload.encode()).hexdigest()
 
 
 # analysis field -> profile field, for single-valued claims and for list claims.

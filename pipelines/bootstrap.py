@@ -9,6 +9,7 @@ import time
 
 import dagster as dg
 
+from assets.enrichment import conversation_analyses, jiwa_profiles
 from assets.knowledge import cultural_insights, cultural_topics
 from pipelines.definitions import defs
 
@@ -56,6 +57,9 @@ def main() -> int:
         log.info("cultural_insights[%s]: %s in %.0fs", partition, "ok" if result.success else "FAILED", time.perf_counter() - started)
     if failed:
         log.error("These categories failed; see their runs in the Dagster UI: %s", ", ".join(failed))
+    # Conversations that finished while nothing was running; from here on the sensor takes them as they end.
+    log.info("conversation_analyses + jiwa_profiles: catching up on finished conversations")
+    dg.materialize([conversation_analyses, jiwa_profiles], resources=resources, instance=instance, raise_on_error=False)
     return 0
 
 

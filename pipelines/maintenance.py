@@ -28,6 +28,7 @@ def store_compaction():
 
 
 hourly_compaction = dg.ScheduleDefinition(
+    name="hourly_compaction",
     job=store_compaction,
     cron_schedule="15 * * * *",
     execution_timezone="Asia/Makassar",

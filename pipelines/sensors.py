@@ -111,8 +111,6 @@ def finished_conversations(context: dg.SensorEvaluationContext, stores: StoresRe
 
 
 def _pending_runs(context: dg.SensorEvaluationContext) -> int:
-    if context.instance is None:
-        return 0
     pending = [dg.DagsterRunStatus.QUEUED, dg.DagsterRunStatus.NOT_STARTED, dg.DagsterRunStatus.STARTING, dg.DagsterRunStatus.STARTED]
     return context.instance.get_runs_count(dg.RunsFilter(job_name=enrichment_job.name, statuses=pending))
 

@@ -39,7 +39,7 @@ class FakeChatBackend:
         return Completion(text=text, prompt_tokens=sum(len(m["content"]) // 4 for m in messages), completion_tokens=len(text) // 4)
 
 
-_NAME = re.compile(r"(?:my name is|mi chiamo|nama saya|I'm|sono) ([A-Z][a-z]+)")
+_NAME = re.compile(r"(?i:my name is|mi chiamo|nama saya|I'm|sono) ([A-Z][a-z]+)")
 
 
 def fake_analysis(prompt: str) -> dict:

@@ -45,3 +45,44 @@ def test_materialize_with_smollm2_and_query(data_uri, embedder):
     assert all(row["model"].startswith("SmolLM2") and row["source"] == "llama_offline" for row in rows)
     hits = search_insights(table, embedder.embed_one("maaf"), "maaf", k=2)
     assert {hit.id for hit in hits} <= {row["id"] for row in rows} and hits
+
+
+def test_analyses_and_profiles_with_smollm2(data_uri):
+    import json
+
+    from assets.enrichment import conversation_analyses, jiwa_profiles
+    from jiwa.profile import Profile
+    from jiwa.store.schema import ANALYSES_TABLE, PROFILES_TABLE
+    from tests.log_support import conversation, hours_ago, seal
+
+    seal(data_uri, conversation("c_it", "giulia", [
+        "Ciao! Mi chiamo Giulia, sono italiana e vorrei aprire una scuola di yoga a Ubud. Quanto costa un KITAS?",
+        "Ho paura di sbagliare i documenti, scusa se chiedo tanto. Grazie mille!",
+    ], start=hours_ago(3)))
+    seal(data_uri, conversation("c_id", "made", ["Permisi Pak, saya bingung soal NPWP. Terima kasih"], start=hours_ago(2)))
+    result = dg.materialize(
+        [conversation_analyses, jiwa_profiles],
+        resources={"llama": LlamaResource(model_path="", server_url="", context_size=4096), "stores": StoresResource(data_uri=data_uri)},
+        instance=dg.DagsterInstance.ephemeral(),
+    )
+    assert result.success
+    metadata = {k: v.value for k, v in result.asset_materializations_for_node("conversation_analyses")[0].metadata.items()}
+    assert metadata["model"].startswith("SmolLM2-135M-Instruct")
+    assert metadata["analysed"] + metadata["failed"] == 2 and metadata["completion_tokens"] > 0
+    assert {e.check_name: e.passed for e in result.get_asset_check_evaluations()}["claims_cite_user_turns"] is True
+
+    db = lancedb.connect(data_uri)
+    analyses = {row["id"]: row for row in db.open_table(ANALYSES_TABLE).to_arrow().to_pylist()}
+    assert set(analyses) == {"c_it", "c_id"}
+    # Counted by rule, whatever the model wrote.
+    assert json.loads(analyses["c_id"]["signals"])["markers"] == {"bingung": 1, "pak": 1, "permisi": 1, "terima kasih": 1}
+    assert analyses["c_it"]["primary_language"] == "it" and analyses["c_id"]["primary_language"] == "id"
+    for row in analyses.values():
+        if row["status"] == "ok":
+            analysis = json.loads(row["analysis"])
+            # A small model invents: anything it claims the user said must survive grounding against the turns.
+            name = (analysis["facts"]["name"] or {}).get("value")
+            assert name is None or name.lower()[:5] in "giulia made"
+    profiles = [Profile.model_validate_json(row["profile"]) for row in db.open_table(PROFILES_TABLE).to_arrow().to_pylist()] if PROFILES_TABLE in db.table_names() else []
+    assert {p.user_id for p in profiles} == {row["user_id"] for row in analyses.values() if row["status"] == "ok"}
+    assert all(p.facts.language and p.facts.language.value in {"it", "id"} for p in profiles)

@@ -1,0 +1,104 @@
+"""The finished_conversations sensor: its cursor, the idle timeout, no double requests, retries, and batching."""
+
+import json
+
+import dagster as dg
+import pytest
+
+from assets.enrichment import conversation_analyses, jiwa_profiles
+from jiwa.settings import get_settings
+from pipelines.resources import StoresResource
+from pipelines.sensors import EnrichmentCursor, finished_conversations
+from tests.fakes import FakeLlamaResource
+from tests.log_support import conversation, hours_ago, seal
+
+IDLE_H = get_settings().conversation_idle_timeout_s / 3600
+
+
+def _tick(data_uri, cursor=None, instance=None):
+    context = dg.build_sensor_context(
+        cursor=cursor, resources={"stores": StoresResource(data_uri=data_uri)}, instance=instance or dg.DagsterInstance.ephemeral()
+    )
+    result = finished_conversations(context)
+    requests = result if isinstance(result, list) else []
+    ids = [cid for request in requests for cid in request.run_config["ops"]["conversation_analyses"]["config"]["conversation_ids"]]
+    return ids, requests, context.cursor
+
+
+def _analyse(data_uri, request):
+    resources = {"llama": FakeLlamaResource(), "stores": StoresResource(data_uri=data_uri)}
+    assert dg.materialize([conversation_analyses, jiwa_profiles], resources=resources, run_config=request.run_config,
+                          instance=dg.DagsterInstance.ephemeral()).success
+
+
+def test_ended_and_idle_conversations_are_requested_once(data_uri):
+    seal(data_uri, conversation("ended", "u1", ["Hello, KITAS question"], start=hours_ago(0.2)))
+    seal(data_uri, conversation("idle", "u2", ["Halo, saya mau tanya"], start=hours_ago(IDLE_H + 0.5), ended=False))
+    seal(data_uri, conversation("open", "u3", ["Still typing..."], start=hours_ago(0.1), ended=False))
+    ids, requests, cursor = _tick(data_uri)
+    assert sorted(ids) == ["ended", "idle"]
+    assert requests[0].run_key.startswith("analyse-") and requests[0].tags["jiwa/conversations"] == "2"
+    assert EnrichmentCursor.parse(cursor).watermark is not None
+
+    again, _, _ = _tick(data_uri, cursor)
+    assert again == []  # in flight: not requested twice while its run may still be queued
+
+
+def test_analysed_conversations_leave_the_cursor_and_new_turns_bring_them_back(data_uri):
+    seal(data_uri, conversation("c1", "u1", ["Hi, how much is a KITAS?"], start=hours_ago(0.3)))
+    ids, requests, cursor = _tick(data_uri)
+    assert ids == ["c1"]
+    _analyse(data_uri, requests[0])
+    ids, _, cursor = _tick(data_uri, cursor)
+    assert ids == [] and json.loads(cursor)["inflight"] == {}
+
+    seal(data_uri, conversation("c1", "u1", ["And a KITAP?"], start=hours_ago(0.05)))
+    ids, _, _ = _tick(data_uri, cursor)
+    assert ids == ["c1"]
+
+
+def test_a_conversation_whose_run_failed_is_requested_again_after_the_retry_delay(data_uri, monkeypatch):
+    seal(data_uri, conversation("c1", "u1", ["Hello"], start=hours_ago(0.3)))
+    ids, _, cursor = _tick(data_uri)
+    assert ids == ["c1"]
+    # The run never wrote anything (it failed); once the retry delay has passed the sensor asks again.
+    monkeypatch.setattr(get_settings(), "analysis_retry_after_s", 0.0)
+    ids, requests, cursor = _tick(data_uri, cursor)
+    assert ids == ["c1"] and json.loads(cursor)["inflight"]["c1"]["tries"] == 2
+    monkeypatch.setattr(get_settings(), "analysis_max_attempts", 2)
+    ids, _, cursor = _tick(data_uri, cursor)
+    assert ids == [] and "c1" not in json.loads(cursor)["inflight"]
+
+
+def test_many_conversations_are_batched_into_few_runs(data_uri, monkeypatch):
+    monkeypatch.setattr(get_settings(), "analysis_batch_size", 10)
+    events = []
+    for index in range(25):
+        events += conversation(f"c{index:02d}", f"u{index}", ["Hello"], start=hours_ago(0.5))
+    seal(data_uri, events)
+    ids, requests, _ = _tick(data_uri)
+    assert len(ids) == 25 and [len(r.run_config["ops"]["conversation_analyses"]["config"]["conversation_ids"]) for r in requests] == [10, 10, 5]
+    assert len({request.run_key for request in requests}) == 3
+
+
+def test_backpressure_holds_the_watermark_until_runs_drain(data_uri, monkeypatch):
+    monkeypatch.setattr(get_settings(), "analysis_batch_size", 2)
+    instance = dg.DagsterInstance.ephemeral()
+    monkeypatch.setattr("pipelines.sensors._pending_runs", lambda context: 2)  # one slot left of three
+    events = []
+    for index in range(5):
+        events += conversation(f"c{index}", f"u{index}", ["Hello"], start=hours_ago(0.5 - index * 0.01))
+    seal(data_uri, events)
+    ids, _, cursor = _tick(data_uri, instance=instance)
+    assert ids == ["c0", "c1"]
+    monkeypatch.setattr("pipelines.sensors._pending_runs", lambda context: 0)
+    ids, _, _ = _tick(data_uri, cursor, instance=instance)
+    assert ids == ["c2", "c3", "c4"]
+
+
+@pytest.mark.parametrize("cursor", [None, ""])
+def test_first_tick_with_an_empty_log_skips(data_uri, cursor):
+    context = dg.build_sensor_context(
+        cursor=cursor, resources={"stores": StoresResource(data_uri=data_uri)}, instance=dg.DagsterInstance.ephemeral()
+    )
+    assert isinstance(finished_conversations(context), dg.SkipReason)
