@@ -1,0 +1,113 @@
+"""Conversation analysis throughput with the embedded model, beside the raw llama.cpp token rate, in one process.
+
+Seals N synthetic finished conversations (Italian, English, Indonesian; 1-3 user turns) into a temporary store,
+then materializes conversation_analyses + jiwa_profiles exactly as the sensor's runs do.
+"""
+
+import argparse
+import json
+import tempfile
+import time
+from datetime import datetime, timedelta, timezone
+
+import dagster as dg
+import lancedb
+
+from assets.enrichment import conversation_analyses, jiwa_profiles
+from bench.common import save
+from jiwa.llm import LlamaCppBackend
+from jiwa.settings import get_settings
+from jiwa.store.schema import ANALYSES_TABLE
+from pipelines.resources import LlamaResource, StoresResource
+from tests.log_support import conversation, seal
+
+CONVERSATIONS = [
+    ["Ciao! Mi chiamo Giulia, sono italiana e vorrei aprire una scuola di yoga a Ubud.", "Quanto costa un KITAS? Ho un po' di paura."],
+    ["Hi, my name is Tom. How long does a KITAS take to process?", "Thanks, that helps. Maybe later I'll ask about PT PMA."],
+    ["Permisi Pak, saya bingung soal NPWP untuk orang asing.", "Terima kasih banyak, Bapak."],
+    ["Scusa, per il visto on arrival posso prolungarlo?", "Grazie, sei gentile.", "E per la famiglia?"],
+    ["Hello, I'm overwhelmed by the paperwork for my PT PMA. What is the minimum capital?"],
+    ["Halo, nama saya Wayan. Berapa biaya KITAP?", "Maaf, satu lagi: berapa lama prosesnya?"],
+    ["I want to retire in Bali with my wife. Which visa should we look at?", "We love surfing and cooking."],
+    ["Buongiorno, sono Marco. Devo registrare la mia azienda con NIB su OSS?", "Non ce la faccio con la burocrazia."],
+]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--conversations", type=int, default=16)
+    args = parser.parse_args()
+    settings = get_settings()
+
+    backend = LlamaCppBackend(settings.llm_model_path, context_size=settings.llm_context_size, threads=settings.llm_threads)
+    raw_tokens, raw_seconds = 0, 0.0
+    for turns in CONVERSATIONS[:4]:
+        tokens, seconds = backend.raw_token_rate(f"A conversation about moving to Bali. {turns[0]}\n", max_tokens=200)
+        raw_tokens, raw_seconds = raw_tokens + tokens, raw_seconds + seconds
+    del backend
+
+    data_uri = tempfile.mkdtemp(prefix="jiwa-bench-analysis-")
+    start = datetime.now(timezone.utc) - timedelta(hours=3)
+    events = []
+    for index in range(args.conversations):
+        turns = CONVERSATIONS[index % len(CONVERSATIONS)]
+        events += conversation(f"bench_{index:04d}", f"user_{index % 6}", turns, start=start + timedelta(seconds=index))
+    seal(data_uri, events)
+
+    resources = {"llama": LlamaResource(), "stores": StoresResource(data_uri=data_uri)}
+    started = time.perf_counter()
+    result = dg.materialize(
+        [conversation_analyses, jiwa_profiles],
+        resources=resources,
+        run_config={"ops": {"conversation_analyses": {"config": {"max_conversations": args.conversations}}}},
+        instance=dg.DagsterInstance.ephemeral(),
+    )
+    wall = time.perf_counter() - started
+    steps = {
+        event.step_key: event.event_specific_data.duration_ms / 1000
+        for event in result.all_events
+        if event.event_type_value == "STEP_SUCCESS"
+    }
+    analyses = {k: v.value for k, v in result.asset_materializations_for_node("conversation_analyses")[0].metadata.items()}
+    profiles = {k: v.value for k, v in result.asset_materializations_for_node("jiwa_profiles")[0].metadata.items()}
+    rows = lancedb.connect(data_uri).open_table(ANALYSES_TABLE).to_arrow().to_pylist()
+    kept_claims = sum(_claims(json.loads(row["analysis"])) for row in rows if row["analysis"])
+
+    analyse_s = steps.get("conversation_analyses", wall)
+    jiwa_rate = analyses["completion_tokens"] / analyse_s
+    report = {
+        "model": analyses["model"],
+        "threads": settings.llm_threads or "all cores",
+        "conversations": args.conversations,
+        "analysed": analyses["analysed"],
+        "failed": analyses["failed"],
+        "rejected_attempts": analyses["rejected_attempts"],
+        "analyses_per_min": round(analyses["analysed"] / analyse_s * 60, 2),
+        "tokens_per_conversation": analyses["tokens_per_conversation"],
+        "prompt_tokens": analyses["prompt_tokens"],
+        "completion_tokens": analyses["completion_tokens"],
+        "claims_kept": kept_claims,
+        "claims_dropped_by_grounding": analyses["dropped_claims"],
+        "raw_tokens_per_s": round(raw_tokens / raw_seconds, 1),
+        "analysis_tokens_per_s": round(jiwa_rate, 1),
+        "analysis_over_raw": round(jiwa_rate / (raw_tokens / raw_seconds), 3),
+        "analysis_step_s": round(analyse_s, 1),
+        "profile_step_s": round(steps.get("jiwa_profiles", 0.0), 2),
+        "profiles_updated": profiles["users_updated"],
+        "machines_for_100k_per_day": round(100_000 / (analyses["analysed"] / analyse_s * 86_400), 1) if analyses["analysed"] else None,
+    }
+    for key, value in report.items():
+        print(f"{key}: {value}")
+    print("saved", save("analysis", report))
+
+
+def _claims(analysis: dict) -> int:
+    scalars = [value for value in analysis.values() if isinstance(value, dict) and "evidence" in value]
+    lists = [item for value in analysis.values() if isinstance(value, list) for item in value]
+    facts = analysis.get("facts") or {}
+    stated = [v for v in facts.values() if isinstance(v, dict)] + [i for v in facts.values() if isinstance(v, list) for i in v]
+    return len(scalars) + len(lists) + len(stated)
+
+
+if __name__ == "__main__":
+    main()
