@@ -33,3 +33,4 @@ bench: install
 	$(BIN)/python -m bench.retrieval
 	$(BIN)/python -m bench.generation
 	$(BIN)/python -m bench.server_load
+	$(BIN)/python -m bench.analysis
