@@ -72,7 +72,6 @@ def conversation_analyses(context: dg.AssetExecutionContext, config: AnalysesCon
         todo.append((transcript, attempts))
 
     llm = llama.structured()
-    analysed_at = datetime.now(timezone.utc)
 
     def analyse(job):
         transcript, attempts = job
@@ -86,13 +85,17 @@ def conversation_analyses(context: dg.AssetExecutionContext, config: AnalysesCon
         )
         grounded, dropped = ground(result, transcript) if result is not None else (None, 0)
         return analysis_record(
-            transcript, signals, grounded, dropped_claims=dropped, attempts=attempts, analysed_at=analysed_at,
+            transcript, signals, grounded, dropped_claims=dropped, attempts=attempts, analysed_at=datetime.now(timezone.utc),
             model=llm.model_id, prompt_version=ANALYSIS_PROMPT.version, run_id=context.run_id,
             error=None if grounded is not None else "no valid analysis after retries",
         )
 
     with ThreadPoolExecutor(max_workers=max(1, llama.concurrency)) as pool:
         records = list(pool.map(analyse, todo))
+    # Stamped at commit, not at start: readers that poll for rows newer than what they saw must not miss a long run.
+    committed_at = datetime.now(timezone.utc)
+    for record in records:
+        record["analysed_at"] = committed_at
 
     schema = analyses_schema()
     by_id = {t.conversation_id: t for t in transcripts}
@@ -165,6 +168,7 @@ def jiwa_profiles(context: dg.AssetExecutionContext, config: ProfilesConfig, sto
             "tenant": profile.tenant,
             "user_id": user_id,
             "updated_at": max(item.analysed_at for item in items),
+            "first_seen": profile.first_seen,
             "conversations": profile.conversations,
             "sources_fingerprint": fingerprint,
             "profile": profile.model_dump_json(),
@@ -191,14 +195,17 @@ def jiwa_profiles(context: dg.AssetExecutionContext, config: ProfilesConfig, sto
 
 
 def sweep_forgotten(db, reader: LogReader) -> int:
-    """Delete what a run wrote for a user who was forgotten while it ran (the server already deleted the rest)."""
-    forgotten = reader.forgotten_users()
+    """Delete what a run wrote about conversations of a user forgotten while it ran (the server deleted the rest).
+
+    Judged by when the conversations happened, not when the run wrote: a user who came back after being forgotten
+    keeps what was learnt since.
+    """
     removed = 0
-    for user_id, at in forgotten.items():
+    for user_id, at in reader.forgotten_users().items():
         stamp = at.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%f")
         user = sql_list([user_id])
-        removed += delete_where(db, ANALYSES_TABLE, f"user_id IN {user} AND analysed_at <= timestamp '{stamp}'")
-        removed += delete_where(db, PROFILES_TABLE, f"user_id IN {user} AND updated_at <= timestamp '{stamp}'")
+        removed += delete_where(db, ANALYSES_TABLE, f"user_id IN {user} AND ended_at <= timestamp '{stamp}'")
+        removed += delete_where(db, PROFILES_TABLE, f"user_id IN {user} AND first_seen <= timestamp '{stamp}'")
     return removed
 
 

@@ -4,6 +4,7 @@ import asyncio
 import json
 import logging
 from datetime import datetime, timedelta, timezone
+from typing import NamedTuple
 
 import lancedb
 
@@ -25,7 +26,7 @@ class ProfileStore:
         self._budget = budget_chars
         self._table = None
         self._version: int | None = None
-        self._rows: dict[str, tuple[str, datetime, str]] = {}
+        self._rows: dict[str, _Entry] = {}
         self._parsed: dict[str, Profile] = {}
         self._forgotten: dict[str, datetime] = {}
 
@@ -38,24 +39,24 @@ class ProfileStore:
         if self._table.version == self._version:
             return
         rows = dict(self._rows)
-        newest = max((updated for _, updated, _ in rows.values()), default=None)
+        newest = max((entry.updated_at for entry in rows.values()), default=None)
         where = None if newest is None else f"updated_at >= timestamp '{(newest - _REFRESH_OVERLAP).strftime('%Y-%m-%dT%H:%M:%S.%f')}'"
         for row in profile_rows(self._table, where).to_pylist():
-            rows[row["user_id"]] = (row["tenant"], row["updated_at"], row["profile"])
+            rows[row["user_id"]] = _entry(row)
         if len(rows) != self._table.count_rows():
             # Rows were deleted (a user forgotten through another server process): start from the whole table.
-            rows = {row["user_id"]: (row["tenant"], row["updated_at"], row["profile"]) for row in profile_rows(self._table).to_pylist()}
-        self._rows = {user: row for user, row in rows.items() if not self._was_forgotten(user, row[1])}
+            rows = {row["user_id"]: _entry(row) for row in profile_rows(self._table).to_pylist()}
+        self._rows = {user: entry for user, entry in rows.items() if not self._was_forgotten(user, entry.first_seen)}
         self._parsed = {}
         self._version = self._table.version
         log.info("serving jiwa_profiles version %d (%d profiles)", self._version, len(self._rows))
 
     def profile(self, tenant: str, user_id: str) -> Profile | None:
-        row = self._rows.get(user_id)
-        if row is None or row[0] != tenant or self._was_forgotten(user_id, row[1]):
+        entry = self._rows.get(user_id)
+        if entry is None or entry.tenant != tenant or self._was_forgotten(user_id, entry.first_seen):
             return None
         if user_id not in self._parsed:
-            self._parsed[user_id] = Profile.model_validate_json(row[2])
+            self._parsed[user_id] = Profile.model_validate_json(entry.profile_json)
         return self._parsed[user_id]
 
     async def lookup(self, tenant: str, user_id: str) -> dict | None:
@@ -75,9 +76,21 @@ class ProfileStore:
             return {"loaded": False}
         return {"loaded": True, "version": self._version, "profiles": len(self._rows)}
 
-    def _was_forgotten(self, user_id: str, updated_at: datetime) -> bool:
+    def _was_forgotten(self, user_id: str, first_seen: datetime) -> bool:
+        """A profile that draws on conversations from before the user was forgotten must not be served."""
         forgotten_at = self._forgotten.get(user_id)
-        return forgotten_at is not None and updated_at <= forgotten_at
+        return forgotten_at is not None and first_seen <= forgotten_at
+
+
+class _Entry(NamedTuple):
+    tenant: str
+    updated_at: datetime
+    first_seen: datetime
+    profile_json: str
+
+
+def _entry(row: dict) -> _Entry:
+    return _Entry(row["tenant"], row["updated_at"], row["first_seen"], row["profile"])
 
 
 def prompt_memory(profile: Profile, now: datetime, budget_chars: int) -> dict:

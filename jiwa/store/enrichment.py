@@ -30,7 +30,7 @@ def profile_rows(table, where: str | None = None) -> pa.Table:
     query = table.search()
     if where:
         query = query.where(where)
-    return query.select(["user_id", "tenant", "updated_at", "profile"]).limit(None).to_arrow()
+    return query.select(["user_id", "tenant", "updated_at", "first_seen", "profile"]).limit(None).to_arrow()
 
 
 def delete_user(db: lancedb.DBConnection, user_id: str) -> int:

@@ -85,6 +85,8 @@ def profiles_schema() -> pa.Schema:
             pa.field("tenant", pa.string(), nullable=False),
             pa.field("user_id", pa.string(), nullable=False),
             pa.field("updated_at", pa.timestamp("us", tz="UTC"), nullable=False),
+            # When the oldest conversation behind the profile ended: forgetting a user removes profiles from before.
+            pa.field("first_seen", pa.timestamp("us", tz="UTC"), nullable=False),
             pa.field("conversations", pa.int32(), nullable=False),
             # Hash of the analyses the profile was built from: rebuilding from the same analyses is a no-op.
             pa.field("sources_fingerprint", pa.string(), nullable=False),
