@@ -74,6 +74,9 @@ class Settings(BaseSettings):
         default=6000, ge=500, description="Transcript characters LLAMA reads per conversation; the newest turns are kept."
     )
     profile_prompt_chars: int = Field(default=1500, ge=200, description="Budget for the user's memory in the responder prompt.")
+    cache_min_similarity: float = Field(
+        default=0.5, gt=0, le=1, description="How close a message must be to a cached intent's phrasings to be answered from the cache."
+    )
     store_retention_hours: float = Field(
         default=168.0, ge=0, description="Compaction keeps older versions of the knowledge tables this long (user-data tables keep none)."
     )

@@ -2,7 +2,7 @@
 
 import dagster as dg
 
-from assets import conversations, enrichment, knowledge
+from assets import conversations, enrichment, knowledge, response_cache
 from pipelines.maintenance import hourly_compaction, store_compaction
 from pipelines.resources import EmbedderResource, LlamaResource, StoresResource
 from pipelines.sensors import enrichment_job, finished_conversations
@@ -10,8 +10,8 @@ from pipelines.sensors import enrichment_job, finished_conversations
 
 def build_definitions() -> dg.Definitions:
     return dg.Definitions(
-        assets=dg.load_assets_from_modules([conversations, knowledge, enrichment]),
-        asset_checks=dg.load_asset_checks_from_modules([knowledge, enrichment]),
+        assets=dg.load_assets_from_modules([conversations, knowledge, enrichment, response_cache]),
+        asset_checks=dg.load_asset_checks_from_modules([knowledge, enrichment, response_cache]),
         jobs=[enrichment_job, store_compaction],
         sensors=[finished_conversations],
         schedules=[hourly_compaction],

@@ -10,9 +10,10 @@ from jiwa.settings import Settings
 from serving.auth import Tenant
 from serving.conversations import Conversation, ConversationStore
 from serving.errors import Forbidden, NotFound, PayloadTooLarge
-from serving.grounding import InsightIndex, ResponseCache
+from serving.grounding import InsightIndex
 from serving.metrics import Metrics
 from serving.profiles import ProfileStore
+from serving.response_cache import ResponseCache
 from serving.responder import Grounding, Reply, Responder
 from serving.schemas import ChatResponse
 
@@ -104,7 +105,7 @@ class ChatService:
         with self._timed(turn, "profile"):
             turn.grounding.profile = await self.profiles.lookup(tenant.name, user_id)
         with self._timed(turn, "cache"):
-            hit = await self.cache.lookup(message, language, turn.grounding.profile)
+            hit = await self.cache.lookup(message, language, turn.grounding.profile, user_id)
         if hit:
             turn.cached, turn.cache_intent = Reply(hit.reply, source="cache"), hit.intent
             return turn

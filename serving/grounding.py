@@ -1,4 +1,4 @@
-"""What the responder is grounded in: the cache lookup and insight retrieval steps (profiles: serving.profiles).
+"""Insight retrieval: query embeddings shared by the steps that need them, and the in-memory insights snapshot.
 
 Each step reads stores the pipeline publishes and works, returning nothing, before they are materialized.
 """
@@ -6,7 +6,6 @@ Each step reads stores the pipeline publishes and works, returning nothing, befo
 import asyncio
 import logging
 from collections import OrderedDict
-from dataclasses import dataclass
 
 import lancedb
 import numpy as np
@@ -102,22 +101,6 @@ class InsightIndex:
         if snapshot is None:
             return {"loaded": False, "error": self.error}
         return {"loaded": True, "version": snapshot.version, "rows": snapshot.size}
-
-
-@dataclass(frozen=True)
-class CachedAnswer:
-    intent: str
-    reply: str
-
-
-class ResponseCache:
-    """Lookup step for the pre-written answers of the common_response_cache asset; none is published yet."""
-
-    def status(self) -> dict:
-        return {"loaded": False}
-
-    async def lookup(self, message: str, language: str | None, profile: dict | None) -> CachedAnswer | None:
-        return None
 
 
 async def refresh_forever(stores: list, every_s: float) -> None:

@@ -16,10 +16,11 @@ from jiwa.settings import Settings
 from serving.auth import ApiKeys, RateLimiter
 from serving.chat import ChatService
 from serving.conversations import ConversationStore
-from serving.grounding import InsightIndex, ResponseCache, refresh_forever
+from serving.grounding import InsightIndex, refresh_forever
 from serving.log_writer import LogWriter
 from serving.metrics import Metrics
 from serving.profiles import ProfileStore
+from serving.response_cache import ResponseCache
 from serving.responder import Responder
 
 log = logging.getLogger(__name__)
@@ -83,15 +84,15 @@ async def open_services(settings: Settings) -> Services:
     )
     insights = InsightIndex(settings.data_uri, embedder)
     profiles = ProfileStore(settings.data_uri, settings.profile_prompt_chars)
-    for store in (insights, profiles):
+    cache = ResponseCache(settings.data_uri, embedder, insights.queries)
+    for store in (insights, profiles, cache):
         await asyncio.to_thread(store.refresh)
-    cache = ResponseCache()
     claude = claude_client(settings)
     local = await asyncio.to_thread(local_llm, settings)
     responder = Responder(settings, load_prompt("responder"), metrics, claude, local)
     chat = ChatService(settings, conversations, cache, insights, profiles, responder, metrics)
     background = [
-        asyncio.create_task(refresh_forever([insights, profiles], settings.store_refresh_s)),
+        asyncio.create_task(refresh_forever([insights, profiles, cache], settings.store_refresh_s)),
         asyncio.create_task(_seal_forever(writer)),
     ]
     return Services(settings, api_keys, RateLimiter(settings.rate_limit_per_minute), metrics, writer, conversations,

@@ -24,6 +24,13 @@ class FakeChatBackend:
             text = self.script.pop(0)
         elif "<transcript>" in messages[-1]["content"]:
             text = json.dumps(fake_analysis(messages[-1]["content"]))
+        elif "Ways people already ask it:" in messages[-1]["content"]:
+            # Reuses the examples with a friendly prefix, as a model that paraphrases lightly would.
+            examples = re.findall(r"^- (.+)$", messages[-1]["content"], flags=re.MULTILINE)
+            text = json.dumps({"phrasings": [f"{prefix} {example}" for prefix, example in zip(("pls", "ok so"), examples)]})
+        elif "The team's answer, to keep the same facts:" in messages[-1]["content"]:
+            reference = re.search(r"The team's answer, to keep the same facts: (.+)", messages[-1]["content"]).group(1)
+            text = json.dumps({"answer": reference.replace(". ", "! ", 1)})
         else:
             user = messages[-1]["content"]
             topic = re.search(r"Topic: (.+?) \(category", user).group(1)

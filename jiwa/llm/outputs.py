@@ -156,7 +156,36 @@ class ConversationAnalysis(_Strict):
     needs_beyond_question: list[NoteClaim] = Field(default_factory=list, max_length=3)
 
 
+class IntentParaphrases(_Strict):
+    """New ways to ask a common question; the pipeline keeps those its term rules still recognise."""
+
+    phrasings: list[Utterance] = Field(min_length=2, max_length=6)
+
+
+_NUMBER_OUTSIDE_PLACEHOLDER = re.compile(r"\d")
+_PLACEHOLDER = re.compile(r"\{[a-z0-9_]+\}")
+
+
+def _no_stated_numbers(text: str) -> str:
+    if _NUMBER_OUTSIDE_PLACEHOLDER.search(_PLACEHOLDER.sub("", text)):
+        raise ValueError("states a number itself; numbers come only through {fact} placeholders")
+    return text
+
+
+class CachedAnswer(_Strict):
+    """One pre-written answer to a common question, with facts left as {fact_id} placeholders."""
+
+    answer: Annotated[
+        str,
+        StringConstraints(strip_whitespace=True, min_length=20, max_length=500),
+        AfterValidator(_no_stutter),
+        AfterValidator(_no_stated_numbers),
+    ]
+
+
 OUTPUT_MODELS: dict[str, type[BaseModel]] = {
+    "IntentParaphrases": IntentParaphrases,
+    "CachedAnswer": CachedAnswer,
     "CulturalInsight": CulturalInsight,
     "ChatReply": ChatReply,
     "ConversationAnalysis": ConversationAnalysis,

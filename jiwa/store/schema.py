@@ -94,3 +94,28 @@ def profiles_schema() -> pa.Schema:
             pa.field("run_id", pa.string()),
         ]
     )
+
+
+RESPONSE_CACHE_TABLE = "common_response_cache"
+# Row kinds of the response cache: all in one table, so one commit publishes a consistent set.
+CACHE_ANSWER = "answer"
+CACHE_PHRASING = "phrasing"
+CACHE_SPEC = "matcher_spec"
+
+
+def response_cache_schema(embedding_model: str, dimension: int) -> pa.Schema:
+    return pa.schema(
+        [
+            pa.field("id", pa.string(), nullable=False),
+            pa.field("kind", pa.string(), nullable=False),
+            pa.field("intent", pa.string()),
+            pa.field("language", pa.string()),
+            pa.field("style", pa.string()),  # answers: reference, short or long
+            pa.field("template", pa.string()),  # answers: with {fact} placeholders, as written
+            pa.field("text", pa.string(), nullable=False),  # facts filled in; the spec's JSON for the spec row
+            pa.field("source", pa.string(), nullable=False),  # team or the model that wrote it
+            pa.field("facts_version", pa.string(), nullable=False),
+            pa.field("vector", pa.list_(pa.float32(), dimension), nullable=False),  # phrasings; zeros elsewhere
+        ],
+        metadata={EMBEDDING_MODEL_KEY: embedding_model.encode(), EMBEDDING_DIM_KEY: str(dimension).encode()},
+    )

@@ -1,0 +1,113 @@
+"""The team's curated facts (catalogue/facts.yaml) and common intents (catalogue/intents.yaml), validated on load."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from datetime import date
+from pathlib import Path
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from jiwa.intent_matching import IntentRule, MatcherSpec
+
+CATALOGUE_DIR = Path(__file__).parent / "catalogue"
+FACTS_PATH = CATALOGUE_DIR / "facts.yaml"
+INTENTS_PATH = CATALOGUE_DIR / "intents.yaml"
+LANGUAGES = ("en", "it", "id")
+REQUIRED_INTENTS = (
+    "greeting", "thanks", "kitas_definition", "kitas_cost", "kitas_requirements", "kitas_processing_time",
+    "kitap_definition", "voa_extension", "pt_pma_how", "pt_pma_capital", "nib_oss", "npwp_tax_id",
+)
+# Filled per request, not from the facts file.
+PERSONAL_PLACEHOLDERS = frozenset({"name"})
+_PLACEHOLDER = re.compile(r"\{([a-z0-9_]+)\}")
+# A digit outside a placeholder is a number the facts file did not supply.
+_STATED_NUMBER = re.compile(r"\d")
+
+
+class Fact(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    value: str = Field(min_length=1)
+    unit: str = ""
+    as_of: date
+    source: str = Field(min_length=5)
+
+    def render(self) -> str:
+        return f"{self.value} {self.unit}".strip()
+
+
+class Facts(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    facts: dict[str, Fact]
+    sha256: str = ""
+
+
+class Intent(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    require: tuple[str, ...] = Field(min_length=1)
+    optional: tuple[str, ...] = ()
+    max_words: int = Field(default=24, ge=1)
+    phrasings: dict[str, tuple[str, ...]]
+    reference: dict[str, str]
+
+
+class IntentCatalogue(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    neutral: tuple[str, ...]
+    terms: dict[str, tuple[str, ...]]
+    intents: dict[str, Intent]
+    sha256: str = ""
+
+    @model_validator(mode="after")
+    def _consistent(self) -> "IntentCatalogue":
+        missing = [intent for intent in REQUIRED_INTENTS if intent not in self.intents]
+        if missing:
+            raise ValueError(f"intents {', '.join(missing)} are required; add them to {INTENTS_PATH.name}")
+        for name, intent in self.intents.items():
+            unknown = [g for g in (*intent.require, *intent.optional) if g not in self.terms]
+            if unknown:
+                raise ValueError(f"intent '{name}' uses term groups {unknown} that are not defined under terms")
+            for field in ("phrasings", "reference"):
+                absent = [lang for lang in LANGUAGES if lang not in getattr(intent, field)]
+                if absent:
+                    raise ValueError(f"intent '{name}' has no {field} in {', '.join(absent)}")
+        return self
+
+    def spec(self, min_similarity: float) -> MatcherSpec:
+        rules = tuple(
+            IntentRule(name, intent.require, intent.optional, intent.max_words) for name, intent in sorted(self.intents.items())
+        )
+        return MatcherSpec(terms=dict(self.terms), neutral=self.neutral, rules=rules, min_similarity=min_similarity)
+
+
+def placeholders(template: str) -> set[str]:
+    return set(_PLACEHOLDER.findall(template))
+
+
+def fact_problems(template: str, facts: Facts) -> list[str]:
+    """Why an answer template may not be served: unknown placeholders, or numbers it states itself."""
+    problems = [f"unknown placeholder {{{name}}}" for name in sorted(placeholders(template) - facts.facts.keys() - PERSONAL_PLACEHOLDERS)]
+    if _STATED_NUMBER.search(_PLACEHOLDER.sub("", template)):
+        problems.append("states a number that is not a {fact} placeholder")
+    return problems
+
+
+def fill_facts(template: str, facts: Facts) -> str:
+    """Replace fact placeholders with their values; personal ones stay for the server."""
+    return _PLACEHOLDER.sub(lambda m: facts.facts[m.group(1)].render() if m.group(1) in facts.facts else m.group(0), template)
+
+
+def load_facts(path: Path = FACTS_PATH) -> Facts:
+    raw = path.read_bytes()
+    return Facts(**(yaml.safe_load(raw) or {}), sha256=hashlib.sha256(raw).hexdigest())
+
+
+def load_intents(path: Path = INTENTS_PATH) -> IntentCatalogue:
+    raw = path.read_bytes()
+    return IntentCatalogue(**(yaml.safe_load(raw) or {}), sha256=hashlib.sha256(raw).hexdigest())

@@ -1,0 +1,124 @@
+"""The cache lookup step: pre-written answers to common intents, personalised without a model call."""
+
+import hashlib
+import logging
+from collections import OrderedDict
+from dataclasses import dataclass
+
+import lancedb
+import numpy as np
+
+from jiwa.embedding import Embedder, EmbeddingMismatchError
+from jiwa.intent_matching import IntentMatcher, MatcherSpec
+from jiwa.language import UNKNOWN, detect_language
+from jiwa.store.lance import open_vector_table
+from jiwa.store.schema import CACHE_ANSWER, CACHE_PHRASING, CACHE_SPEC, RESPONSE_CACHE_TABLE
+from serving.grounding import QueryEmbedder
+
+log = logging.getLogger(__name__)
+
+REASSURANCE = {
+    "en": "Don't worry, this is very doable. ",
+    "it": "Tranquillo, si risolve tutto. ",
+    "id": "Tenang saja, ini bisa diurus kok. ",
+}
+_WORRIED = {"anxious", "overwhelmed", "confused", "frustrated", "sad"}
+_SOCIAL_INTENTS = {"greeting", "thanks"}
+_ROTATION_MEMORY = 100_000
+
+
+@dataclass(frozen=True)
+class CachedAnswer:
+    intent: str
+    reply: str
+
+
+@dataclass(frozen=True)
+class _Snapshot:
+    version: int
+    matcher: IntentMatcher
+    answers: dict[tuple[str, str], list[tuple[str, str]]]
+
+
+class ResponseCache:
+    """The latest published common_response_cache version in memory, swapped whole when a new one appears."""
+
+    def __init__(self, data_uri: str, embedder: Embedder, queries: QueryEmbedder) -> None:
+        self._db = lancedb.connect(data_uri)
+        self._embedder = embedder
+        self._queries = queries
+        self._table = None
+        self._snapshot: _Snapshot | None = None
+        self._served: OrderedDict[tuple[str, str], int] = OrderedDict()
+        self.error: str | None = None
+
+    def refresh(self) -> None:
+        if self._table is None:
+            if RESPONSE_CACHE_TABLE not in self._db.table_names():
+                return
+            try:
+                self._table = open_vector_table(self._db, RESPONSE_CACHE_TABLE, self._embedder)
+            except EmbeddingMismatchError as exc:
+                self.error = str(exc)
+                log.error("response cache not served: %s", exc)
+                return
+        self._table.checkout_latest()
+        if self._snapshot is not None and self._snapshot.version == self._table.version:
+            return
+        rows = self._table.to_arrow().to_pylist()
+        spec = next(row["text"] for row in rows if row["kind"] == CACHE_SPEC)
+        phrasings = [row for row in rows if row["kind"] == CACHE_PHRASING]
+        answers: dict[tuple[str, str], list[tuple[str, str]]] = {}
+        for row in sorted((r for r in rows if r["kind"] == CACHE_ANSWER), key=lambda r: r["id"]):
+            answers.setdefault((row["intent"], row["language"]), []).append((row["style"], row["text"]))
+        matcher = IntentMatcher(
+            MatcherSpec.from_json(spec),
+            [row["intent"] for row in phrasings],
+            np.asarray([row["vector"] for row in phrasings], dtype=np.float32).reshape(len(phrasings), -1),
+        )
+        self._snapshot = _Snapshot(self._table.version, matcher, answers)
+        log.info("serving common_response_cache version %d (%d phrasings, %d answers)", self._table.version, len(phrasings), sum(map(len, answers.values())))
+
+    async def lookup(self, message: str, language: str | None, profile: dict | None, user_id: str) -> CachedAnswer | None:
+        snapshot = self._snapshot
+        if snapshot is None or snapshot.matcher.candidate(message)[0] is None:
+            return None  # most messages stop here, before any embedding
+        result = snapshot.matcher.match(message, await self._queries.embed(message))
+        if result.intent is None:
+            return None
+        lang = reply_language(language, message, profile)
+        variants = snapshot.answers.get((result.intent, lang))
+        if not variants:
+            return None
+        return CachedAnswer(result.intent, self._personalise(result.intent, lang, variants, profile or {}, user_id))
+
+    def status(self) -> dict:
+        if self._snapshot is None:
+            return {"loaded": False, "error": self.error}
+        return {"loaded": True, "version": self._snapshot.version, "intents": len({i for i, _ in self._snapshot.answers})}
+
+    def _personalise(self, intent: str, lang: str, variants: list[tuple[str, str]], profile: dict, user_id: str) -> str:
+        preference = profile.get("communication_preference")
+        preferred = "long" if preference == "detailed" else "short" if preference == "brief" else None
+        pool = [text for style, text in variants if style == preferred] or [text for _, text in variants]
+        # Rotate per user, so someone who comes back is not greeted with the same sentence.
+        key = (user_id, intent)
+        served = self._served.pop(key, 0)
+        self._served[key] = served + 1
+        if len(self._served) > _ROTATION_MEMORY:
+            self._served.popitem(last=False)
+        seed = int(hashlib.sha256(user_id.encode()).hexdigest()[:8], 16) + int(profile.get("conversations_so_far") or 0)
+        text = pool[(seed + served) % len(pool)]
+        name = profile.get("name")
+        text = text.replace("{name}", f" {name}" if name else "")
+        if profile.get("emotional_state") in _WORRIED and intent not in _SOCIAL_INTENTS:
+            text = REASSURANCE[lang] + text
+        return text
+
+
+def reply_language(requested: str | None, message: str, profile: dict | None) -> str:
+    """The client's explicit language, else the message's, else the one we remember, else English."""
+    for candidate in (requested, detect_language(message), (profile or {}).get("language")):
+        if candidate and candidate != UNKNOWN and candidate[:2] in REASSURANCE:
+            return candidate[:2]
+    return "en"

@@ -1,0 +1,161 @@
+"""The common-response cache: the asset and its fact check, matching on the team's evaluation set, and serving."""
+
+from datetime import datetime, timezone
+
+import dagster as dg
+import lancedb
+import pyarrow as pa
+import pytest
+from litestar.testing import AsyncTestClient
+
+from assets.intent_catalogue import load_facts, load_intents
+from assets.response_cache import ResponseCacheConfig, common_response_cache, curated_facts, intent_catalogue
+from jiwa.intent_matching import IntentMatcher
+from jiwa.profile import Profile, Remembered
+from jiwa.store.lance import upsert
+from jiwa.store.schema import CACHE_ANSWER, PROFILES_TABLE, RESPONSE_CACHE_TABLE, profiles_schema
+from pipelines.resources import EmbedderResource, StoresResource
+from serving.app import create_app
+from tests.fakes import FakeLlamaResource
+from tests.intent_eval_support import load_cases, score
+from tests.server_support import auth, server_settings
+
+
+def _resources(data_uri, script=None):
+    return {"llama": FakeLlamaResource(script=script or []), "embedder": EmbedderResource(), "stores": StoresResource(data_uri=data_uri)}
+
+
+def publish_cache(data_uri, **config):
+    result = dg.materialize(
+        [curated_facts, intent_catalogue, common_response_cache],
+        resources=_resources(data_uri),
+        run_config={"ops": {"common_response_cache": {"config": config}}} if config else None,
+        instance=dg.DagsterInstance.ephemeral(),
+    )
+    assert result.success
+    return result
+
+
+def _answers(data_uri):
+    rows = lancedb.connect(data_uri).open_table(RESPONSE_CACHE_TABLE).to_arrow().to_pylist()
+    return [row for row in rows if row["kind"] == CACHE_ANSWER]
+
+
+def test_cache_is_published_with_facts_filled_in(data_uri):
+    result = publish_cache(data_uri)
+    assert {e.check_name: e.passed for e in result.get_asset_check_evaluations()} == {
+        "facts_only_from_file": True, "intents_covered": True, "phrasings_match_their_intent": True,
+    }
+    answers = _answers(data_uri)
+    assert {(row["intent"], row["language"]) for row in answers} >= {("kitas_cost", lang) for lang in ("en", "it", "id")}
+    cost = next(row for row in answers if row["intent"] == "kitas_cost" and row["language"] == "en" and row["style"] == "reference")
+    facts = load_facts().facts
+    assert "{kitas_work_cost}" in cost["template"] and facts["kitas_work_cost"].value in cost["text"]
+    assert "{" not in cost["text"]
+
+
+def test_an_invented_price_fails_the_fact_check_and_nothing_is_published(data_uri):
+    catalogue = load_intents()
+    tampered = catalogue.model_copy(update={"intents": {
+        **catalogue.intents,
+        "kitas_cost": catalogue.intents["kitas_cost"].model_copy(update={"reference": {
+            **catalogue.intents["kitas_cost"].reference, "en": "A KITAS costs about USD 1,500, all included.",
+        }}),
+    }})
+    with dg.build_asset_context(resources=_resources(data_uri)) as context:
+        result = common_response_cache(
+            context=context, config=ResponseCacheConfig(paraphrases_per_language=0, variants_per_language=0),
+            curated_facts=load_facts(), intent_catalogue=tampered,
+        )
+    checks = {check.check_name: check for check in result.check_results}
+    assert checks["facts_only_from_file"].passed is False
+    assert "kitas_cost" in str(checks["facts_only_from_file"].metadata["offending"].value)
+    assert result.metadata["published"] is False
+    assert RESPONSE_CACHE_TABLE not in lancedb.connect(data_uri).table_names()
+
+
+def test_a_model_variant_stating_a_number_is_rejected_and_counted(data_uri):
+    invented = '{"answer": "A KITAS costs around 1500 dollars, easy!"}'
+    with dg.build_asset_context(resources=_resources(data_uri, script=[invented] * 3)) as context:
+        result = common_response_cache(
+            context=context, config=ResponseCacheConfig(paraphrases_per_language=0, variants_per_language=1, intent_limit=1),
+            curated_facts=load_facts(), intent_catalogue=load_intents(),
+        )
+    assert result.metadata["rejected"].value["schema_schema"] == 3 and result.metadata["rejected"].value["dropped_after_retries"] == 1
+    assert result.metadata["published"] is True  # the team's reference answer still covers it
+
+
+def test_a_changed_fact_changes_the_code_version_and_the_rebuilt_answers(data_uri, tmp_path):
+    assert curated_facts.code_versions_by_key[curated_facts.key] == load_facts().sha256[:16]
+    graph = dg.Definitions(assets=[curated_facts, intent_catalogue, common_response_cache], resources=_resources(data_uri)).resolve_asset_graph()
+    assert curated_facts.key in graph.get(common_response_cache.key).parent_keys
+
+    facts = load_facts()
+    changed = facts.model_copy(update={"facts": {**facts.facts, "kitas_work_cost": facts.facts["kitas_work_cost"].model_copy(update={"value": "2,000–2,400"})}, "sha256": "new"})
+    with dg.build_asset_context(resources=_resources(data_uri)) as context:
+        common_response_cache(context=context, config=ResponseCacheConfig(paraphrases_per_language=0, variants_per_language=0),
+                              curated_facts=changed, intent_catalogue=load_intents())
+    texts = [row["text"] for row in _answers(data_uri) if row["intent"] == "kitas_cost"]
+    assert texts and all("2,000–2,400" in text for text in texts)
+    assert {row["facts_version"] for row in _answers(data_uri)} == {"new"}
+
+
+def test_matching_on_the_team_evaluation_set_meets_the_floor(embedder):
+    catalogue = load_intents()
+    phrasings = [(name, text) for name, intent in catalogue.intents.items() for texts in intent.phrasings.values() for text in texts]
+    matcher = IntentMatcher(catalogue.spec(0.5), [name for name, _ in phrasings], embedder.embed([text for _, text in phrasings]))
+    cases = load_cases()
+    result = score(lambda message, vector: matcher.match(message, vector).intent, cases, embedder.embed([c.message for c in cases]))
+    for language in ("en", "it", "id"):
+        assert result.hit_rate(language) >= 0.8, (language, result.hit_rate(language))
+    assert result.wrong_share() <= 0.01, result.wrong_examples
+    assert sum(result.positives.values()) >= 140 and len(cases) - sum(result.positives.values()) >= 60
+
+
+def _publish_profile(data_uri, user_id, name, emotion, preference="detailed"):
+    at = datetime(2026, 11, 20, tzinfo=timezone.utc)
+    remember = lambda value: Remembered(value=value, updated_at=at, first_seen=at, confidence=0.7, sources=("c0",))  # noqa: E731
+    profile = Profile(user_id=user_id, tenant="acme", conversations=1, first_seen=at, last_seen=at,
+                      facts={"name": remember(name), "language": remember("id")},
+                      jiwa_context={"emotional_state": remember(emotion), "communication_preference": remember(preference)})
+    row = {"id": user_id, "tenant": "acme", "user_id": user_id, "updated_at": at, "first_seen": at, "conversations": 1,
+           "sources_fingerprint": "x", "profile": profile.model_dump_json(), "run_id": "test"}
+    upsert(lancedb.connect(data_uri), PROFILES_TABLE, profiles_schema(), pa.Table.from_pylist([row], schema=profiles_schema()))
+
+
+@pytest.fixture()
+async def cached_client(claude, data_uri):
+    publish_cache(data_uri, paraphrases_per_language=1, variants_per_language=2)
+    _publish_profile(data_uri, "made", "Made", "anxious")
+    async with AsyncTestClient(app=create_app(server_settings(data_uri, claude.url))) as client:
+        yield client
+
+
+async def _ask(client, message, user="made", **extra):
+    response = await client.post("/v1/chat", json={"user_id": user, "message": message, **extra}, headers=auth())
+    assert response.status_code == 200, response.text
+    return response.json()
+
+
+async def test_a_common_question_is_answered_from_the_cache_personalised(cached_client, claude):
+    answer = await _ask(cached_client, "berapa biaya KITAS?")
+    assert answer["source"] == "cache" and answer["cache_intent"] == "kitas_cost"
+    assert answer["reply"].startswith("Tenang saja")  # anxious: reassurance first
+    assert load_facts().facts["kitas_work_cost"].value in answer["reply"]
+    assert "cache" in answer["timings_ms"] and "responder" not in answer["timings_ms"]
+    assert claude.requests == []
+
+    greeting = await _ask(cached_client, "halo!")
+    assert greeting["cache_intent"] == "greeting" and "Made" in greeting["reply"]
+
+
+async def test_variants_rotate_for_a_returning_user(cached_client):
+    replies = {(await _ask(cached_client, "how much does a KITAS cost?", user="tom"))["reply"] for _ in range(3)}
+    assert len(replies) >= 2
+
+
+async def test_near_misses_go_to_the_responder(cached_client, claude):
+    for message in ("how much is a villa in canggu", "berapa biaya KITAP?", "how much is a KITAS for my wife and kids"):
+        answer = await _ask(cached_client, message, user="nyoman")
+        assert answer["source"] == "claude" and answer["cache_intent"] is None, message
+    assert len(claude.requests) == 3
