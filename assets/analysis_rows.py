@@ -26,6 +26,7 @@ class Turn:
     role: str
     content: str
     created_at: datetime
+    message_id: str | None = None
 
 
 @dataclass(frozen=True)
@@ -46,7 +47,9 @@ class Transcript:
             conversation_id=first["conversation_id"],
             tenant=first["tenant"],
             user_id=first["user_id"],
-            turns=tuple(Turn(i, e["role"], e["content"] or "", e["created_at"]) for i, e in enumerate(turns, start=1)),
+            turns=tuple(
+                Turn(i, e["role"], e["content"] or "", e["created_at"], e.get("message_id")) for i, e in enumerate(turns, start=1)
+            ),
             last_event_at=ordered[-1]["created_at"],
         )
 
@@ -62,13 +65,17 @@ class Transcript:
     def user_turns(self) -> dict[int, str]:
         return {turn.number: turn.content for turn in self.turns if turn.role == "user"}
 
-    def render(self, max_chars: int) -> str:
-        """Numbered turns, newest kept when it is too long; the text cannot close the tag around it."""
+    def render(self, max_chars: int, notes: dict[str, str] | None = None) -> str:
+        """Numbered turns, newest kept when it is too long; the text cannot close the tag around it.
+
+        notes: text to show after a turn, by message id (e.g. the user's rating of a reply).
+        """
         lines: list[str] = []
         used = 0
         for turn in reversed(self.turns):
-            text = " ".join(turn.content.split()).replace("<", "‹").replace(">", "›")
-            line = f"T{turn.number} {turn.role}: {text}"
+            text = _neutral(turn.content)
+            note = (notes or {}).get(turn.message_id or "")
+            line = f"T{turn.number} {turn.role}: {text}" + (f" [{_neutral(note)}]" if note else "")
             if used + len(line) > max_chars:
                 if not lines:
                     lines.append(line[:max_chars])
@@ -76,6 +83,10 @@ class Transcript:
             lines.append(line)
             used += len(line) + 1
         return "\n".join(reversed(lines))
+
+
+def _neutral(text: str) -> str:
+    return " ".join(text.split()).replace("<", "‹").replace(">", "›").replace("[", "(").replace("]", ")")
 
 
 def ground(analysis: ConversationAnalysis, transcript: Transcript) -> tuple[dict, int]:

@@ -151,10 +151,15 @@ def jiwa_profiles(context: dg.AssetExecutionContext, config: ProfilesConfig, sto
     db = stores.lance()
     if ANALYSES_TABLE not in db.table_names():
         return dg.MaterializeResult(metadata={"users_updated": 0, "published": False}, check_results=_profile_checks([], {}))
-    stored = _stored_profiles(db)
-    users = _users_to_rebuild(db, stored, context.run_id, config.rebuild_all)
-    analyses = _analyses_of(db, users)
+    users = _users_to_rebuild(db, _stored_profiles(db), context.run_id, config.rebuild_all)
+    return rebuild_profiles(context, stores, users)
 
+
+def rebuild_profiles(context: dg.AssetExecutionContext, stores: StoresResource, users: list[str]) -> dg.MaterializeResult:
+    """Fold these users' analyses into their profiles, check the batch, and publish it in one commit."""
+    db = stores.lance()
+    stored = _stored_profiles(db)
+    analyses = _analyses_of(db, users)
     records, built, unchanged = [], {}, 0
     for user_id, items in sorted(analyses.items()):
         fingerprint = sources_fingerprint(items)

@@ -2,19 +2,20 @@
 
 import dagster as dg
 
-from assets import conversations, enrichment, knowledge, response_cache
+from assets import conversations, enrichment, knowledge, nightly, response_cache
 from pipelines.maintenance import hourly_compaction, store_compaction
 from pipelines.resources import EmbedderResource, LlamaResource, StoresResource
+from pipelines.schedules import nightly_job, nightly_schedule
 from pipelines.sensors import enrichment_job, finished_conversations
 
 
 def build_definitions() -> dg.Definitions:
     return dg.Definitions(
-        assets=dg.load_assets_from_modules([conversations, knowledge, enrichment, response_cache]),
-        asset_checks=dg.load_asset_checks_from_modules([knowledge, enrichment, response_cache]),
-        jobs=[enrichment_job, store_compaction],
+        assets=dg.load_assets_from_modules([conversations, knowledge, enrichment, response_cache, nightly]),
+        asset_checks=dg.load_asset_checks_from_modules([knowledge, enrichment, response_cache, nightly]),
+        jobs=[enrichment_job, store_compaction, nightly_job],
         sensors=[finished_conversations],
-        schedules=[hourly_compaction],
+        schedules=[hourly_compaction, nightly_schedule],
         resources={
             "llama": LlamaResource(),
             "embedder": EmbedderResource(),

@@ -22,6 +22,16 @@ class FakeChatBackend:
         self.calls.append(messages)
         if self.script:
             text = self.script.pop(0)
+        elif "Ratings of Jiwa's replies:" in messages[-1]["content"]:
+            first = re.search(r"^T\d+ user: (.*)$", messages[-1]["content"], flags=re.MULTILINE).group(1)
+            rated_down = "rated this reply down" in messages[-1]["content"]
+            text = json.dumps({
+                "kind": "phrasing_failed" if rated_down else "cultural_pattern",
+                "insight": f"A user opened with '{first[:60]}', which shows what newcomers worry about first.",
+                "guidance": "Acknowledge the worry warmly, then give one concrete next step they can take today.",
+                "triggers": {"id": ["saya khawatir"], "en": ["I'm worried"], "it": ["sono preoccupato"]},
+                "tone_tags": ["warm", "reassuring"],
+            })
         elif "<transcript>" in messages[-1]["content"]:
             text = json.dumps(fake_analysis(messages[-1]["content"]))
         elif "Ways people already ask it:" in messages[-1]["content"]:

@@ -156,6 +156,15 @@ class ConversationAnalysis(_Strict):
     needs_beyond_question: list[NoteClaim] = Field(default_factory=list, max_length=3)
 
 
+FindingKind = Literal["cultural_pattern", "unmet_need", "phrasing_worked", "phrasing_failed"]
+
+
+class NightlyFinding(CulturalInsight):
+    """What one day's conversation teaches: an insight with guidance, shaped like the knowledge base's rows."""
+
+    kind: FindingKind
+
+
 class IntentParaphrases(_Strict):
     """New ways to ask a common question; the pipeline keeps those its term rules still recognise."""
 
@@ -185,6 +194,7 @@ class CachedAnswer(_Strict):
 
 OUTPUT_MODELS: dict[str, type[BaseModel]] = {
     "IntentParaphrases": IntentParaphrases,
+    "NightlyFinding": NightlyFinding,
     "CachedAnswer": CachedAnswer,
     "CulturalInsight": CulturalInsight,
     "ChatReply": ChatReply,
