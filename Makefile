@@ -34,3 +34,4 @@ bench: install
 	$(BIN)/python -m bench.generation
 	$(BIN)/python -m bench.server_load
 	$(BIN)/python -m bench.analysis
+	$(BIN)/python -m bench.cache_matching

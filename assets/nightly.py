@@ -19,7 +19,7 @@ from jiwa.intent_matching import MatcherSpec, TermFinder
 from jiwa.llm import configured_model_id
 from jiwa.prompts import load_prompt
 from jiwa.settings import get_settings
-from jiwa.store.lance import compact, publish, sql_list, table_embedder, upsert
+from jiwa.store.lance import compact, publish, refresh_indexes, sql_list, table_embedder, upsert
 from jiwa.store.schema import INSIGHTS_TABLE, RESPONSE_CACHE_TABLE, USER_DATA_TABLES, CACHE_SPEC, insights_schema
 from pipelines.resources import EmbedderResource, LlamaResource, StoresResource
 
@@ -130,7 +130,7 @@ def nightly_insights(context: dg.AssetExecutionContext, config: NightlyConfig, l
         # Replaces exactly this day's nightly rows, so a backfill or a rerun of the day never duplicates them.
         table = upsert(db, INSIGHTS_TABLE, schema, pa.Table.from_pylist(kept, schema=schema),
                        replace_scope=f"source = 'llama_nightly' AND source_date = '{day}'")
-        table.optimize()
+        refresh_indexes(table, text_column="search_text", vector_min_rows=_settings.vector_index_min_rows)
         metadata["table_version"] = publish(table, f"nightly-{day}-{context.run_id[:8]}")
     return dg.MaterializeResult(metadata={**metadata, "published": True}, check_results=checks)
 

@@ -11,6 +11,7 @@ import dagster as dg
 
 from assets.enrichment import conversation_analyses, jiwa_profiles
 from assets.knowledge import cultural_insights, cultural_topics
+from assets.response_cache import common_response_cache, curated_facts, intent_catalogue
 from pipelines.definitions import defs
 
 log = logging.getLogger("jiwa.bootstrap")
@@ -30,6 +31,17 @@ def _stale_partitions(instance: dg.DagsterInstance, assets_def: dg.AssetsDefinit
         if not (published and published.value and current):
             stale.append(partition)
     return stale
+
+
+def _is_stale(instance: dg.DagsterInstance, assets_def: dg.AssetsDefinition) -> bool:
+    """Never published, or published by another code version (a prompt, fact or catalogue changed since)."""
+    records = instance.fetch_materializations(dg.AssetRecordsFilter(asset_key=assets_def.key), limit=1).records
+    if not records:
+        return True
+    materialization = records[0].asset_materialization
+    published = materialization.metadata.get("published")
+    refused = published is not None and not published.value
+    return refused or materialization.tags.get("dagster/code_version") != assets_def.code_versions_by_key[assets_def.key]
 
 
 def main() -> int:
@@ -57,6 +69,9 @@ def main() -> int:
         log.info("cultural_insights[%s]: %s in %.0fs", partition, "ok" if result.success else "FAILED", time.perf_counter() - started)
     if failed:
         log.error("These categories failed; see their runs in the Dagster UI: %s", ", ".join(failed))
+    if any(_is_stale(instance, a) for a in (curated_facts, intent_catalogue, common_response_cache)):
+        log.info("common_response_cache: building paraphrases and answers")
+        dg.materialize([curated_facts, intent_catalogue, common_response_cache], resources=resources, instance=instance, raise_on_error=False)
     # Conversations that finished while nothing was running; from here on the sensor takes them as they end.
     log.info("conversation_analyses + jiwa_profiles: catching up on finished conversations")
     dg.materialize([conversation_analyses, jiwa_profiles], resources=resources, instance=instance, raise_on_error=False)

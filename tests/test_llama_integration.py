@@ -86,3 +86,33 @@ def test_analyses_and_profiles_with_smollm2(data_uri):
     profiles = [Profile.model_validate_json(row["profile"]) for row in db.open_table(PROFILES_TABLE).to_arrow().to_pylist()] if PROFILES_TABLE in db.table_names() else []
     assert {p.user_id for p in profiles} == {row["user_id"] for row in analyses.values() if row["status"] == "ok"}
     assert all(p.facts.language and p.facts.language.value in {"it", "id"} for p in profiles)
+
+
+def test_nightly_findings_and_cache_answers_with_smollm2(data_uri):
+    from assets.nightly import BALI, nightly_insights
+    from assets.response_cache import common_response_cache, curated_facts, intent_catalogue
+    from datetime import datetime, timedelta
+    from jiwa.store.schema import CACHE_ANSWER, RESPONSE_CACHE_TABLE
+    from tests.log_support import conversation, seal
+
+    day = "2026-11-23"
+    start = datetime(2026, 11, 23, 9, tzinfo=BALI)
+    seal(data_uri, conversation("c1", "ana", ["Maaf Pak, saya malu bertanya, berapa biaya KITAS?"], start=start)
+         + conversation("c2", "tom", ["I'm overwhelmed by the PT PMA paperwork", "thanks"], start=start + timedelta(hours=2)))
+    resources = {"llama": LlamaResource(model_path="", server_url="", context_size=4096), "embedder": EmbedderResource(),
+                 "stores": StoresResource(data_uri=data_uri)}
+    night = dg.materialize([nightly_insights], resources=resources, partition_key=day, instance=dg.DagsterInstance.ephemeral())
+    assert night.success
+    metadata = {k: v.value for k, v in night.asset_materializations_for_node("nightly_insights")[0].metadata.items()}
+    assert metadata["read"] == 2 and metadata["findings"] + metadata["dropped_invalid"] == 2
+
+    cache = dg.materialize(
+        [curated_facts, intent_catalogue, common_response_cache], resources=resources, instance=dg.DagsterInstance.ephemeral(),
+        run_config={"ops": {"common_response_cache": {"config": {"intent_limit": 1, "paraphrases_per_language": 2, "variants_per_language": 1}}}},
+    )
+    assert cache.success  # the team's references cover every language even if every model variant is refused
+    assert all(e.passed for e in cache.get_asset_check_evaluations())
+    rows = lancedb.connect(data_uri).open_table(RESPONSE_CACHE_TABLE).to_arrow().to_pylist()
+    answers = [row for row in rows if row["kind"] == CACHE_ANSWER]
+    assert {row["language"] for row in answers} == {"en", "it", "id"}
+    assert not any(ch.isdigit() for row in answers for ch in row["template"].replace("{", "").split("}")[-1])

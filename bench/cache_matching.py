@@ -1,0 +1,89 @@
+"""Cache matching on the team's labelled evaluation set: hit rate and wrong-hit share by language, and the matching
+step's own latency beside the query embedding, for Jiwa's matcher and for an embedding-only nearest-neighbour
+matcher (GPTCache's approach) at several thresholds, in one run.
+
+Phrasings come from the published common_response_cache table under JIWA_DATA_URI when there is one (the team's
+seeds plus LLAMA's paraphrases), else from the team's seeds alone.
+"""
+
+import argparse
+import time
+
+import lancedb
+import numpy as np
+
+from assets.intent_catalogue import load_intents
+from bench.common import percentiles_ms, save
+from jiwa.embedding import Embedder
+from jiwa.intent_matching import IntentMatcher, MatcherSpec
+from jiwa.settings import get_settings
+from jiwa.store.schema import CACHE_PHRASING, CACHE_SPEC, RESPONSE_CACHE_TABLE
+from tests.intent_eval_support import load_cases, score
+
+
+def _phrasings(embedder: Embedder) -> tuple[MatcherSpec, list[str], np.ndarray, str]:
+    settings = get_settings()
+    db = lancedb.connect(settings.data_uri)
+    if RESPONSE_CACHE_TABLE in db.table_names():
+        rows = db.open_table(RESPONSE_CACHE_TABLE).to_arrow().to_pylist()
+        spec = MatcherSpec.from_json(next(r["text"] for r in rows if r["kind"] == CACHE_SPEC))
+        phrasings = [r for r in rows if r["kind"] == CACHE_PHRASING]
+        return spec, [r["intent"] for r in phrasings], np.asarray([r["vector"] for r in phrasings], dtype=np.float32), "published table"
+    catalogue = load_intents()
+    pairs = [(name, text) for name, intent in catalogue.intents.items() for texts in intent.phrasings.values() for text in texts]
+    return catalogue.spec(settings.cache_min_similarity), [n for n, _ in pairs], embedder.embed([t for _, t in pairs]), "team seeds"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--repeat", type=int, default=20, help="Passes over the set for the latency figures.")
+    args = parser.parse_args()
+    embedder = Embedder()
+    spec, intents, vectors, origin = _phrasings(embedder)
+    cases = load_cases()
+    embed_seconds = []
+    for case in cases:
+        started = time.perf_counter()
+        embedder.embed([case.message])
+        embed_seconds.append(time.perf_counter() - started)
+    queries = embedder.embed([case.message for case in cases])
+
+    report = {"phrasings_from": origin, "phrasings": len(intents), "cases": len(cases),
+              "positives": sum(c.intent is not None for c in cases), "query_embedding": percentiles_ms(embed_seconds)}
+    jiwa = IntentMatcher(spec, intents, vectors)
+    timings = []
+    for _ in range(args.repeat):
+        result = score(lambda message, vector: jiwa.match(message, vector).intent, cases, queries)
+        timings += result.match_seconds
+    report["jiwa"] = _summary(result) | {"threshold": spec.min_similarity, "matching": percentiles_ms(timings)}
+
+    labels = np.asarray(intents)
+    for threshold in (0.6, 0.7, 0.8, 0.9):
+        def nearest(message, vector, threshold=threshold):
+            similarities = vectors @ vector
+            best = int(np.argmax(similarities))
+            return labels[best] if similarities[best] >= threshold else None
+
+        timings = []
+        for _ in range(args.repeat):
+            result = score(nearest, cases, queries)
+            timings += result.match_seconds
+        report[f"embedding_only_{threshold}"] = _summary(result) | {"matching": percentiles_ms(timings)}
+
+    for key, value in report.items():
+        print(f"{key}: {value}")
+    print("saved", save("cache_matching", report))
+
+
+def _summary(result) -> dict:
+    return {
+        "hit_rate": round(result.hit_rate(), 3),
+        "wrong_share": round(result.wrong_share(), 3),
+        "by_language": {lang: {"hit_rate": round(result.hit_rate(lang), 3), "wrong_share": round(result.wrong_share(lang), 3)}
+                        for lang in ("en", "it", "id")},
+        "wrong_examples": result.wrong_examples[:3],
+    }
+
+
+if __name__ == "__main__":
+    main()
