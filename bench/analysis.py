@@ -11,13 +11,13 @@ import time
 from datetime import datetime, timedelta, timezone
 
 import dagster as dg
-import lancedb
 
 from assets.enrichment import conversation_analyses, jiwa_profiles
 from bench.common import save
 from jiwa.llm import LlamaCppBackend
 from jiwa.settings import get_settings
 from jiwa.store.schema import ANALYSES_TABLE
+from jiwa.store.lance import connect
 from pipelines.resources import LlamaResource, StoresResource
 from tests.log_support import conversation, seal
 
@@ -70,7 +70,7 @@ def main() -> None:
     }
     analyses = {k: v.value for k, v in result.asset_materializations_for_node("conversation_analyses")[0].metadata.items()}
     profiles = {k: v.value for k, v in result.asset_materializations_for_node("jiwa_profiles")[0].metadata.items()}
-    rows = lancedb.connect(data_uri).open_table(ANALYSES_TABLE).to_arrow().to_pylist()
+    rows = connect(data_uri).open_table(ANALYSES_TABLE).to_arrow().to_pylist()
     kept_claims = sum(_claims(json.loads(row["analysis"])) for row in rows if row["analysis"])
 
     analyse_s = steps.get("conversation_analyses", wall)

@@ -9,7 +9,6 @@ seeds plus LLAMA's paraphrases), else from the team's seeds alone.
 import argparse
 import time
 
-import lancedb
 import numpy as np
 
 from assets.intent_catalogue import load_intents
@@ -18,12 +17,13 @@ from jiwa.embedding import Embedder
 from jiwa.intent_matching import IntentMatcher, MatcherSpec
 from jiwa.settings import get_settings
 from jiwa.store.schema import CACHE_PHRASING, CACHE_SPEC, RESPONSE_CACHE_TABLE
+from jiwa.store.lance import connect
 from tests.intent_eval_support import load_cases, score
 
 
 def _phrasings(embedder: Embedder) -> tuple[MatcherSpec, list[str], np.ndarray, str]:
     settings = get_settings()
-    db = lancedb.connect(settings.data_uri)
+    db = connect(settings.data_uri)
     if RESPONSE_CACHE_TABLE in db.table_names():
         rows = db.open_table(RESPONSE_CACHE_TABLE).to_arrow().to_pylist()
         spec = MatcherSpec.from_json(next(r["text"] for r in rows if r["kind"] == CACHE_SPEC))

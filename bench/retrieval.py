@@ -9,14 +9,13 @@ import tempfile
 import time
 from datetime import datetime, timezone
 
-import lancedb
 import numpy as np
 import pyarrow as pa
 
 from bench.common import percentiles_ms, save
 from jiwa.settings import get_settings
 from jiwa.store.insights import search_insights
-from jiwa.store.lance import refresh_indexes, upsert
+from jiwa.store.lance import connect, refresh_indexes, upsert
 from jiwa.store.memory_index import MemoryIndex
 from jiwa.store.schema import INSIGHTS_TABLE, insights_schema
 
@@ -69,7 +68,7 @@ def run(sizes: list[int], queries: int, k: int) -> dict:
     for size in sizes:
         rows, vectors = synthetic_rows(size, rng)
         with tempfile.TemporaryDirectory() as folder:
-            db = lancedb.connect(folder)
+            db = connect(folder)
             started = time.perf_counter()
             table = upsert(db, INSIGHTS_TABLE, rows.schema, rows)
             refresh_indexes(table, text_column="search_text", vector_min_rows=settings.vector_index_min_rows)

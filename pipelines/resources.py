@@ -1,7 +1,6 @@
 """Dagster resources: LLAMA, the embedder and the stores. Defaults come from the shared settings."""
 
 import dagster as dg
-import lancedb
 from pydantic import Field, PrivateAttr
 
 from jiwa.embedding import Embedder
@@ -75,5 +74,5 @@ class StoresResource(dg.ConfigurableResource):
 
     data_uri: str = Field(default=_settings.data_uri, description="Root URI of the stores.")
 
-    def lance(self) -> lancedb.DBConnection:
+    def lance(self):
         return connect(self.data_uri)

@@ -7,12 +7,11 @@ import asyncio
 import logging
 from collections import OrderedDict
 
-import lancedb
 import numpy as np
 
 from jiwa.embedding import Embedder, EmbeddingMismatchError
 from jiwa.store.insights import InsightHit
-from jiwa.store.lance import open_vector_table
+from jiwa.store.lance import connect, open_vector_table
 from jiwa.store.memory_index import MemoryIndex
 from jiwa.store.schema import INSIGHTS_TABLE
 
@@ -65,7 +64,7 @@ class InsightIndex:
     """The latest published cultural-insights version, held in memory and swapped whole when a new one appears."""
 
     def __init__(self, data_uri: str, embedder: Embedder) -> None:
-        self._db = lancedb.connect(data_uri)
+        self._db = connect(data_uri)
         self._embedder = embedder
         self.queries = QueryEmbedder(embedder)
         self._table = None

@@ -6,11 +6,11 @@ import logging
 from datetime import datetime, timedelta, timezone
 from typing import NamedTuple
 
-import lancedb
 
 from jiwa.profile import Profile, Remembered
 from jiwa.store.enrichment import delete_user, profile_rows
 from jiwa.store.schema import PROFILES_TABLE
+from jiwa.store.lance import connect
 
 log = logging.getLogger(__name__)
 
@@ -22,7 +22,7 @@ class ProfileStore:
     """The latest published jiwa_profiles version in memory; lookups never touch the disk or wait for the pipeline."""
 
     def __init__(self, data_uri: str, budget_chars: int) -> None:
-        self._db = lancedb.connect(data_uri)
+        self._db = connect(data_uri)
         self._budget = budget_chars
         self._table = None
         self._version: int | None = None

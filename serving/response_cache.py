@@ -5,13 +5,12 @@ import logging
 from collections import OrderedDict
 from dataclasses import dataclass
 
-import lancedb
 import numpy as np
 
 from jiwa.embedding import Embedder, EmbeddingMismatchError
 from jiwa.intent_matching import IntentMatcher, MatcherSpec
 from jiwa.language import UNKNOWN, detect_language
-from jiwa.store.lance import open_vector_table
+from jiwa.store.lance import connect, open_vector_table
 from jiwa.store.schema import CACHE_ANSWER, CACHE_PHRASING, CACHE_SPEC, RESPONSE_CACHE_TABLE
 from serving.grounding import QueryEmbedder
 
@@ -44,7 +43,7 @@ class ResponseCache:
     """The latest published common_response_cache version in memory, swapped whole when a new one appears."""
 
     def __init__(self, data_uri: str, embedder: Embedder, queries: QueryEmbedder) -> None:
-        self._db = lancedb.connect(data_uri)
+        self._db = connect(data_uri)
         self._embedder = embedder
         self._queries = queries
         self._table = None

@@ -3,16 +3,12 @@
 from __future__ import annotations
 
 import logging
-import os
 import re
 import time
 from datetime import timedelta
 
-# Lance logs a deprecation warning on every scored query; keep its log for real problems.
-os.environ.setdefault("LANCEDB_LOG", "error")
-
-import lancedb  # noqa: E402
-import pyarrow as pa  # noqa: E402
+import lancedb
+import pyarrow as pa
 
 from jiwa.embedding import Embedder
 from jiwa.store.schema import EMBEDDING_DIM_KEY, EMBEDDING_MODEL_KEY
