@@ -27,16 +27,31 @@ _PLACEHOLDER = re.compile(r"\{([a-z0-9_]+)\}")
 _STATED_NUMBER = re.compile(r"\d")
 
 
+Localized = str | dict[str, str]
+
+
 class Fact(BaseModel):
+    """A value and unit, the same in every language (a number) or written per language (text)."""
+
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    value: str = Field(min_length=1)
-    unit: str = ""
+    value: Localized
+    unit: Localized = ""
     as_of: date
     source: str = Field(min_length=5)
 
-    def render(self) -> str:
-        return f"{self.value} {self.unit}".strip()
+    @model_validator(mode="after")
+    def _every_language(self) -> "Fact":
+        for name in ("value", "unit"):
+            field = getattr(self, name)
+            if isinstance(field, dict) and set(field) != set(LANGUAGES):
+                raise ValueError(f"{name} written per language must give exactly {', '.join(LANGUAGES)}")
+        return self
+
+    def render(self, language: str = "en") -> str:
+        value = self.value[language] if isinstance(self.value, dict) else self.value
+        unit = self.unit[language] if isinstance(self.unit, dict) else self.unit
+        return f"{value} {unit}".strip()
 
 
 class Facts(BaseModel):
@@ -98,9 +113,11 @@ def fact_problems(template: str, facts: Facts) -> list[str]:
     return problems
 
 
-def fill_facts(template: str, facts: Facts) -> str:
-    """Replace fact placeholders with their values; personal ones stay for the server."""
-    return _PLACEHOLDER.sub(lambda m: facts.facts[m.group(1)].render() if m.group(1) in facts.facts else m.group(0), template)
+def fill_facts(template: str, facts: Facts, language: str) -> str:
+    """Replace fact placeholders with their values in that language; personal ones stay for the server."""
+    return _PLACEHOLDER.sub(
+        lambda m: facts.facts[m.group(1)].render(language) if m.group(1) in facts.facts else m.group(0), template
+    )
 
 
 def load_facts(path: Path = FACTS_PATH) -> Facts:

@@ -53,7 +53,7 @@ CACHE_CHECKS = ("facts_only_from_file", "intents_covered", "phrasings_match_thei
           description=f"The team's curated facts ({FACTS_PATH.name}): value, unit, as-of date and source of each.")
 def curated_facts() -> dg.Output[Facts]:
     facts = load_facts()
-    rows = "\n".join(f"| {key} | {fact.render()} | {fact.as_of} | {fact.source} |" for key, fact in sorted(facts.facts.items()))
+    rows = "\n".join(f"| {key} | {fact.render('en')} | {fact.as_of} | {fact.source} |" for key, fact in sorted(facts.facts.items()))
     return dg.Output(facts, metadata={
         "facts": len(facts.facts),
         "oldest_as_of": str(min(fact.as_of for fact in facts.facts.values())),
@@ -227,7 +227,7 @@ def _rows(spec, phrasings, vectors, answers, facts: Facts) -> list[dict]:
                      "vector": vector.tolist()})
     for index, (intent, lang, style, template, source) in enumerate(answers):
         rows.append({"id": f"answer:{intent}:{lang}:{index}", "kind": CACHE_ANSWER, "intent": intent, "language": lang,
-                     "style": style, "template": template, "text": fill_facts(template, facts), "source": source,
+                     "style": style, "template": template, "text": fill_facts(template, facts, lang), "source": source,
                      "facts_version": version, "vector": zeros})
     return rows
 

@@ -52,6 +52,9 @@ def test_cache_is_published_with_facts_filled_in(data_uri):
     facts = load_facts().facts
     assert "{kitas_work_cost}" in cost["template"] and facts["kitas_work_cost"].value in cost["text"]
     assert "{" not in cost["text"]
+    # Facts are written in the answer's language, not pasted in English.
+    kitap_it = next(row for row in answers if row["intent"] == "kitap_definition" and row["language"] == "it" and row["style"] == "reference")
+    assert "5 anni, rinnovabile" in kitap_it["text"] and "years" not in kitap_it["text"]
 
 
 def test_an_invented_price_fails_the_fact_check_and_nothing_is_published(data_uri):
