@@ -21,7 +21,7 @@ from assets.intent_catalogue import (
     load_intents,
     placeholders,
 )
-from jiwa.intent_matching import IntentMatcher
+from jiwa.intent_matching import IntentMatcher, normalize
 from jiwa.language import UNKNOWN, detect_language
 from jiwa.llm import configured_model_id
 from jiwa.prompts import load_prompt
@@ -110,12 +110,17 @@ def common_response_cache(
     with ThreadPoolExecutor(max_workers=max(1, llama.concurrency)) as pool:
         written = list(pool.map(lambda job: _write(llm, intent_catalogue, curated_facts, guidance, config, *job), jobs))
 
-    phrasings, answers, rejected = [], [], {"paraphrase_off_intent": 0, "paraphrase_wrong_language": 0, "answer_facts": 0, "answer_language": 0}
+    phrasings, answers, rejected = [], [], {"paraphrase_repeated": 0, "paraphrase_off_intent": 0, "paraphrase_wrong_language": 0, "answer_facts": 0, "answer_language": 0}
     for (intent, lang), (new_phrasings, new_answers) in zip(jobs, written):
         seeds = list(intent_catalogue.intents[intent].phrasings[lang])
-        for text in seeds + new_phrasings:
-            if text in seeds or _keep_phrasing(text, intent, lang, rules_only, rejected):
-                phrasings.append((intent, lang, text, "team" if text in seeds else llm.model_id))
+        seen = {normalize(text) for text in seeds}
+        phrasings += [(intent, lang, text, "team") for text in seeds]
+        for text in new_phrasings:
+            if normalize(text) in seen:
+                rejected["paraphrase_repeated"] += 1
+            elif _keep_phrasing(text, intent, lang, rules_only, rejected):
+                seen.add(normalize(text))
+                phrasings.append((intent, lang, text, llm.model_id))
         reference = intent_catalogue.intents[intent].reference[lang]
         answers.append((intent, lang, "reference", reference, "team"))
         for style, text in new_answers:
