@@ -15,7 +15,7 @@ from serving.metrics import Metrics
 from serving.profiles import ProfileStore
 from serving.response_cache import ResponseCache
 from serving.responder import Grounding, Reply, Responder
-from serving.schemas import ChatResponse
+from serving.schemas import ChatResponse, TokenUsage
 
 log = logging.getLogger(__name__)
 
@@ -134,6 +134,7 @@ class ChatService:
             cache_intent=turn.cache_intent,
             insight_ids=insight_ids,
             timings_ms={stage: round(seconds * 1000, 3) for stage, seconds in turn.timings.items()},
+            usage=TokenUsage(reply.input_tokens, reply.output_tokens),
         )
 
     async def _conversation(self, tenant: Tenant, user_id: str, conversation_id: str | None) -> Conversation:

@@ -17,6 +17,13 @@ class ChatRequest(msgspec.Struct, forbid_unknown_fields=True):
     stream: bool = False
 
 
+class TokenUsage(msgspec.Struct):
+    """Model tokens this reply cost; zero when the cache or the fallback answered."""
+
+    input_tokens: int = 0
+    output_tokens: int = 0
+
+
 class ChatResponse(msgspec.Struct):
     reply: str
     conversation_id: str
@@ -25,6 +32,7 @@ class ChatResponse(msgspec.Struct):
     cache_intent: str | None
     insight_ids: list[str]
     timings_ms: dict[str, float]
+    usage: TokenUsage = msgspec.field(default_factory=TokenUsage)
 
 
 class Turn(msgspec.Struct):

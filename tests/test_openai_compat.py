@@ -28,6 +28,7 @@ def test_openai_sdk_gets_a_completion(jiwa, claude):
     assert completion.choices[0].message.role == "assistant"
     assert "Cos'è il KITAS?" in completion.choices[0].message.content
     assert completion.system_fingerprint == "claude"
+    assert (completion.usage.prompt_tokens, completion.usage.completion_tokens, completion.usage.total_tokens) == (120, 30, 150)
     sent = claude.requests[-1]["body"]
     # The client's system message is not an instruction to Jiwa; its user/assistant turns are the history.
     assert "pirate" not in str(sent["system"]) and "pirate" not in str(sent["messages"])

@@ -58,7 +58,9 @@ class CompletionsController(Controller):
                 created=created,
                 model=data.model,
                 choices=[CompletionChoice(0, CompletionChoiceMessage("assistant", answer.reply), "stop")],
-                usage=CompletionUsage(0, 0, 0),
+                usage=CompletionUsage(
+                    answer.usage.input_tokens, answer.usage.output_tokens, answer.usage.input_tokens + answer.usage.output_tokens
+                ),
                 system_fingerprint=answer.source,
             )
             return Response(body, headers={CONVERSATION_HEADER: answer.conversation_id})
