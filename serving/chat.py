@@ -6,6 +6,7 @@ from collections.abc import AsyncIterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 
+from jiwa.language import UNKNOWN, detect_language
 from jiwa.settings import Settings
 from serving.auth import Tenant
 from serving.conversations import Conversation, ConversationStore
@@ -97,7 +98,10 @@ class ChatService:
         history = client_history if client_history is not None else [
             {"role": t.role, "content": t.content} for t in self.conversations.history(conversation, self.settings.history_turns)
         ]
-        turn = TurnContext(conversation, message, alternating(history), Grounding(language=language), None, None)
+        # Without an explicit language, answer in the one the message is written in (the fallback text included).
+        detected = detect_language(message)
+        reply_language = language or (detected if detected != UNKNOWN else None)
+        turn = TurnContext(conversation, message, alternating(history), Grounding(language=reply_language), None, None)
 
         with self._timed(turn, "persist_user"):
             await self.conversations.add_turn(conversation, "user", message, language=language)

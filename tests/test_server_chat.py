@@ -64,6 +64,15 @@ async def test_claude_failures_degrade_to_an_honest_fallback(client, claude, mod
     assert "jiwa_responder_failures_total" in metrics and 'source="fallback"' in metrics
 
 
+async def test_without_a_language_the_reply_follows_the_message(client, claude):
+    claude.mode = "529"
+    response = await client.post("/v1/chat", json={"user_id": "u5", "message": "Ciao, quanto tempo ci vuole per il visto?"}, headers=auth())
+    assert response.json()["source"] == "fallback" and response.json()["reply"].startswith("Scusami")
+    claude.mode = "ok"
+    await client.post("/v1/chat", json={"user_id": "u5", "message": "Ciao, sono ancora io, grazie"}, headers=auth())
+    assert "<reply_language>it</reply_language>" in claude.requests[-1]["body"]["system"][1]["text"]
+
+
 async def test_streaming_sends_deltas_then_the_stored_answer(client, claude):
     async with client.stream("POST", "/v1/chat", json={"user_id": "u5", "message": "What is a KITAS?", "stream": True}, headers=auth()) as response:
         assert response.status_code == 200
