@@ -47,9 +47,11 @@ STYLE_HINTS = {
     "long": "Three or four sentences: the facts, what to watch out for, and one next step.",
 }
 CACHE_CHECKS = ("facts_only_from_file", "intents_covered", "phrasings_match_their_intent")
+# A team file that changes (a new code version after a reload) is read again, and the cache rebuilt from it.
+_REREAD_WHEN_EDITED = dg.AutomationCondition.code_version_changed()
 
 
-@dg.asset(group_name="cache", kinds={"yaml"}, code_version=load_facts().sha256[:16],
+@dg.asset(group_name="cache", kinds={"yaml"}, code_version=load_facts().sha256[:16], automation_condition=_REREAD_WHEN_EDITED,
           description=f"The team's curated facts ({FACTS_PATH.name}): value, unit, as-of date and source of each.")
 def curated_facts() -> dg.Output[Facts]:
     facts = load_facts()
@@ -61,7 +63,7 @@ def curated_facts() -> dg.Output[Facts]:
     })
 
 
-@dg.asset(group_name="cache", kinds={"yaml"}, code_version=load_intents().sha256[:16],
+@dg.asset(group_name="cache", kinds={"yaml"}, code_version=load_intents().sha256[:16], automation_condition=_REREAD_WHEN_EDITED,
           description=f"The team's common intents ({INTENTS_PATH.name}): term rules, seed phrasings, reference answers.")
 def intent_catalogue() -> dg.Output[IntentCatalogue]:
     catalogue = load_intents()
@@ -85,6 +87,8 @@ class ResponseCacheConfig(dg.Config):
     kinds={"llamacpp", "lancedb"},
     pool="llama",
     deps=["cultural_insights"],
+    # The insights only set the tone; a new insights version alone is not a reason to rewrite every answer.
+    automation_condition=dg.AutomationCondition.eager().ignore(dg.AssetSelection.assets("cultural_insights")),
     code_version=ANSWER_PROMPT.code_version(f"{PARAPHRASE_PROMPT.sha256[:12]}|{configured_model_id(_settings)}"),
     check_specs=[dg.AssetCheckSpec(name, asset="common_response_cache", blocking=True) for name in CACHE_CHECKS],
     description="Paraphrases and warm answer variants per intent and language, facts filled from curated_facts, "

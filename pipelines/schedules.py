@@ -1,4 +1,4 @@
-"""The nightly learning job and its schedule: 03:00 in Bali, over the day that just ended."""
+"""Time- and change-driven runs: the nightly learning job at 03:00 in Bali, and the cache rebuilt when its files change."""
 
 import dagster as dg
 
@@ -19,4 +19,12 @@ nightly_schedule = dg.build_schedule_from_partitioned_job(
     minute_of_hour=0,
     default_status=dg.DefaultScheduleStatus.RUNNING,
     description="03:00 Asia/Makassar, over yesterday's conversations.",
+)
+
+# Rebuilds the response cache when the facts or intents files change, without waiting for anyone.
+cache_automation = dg.AutomationConditionSensorDefinition(
+    "cache_automation",
+    target=dg.AssetSelection.groups("cache"),
+    default_status=dg.DefaultSensorStatus.RUNNING,
+    description="Re-reads curated_facts and intent_catalogue when their files change, then rebuilds common_response_cache.",
 )

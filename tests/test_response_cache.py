@@ -162,3 +162,17 @@ async def test_near_misses_go_to_the_responder(cached_client, claude):
         answer = await _ask(cached_client, message, user="nyoman")
         assert answer["source"] == "claude" and answer["cache_intent"] is None, message
     assert len(claude.requests) == 3
+
+
+def test_the_cache_rebuilds_itself_when_its_files_change(data_uri):
+    from pipelines.definitions import defs
+
+    sensor = defs.get_sensor_def("cache_automation")
+    assert sensor.default_status == dg.DefaultSensorStatus.RUNNING
+    instance = dg.DagsterInstance.ephemeral()
+    cache_defs = dg.Definitions(assets=[curated_facts, intent_catalogue, common_response_cache], resources=_resources(data_uri))
+    baseline = dg.evaluate_automation_conditions(defs=cache_defs, instance=instance)
+    # The team files were read again (as after an edit and a reload): the cache built on them follows.
+    dg.materialize([curated_facts, intent_catalogue], instance=instance)
+    after_edit = dg.evaluate_automation_conditions(defs=cache_defs, instance=instance, cursor=baseline.cursor)
+    assert after_edit.get_num_requested(common_response_cache.key) == 1
