@@ -4,7 +4,7 @@ import json
 import random
 import time
 from concurrent.futures import ThreadPoolExecutor
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 
 import dagster as dg
 import pyarrow as pa
@@ -59,7 +59,9 @@ def conversation_analyses(context: dg.AssetExecutionContext, config: AnalysesCon
     ids = config.conversation_ids or _unanalysed(reader, db, config.max_conversations)
     ids = list(dict.fromkeys(ids))[: config.max_conversations]
     stored = stored_analyses(db, ids)
-    transcripts = [Transcript.from_events(events) for events in reader.conversation_events(ids).values()]
+    # Reading only recent segments keeps a run's cost flat however long the log grows.
+    since = datetime.now(timezone.utc) - timedelta(days=_settings.conversation_max_days)
+    transcripts = [Transcript.from_events(events) for events in reader.conversation_events(ids, since=since).values()]
 
     todo, unchanged = [], 0
     for transcript in transcripts:
@@ -215,9 +217,9 @@ def sweep_forgotten(db, reader: LogReader) -> int:
 
 
 def _unanalysed(reader: LogReader, db, limit: int) -> list[str]:
-    ready = reader.ready_conversations(
-        after=datetime(1970, 1, 1, tzinfo=timezone.utc), until=datetime.now(timezone.utc), idle_s=_settings.conversation_idle_timeout_s
-    )
+    now = datetime.now(timezone.utc)
+    since = now - timedelta(days=_settings.conversation_max_days)
+    ready = reader.ready_conversations(after=since, until=now, idle_s=_settings.conversation_idle_timeout_s, scan_from=since)
     stored = stored_analyses(db, [row["conversation_id"] for row in ready])
     pending = [
         row["conversation_id"]

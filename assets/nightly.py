@@ -46,12 +46,14 @@ def day_conversations(reader: LogReader, partition_key: str) -> tuple[list[Trans
     """Conversations with a turn that day (all their turns), and the feedback on their replies as notes by message id."""
     start, end = bali_day_window(partition_key)
     ids = reader.query(
-        "SELECT DISTINCT conversation_id FROM events WHERE type = 'turn' AND created_at >= ? AND created_at < ?", [start, end]
+        "SELECT DISTINCT conversation_id FROM events WHERE type = 'turn' AND created_at >= ? AND created_at < ?", [start, end], since=start
     ).column("conversation_id").to_pylist()
-    transcripts = [Transcript.from_events(events) for events in reader.conversation_events(ids).values()]
+    since = start - timedelta(days=_settings.conversation_max_days)
+    transcripts = [Transcript.from_events(events) for events in reader.conversation_events(ids, since=since).values()]
     feedback = reader.query(
         "SELECT message_id, rating, comment FROM events WHERE type = 'feedback' AND conversation_id IN (SELECT unnest(?::VARCHAR[]))",
         [ids],
+        since=start,
     ).to_pylist() if ids else []
     notes = {row["message_id"]: f"user rated this reply {row['rating']}" + (f": {row['comment']}" if row["comment"] else "") for row in feedback}
     return sorted(transcripts, key=lambda t: t.conversation_id), notes

@@ -153,11 +153,14 @@ def main() -> None:
     parser.add_argument("--requests", type=int, default=400)
     parser.add_argument("--claude-delay-s", type=float, default=0.0, help="Fake Claude's answer time; 0 answers at once.")
     parser.add_argument("--open-rate", type=float, default=0.0, help="Also run open-loop Poisson arrivals at this rate per second.")
+    parser.add_argument("--no-insights", action="store_true",
+                        help="Publish nothing, so no message is embedded: the server's floor with any embedder.")
     args = parser.parse_args()
     fake = FakeAnthropic().start()
     fake.delay_s = args.claude_delay_s
     with tempfile.TemporaryDirectory() as folder:
-        publish_fake_insights(folder)
+        if not args.no_insights:
+            publish_fake_insights(folder)
         port = fake.port + 1 if fake.port < 65000 else 20000
         server = start_server(folder, fake.url, port)
         try:
@@ -188,6 +191,7 @@ def main() -> None:
         )
     variant = f"-delay{args.claude_delay_s:g}" if args.claude_delay_s else ""
     variant += "-int8" if os.environ.get("JIWA_EMBEDDING_INT8", "").lower() in ("1", "true") else ""
+    variant += "-no-insights" if args.no_insights else ""
     print("saved", save(f"server_load{variant}", {"results": results}))
 
 

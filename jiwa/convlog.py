@@ -145,13 +145,14 @@ class LogReader:
         )
         return cursor.sql(sql, params=params or None).to_arrow_table()
 
-    def conversation_events(self, conversation_ids: list[str]) -> dict[str, list[dict]]:
-        """Turn and end events of these conversations, grouped by conversation."""
+    def conversation_events(self, conversation_ids: list[str], *, since: datetime | None = None) -> dict[str, list[dict]]:
+        """Turn and end events of these conversations, grouped by conversation; with `since`, only segments from then on."""
         if not conversation_ids:
             return {}
         rows = self.query(
             f"SELECT * FROM events WHERE type IN ('{TURN}', '{END}') AND conversation_id IN (SELECT unnest(?::VARCHAR[]))",
             [list(conversation_ids)],
+            since=since,
         ).to_pylist()
         grouped: dict[str, list[dict]] = {}
         for row in rows:

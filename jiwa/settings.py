@@ -70,6 +70,9 @@ class Settings(BaseSettings):
     analysis_sensor_lag_s: float = Field(
         default=600.0, ge=0, description="How far back each sensor tick looks again, for log segments sealed late."
     )
+    conversation_max_days: float = Field(
+        default=14.0, gt=0, description="How far back the pipeline reads a conversation's turns; older segments are not scanned."
+    )
     analysis_transcript_chars: int = Field(
         default=6000, ge=500, description="Transcript characters LLAMA reads per conversation; the newest turns are kept."
     )

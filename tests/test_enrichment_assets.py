@@ -166,3 +166,11 @@ def test_rows_of_a_user_forgotten_during_a_run_are_swept(resources, data_uri):
     result = _run(resources)
     assert result["conversation_analyses"]["forgotten_rows_swept"] == 2
     assert "u1" not in _rows(data_uri, PROFILES_TABLE) and "c1" not in _rows(data_uri, ANALYSES_TABLE)
+
+
+def test_runs_read_only_recent_segments_of_the_log(resources, data_uri):
+    seal(data_uri, conversation("c_old", "u_old", ["Hello from last year"], start=hours_ago(24 * 400)))
+    seal(data_uri, conversation("c_new", "u_new", ["Hello from today"], start=hours_ago(2)))
+    result = _run(resources)
+    assert result["conversation_analyses"]["requested"] == 1
+    assert set(_rows(data_uri, ANALYSES_TABLE)) == {"c_new"}
