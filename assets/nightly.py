@@ -3,6 +3,7 @@
 import time
 from collections import Counter
 from datetime import datetime, time as day_time, timedelta, timezone
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import dagster as dg
@@ -16,6 +17,7 @@ from assets.insight_rows import Provenance, insight_record, novel_mask
 from assets.topics import Topic
 from jiwa.convlog import LogReader, log_root
 from jiwa.intent_matching import MatcherSpec, TermFinder
+from jiwa.log_compaction import compact_sealed
 from jiwa.llm import configured_model_id
 from jiwa.prompts import load_prompt
 from jiwa.settings import get_settings
@@ -224,7 +226,9 @@ def compacted_stores(context: dg.AssetExecutionContext, stores: StoresResource):
     retention = timedelta(hours=_settings.store_retention_hours)
     stats = {name: compact(db.open_table(name), keep_versions_for=None if name in USER_DATA_TABLES else retention)
              for name in db.table_names()}
+    log_stats = compact_sealed(Path(log_root(stores.data_uri)))
     return dg.MaterializeResult(metadata={
+        "conversation_log": dg.MetadataValue.json(log_stats),
         "tables": dg.MetadataValue.json(stats),
         "versions_removed": sum(s["versions_removed"] for s in stats.values()),
         "bytes_removed": sum(s["bytes_removed"] for s in stats.values()),

@@ -117,25 +117,29 @@ class LogReader:
         self.root = log_root_uri
         self._db = duckdb.connect(":memory:")
 
-    def has_segments(self) -> bool:
-        root = Path(self.root) / SEALED_DIR
-        return root.is_dir() and any(root.rglob("*.parquet"))
-
     def query(self, sql: str, params: list | None = None, *, since: datetime | None = None) -> pa.Table:
         """Run SQL in which `events` names every sealed event, minus users forgotten since, and `forgets` the forgets.
 
         With `since`, segments whose folder (the day of their first event) is more than a day older are skipped: a
         segment holds at most a few minutes of events, so none of them can be newer than `since`.
         """
-        files = self._segment_files(since)
+        try:
+            return self._run(self._segment_files(since), sql, params)
+        except duckdb.IOException:
+            # Compaction replaced a segment between listing and reading it: list again, once.
+            return self._run(self._segment_files(since), sql, params)
+
+    def _run(self, files: list[str], sql: str, params: list | None) -> pa.Table:
         if not files:
             return events_table([]).slice(0, 0)
         cursor = self._db.cursor()
         listed = ", ".join("'" + path.replace("'", "''") + "'" for path in files)
         source = f"read_parquet([{listed}], union_by_name = true, hive_partitioning = false)"
+        # Deduplicated by event id: for a moment a merged segment and its sources can both be listed.
         cursor.execute(
             f"""
-            CREATE OR REPLACE TEMP VIEW raw_events AS SELECT * FROM {source};
+            CREATE OR REPLACE TEMP VIEW raw_events AS
+            SELECT * FROM {source} QUALIFY row_number() OVER (PARTITION BY event_id) = 1;
             CREATE OR REPLACE TEMP VIEW forgets AS
             SELECT user_id, max(created_at) AS forgotten_at FROM raw_events WHERE type = '{FORGET}' GROUP BY user_id;
             CREATE OR REPLACE TEMP VIEW events AS

@@ -1,9 +1,12 @@
 """Store compaction: small fragments merged, deleted rows rewritten out of the files, old versions removed."""
 
 from datetime import timedelta
+from pathlib import Path
 
 import dagster as dg
 
+from jiwa.convlog import log_root
+from jiwa.log_compaction import compact_sealed
 from jiwa.settings import get_settings
 from jiwa.store.lance import compact
 from jiwa.store.schema import USER_DATA_TABLES
@@ -12,8 +15,10 @@ from pipelines.resources import StoresResource
 _settings = get_settings()
 
 
-@dg.op(description="Compact every LanceDB table. User-data tables keep no older version, so forgotten users are gone from disk.")
+@dg.op(description="Merge the conversation log's small segments per day, and compact every LanceDB table. User-data "
+       "tables keep no older version, so forgotten users are gone from disk.")
 def compact_stores(context: dg.OpExecutionContext, stores: StoresResource) -> None:
+    context.log.info(f"compacted the conversation log: {compact_sealed(Path(log_root(stores.data_uri)))}")
     db = stores.lance()
     retention = timedelta(hours=_settings.store_retention_hours)
     for name in db.table_names():

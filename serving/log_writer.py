@@ -12,6 +12,7 @@ from pathlib import Path
 import pyarrow.parquet as pq
 
 from jiwa.convlog import ACTIVE_DIR, SEALED_DIR, LogEvent, events_table, read_jsonl
+from jiwa.log_compaction import sealed_lock
 
 log = logging.getLogger(__name__)
 
@@ -156,6 +157,11 @@ class LogWriter:
         return recovered
 
     def _purge_sealed(self, user_id: str) -> int:
+        # Under the compaction lock, so a merge that read the files before this purge cannot write them back.
+        with sealed_lock(self.log_root):
+            return self._purge_sealed_locked(user_id)
+
+    def _purge_sealed_locked(self, user_id: str) -> int:
         removed = 0
         for path in (self.log_root / SEALED_DIR).rglob("*.parquet"):
             table = pq.read_table(path)
