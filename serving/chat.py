@@ -1,5 +1,6 @@
 """One chat turn: persist the user turn, cache lookup, retrieval and profile lookup, responder, persist the reply."""
 
+import asyncio
 import logging
 import time
 from collections.abc import AsyncIterator
@@ -51,6 +52,7 @@ class ChatService:
         self.profiles = profiles
         self.responder = responder
         self.metrics = metrics
+        self._pending: set[asyncio.Task] = set()
 
     async def answer(self, tenant: Tenant, user_id: str, message: str, conversation_id: str | None,
                      language: str | None, history: list[dict] | None = None, endpoint: str = "chat") -> ChatResponse:
@@ -70,19 +72,34 @@ class ChatService:
             return
         started = time.perf_counter()
         reply: Reply | None = None
+        sent: list[str] = []
         try:
             async for item in self.responder.stream(turn.history, turn.message, turn.grounding):
                 if isinstance(item, Reply):
                     reply = item
                 else:
+                    sent.append(item)
                     yield item
         finally:
             self._record(turn, "responder", time.perf_counter() - started)
-            if reply is None:
-                # The client went away mid-stream: the user turn is stored, no assistant turn is.
+            if reply is None and sent:
+                # The client went away mid-stream. What it was shown is part of the conversation, so it is stored;
+                # in a task of its own, because this generator is being closed and may not wait.
                 log.info("stream for %s ended before the reply completed", turn.conversation.conversation_id)
+                task = asyncio.get_running_loop().create_task(self._store_partial(turn, "".join(sent)))
+                self._pending.add(task)
+                task.add_done_callback(self._pending.discard)
         if reply is not None:
             yield await self.finish(turn, reply, endpoint)
+
+    async def _store_partial(self, turn: TurnContext, text: str) -> None:
+        try:
+            await self.conversations.add_turn(
+                turn.conversation, "assistant", text.strip(), language=turn.grounding.language, source=self.responder.primary,
+                insight_ids=[hit.id for hit in turn.grounding.insights],
+            )
+        except Exception:  # the user turn is stored; losing the partial reply must not surface anywhere
+            log.exception("storing the partial reply of %s failed", turn.conversation.conversation_id)
 
     async def prepare(self, tenant: Tenant, user_id: str, message: str, conversation_id: str | None,
                       language: str | None, client_history: list[dict] | None = None) -> TurnContext:

@@ -1,5 +1,6 @@
 """The chat endpoint end to end: persistence, grounding, Claude through the real SDK, degradation, streaming."""
 
+import asyncio
 import json
 
 import pytest
@@ -98,3 +99,20 @@ async def test_metrics_count_sources_stages_and_claude_cost(client, claude):
     assert 'jiwa_stage_seconds_count{stage="retrieval"}' in text
     assert 'jiwa_claude_tokens_total{kind="cache_read",model="claude-haiku-4-5"} 80.0' in text
     assert "jiwa_claude_cost_usd_total" in text
+
+
+async def test_a_reply_cut_off_by_a_disconnect_keeps_what_the_client_was_shown(client, claude):
+    from serving.auth import Tenant
+
+    services = client.app.state.services
+    turn = await services.chat.prepare(Tenant("acme"), "u6", "Apa itu KITAS?", None, "id")
+    stream = services.chat.stream(turn, endpoint="chat")
+    shown = await anext(stream)
+    await stream.aclose()  # what the server does when the client goes away
+    for _ in range(50):
+        turns = turn.conversation.turns
+        if len(turns) == 2:
+            break
+        await asyncio.sleep(0.02)
+    assert [t.role for t in turns] == ["user", "assistant"]
+    assert turns[1].content == shown.strip() and turns[1].source == "claude"
