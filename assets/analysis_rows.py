@@ -115,7 +115,10 @@ def ground(analysis: ConversationAnalysis, transcript: Transcript) -> tuple[dict
         return kept
 
     raw = analysis.model_dump()
-    grounded = {"summary": raw["summary"], "emotional_trajectory": raw["emotional_trajectory"]}
+    summary = raw["summary"]
+    if not _reads_as_prose(summary):
+        summary, dropped = None, dropped + 1
+    grounded = {"summary": summary, "emotional_trajectory": raw["emotional_trajectory"]}
     for field in _CLAIM_SCALARS:
         grounded[field] = keep(raw[field])
     for field in _CLAIM_LISTS:
@@ -127,6 +130,11 @@ def ground(analysis: ConversationAnalysis, transcript: Transcript) -> tuple[dict
         "plans": keep_all(facts["plans"]),
     }
     return grounded, dropped
+
+
+def _reads_as_prose(text: str) -> bool:
+    """The summary reaches the responder's prompt; a small model's fragments of JSON or lists must not."""
+    return bool(text) and text[0].isalpha() and "\n" not in text and not any(mark in text for mark in ("{", "}", "[", "]"))
 
 
 def _quoted(value: str, texts: list[str]) -> bool:

@@ -335,7 +335,7 @@ def _analysis_preview(records: list[dict], limit: int = 5) -> str:
         analysis = json.loads(record["analysis"]) if record["analysis"] else {}
         emotion = (analysis.get("emotional_state") or {}).get("value", "")
         trust = (analysis.get("trust_level") or {}).get("value", "")
-        cells = [record["id"], record["status"], record["primary_language"] or "", analysis.get("summary", "")[:80], emotion, trust]
+        cells = [record["id"], record["status"], record["primary_language"] or "", (analysis.get("summary") or "")[:80], emotion, trust]
         lines.append("| " + " | ".join(str(c).replace("|", "/").replace("\n", " ") for c in cells) + " |")
     return "\n".join(lines)
 

@@ -6,6 +6,7 @@ import dagster as dg
 import lancedb
 import pytest
 
+from assets.analysis_rows import ground
 from assets.enrichment import AnalysesConfig, conversation_analyses, jiwa_profiles
 from jiwa.profile import Profile
 from jiwa.store.schema import ANALYSES_TABLE, PROFILES_TABLE
@@ -174,3 +175,18 @@ def test_runs_read_only_recent_segments_of_the_log(resources, data_uri):
     result = _run(resources)
     assert result["conversation_analyses"]["requested"] == 1
     assert set(_rows(data_uri, ANALYSES_TABLE)) == {"c_new"}
+
+
+def test_a_summary_that_is_not_prose_never_reaches_the_prompt():
+    from assets.analysis_rows import Transcript
+    from jiwa.llm.outputs import ConversationAnalysis
+    from tests.fakes import fake_analysis
+
+    events = conversation("c1", "u1", ["Hello, my name is Ana"], start=hours_ago(1))
+    transcript = Transcript.from_events([event.__dict__ for event in events])
+    raw = fake_analysis(transcript.render(2000))
+    for junk in ['}\n\nWhat I am reading is: the person', '{"value": "curious", "evidence": [1]} more words']:
+        grounded, dropped = ground(ConversationAnalysis.model_validate({**raw, "summary": junk}), transcript)
+        assert grounded["summary"] is None and dropped == 1
+    grounded, dropped = ground(ConversationAnalysis.model_validate(raw), transcript)
+    assert grounded["summary"].startswith("The person asked") and dropped == 0
