@@ -12,6 +12,7 @@ from pydantic import Field, ValidationError
 
 from assets.analysis_rows import Transcript, analysis_record, claims_cite_user_turns, ground
 from assets.profile_merge import AnalysedConversation, build_profile, sources_fingerprint
+from assets.row_checks import rows_match_schema
 from assets.signals import count_signals, load_lexicon
 from jiwa.convlog import LogReader, log_root
 from jiwa.llm import configured_model_id
@@ -271,17 +272,12 @@ def _analyses_of(db, users: list[str]) -> dict[str, list[AnalysedConversation]]:
 
 
 def _analysis_checks(records: list[dict], schema: pa.Schema, transcripts: dict[str, Transcript], failed: list[dict]) -> list[dg.AssetCheckResult]:
-    try:
-        pa.Table.from_pylist(records, schema=schema)
-        schema_ok, schema_note = True, f"{len(records)} rows match the table schema"
-    except (pa.ArrowInvalid, pa.ArrowTypeError, TypeError) as exc:
-        schema_ok, schema_note = False, f"rows do not match the schema: {exc}"
     uncited = [
         r["id"] for r in records
         if r["analysis"] is not None and not claims_cite_user_turns(json.loads(r["analysis"]), transcripts[r["id"]])
     ]
     return [
-        dg.AssetCheckResult(check_name="analyses_schema_valid", passed=schema_ok, description=schema_note),
+        rows_match_schema("analyses_schema_valid", records, schema),
         dg.AssetCheckResult(
             check_name="claims_cite_user_turns",
             passed=not uncited,

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import hashlib
-import re
 from datetime import date
 from pathlib import Path
 
@@ -11,6 +10,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from jiwa.intent_matching import IntentRule, MatcherSpec
+from jiwa.llm.outputs import PLACEHOLDER, states_a_number
 
 CATALOGUE_DIR = Path(__file__).parent / "catalogue"
 FACTS_PATH = CATALOGUE_DIR / "facts.yaml"
@@ -22,9 +22,6 @@ REQUIRED_INTENTS = (
 )
 # Filled per request, not from the facts file.
 PERSONAL_PLACEHOLDERS = frozenset({"name"})
-_PLACEHOLDER = re.compile(r"\{([a-z0-9_]+)\}")
-# A digit outside a placeholder is a number the facts file did not supply.
-_STATED_NUMBER = re.compile(r"\d")
 
 
 Localized = str | dict[str, str]
@@ -102,20 +99,20 @@ class IntentCatalogue(BaseModel):
 
 
 def placeholders(template: str) -> set[str]:
-    return set(_PLACEHOLDER.findall(template))
+    return set(PLACEHOLDER.findall(template))
 
 
 def fact_problems(template: str, facts: Facts) -> list[str]:
     """Why an answer template may not be served: unknown placeholders, or numbers it states itself."""
     problems = [f"unknown placeholder {{{name}}}" for name in sorted(placeholders(template) - facts.facts.keys() - PERSONAL_PLACEHOLDERS)]
-    if _STATED_NUMBER.search(_PLACEHOLDER.sub("", template)):
+    if states_a_number(template):
         problems.append("states a number that is not a {fact} placeholder")
     return problems
 
 
 def fill_facts(template: str, facts: Facts, language: str) -> str:
     """Replace fact placeholders with their values in that language; personal ones stay for the server."""
-    return _PLACEHOLDER.sub(
+    return PLACEHOLDER.sub(
         lambda m: facts.facts[m.group(1)].render(language) if m.group(1) in facts.facts else m.group(0), template
     )
 

@@ -2,7 +2,8 @@
 
 import time
 from collections import Counter
-from datetime import datetime, time as day_time, timedelta, timezone
+from datetime import datetime, timedelta, timezone
+from datetime import time as day_time
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -14,15 +15,16 @@ from pydantic import Field
 from assets.analysis_rows import Transcript
 from assets.enrichment import rebuild_profiles
 from assets.insight_rows import Provenance, insight_record, novel_mask
+from assets.row_checks import rows_match_schema
 from assets.topics import Topic
 from jiwa.convlog import LogReader, log_root
 from jiwa.intent_matching import MatcherSpec, TermFinder
-from jiwa.log_compaction import compact_sealed
 from jiwa.llm import configured_model_id
+from jiwa.log_compaction import compact_sealed
 from jiwa.prompts import load_prompt
 from jiwa.settings import get_settings
 from jiwa.store.lance import compact, publish, refresh_indexes, sql_list, table_embedder, upsert
-from jiwa.store.schema import INSIGHTS_TABLE, RESPONSE_CACHE_TABLE, USER_DATA_TABLES, CACHE_SPEC, insights_schema
+from jiwa.store.schema import CACHE_SPEC, INSIGHTS_TABLE, RESPONSE_CACHE_TABLE, USER_DATA_TABLES, insights_schema
 from pipelines.resources import EmbedderResource, LlamaResource, StoresResource
 
 _settings = get_settings()
@@ -248,14 +250,9 @@ def _knowledge_vectors(db, schema: pa.Schema, day: str) -> np.ndarray:
 
 
 def _checks(rows: list[dict], schema: pa.Schema, day: str) -> list[dg.AssetCheckResult]:
-    try:
-        pa.Table.from_pylist(rows, schema=schema)
-        valid, note = True, f"{len(rows)} rows match the insights schema"
-    except (pa.ArrowInvalid, pa.ArrowTypeError, TypeError) as exc:
-        valid, note = False, f"rows do not match the insights schema: {exc}"
     incomplete = [r["id"] for r in rows if r["source"] != "llama_nightly" or r["source_date"] != day or not r["source_conversations"]]
     return [
-        dg.AssetCheckResult(check_name="findings_schema_valid", passed=valid, description=note),
+        rows_match_schema("findings_schema_valid", rows, schema),
         dg.AssetCheckResult(
             check_name="findings_provenance_complete", passed=not incomplete,
             description="every row names its source, day and conversations" if not incomplete else f"incomplete provenance: {incomplete[:5]}",

@@ -1,6 +1,5 @@
 """Pattern 3: answers to the most common questions, written in advance, served without a model call."""
 
-import re
 import time
 from concurrent.futures import ThreadPoolExecutor
 
@@ -24,6 +23,7 @@ from assets.intent_catalogue import (
 from jiwa.intent_matching import IntentMatcher, normalize
 from jiwa.language import UNKNOWN, detect_language
 from jiwa.llm import configured_model_id
+from jiwa.llm.outputs import without_placeholders
 from jiwa.prompts import load_prompt
 from jiwa.settings import get_settings
 from jiwa.store.insights import search_insights
@@ -198,14 +198,10 @@ def _keep_answer(text: str, reference: str, lang: str, facts: Facts, rejected: d
     if fact_problems(text, facts) or not placeholders(reference) <= placeholders(text):
         rejected["answer_facts"] += 1
         return False
-    if detect_language(_strip(text)) not in (lang, UNKNOWN):
+    if detect_language(without_placeholders(text)) not in (lang, UNKNOWN):
         rejected["answer_language"] += 1
         return False
     return True
-
-
-def _strip(text: str) -> str:
-    return re.sub(r"\{[a-z0-9_]+\}", " ", text)
 
 
 def _guidance(stores: StoresResource, embedder: EmbedderResource, catalogue: IntentCatalogue, intents: list[str]) -> dict[str, str]:

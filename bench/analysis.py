@@ -16,8 +16,8 @@ from assets.enrichment import conversation_analyses, jiwa_profiles
 from bench.common import save
 from jiwa.llm import LlamaCppBackend
 from jiwa.settings import get_settings
-from jiwa.store.schema import ANALYSES_TABLE
 from jiwa.store.lance import connect
+from jiwa.store.schema import ANALYSES_TABLE
 from pipelines.resources import LlamaResource, StoresResource
 from tests.log_support import conversation, seal
 

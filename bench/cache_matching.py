@@ -16,8 +16,8 @@ from bench.common import percentiles_ms, save
 from jiwa.embedding import Embedder
 from jiwa.intent_matching import IntentMatcher, MatcherSpec
 from jiwa.settings import get_settings
-from jiwa.store.schema import CACHE_PHRASING, CACHE_SPEC, RESPONSE_CACHE_TABLE
 from jiwa.store.lance import connect
+from jiwa.store.schema import CACHE_PHRASING, CACHE_SPEC, RESPONSE_CACHE_TABLE
 from tests.intent_eval_support import load_cases, score
 
 

@@ -147,6 +147,11 @@ class IntentMatcher:
         intent, groups, reason = self.candidate(message)
         if intent is None:
             return MatchResult(None, reason=reason, groups=groups)
+        return self.confirm(intent, vector, groups)
+
+    def confirm(self, intent: str, vector: np.ndarray | None, groups: set[str] | None = None) -> MatchResult:
+        """The meaning gate for a candidate the term rules already chose."""
+        groups = groups or set()
         mask = self._intents == intent
         if vector is None or not mask.any():
             return MatchResult(None, intent, reason="no phrasings to compare", groups=groups)

@@ -17,25 +17,10 @@ from pipelines.definitions import defs
 log = logging.getLogger("jiwa.bootstrap")
 
 
-def _stale_partitions(instance: dg.DagsterInstance, assets_def: dg.AssetsDefinition) -> list[str]:
-    key = assets_def.key
-    wanted = assets_def.code_versions_by_key[key]
-    stale = []
-    for partition in assets_def.partitions_def.get_partition_keys():
-        records = instance.fetch_materializations(
-            dg.AssetRecordsFilter(asset_key=key, asset_partitions=[partition]), limit=1
-        ).records
-        materialization = records[0].asset_materialization if records else None
-        published = materialization and materialization.metadata.get("published")
-        current = materialization and materialization.tags.get("dagster/code_version") == wanted
-        if not (published and published.value and current):
-            stale.append(partition)
-    return stale
-
-
-def _is_stale(instance: dg.DagsterInstance, assets_def: dg.AssetsDefinition) -> bool:
-    """Never published, or published by another code version (a prompt, fact or catalogue changed since)."""
-    records = instance.fetch_materializations(dg.AssetRecordsFilter(asset_key=assets_def.key), limit=1).records
+def _is_stale(instance: dg.DagsterInstance, assets_def: dg.AssetsDefinition, partition: str | None = None) -> bool:
+    """Never published, refused by its checks, or built by another code version (a prompt, fact or catalogue changed)."""
+    asset_filter = dg.AssetRecordsFilter(asset_key=assets_def.key, asset_partitions=[partition] if partition else None)
+    records = instance.fetch_materializations(asset_filter, limit=1).records
     if not records:
         return True
     materialization = records[0].asset_materialization
@@ -49,7 +34,7 @@ def main() -> int:
     instance = dg.DagsterInstance.get()
     resources = defs.resources
     dg.materialize([cultural_topics], resources=resources, instance=instance)
-    partitions = _stale_partitions(instance, cultural_insights)
+    partitions = [p for p in cultural_insights.partitions_def.get_partition_keys() if _is_stale(instance, cultural_insights, p)]
     if not partitions:
         log.info("cultural_insights: every category is current")
     failed = []

@@ -15,8 +15,8 @@ from serving.errors import Forbidden, NotFound, PayloadTooLarge
 from serving.grounding import InsightIndex
 from serving.metrics import Metrics
 from serving.profiles import ProfileStore
-from serving.response_cache import ResponseCache
 from serving.responder import Grounding, Reply, Responder
+from serving.response_cache import ResponseCache
 from serving.schemas import ChatResponse, TokenUsage
 
 log = logging.getLogger(__name__)

@@ -9,11 +9,11 @@ from collections import OrderedDict
 
 import numpy as np
 
-from jiwa.embedding import Embedder, EmbeddingMismatchError
+from jiwa.embedding import Embedder
 from jiwa.store.insights import InsightHit
-from jiwa.store.lance import connect, open_vector_table
 from jiwa.store.memory_index import MemoryIndex
 from jiwa.store.schema import INSIGHTS_TABLE
+from serving.published import PublishedTable
 
 log = logging.getLogger(__name__)
 
@@ -64,30 +64,21 @@ class InsightIndex:
     """The latest published cultural-insights version, held in memory and swapped whole when a new one appears."""
 
     def __init__(self, data_uri: str, embedder: Embedder) -> None:
-        self._db = connect(data_uri)
-        self._embedder = embedder
         self.queries = QueryEmbedder(embedder)
-        self._table = None
+        self._published = PublishedTable(data_uri, INSIGHTS_TABLE, embedder)
         self._snapshot: MemoryIndex | None = None
-        self.error: str | None = None
 
     def refresh(self) -> None:
         """Load a newer committed version if the pipeline published one; readers keep the old one meanwhile."""
-        if self._table is None:
-            if INSIGHTS_TABLE not in self._db.table_names():
-                return
-            try:
-                self._table = open_vector_table(self._db, INSIGHTS_TABLE, self._embedder)
-                self.error = None
-            except EmbeddingMismatchError as exc:
-                self.error = str(exc)
-                log.error("insights not served: %s", exc)
-                return
-        self._table.checkout_latest()
-        if self._snapshot is None or self._snapshot.version != self._table.version:
-            snapshot = MemoryIndex.from_table(self._table)
+        table = self._published.newer_than(self._snapshot.version if self._snapshot else None)
+        if table is not None:
+            snapshot = MemoryIndex.from_table(table)
             self._snapshot = snapshot
             log.info("serving cultural_insights version %d (%d rows)", snapshot.version, snapshot.size)
+
+    @property
+    def error(self) -> str | None:
+        return self._published.error
 
     async def search(self, message: str, k: int) -> list[InsightHit]:
         snapshot = self._snapshot

@@ -6,11 +6,10 @@ import logging
 from datetime import datetime, timedelta, timezone
 from typing import NamedTuple
 
-
 from jiwa.profile import Profile, Remembered
 from jiwa.store.enrichment import delete_user, profile_rows
 from jiwa.store.schema import PROFILES_TABLE
-from jiwa.store.lance import connect
+from serving.published import PublishedTable
 
 log = logging.getLogger(__name__)
 
@@ -22,33 +21,28 @@ class ProfileStore:
     """The latest published jiwa_profiles version in memory; lookups never touch the disk or wait for the pipeline."""
 
     def __init__(self, data_uri: str, budget_chars: int) -> None:
-        self._db = connect(data_uri)
+        self._published = PublishedTable(data_uri, PROFILES_TABLE)
         self._budget = budget_chars
-        self._table = None
         self._version: int | None = None
         self._rows: dict[str, _Entry] = {}
         self._parsed: dict[str, Profile] = {}
         self._forgotten: dict[str, datetime] = {}
 
     def refresh(self) -> None:
-        if self._table is None:
-            if PROFILES_TABLE not in self._db.table_names():
-                return
-            self._table = self._db.open_table(PROFILES_TABLE)
-        self._table.checkout_latest()
-        if self._table.version == self._version:
+        table = self._published.newer_than(self._version)
+        if table is None:
             return
         rows = dict(self._rows)
         newest = max((entry.updated_at for entry in rows.values()), default=None)
         where = None if newest is None else f"updated_at >= timestamp '{(newest - _REFRESH_OVERLAP).strftime('%Y-%m-%dT%H:%M:%S.%f')}'"
-        for row in profile_rows(self._table, where).to_pylist():
+        for row in profile_rows(table, where).to_pylist():
             rows[row["user_id"]] = _entry(row)
-        if len(rows) != self._table.count_rows():
+        if len(rows) != table.count_rows():
             # Rows were deleted (a user forgotten through another server process): start from the whole table.
-            rows = {row["user_id"]: _entry(row) for row in profile_rows(self._table).to_pylist()}
+            rows = {row["user_id"]: _entry(row) for row in profile_rows(table).to_pylist()}
         self._rows = {user: entry for user, entry in rows.items() if not self._was_forgotten(user, entry.first_seen)}
         self._parsed = {}
-        self._version = self._table.version
+        self._version = table.version
         log.info("serving jiwa_profiles version %d (%d profiles)", self._version, len(self._rows))
 
     def profile(self, tenant: str, user_id: str) -> Profile | None:
@@ -69,7 +63,7 @@ class ProfileStore:
         self._forgotten[user_id] = datetime.now(timezone.utc)
         self._rows.pop(user_id, None)
         self._parsed.pop(user_id, None)
-        return await asyncio.to_thread(delete_user, self._db, user_id)
+        return await asyncio.to_thread(delete_user, self._published.db, user_id)
 
     def status(self) -> dict:
         if self._version is None:

@@ -7,12 +7,12 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from jiwa.embedding import Embedder, EmbeddingMismatchError
+from jiwa.embedding import Embedder
 from jiwa.intent_matching import IntentMatcher, MatcherSpec
 from jiwa.language import UNKNOWN, detect_language
-from jiwa.store.lance import connect, open_vector_table
 from jiwa.store.schema import CACHE_ANSWER, CACHE_PHRASING, CACHE_SPEC, RESPONSE_CACHE_TABLE
 from serving.grounding import QueryEmbedder
+from serving.published import PublishedTable
 
 log = logging.getLogger(__name__)
 
@@ -43,28 +43,16 @@ class ResponseCache:
     """The latest published common_response_cache version in memory, swapped whole when a new one appears."""
 
     def __init__(self, data_uri: str, embedder: Embedder, queries: QueryEmbedder) -> None:
-        self._db = connect(data_uri)
-        self._embedder = embedder
+        self._published = PublishedTable(data_uri, RESPONSE_CACHE_TABLE, embedder)
         self._queries = queries
-        self._table = None
         self._snapshot: _Snapshot | None = None
         self._served: OrderedDict[tuple[str, str], int] = OrderedDict()
-        self.error: str | None = None
 
     def refresh(self) -> None:
-        if self._table is None:
-            if RESPONSE_CACHE_TABLE not in self._db.table_names():
-                return
-            try:
-                self._table = open_vector_table(self._db, RESPONSE_CACHE_TABLE, self._embedder)
-            except EmbeddingMismatchError as exc:
-                self.error = str(exc)
-                log.error("response cache not served: %s", exc)
-                return
-        self._table.checkout_latest()
-        if self._snapshot is not None and self._snapshot.version == self._table.version:
+        table = self._published.newer_than(self._snapshot.version if self._snapshot else None)
+        if table is None:
             return
-        rows = self._table.to_arrow().to_pylist()
+        rows = table.to_arrow().to_pylist()
         spec = next(row["text"] for row in rows if row["kind"] == CACHE_SPEC)
         phrasings = [row for row in rows if row["kind"] == CACHE_PHRASING]
         answers: dict[tuple[str, str], list[tuple[str, str]]] = {}
@@ -75,14 +63,17 @@ class ResponseCache:
             [row["intent"] for row in phrasings],
             np.asarray([row["vector"] for row in phrasings], dtype=np.float32).reshape(len(phrasings), -1),
         )
-        self._snapshot = _Snapshot(self._table.version, matcher, answers)
-        log.info("serving common_response_cache version %d (%d phrasings, %d answers)", self._table.version, len(phrasings), sum(map(len, answers.values())))
+        self._snapshot = _Snapshot(table.version, matcher, answers)
+        log.info("serving common_response_cache version %d (%d phrasings, %d answers)", table.version, len(phrasings), sum(map(len, answers.values())))
 
     async def lookup(self, message: str, language: str | None, profile: dict | None, user_id: str) -> CachedAnswer | None:
         snapshot = self._snapshot
-        if snapshot is None or snapshot.matcher.candidate(message)[0] is None:
+        if snapshot is None:
+            return None
+        intent, groups, _ = snapshot.matcher.candidate(message)
+        if intent is None:
             return None  # most messages stop here, before any embedding
-        result = snapshot.matcher.match(message, await self._queries.embed(message))
+        result = snapshot.matcher.confirm(intent, await self._queries.embed(message), groups)
         if result.intent is None:
             return None
         lang = reply_language(language, message, profile)
@@ -93,7 +84,7 @@ class ResponseCache:
 
     def status(self) -> dict:
         if self._snapshot is None:
-            return {"loaded": False, "error": self.error}
+            return {"loaded": False, "error": self._published.error}
         return {"loaded": True, "version": self._snapshot.version, "intents": len({i for i, _ in self._snapshot.answers})}
 
     def _personalise(self, intent: str, lang: str, variants: list[tuple[str, str]], profile: dict, user_id: str) -> str:

@@ -20,8 +20,8 @@ from serving.grounding import InsightIndex, refresh_forever
 from serving.log_writer import LogWriter
 from serving.metrics import Metrics
 from serving.profiles import ProfileStore
-from serving.response_cache import ResponseCache
 from serving.responder import Responder
+from serving.response_cache import ResponseCache
 
 log = logging.getLogger(__name__)
 

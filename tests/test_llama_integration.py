@@ -89,9 +89,10 @@ def test_analyses_and_profiles_with_smollm2(data_uri):
 
 
 def test_nightly_findings_and_cache_answers_with_smollm2(data_uri):
+    from datetime import datetime, timedelta
+
     from assets.nightly import BALI, nightly_insights
     from assets.response_cache import common_response_cache, curated_facts, intent_catalogue
-    from datetime import datetime, timedelta
     from jiwa.store.schema import CACHE_ANSWER, RESPONSE_CACHE_TABLE
     from tests.log_support import conversation, seal
 

@@ -11,7 +11,7 @@ import lancedb
 import pytest
 
 from assets.knowledge import cultural_insights, cultural_topics
-from jiwa.llm import LLMError, LlamaServerBackend, embedded_model_path
+from jiwa.llm import LlamaServerBackend, LLMError, embedded_model_path
 from jiwa.store.schema import INSIGHTS_TABLE
 from pipelines.resources import EmbedderResource, LlamaResource, StoresResource
 

@@ -9,9 +9,16 @@ import lancedb
 import pytest
 
 from assets.enrichment import conversation_analyses, jiwa_profiles
-from assets.nightly import BALI, bali_day_window, compacted_stores, nightly_insights, proposed_intents, refreshed_profiles
+from assets.nightly import (
+    BALI,
+    bali_day_window,
+    compacted_stores,
+    nightly_insights,
+    proposed_intents,
+    refreshed_profiles,
+)
 from jiwa.convlog import FEEDBACK, LogEvent
-from jiwa.store.schema import INSIGHTS_TABLE, PROFILES_TABLE
+from jiwa.store.schema import INSIGHTS_TABLE
 from pipelines.definitions import defs
 from pipelines.resources import EmbedderResource, StoresResource
 from tests.fakes import FakeLlamaResource

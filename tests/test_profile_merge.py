@@ -5,7 +5,13 @@ from datetime import datetime, timedelta, timezone
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from assets.profile_merge import AnalysedConversation, build_profile, latest_per_conversation, merge, sources_fingerprint
+from assets.profile_merge import (
+    AnalysedConversation,
+    build_profile,
+    latest_per_conversation,
+    merge,
+    sources_fingerprint,
+)
 from jiwa.profile import MAX_HISTORY, MAX_LIST_ITEMS, Profile
 
 T0 = datetime(2026, 11, 1, tzinfo=timezone.utc)

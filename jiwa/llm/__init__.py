@@ -5,9 +5,9 @@ from pathlib import Path
 from jiwa.llm.backends import (
     ChatBackend,
     Completion,
-    LLMError,
     LlamaCppBackend,
     LlamaServerBackend,
+    LLMError,
     ModelFileError,
     embedded_model_path,
 )
