@@ -1,4 +1,5 @@
-# The two commands: `make run` (install, materialize, start the Dagster UI) and `make test` (install, run every test).
+# The two commands: `make run` (install, materialize, start the Dagster UI) and `make test` (install, lint, validate the
+# Dagster definitions, run every test).
 PYTHON ?= python3.11
 VENV ?= .venv
 BIN := $(VENV)/bin
@@ -6,7 +7,7 @@ export DAGSTER_HOME ?= $(CURDIR)/data/dagster
 DAGSTER_HOST ?= 127.0.0.1
 DAGSTER_PORT ?= 3000
 
-.PHONY: install run test bench
+.PHONY: install run test lint bench
 
 install: $(VENV)/.installed
 
@@ -26,8 +27,15 @@ run: install
 	$(BIN)/python -m serving & server=$$!; trap 'kill $$server 2>/dev/null' EXIT INT TERM; \
 	$(BIN)/dagster dev -w workspace.yaml -h $(DAGSTER_HOST) -p $(DAGSTER_PORT)
 
-test: install
+test: install lint
+	mkdir -p $(DAGSTER_HOME)
+	cp -n pipelines/dagster.yaml $(DAGSTER_HOME)/dagster.yaml || true
+	$(BIN)/dagster definitions validate -w workspace.yaml
 	$(BIN)/python -m pytest
+
+lint: install
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
 
 bench: install
 	$(BIN)/python -m bench.retrieval

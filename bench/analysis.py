@@ -8,18 +8,18 @@ import argparse
 import json
 import tempfile
 import time
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import dagster as dg
 
 from assets.enrichment import conversation_analyses, jiwa_profiles
+from assets.resources import LlamaResource
 from bench.common import save
-from jiwa.llm import LlamaCppBackend
-from jiwa.settings import get_settings
+from jiwa.llm import LlamaCppBackend, LlamaSettings
 from jiwa.store.lance import connect
 from jiwa.store.schema import ANALYSES_TABLE
-from pipelines.resources import LlamaResource, StoresResource
-from tests.log_support import conversation, seal
+from tests.support.log import conversation, seal
+from tests.support.resources import pipeline_resources
 
 CONVERSATIONS = [
     ["Ciao! Mi chiamo Giulia, sono italiana e vorrei aprire una scuola di yoga a Ubud.", "Quanto costa un KITAS? Ho un po' di paura."],
@@ -37,9 +37,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--conversations", type=int, default=16)
     args = parser.parse_args()
-    settings = get_settings()
+    settings = LlamaSettings()
 
-    backend = LlamaCppBackend(settings.llm_model_path, context_size=settings.llm_context_size, threads=settings.llm_threads)
+    backend = LlamaCppBackend(settings)
     raw_tokens, raw_seconds = 0, 0.0
     for turns in CONVERSATIONS[:4]:
         tokens, seconds = backend.raw_token_rate(f"A conversation about moving to Bali. {turns[0]}\n", max_tokens=200)
@@ -47,14 +47,14 @@ def main() -> None:
     del backend
 
     data_uri = tempfile.mkdtemp(prefix="jiwa-bench-analysis-")
-    start = datetime.now(timezone.utc) - timedelta(hours=3)
+    start = datetime.now(UTC) - timedelta(hours=3)
     events = []
     for index in range(args.conversations):
         turns = CONVERSATIONS[index % len(CONVERSATIONS)]
         events += conversation(f"bench_{index:04d}", f"user_{index % 6}", turns, start=start + timedelta(seconds=index))
     seal(data_uri, events)
 
-    resources = {"llama": LlamaResource(), "stores": StoresResource(data_uri=data_uri)}
+    resources = pipeline_resources(data_uri, LlamaResource())
     started = time.perf_counter()
     result = dg.materialize(
         [conversation_analyses, jiwa_profiles],
@@ -77,7 +77,7 @@ def main() -> None:
     jiwa_rate = analyses["completion_tokens"] / analyse_s
     report = {
         "model": analyses["model"],
-        "threads": settings.llm_threads or "all cores",
+        "threads": settings.threads or "all cores",
         "conversations": args.conversations,
         "analysed": analyses["analysed"],
         "failed": analyses["failed"],

@@ -11,19 +11,18 @@ import time
 
 import numpy as np
 
-from assets.intent_catalogue import load_intents
 from bench.common import percentiles_ms, save
+from jiwa.catalogue.intents import load_intents
 from jiwa.embedding import Embedder
 from jiwa.intent_matching import IntentMatcher, MatcherSpec
-from jiwa.settings import get_settings
+from jiwa.settings import KnowledgeSettings, StoreSettings
 from jiwa.store.lance import connect
 from jiwa.store.schema import CACHE_PHRASING, CACHE_SPEC, RESPONSE_CACHE_TABLE
-from tests.intent_eval_support import load_cases, score
+from tests.support.intent_eval import load_cases, score
 
 
 def _phrasings(embedder: Embedder) -> tuple[MatcherSpec, list[str], np.ndarray, str]:
-    settings = get_settings()
-    db = connect(settings.data_uri)
+    db = connect(StoreSettings().data_uri)
     if RESPONSE_CACHE_TABLE in db.table_names():
         rows = db.open_table(RESPONSE_CACHE_TABLE).to_arrow().to_pylist()
         spec = MatcherSpec.from_json(next(r["text"] for r in rows if r["kind"] == CACHE_SPEC))
@@ -31,7 +30,12 @@ def _phrasings(embedder: Embedder) -> tuple[MatcherSpec, list[str], np.ndarray, 
         return spec, [r["intent"] for r in phrasings], np.asarray([r["vector"] for r in phrasings], dtype=np.float32), "published table"
     catalogue = load_intents()
     pairs = [(name, text) for name, intent in catalogue.intents.items() for texts in intent.phrasings.values() for text in texts]
-    return catalogue.spec(settings.cache_min_similarity), [n for n, _ in pairs], embedder.embed([t for _, t in pairs]), "team seeds"
+    return (
+        catalogue.spec(KnowledgeSettings().cache_min_similarity),
+        [n for n, _ in pairs],
+        embedder.embed([t for _, t in pairs]),
+        "team seeds",
+    )
 
 
 def main() -> None:
@@ -48,8 +52,13 @@ def main() -> None:
         embed_seconds.append(time.perf_counter() - started)
     queries = embedder.embed([case.message for case in cases])
 
-    report = {"phrasings_from": origin, "phrasings": len(intents), "cases": len(cases),
-              "positives": sum(c.intent is not None for c in cases), "query_embedding": percentiles_ms(embed_seconds)}
+    report = {
+        "phrasings_from": origin,
+        "phrasings": len(intents),
+        "cases": len(cases),
+        "positives": sum(c.intent is not None for c in cases),
+        "query_embedding": percentiles_ms(embed_seconds),
+    }
     jiwa = IntentMatcher(spec, intents, vectors)
     timings = []
     for _ in range(args.repeat):
@@ -59,6 +68,7 @@ def main() -> None:
 
     labels = np.asarray(intents)
     for threshold in (0.6, 0.7, 0.8, 0.9):
+
         def nearest(message, vector, threshold=threshold):
             similarities = vectors @ vector
             best = int(np.argmax(similarities))
@@ -79,8 +89,10 @@ def _summary(result) -> dict:
     return {
         "hit_rate": round(result.hit_rate(), 3),
         "wrong_share": round(result.wrong_share(), 3),
-        "by_language": {lang: {"hit_rate": round(result.hit_rate(lang), 3), "wrong_share": round(result.wrong_share(lang), 3)}
-                        for lang in ("en", "it", "id")},
+        "by_language": {
+            lang: {"hit_rate": round(result.hit_rate(lang), 3), "wrong_share": round(result.wrong_share(lang), 3)}
+            for lang in ("en", "it", "id")
+        },
         "wrong_examples": result.wrong_examples[:3],
     }
 

@@ -9,11 +9,10 @@ Three rates, same model and threads:
 import argparse
 import time
 
-from assets.topics import load_catalogue
 from bench.common import save
-from jiwa.llm import LlamaCppBackend, StructuredLLM
+from jiwa.catalogue.topics import load_catalogue
+from jiwa.llm import LlamaCppBackend, LlamaSettings, StructuredLLM
 from jiwa.prompts import load_prompt
-from jiwa.settings import get_settings
 
 
 def main() -> None:
@@ -21,8 +20,8 @@ def main() -> None:
     parser.add_argument("--topics", type=int, default=4)
     parser.add_argument("--per-topic", type=int, default=2)
     args = parser.parse_args()
-    settings = get_settings()
-    backend = LlamaCppBackend(settings.llm_model_path, context_size=settings.llm_context_size, threads=settings.llm_threads)
+    settings = LlamaSettings()
+    backend = LlamaCppBackend(settings)
     prompt = load_prompt("cultural_insight")
     catalogue = load_catalogue()
     topics = catalogue.topics[: args.topics]
@@ -40,14 +39,18 @@ def main() -> None:
         free_seconds += time.perf_counter() - started
         free_tokens += completion.completion_tokens
 
-    llm = StructuredLLM(backend, temperature=settings.llm_temperature, seed=settings.llm_seed, max_retries=settings.llm_max_retries)
+    llm = StructuredLLM(backend, temperature=settings.temperature, seed=settings.seed, max_retries=settings.max_retries)
     started = time.perf_counter()
     accepted = 0
     for topic in topics:
         for k in range(args.per_topic):
             result = llm.generate(
-                prompt, variant=k, category=topic.category, topic=topic.name,
-                description=topic.description, facet=catalogue.facets[k % len(catalogue.facets)],
+                prompt,
+                variant=k,
+                category=topic.category,
+                topic=topic.name,
+                description=topic.description,
+                facet=catalogue.facets[k % len(catalogue.facets)],
             )
             accepted += result is not None
     jiwa_seconds = time.perf_counter() - started
@@ -56,7 +59,7 @@ def main() -> None:
     raw_rate = raw_tokens / raw_seconds
     report = {
         "model": backend.model_id,
-        "threads": settings.llm_threads or "all cores",
+        "threads": settings.threads or "all cores",
         "raw_tokens_per_s": round(raw_rate, 1),
         "free_chat_tokens_per_s": round(free_tokens / free_seconds, 1),
         "jiwa_tokens_per_s": round(stats.completion_tokens / jiwa_seconds, 1),

@@ -7,13 +7,13 @@ would dominate the run); query text is drawn from the same vocabulary as the row
 import argparse
 import tempfile
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import numpy as np
 import pyarrow as pa
 
 from bench.common import percentiles_ms, save
-from jiwa.settings import get_settings
+from jiwa.settings import KnowledgeSettings
 from jiwa.store.insights import search_insights
 from jiwa.store.lance import connect, refresh_indexes, upsert
 from jiwa.store.memory_index import MemoryIndex
@@ -27,7 +27,7 @@ def synthetic_rows(count: int, rng: np.random.Generator) -> tuple[pa.Table, np.n
     centers = rng.normal(size=(max(8, count // 100), DIMENSION)).astype(np.float32)
     vectors = centers[rng.integers(0, len(centers), count)] + 0.35 * rng.normal(size=(count, DIMENSION)).astype(np.float32)
     vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     texts = [" ".join(rng.choice(WORDS, 8)) for _ in range(count)]
     columns = {
         "id": [f"row-{i}" for i in range(count)],
@@ -63,7 +63,7 @@ def brute_force(vectors: np.ndarray, query: np.ndarray, k: int) -> np.ndarray:
 
 def run(sizes: list[int], queries: int, k: int) -> dict:
     rng = np.random.default_rng(7)
-    settings = get_settings()
+    settings = KnowledgeSettings()
     results = []
     for size in sizes:
         rows, vectors = synthetic_rows(size, rng)
@@ -85,7 +85,7 @@ def run(sizes: list[int], queries: int, k: int) -> dict:
             timings = {"hybrid": [], "vector": [], "numpy": [], "server_memory_hybrid": []}
             recall_hits = 0
             id_order = np.asarray(rows.column("id").to_pylist())
-            for vector, text in zip(query_vectors, query_texts):
+            for vector, text in zip(query_vectors, query_texts, strict=True):
                 t0 = time.perf_counter()
                 search_insights(table, vector, text, k)
                 t1 = time.perf_counter()
@@ -120,7 +120,10 @@ def main() -> None:
     parser.add_argument("--k", type=int, default=5)
     args = parser.parse_args()
     report = run(args.sizes, args.queries, args.k)
-    print("\n| rows | indexes | lance hybrid p50/p99 ms | lance vector p50/p99 ms | server in-memory hybrid p50/p99 ms | numpy brute force p50/p99 ms | lance vector recall@k |")
+    print(
+        "\n| rows | indexes | lance hybrid p50/p99 ms | lance vector p50/p99 ms | server in-memory hybrid p50/p99 ms "
+        "| numpy brute force p50/p99 ms | lance vector recall@k |"
+    )
     print("|---|---|---|---|---|---|---|")
     for r in report["results"]:
         print(

@@ -18,12 +18,19 @@ import numpy as np
 
 from bench.common import percentiles_ms, save
 from serving.auth import hash_key
-from tests.fake_anthropic import FakeAnthropic
+from tests.support.fake_anthropic import FakeAnthropic
 
 MESSAGES = [
-    "aku malu bertanya tentang visa", "Quanto costa il KITAS?", "How do I open a PT PMA?", "Apa itu NPWP?",
-    "My agent is late again, is that normal?", "Cosa succede durante Nyepi?", "Berapa lama proses KITAS?",
-    "Do I need a local partner for my cafe?", "Sono stanco della burocrazia", "What is the banjar?",
+    "aku malu bertanya tentang visa",
+    "Quanto costa il KITAS?",
+    "How do I open a PT PMA?",
+    "Apa itu NPWP?",
+    "My agent is late again, is that normal?",
+    "Cosa succede durante Nyepi?",
+    "Berapa lama proses KITAS?",
+    "Do I need a local partner for my cafe?",
+    "Sono stanco della burocrazia",
+    "What is the banjar?",
 ]
 KEY = "bench-key"
 
@@ -33,14 +40,18 @@ def publish_fake_insights(data_uri: str) -> None:
     import dagster as dg
 
     from assets.knowledge import cultural_insights, cultural_topics
-    from pipelines.resources import EmbedderResource, StoresResource
-    from tests.fakes import FakeLlamaResource
+    from tests.support.resources import pipeline_resources
 
-    resources = {"llama": FakeLlamaResource(), "embedder": EmbedderResource(), "stores": StoresResource(data_uri=data_uri)}
+    resources = pipeline_resources(data_uri)
     instance = dg.DagsterInstance.ephemeral()
     for category in cultural_insights.partitions_def.get_partition_keys():
-        dg.materialize([cultural_topics, cultural_insights], resources=resources, partition_key=category, instance=instance,
-                       run_config={"ops": {"cultural_insights": {"config": {"insights_per_topic": 4}}}})
+        dg.materialize(
+            [cultural_topics, cultural_insights],
+            resources=resources,
+            partition_key=category,
+            instance=instance,
+            run_config={"ops": {"cultural_insights": {"config": {"insights_per_topic": 4}}}},
+        )
 
 
 def start_server(data_uri: str, claude_url: str, port: int) -> subprocess.Popen:
@@ -153,8 +164,9 @@ def main() -> None:
     parser.add_argument("--requests", type=int, default=400)
     parser.add_argument("--claude-delay-s", type=float, default=0.0, help="Fake Claude's answer time; 0 answers at once.")
     parser.add_argument("--open-rate", type=float, default=0.0, help="Also run open-loop Poisson arrivals at this rate per second.")
-    parser.add_argument("--no-insights", action="store_true",
-                        help="Publish nothing, so no message is embedded: the server's floor with any embedder.")
+    parser.add_argument(
+        "--no-insights", action="store_true", help="Publish nothing, so no message is embedded: the server's floor with any embedder."
+    )
     args = parser.parse_args()
     fake = FakeAnthropic().start()
     fake.delay_s = args.claude_delay_s
@@ -177,7 +189,10 @@ def main() -> None:
             server.terminate()
             server.wait(timeout=10)
             fake.stop()
-    print("| concurrency | req/s | overhead p50/p99 ms | retrieval p50/p99 | overhead w/o retrieval p50/p99 | persist_user p99 | responder p50 | client p50/p99 |")
+    print(
+        "| concurrency | req/s | overhead p50/p99 ms | retrieval p50/p99 | overhead w/o retrieval p50/p99 | persist_user p99 "
+        "| responder p50 | client p50/p99 |"
+    )
     print("|---|---|---|---|---|---|---|---|")
     for r in results:
         if "concurrency" not in r:

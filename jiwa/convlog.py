@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable, Iterator
 from dataclasses import asdict, dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import duckdb
@@ -81,7 +81,7 @@ class LogEvent:
         if isinstance(created, str):
             created = datetime.fromisoformat(created)
         if created.tzinfo is None:
-            created = created.replace(tzinfo=timezone.utc)
+            created = created.replace(tzinfo=UTC)
         known = {key: value for key, value in payload.items() if key in _FIELDS}
         return cls(**{**known, "created_at": created, "insight_ids": list(payload.get("insight_ids") or [])})
 
@@ -179,7 +179,7 @@ class LogReader:
             WHERE conversation_id IS NOT NULL AND type IN ('{TURN}', '{END}') AND created_at >= ?
             GROUP BY conversation_id
             """,
-            [scan_from or datetime(1970, 1, 1, tzinfo=timezone.utc)],
+            [scan_from or datetime(1970, 1, 1, tzinfo=UTC)],
             since=scan_from,
         ).to_pylist()
         ready = []
@@ -196,10 +196,5 @@ class LogReader:
         root = Path(self.root) / SEALED_DIR
         if not root.is_dir():
             return []
-        first_day = (since - timedelta(days=1)).astimezone(timezone.utc).strftime("%Y-%m-%d") if since else ""
-        return sorted(
-            str(path)
-            for folder in root.glob("dt=*")
-            if folder.name[3:] >= first_day
-            for path in folder.glob("*.parquet")
-        )
+        first_day = (since - timedelta(days=1)).astimezone(UTC).strftime("%Y-%m-%d") if since else ""
+        return sorted(str(path) for folder in root.glob("dt=*") if folder.name[3:] >= first_day for path in folder.glob("*.parquet"))

@@ -53,9 +53,7 @@ class MatcherSpec:
         return cls(
             terms={group: tuple(terms) for group, terms in data["terms"].items()},
             neutral=tuple(data["neutral"]),
-            rules=tuple(
-                IntentRule(r["intent"], tuple(r["require"]), tuple(r["optional"]), int(r["max_words"])) for r in data["rules"]
-            ),
+            rules=tuple(IntentRule(r["intent"], tuple(r["require"]), tuple(r["optional"]), int(r["max_words"])) for r in data["rules"]),
             min_similarity=float(data["min_similarity"]),
         )
 

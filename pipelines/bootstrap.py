@@ -56,7 +56,9 @@ def main() -> int:
         log.error("These categories failed; see their runs in the Dagster UI: %s", ", ".join(failed))
     if any(_is_stale(instance, a) for a in (curated_facts, intent_catalogue, common_response_cache)):
         log.info("common_response_cache: building paraphrases and answers")
-        dg.materialize([curated_facts, intent_catalogue, common_response_cache], resources=resources, instance=instance, raise_on_error=False)
+        dg.materialize(
+            [curated_facts, intent_catalogue, common_response_cache], resources=resources, instance=instance, raise_on_error=False
+        )
     # Conversations that finished while nothing was running; from here on the sensor takes them as they end.
     log.info("conversation_analyses + jiwa_profiles: catching up on finished conversations")
     dg.materialize([conversation_analyses, jiwa_profiles], resources=resources, instance=instance, raise_on_error=False)

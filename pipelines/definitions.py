@@ -1,27 +1,26 @@
-"""The Jiwa code location: every asset, check, resource, schedule and sensor."""
+"""The Jiwa code location: every family's assets, checks, jobs, schedules and sensors, and the resources they share."""
+
+import os
 
 import dagster as dg
 
-from assets import conversations, enrichment, knowledge, nightly, response_cache
-from pipelines.maintenance import hourly_compaction, store_compaction
-from pipelines.resources import EmbedderResource, LlamaResource, StoresResource
-from pipelines.schedules import cache_automation, nightly_job, nightly_schedule
-from pipelines.sensors import enrichment_job, finished_conversations
+from assets import conversations, enrichment, knowledge, maintenance, nightly, response_cache
+from assets.resources import AnalysisResource, EmbedderResource, LlamaResource, StoresResource
+
+LLM_SERVER_API_KEY = "JIWA_LLM_SERVER_API_KEY"
 
 
 def build_definitions() -> dg.Definitions:
-    return dg.Definitions(
-        assets=dg.load_assets_from_modules([conversations, knowledge, enrichment, response_cache, nightly]),
-        asset_checks=dg.load_asset_checks_from_modules([knowledge, enrichment, response_cache, nightly]),
-        jobs=[enrichment_job, store_compaction, nightly_job],
-        sensors=[finished_conversations, cache_automation],
-        schedules=[hourly_compaction, nightly_schedule],
-        resources={
-            "llama": LlamaResource(),
-            "embedder": EmbedderResource(),
-            "stores": StoresResource(),
-        },
+    # A secret reaches the resource as an EnvVar, so the UI shows its name, never its value. Dagster refuses an
+    # EnvVar that is unset, and the key is optional, so it is wired only where the code location has it.
+    llama = LlamaResource(server_api_key=dg.EnvVar(LLM_SERVER_API_KEY)) if os.environ.get(LLM_SERVER_API_KEY) else LlamaResource()
+    families = dg.Definitions.merge(
+        conversations.defs, knowledge.defs, enrichment.defs, response_cache.defs, nightly.defs, maintenance.defs
     )
+    resources = dg.Definitions(
+        resources={"llama": llama, "embedder": EmbedderResource(), "stores": StoresResource(), "analysis": AnalysisResource()}
+    )
+    return dg.Definitions.merge(families, resources)
 
 
 defs = build_definitions()

@@ -17,7 +17,7 @@ from serving.controllers.conversations import ConversationController
 from serving.controllers.health import HealthController
 from serving.controllers.messages import MessageController
 from serving.controllers.users import UserController
-from serving.dependencies import provide_services, provide_tenant
+from serving.dependencies import provide_owner, provide_services, provide_tenant
 from serving.errors import EXCEPTION_HANDLERS
 from serving.services import open_services
 
@@ -79,7 +79,11 @@ def create_app(settings: Settings | None = None) -> Litestar:
             HealthController,
         ],
         lifespan=[lifespan],
-        dependencies={"services": Provide(provide_services, sync_to_thread=False), "tenant": Provide(provide_tenant, sync_to_thread=False)},
+        dependencies={
+            "services": Provide(provide_services, sync_to_thread=False),
+            "tenant": Provide(provide_tenant, sync_to_thread=False),
+            "owner": Provide(provide_owner, sync_to_thread=False),
+        },
         exception_handlers=EXCEPTION_HANDLERS,
         before_request=_assign_request_id,
         after_request=_echo_request_id,

@@ -35,7 +35,7 @@ class ApiKeys:
             if not tenant or algorithm != "sha256" or len(hexdigest) != 64:
                 raise ApiKeyConfigError(
                     f"JIWA_API_KEYS entry '{entry[:40]}' should look like tenant=sha256:<64 hex chars>; "
-                    "hash a key with: python -c \"import hashlib,sys;print(hashlib.sha256(sys.argv[1].encode()).hexdigest())\" KEY"
+                    'hash a key with: python -c "import hashlib,sys;print(hashlib.sha256(sys.argv[1].encode()).hexdigest())" KEY'
                 )
             self._hashes.append((bytes.fromhex(hexdigest), tenant))
         if not self._hashes and not _is_loopback(host):

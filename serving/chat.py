@@ -7,15 +7,16 @@ from collections.abc import AsyncIterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 
-from jiwa.language import UNKNOWN, detect_language
+from jiwa.language import reply_language
 from jiwa.settings import Settings
 from serving.auth import Tenant
 from serving.conversations import Conversation, ConversationStore
-from serving.errors import Forbidden, NotFound, PayloadTooLarge
-from serving.grounding import InsightIndex
+from serving.errors import PayloadTooLarge
+from serving.grounding import Grounding
+from serving.insights import InsightIndex
 from serving.metrics import Metrics
 from serving.profiles import ProfileStore
-from serving.responder import Grounding, Reply, Responder
+from serving.responder import Reply, Responder
 from serving.response_cache import ResponseCache
 from serving.schemas import ChatResponse, TokenUsage
 
@@ -54,9 +55,17 @@ class ChatService:
         self.metrics = metrics
         self._pending: set[asyncio.Task] = set()
 
-    async def answer(self, tenant: Tenant, user_id: str, message: str, conversation_id: str | None,
-                     language: str | None, history: list[dict] | None = None, endpoint: str = "chat") -> ChatResponse:
-        turn = await self.prepare(tenant, user_id, message, conversation_id, language, history)
+    async def answer(
+        self,
+        tenant: Tenant,
+        user_id: str,
+        message: str,
+        conversation: Conversation | None,
+        language: str | None,
+        history: list[dict] | None = None,
+        endpoint: str = "chat",
+    ) -> ChatResponse:
+        turn = await self.prepare(tenant, user_id, message, conversation, language, history)
         if turn.cached:
             reply = turn.cached
         else:
@@ -95,38 +104,49 @@ class ChatService:
     async def _store_partial(self, turn: TurnContext, text: str) -> None:
         try:
             await self.conversations.add_turn(
-                turn.conversation, "assistant", text.strip(), language=turn.grounding.language, source=self.responder.primary,
+                turn.conversation,
+                "assistant",
+                text.strip(),
+                language=turn.grounding.language,
+                source=self.responder.primary,
                 insight_ids=[hit.id for hit in turn.grounding.insights],
             )
         except Exception:  # the user turn is stored; losing the partial reply must not surface anywhere
             log.exception("storing the partial reply of %s failed", turn.conversation.conversation_id)
 
-    async def prepare(self, tenant: Tenant, user_id: str, message: str, conversation_id: str | None,
-                      language: str | None, client_history: list[dict] | None = None) -> TurnContext:
+    async def prepare(
+        self,
+        tenant: Tenant,
+        user_id: str,
+        message: str,
+        conversation: Conversation | None,
+        language: str | None,
+        client_history: list[dict] | None = None,
+    ) -> TurnContext:
+        """Everything before the responder. The caller has checked, through serving.ownership, that the user and the
+        conversation (None starts one) belong to the tenant."""
         if len(message) > self.settings.max_message_chars:
             raise PayloadTooLarge(
                 f"message is {len(message)} characters; the limit is {self.settings.max_message_chars}. Split it into shorter messages.",
                 field="message",
             )
-        owner = self.conversations.owner_of(user_id)
-        if owner is not None and owner != tenant.name:
-            raise Forbidden(f"user '{user_id}' belongs to another API key.", field="user_id")
-        conversation = await self._conversation(tenant, user_id, conversation_id)
-        history = client_history if client_history is not None else [
-            {"role": t.role, "content": t.content} for t in self.conversations.history(conversation, self.settings.history_turns)
-        ]
-        # Without an explicit language, answer in the one the message is written in (the fallback text included).
-        detected = detect_language(message)
-        reply_language = language or (detected if detected != UNKNOWN else None)
-        turn = TurnContext(conversation, message, alternating(history), Grounding(language=reply_language), None, None)
+        conversation = conversation or self.conversations.start(tenant.name, user_id)
+        history = (
+            client_history
+            if client_history is not None
+            else [{"role": t.role, "content": t.content} for t in self.conversations.history(conversation, self.settings.history_turns)]
+        )
+        turn = TurnContext(conversation, message, alternating(history), Grounding(), None, None)
 
         with self._timed(turn, "persist_user"):
             await self.conversations.add_turn(conversation, "user", message, language=language)
 
         with self._timed(turn, "profile"):
             turn.grounding.profile = await self.profiles.lookup(tenant.name, user_id)
+        # The reply's language, the fallback text's included.
+        turn.grounding.language = reply_language(language, message, (turn.grounding.profile or {}).get("language"))
         with self._timed(turn, "cache"):
-            hit = await self.cache.lookup(message, language, turn.grounding.profile, user_id)
+            hit = await self.cache.lookup(message, turn.grounding.language, turn.grounding.profile, user_id)
         if hit:
             turn.cached, turn.cache_intent = Reply(hit.reply, source="cache"), hit.intent
             return turn
@@ -141,9 +161,16 @@ class ChatService:
         insight_ids = [hit.id for hit in turn.grounding.insights]
         with self._timed(turn, "persist_assistant"):
             event = await self.conversations.add_turn(
-                turn.conversation, "assistant", reply.text, language=turn.grounding.language, source=reply.source,
-                cache_intent=turn.cache_intent, insight_ids=insight_ids, model=reply.model,
-                input_tokens=reply.input_tokens, output_tokens=reply.output_tokens,
+                turn.conversation,
+                "assistant",
+                reply.text,
+                language=turn.grounding.language,
+                source=reply.source,
+                cache_intent=turn.cache_intent,
+                insight_ids=insight_ids,
+                model=reply.model,
+                input_tokens=reply.input_tokens,
+                output_tokens=reply.output_tokens,
             )
         self.metrics.replies.labels(endpoint, reply.source).inc()
         turn.timings["total"] = time.perf_counter() - turn.started
@@ -157,16 +184,6 @@ class ChatService:
             timings_ms={stage: round(seconds * 1000, 3) for stage, seconds in turn.timings.items()},
             usage=TokenUsage(reply.input_tokens, reply.output_tokens),
         )
-
-    async def _conversation(self, tenant: Tenant, user_id: str, conversation_id: str | None) -> Conversation:
-        if conversation_id is None:
-            return self.conversations.start(tenant.name, user_id)
-        conversation = await self.conversations.conversation(conversation_id)
-        if conversation is None:
-            raise NotFound(f"conversation '{conversation_id}' does not exist; omit conversation_id to start one.", field="conversation_id")
-        if conversation.tenant != tenant.name or conversation.user_id != user_id:
-            raise Forbidden(f"conversation '{conversation_id}' belongs to another user.", field="conversation_id")
-        return conversation
 
     @contextmanager
     def _timed(self, turn: TurnContext, stage: str):

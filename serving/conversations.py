@@ -113,7 +113,11 @@ class ConversationStore:
     @staticmethod
     def _event(kind: str, tenant: str, user_id: str, conversation_id: str | None) -> LogEvent:
         return LogEvent(
-            event_id=new_id("evt"), type=kind, created_at=utc_now(), tenant=tenant, user_id=user_id,
+            event_id=new_id("evt"),
+            type=kind,
+            created_at=utc_now(),
+            tenant=tenant,
+            user_id=user_id,
             conversation_id=conversation_id,
         )
 

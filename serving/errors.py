@@ -75,9 +75,14 @@ def validation_error(request: Request, exc: ValidationException) -> Response:
 
 
 def http_error(request: Request, exc: HTTPException) -> Response:
-    code = {400: "invalid_request", 401: "unauthorized", 403: "forbidden", 404: "not_found", 405: "method_not_allowed", 413: "payload_too_large"}.get(
-        exc.status_code, "http_error"
-    )
+    code = {
+        400: "invalid_request",
+        401: "unauthorized",
+        403: "forbidden",
+        404: "not_found",
+        405: "method_not_allowed",
+        413: "payload_too_large",
+    }.get(exc.status_code, "http_error")
     if exc.status_code >= 500:
         return unexpected_error(request, exc)
     detail = str(exc.detail)

@@ -6,7 +6,7 @@ import logging
 import os
 import socket
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pyarrow.parquet as pq
@@ -129,7 +129,7 @@ class LogWriter:
         fcntl.flock(self._handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
 
     def _seal_file(self, source: Path, events: list[LogEvent]) -> Path:
-        day = min(event.created_at for event in events).astimezone(timezone.utc).strftime("%Y-%m-%d")
+        day = min(event.created_at for event in events).astimezone(UTC).strftime("%Y-%m-%d")
         target = self.log_root / SEALED_DIR / f"dt={day}" / f"{source.stem}.parquet"
         target.parent.mkdir(parents=True, exist_ok=True)
         temporary = target.with_suffix(".parquet.tmp")
@@ -176,4 +176,4 @@ class LogWriter:
 
 
 def utc_now() -> datetime:
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)

@@ -16,9 +16,7 @@ class Metrics:
         self.responder_failures = Counter(
             "jiwa_responder_failures_total", "Responder attempts that failed", ["responder", "reason"], registry=self.registry
         )
-        self.claude_tokens = Counter(
-            "jiwa_claude_tokens_total", "Claude tokens", ["model", "kind"], registry=self.registry
-        )
+        self.claude_tokens = Counter("jiwa_claude_tokens_total", "Claude tokens", ["model", "kind"], registry=self.registry)
         self.claude_cost = Counter("jiwa_claude_cost_usd_total", "Estimated Claude cost in USD", ["model"], registry=self.registry)
 
     def render(self) -> bytes:

@@ -1,13 +1,12 @@
-"""The profile lookup step: JIWA profiles the pipeline publishes, held in memory, and forgetting a user's."""
+"""The profile lookup step: JIWA profiles the pipeline publishes, held in memory until a user is forgotten."""
 
-import asyncio
 import json
 import logging
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from typing import NamedTuple
 
 from jiwa.profile import Profile, Remembered
-from jiwa.store.enrichment import delete_user, profile_rows
+from jiwa.store.analyses import profile_rows
 from jiwa.store.schema import PROFILES_TABLE
 from serving.published import PublishedTable
 
@@ -56,14 +55,13 @@ class ProfileStore:
     async def lookup(self, tenant: str, user_id: str) -> dict | None:
         """The user's memory as the responder sees it, within the length budget; None for someone new."""
         profile = self.profile(tenant, user_id)
-        return prompt_memory(profile, datetime.now(timezone.utc), self._budget) if profile else None
+        return prompt_memory(profile, datetime.now(UTC), self._budget) if profile else None
 
-    async def forget(self, user_id: str) -> int:
-        """Stop using the profile at once, and delete the user's analyses and profile from the stores."""
-        self._forgotten[user_id] = datetime.now(timezone.utc)
+    def stop_serving(self, user_id: str) -> None:
+        """Step 1 of jiwa.forgetting: drop the profile now, and never serve one built from evidence older than now."""
+        self._forgotten[user_id] = datetime.now(UTC)
         self._rows.pop(user_id, None)
         self._parsed.pop(user_id, None)
-        return await asyncio.to_thread(delete_user, self._published.db, user_id)
 
     def status(self) -> dict:
         if self._version is None:

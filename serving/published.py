@@ -1,5 +1,6 @@
-"""A table the pipeline publishes, watched by one of the server's in-memory stores."""
+"""Tables the pipeline publishes, watched by the server's in-memory stores, and the loop that refreshes them."""
 
+import asyncio
 import logging
 
 from jiwa.embedding import Embedder, EmbeddingMismatchError
@@ -32,3 +33,14 @@ class PublishedTable:
                 return None
         self._table.checkout_latest()
         return None if self._table.version == version else self._table
+
+
+async def refresh_forever(stores: list, every_s: float) -> None:
+    """Pick up versions the pipeline publishes; each store swaps in a new snapshot whole."""
+    while True:
+        for store in stores:
+            try:
+                await asyncio.to_thread(store.refresh)
+            except Exception:  # a bad store must never take the server down; /ready shows it
+                log.exception("refreshing %s failed", type(store).__name__)
+        await asyncio.sleep(every_s)

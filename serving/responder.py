@@ -1,17 +1,17 @@
 """Who writes the reply: Claude, else LLAMA locally, else a short honest fallback. `source` says which."""
 
 import asyncio
-import json
 import logging
 from collections.abc import AsyncIterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import anthropic
 
+from jiwa.language import supported
 from jiwa.llm import StructuredLLM
 from jiwa.prompts import Prompt
 from jiwa.settings import Settings
-from jiwa.store.insights import InsightHit
+from serving.grounding import Grounding, data_block
 from serving.metrics import Metrics
 
 log = logging.getLogger(__name__)
@@ -32,34 +32,8 @@ class Reply:
     output_tokens: int = 0
 
 
-@dataclass
-class Grounding:
-    insights: list[InsightHit] = field(default_factory=list)
-    profile: dict | None = None
-    language: str | None = None
-
-
-def _as_data(text: str) -> str:
-    # Data must not be able to close the delimiting tags around it.
-    return text.replace("<", "‹").replace(">", "›")
-
-
-def data_block(prompt: Prompt, grounding: Grounding) -> str:
-    insights = [
-        {"id": hit.id, "topic": hit.topic, "insight": hit.insight, "guidance": hit.guidance, "tone": list(hit.tone_tags)}
-        for hit in grounding.insights
-    ]
-    profile = json.dumps(grounding.profile, ensure_ascii=False, indent=1) if grounding.profile else "none yet: a new user"
-    rendered = prompt.render(
-        insights=_as_data(json.dumps(insights, ensure_ascii=False, indent=1)) if insights else "none",
-        profile=_as_data(profile),
-        language=_as_data(grounding.language or ""),
-    )
-    return rendered[-1]["content"]
-
-
 def fallback_reply(language: str | None) -> Reply:
-    return Reply(FALLBACK_REPLIES.get((language or "en")[:2], FALLBACK_REPLIES["en"]), source="fallback")
+    return Reply(FALLBACK_REPLIES[supported(language) or "en"], source="fallback")
 
 
 class Responder:

@@ -9,9 +9,8 @@ import numpy as np
 
 from jiwa.embedding import Embedder
 from jiwa.intent_matching import IntentMatcher, MatcherSpec
-from jiwa.language import UNKNOWN, detect_language
 from jiwa.store.schema import CACHE_ANSWER, CACHE_PHRASING, CACHE_SPEC, RESPONSE_CACHE_TABLE
-from serving.grounding import QueryEmbedder
+from serving.insights import QueryEmbedder
 from serving.published import PublishedTable
 
 log = logging.getLogger(__name__)
@@ -27,7 +26,7 @@ _ROTATION_MEMORY = 100_000
 
 
 @dataclass(frozen=True)
-class CachedAnswer:
+class CacheHit:
     intent: str
     reply: str
 
@@ -64,9 +63,15 @@ class ResponseCache:
             np.asarray([row["vector"] for row in phrasings], dtype=np.float32).reshape(len(phrasings), -1),
         )
         self._snapshot = _Snapshot(table.version, matcher, answers)
-        log.info("serving common_response_cache version %d (%d phrasings, %d answers)", table.version, len(phrasings), sum(map(len, answers.values())))
+        log.info(
+            "serving common_response_cache version %d (%d phrasings, %d answers)",
+            table.version,
+            len(phrasings),
+            sum(map(len, answers.values())),
+        )
 
-    async def lookup(self, message: str, language: str | None, profile: dict | None, user_id: str) -> CachedAnswer | None:
+    async def lookup(self, message: str, lang: str, profile: dict | None, user_id: str) -> CacheHit | None:
+        """A pre-written answer in `lang` (already decided by jiwa.language.reply_language), or None."""
         snapshot = self._snapshot
         if snapshot is None:
             return None
@@ -76,11 +81,10 @@ class ResponseCache:
         result = snapshot.matcher.confirm(intent, await self._queries.embed(message), groups)
         if result.intent is None:
             return None
-        lang = reply_language(language, message, profile)
         variants = snapshot.answers.get((result.intent, lang))
         if not variants:
             return None
-        return CachedAnswer(result.intent, self._personalise(result.intent, lang, variants, profile or {}, user_id))
+        return CacheHit(result.intent, self._personalise(result.intent, lang, variants, profile or {}, user_id))
 
     def status(self) -> dict:
         if self._snapshot is None:
@@ -104,11 +108,3 @@ class ResponseCache:
         if profile.get("emotional_state") in _WORRIED and intent not in _SOCIAL_INTENTS:
             text = REASSURANCE[lang] + text
         return text
-
-
-def reply_language(requested: str | None, message: str, profile: dict | None) -> str:
-    """The client's explicit language, else the message's, else the one we remember, else English."""
-    for candidate in (requested, detect_language(message), (profile or {}).get("language")):
-        if candidate and candidate != UNKNOWN and candidate[:2] in REASSURANCE:
-            return candidate[:2]
-    return "en"

@@ -35,7 +35,7 @@ class ChatResponse(msgspec.Struct):
     usage: TokenUsage = msgspec.field(default_factory=TokenUsage)
 
 
-class Turn(msgspec.Struct):
+class TurnView(msgspec.Struct):
     message_id: str
     role: str
     content: str
@@ -48,7 +48,7 @@ class ConversationView(msgspec.Struct):
     conversation_id: str
     user_id: str
     ended: bool
-    turns: list[Turn]
+    turns: list[TurnView]
 
 
 class Feedback(msgspec.Struct, forbid_unknown_fields=True):

@@ -7,19 +7,21 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import anthropic
+import lancedb
 
 from jiwa.convlog import LogReader, log_root
-from jiwa.embedding import Embedder
-from jiwa.llm import StructuredLLM, backend_from_settings
+from jiwa.llm import StructuredLLM, open_structured
 from jiwa.prompts import load_prompt
 from jiwa.settings import Settings
+from jiwa.store.lance import connect
 from serving.auth import ApiKeys, RateLimiter
 from serving.chat import ChatService
 from serving.conversations import ConversationStore
-from serving.grounding import InsightIndex, refresh_forever
+from serving.insights import InsightIndex
 from serving.log_writer import LogWriter
 from serving.metrics import Metrics
 from serving.profiles import ProfileStore
+from serving.published import refresh_forever
 from serving.responder import Responder
 from serving.response_cache import ResponseCache
 
@@ -40,6 +42,7 @@ class Services:
     responder: Responder
     chat: ChatService
     claude: anthropic.AsyncAnthropic | None
+    db: lancedb.DBConnection
     background: list[asyncio.Task]
 
     async def close(self) -> None:
@@ -67,8 +70,8 @@ def claude_client(settings: Settings) -> anthropic.AsyncAnthropic | None:
 def local_llm(settings: Settings) -> StructuredLLM | None:
     if not settings.local_responder:
         return None
-    backend = backend_from_settings(settings)
-    return StructuredLLM(backend, temperature=0.5, seed=settings.llm_seed, max_retries=1)
+    # Cooler and fewer retries than the pipeline: a user is waiting.
+    return open_structured(settings.llm, temperature=0.5, max_retries=1)
 
 
 async def open_services(settings: Settings) -> Services:
@@ -79,9 +82,7 @@ async def open_services(settings: Settings) -> Services:
     await writer.start()
     conversations = ConversationStore(writer, LogReader(str(root)))
     await conversations.load()
-    embedder = await asyncio.to_thread(
-        Embedder, settings.embedding_model_path, batch_size=settings.embedding_batch_size, int8=settings.embedding_int8
-    )
+    embedder = await asyncio.to_thread(settings.embedding.open)
     insights = InsightIndex(settings.data_uri, embedder)
     profiles = ProfileStore(settings.data_uri, settings.profile_prompt_chars)
     cache = ResponseCache(settings.data_uri, embedder, insights.queries)
@@ -95,8 +96,22 @@ async def open_services(settings: Settings) -> Services:
         asyncio.create_task(refresh_forever([insights, profiles, cache], settings.store_refresh_s)),
         asyncio.create_task(_seal_forever(writer)),
     ]
-    return Services(settings, api_keys, RateLimiter(settings.rate_limit_per_minute), metrics, writer, conversations,
-                    insights, cache, profiles, responder, chat, claude, background)
+    return Services(
+        settings,
+        api_keys,
+        RateLimiter(settings.rate_limit_per_minute),
+        metrics,
+        writer,
+        conversations,
+        insights,
+        cache,
+        profiles,
+        responder,
+        chat,
+        claude,
+        connect(settings.data_uri),
+        background,
+    )
 
 
 async def _seal_forever(writer: LogWriter) -> None:

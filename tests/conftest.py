@@ -1,13 +1,12 @@
 import pytest
 
 from jiwa.embedding import Embedder
-from pipelines.resources import EmbedderResource, StoresResource
-from tests.fakes import FakeLlamaResource
+from tests.support.resources import pipeline_resources, session_embedder
 
 
 @pytest.fixture(scope="session")
 def embedder() -> Embedder:
-    return Embedder()
+    return session_embedder()
 
 
 @pytest.fixture()
@@ -17,16 +16,12 @@ def data_uri(tmp_path) -> str:
 
 @pytest.fixture()
 def fake_resources(data_uri):
-    return {
-        "llama": FakeLlamaResource(),
-        "embedder": EmbedderResource(),
-        "stores": StoresResource(data_uri=data_uri),
-    }
+    return pipeline_resources(data_uri)
 
 
 @pytest.fixture(scope="session")
 def fake_anthropic():
-    from tests.fake_anthropic import FakeAnthropic
+    from tests.support.fake_anthropic import FakeAnthropic
 
     server = FakeAnthropic().start()
     yield server

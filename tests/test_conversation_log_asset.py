@@ -4,9 +4,9 @@ import dagster as dg
 from litestar.testing import AsyncTestClient
 
 from assets.conversations import conversation_log
-from pipelines.resources import StoresResource
+from assets.resources import StoresResource
 from serving.app import create_app
-from tests.server_support import auth, server_settings
+from tests.support.server import auth, server_settings
 
 
 def observe(stores):

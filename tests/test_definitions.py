@@ -45,7 +45,7 @@ def test_enrichment_checks_sensor_and_compaction_schedule():
 def test_workspace_points_at_the_definitions_module():
     import yaml
 
-    from jiwa.settings import PROJECT_ROOT
+    from jiwa.paths import PROJECT_ROOT
 
     workspace = yaml.safe_load((PROJECT_ROOT / "workspace.yaml").read_text())
     assert workspace["load_from"][0]["python_module"]["module_name"] == "pipelines.definitions"

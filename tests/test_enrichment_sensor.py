@@ -6,29 +6,30 @@ import dagster as dg
 import pytest
 
 from assets.enrichment import conversation_analyses, jiwa_profiles
-from jiwa.settings import get_settings
-from pipelines.resources import StoresResource
-from pipelines.sensors import EnrichmentCursor, finished_conversations
-from tests.fakes import FakeLlamaResource
-from tests.log_support import conversation, hours_ago, seal
+from assets.enrichment.sensor import EnrichmentCursor, finished_conversations
+from assets.resources import AnalysisResource, StoresResource
+from jiwa.settings import AnalysisSettings
+from tests.support.log import conversation, hours_ago, seal
+from tests.support.resources import pipeline_resources
 
-IDLE_H = get_settings().conversation_idle_timeout_s / 3600
+IDLE_H = AnalysisSettings().conversation_idle_timeout_s / 3600
 
 
-def _tick(data_uri, cursor=None, instance=None):
-    context = dg.build_sensor_context(
-        cursor=cursor, resources={"stores": StoresResource(data_uri=data_uri)}, instance=instance or dg.DagsterInstance.ephemeral()
-    )
+def _tick(data_uri, cursor=None, instance=None, **policy):
+    resources = {"stores": StoresResource(data_uri=data_uri), "analysis": AnalysisResource(**policy)}
+    context = dg.build_sensor_context(cursor=cursor, resources=resources, instance=instance or dg.DagsterInstance.ephemeral())
     result = finished_conversations(context)
+    assert isinstance(result, list | dg.SkipReason), result
     requests = result if isinstance(result, list) else []
     ids = [cid for request in requests for cid in request.run_config["ops"]["conversation_analyses"]["config"]["conversation_ids"]]
     return ids, requests, context.cursor
 
 
 def _analyse(data_uri, request):
-    resources = {"llama": FakeLlamaResource(), "stores": StoresResource(data_uri=data_uri)}
-    assert dg.materialize([conversation_analyses, jiwa_profiles], resources=resources, run_config=request.run_config,
-                          instance=dg.DagsterInstance.ephemeral()).success
+    resources = pipeline_resources(data_uri)
+    assert dg.materialize(
+        [conversation_analyses, jiwa_profiles], resources=resources, run_config=request.run_config, instance=dg.DagsterInstance.ephemeral()
+    ).success
 
 
 def test_ended_and_idle_conversations_are_requested_once(data_uri):
@@ -57,48 +58,47 @@ def test_analysed_conversations_leave_the_cursor_and_new_turns_bring_them_back(d
     assert ids == ["c1"]
 
 
-def test_a_conversation_whose_run_failed_is_requested_again_after_the_retry_delay(data_uri, monkeypatch):
+def test_a_conversation_whose_run_failed_is_requested_again_after_the_retry_delay(data_uri):
     seal(data_uri, conversation("c1", "u1", ["Hello"], start=hours_ago(0.3)))
     ids, _, cursor = _tick(data_uri)
     assert ids == ["c1"]
     # The run never wrote anything (it failed); once the retry delay has passed the sensor asks again.
-    monkeypatch.setattr(get_settings(), "analysis_retry_after_s", 0.0)
-    ids, requests, cursor = _tick(data_uri, cursor)
+    ids, requests, cursor = _tick(data_uri, cursor, analysis_retry_after_s=0.0)
     assert ids == ["c1"] and json.loads(cursor)["inflight"]["c1"]["tries"] == 2
-    monkeypatch.setattr(get_settings(), "analysis_max_attempts", 2)
-    ids, _, cursor = _tick(data_uri, cursor)
+    ids, _, cursor = _tick(data_uri, cursor, analysis_retry_after_s=0.0, analysis_max_attempts=2)
     assert ids == [] and "c1" not in json.loads(cursor)["inflight"]
 
 
-def test_many_conversations_are_batched_into_few_runs(data_uri, monkeypatch):
-    monkeypatch.setattr(get_settings(), "analysis_batch_size", 10)
+def test_many_conversations_are_batched_into_few_runs(data_uri):
     events = []
     for index in range(25):
         events += conversation(f"c{index:02d}", f"u{index}", ["Hello"], start=hours_ago(0.5))
     seal(data_uri, events)
-    ids, requests, _ = _tick(data_uri)
-    assert len(ids) == 25 and [len(r.run_config["ops"]["conversation_analyses"]["config"]["conversation_ids"]) for r in requests] == [10, 10, 5]
+    ids, requests, _ = _tick(data_uri, analysis_batch_size=10)
+    assert len(ids) == 25 and [len(r.run_config["ops"]["conversation_analyses"]["config"]["conversation_ids"]) for r in requests] == [
+        10,
+        10,
+        5,
+    ]
     assert len({request.run_key for request in requests}) == 3
 
 
 def test_backpressure_holds_the_watermark_until_runs_drain(data_uri, monkeypatch):
-    monkeypatch.setattr(get_settings(), "analysis_batch_size", 2)
     instance = dg.DagsterInstance.ephemeral()
-    monkeypatch.setattr("pipelines.sensors._pending_runs", lambda context: 2)  # one slot left of three
+    monkeypatch.setattr("assets.enrichment.sensor._pending_runs", lambda context: 2)  # one slot left of three
     events = []
     for index in range(5):
         events += conversation(f"c{index}", f"u{index}", ["Hello"], start=hours_ago(0.5 - index * 0.01))
     seal(data_uri, events)
-    ids, _, cursor = _tick(data_uri, instance=instance)
+    ids, _, cursor = _tick(data_uri, instance=instance, analysis_batch_size=2)
     assert ids == ["c0", "c1"]
-    monkeypatch.setattr("pipelines.sensors._pending_runs", lambda context: 0)
-    ids, _, _ = _tick(data_uri, cursor, instance=instance)
+    monkeypatch.setattr("assets.enrichment.sensor._pending_runs", lambda context: 0)
+    ids, _, _ = _tick(data_uri, cursor, instance=instance, analysis_batch_size=2)
     assert ids == ["c2", "c3", "c4"]
 
 
 @pytest.mark.parametrize("cursor", [None, ""])
 def test_first_tick_with_an_empty_log_skips(data_uri, cursor):
-    context = dg.build_sensor_context(
-        cursor=cursor, resources={"stores": StoresResource(data_uri=data_uri)}, instance=dg.DagsterInstance.ephemeral()
-    )
+    resources = {"stores": StoresResource(data_uri=data_uri), "analysis": AnalysisResource()}
+    context = dg.build_sensor_context(cursor=cursor, resources=resources, instance=dg.DagsterInstance.ephemeral())
     assert isinstance(finished_conversations(context), dg.SkipReason)

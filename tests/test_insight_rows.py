@@ -1,6 +1,6 @@
 """Dedup and the blocking audits, on hand-made good and bad batches."""
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import numpy as np
 import pyarrow as pa
@@ -8,8 +8,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from assets.insight_rows import Provenance, audit_batch, insight_id, insight_record, novel_mask
-from assets.topics import Topic
+from jiwa.catalogue.topics import Topic
+from jiwa.knowledge.insight_rows import Provenance, audit_batch, insight_id, insight_record, novel_mask
 from jiwa.llm.outputs import CulturalInsight
 from jiwa.store.schema import insights_schema
 
@@ -18,7 +18,7 @@ TOPICS = [
     Topic(id="permisi", category="phrases", name="permisi", description="excuse me, politely"),
 ]
 SCHEMA = insights_schema("all-MiniLM-L6-v2", 4)
-PROVENANCE = Provenance("llama_offline", "m", "cultural_insight", "3", datetime.now(timezone.utc), "run")
+PROVENANCE = Provenance("llama_offline", "m", "cultural_insight", "3", datetime.now(UTC), "run")
 
 
 def _insight(text: str) -> CulturalInsight:
@@ -35,8 +35,16 @@ def _rows(records):
 
 
 def _audit(rows, requested=2, generated=2, duplicates=0):
-    audits = audit_batch(rows, expected_schema=SCHEMA, topics=TOPICS, requested=requested, generated=generated,
-                         duplicates=duplicates, min_yield=0.5, max_duplicate_rate=0.5)
+    audits = audit_batch(
+        rows,
+        expected_schema=SCHEMA,
+        topics=TOPICS,
+        requested=requested,
+        generated=generated,
+        duplicates=duplicates,
+        min_yield=0.5,
+        max_duplicate_rate=0.5,
+    )
     return {audit.name: audit for audit in audits}
 
 

@@ -4,11 +4,12 @@ import dagster as dg
 import lancedb
 import pytest
 
-from assets.knowledge import InsightsConfig, cultural_insights, cultural_topics
-from assets.topics import load_catalogue
+from assets.knowledge import cultural_insights, cultural_topics
+from assets.knowledge.insights import InsightsConfig
+from jiwa.catalogue.topics import load_catalogue
 from jiwa.store.schema import INSIGHTS_TABLE
-from pipelines.resources import EmbedderResource, StoresResource
-from tests.fakes import FakeLlamaResource
+from tests.support.fakes import FakeLlamaResource
+from tests.support.resources import pipeline_resources
 
 CATEGORY = "phrases_emotions"
 
@@ -82,7 +83,7 @@ def test_rematerializing_a_category_replaces_only_its_rows(fake_resources, data_
 
 def test_failing_checks_block_publishing_and_keep_the_last_good_version(data_uri):
     instance = dg.DagsterInstance.ephemeral()
-    good = {"llama": FakeLlamaResource(), "embedder": EmbedderResource(), "stores": StoresResource(data_uri=data_uri)}
+    good = pipeline_resources(data_uri)
     _materialize(good, run_config=_config(insights_per_topic=1, topic_limit=3), instance=instance)
     version_before = lancedb.connect(data_uri).open_table(INSIGHTS_TABLE).version
 
@@ -126,7 +127,7 @@ def test_every_category_is_a_partition(category):
 def test_a_topic_left_empty_gets_a_top_up_round(data_uri):
     # The first topic's two requests fail every attempt (max_retries=0); the top-up round then succeeds.
     llama = FakeLlamaResource(max_retries=0, script=["{broken", "{broken"])
-    resources = {"llama": llama, "embedder": EmbedderResource(), "stores": StoresResource(data_uri=data_uri)}
+    resources = pipeline_resources(data_uri, llama)
     result = _materialize(resources, run_config=_config(insights_per_topic=2, topic_limit=2))
     metadata = result.asset_materializations_for_node("cultural_insights")[0].metadata
     assert metadata["dropped_invalid"].value == 2

@@ -5,20 +5,17 @@ import lancedb
 import pytest
 
 from assets.knowledge import cultural_insights, cultural_topics
+from assets.resources import LlamaResource
 from jiwa.store.insights import search_insights
 from jiwa.store.lance import open_vector_table
 from jiwa.store.schema import INSIGHTS_TABLE
-from pipelines.resources import EmbedderResource, LlamaResource, StoresResource
+from tests.support.resources import pipeline_resources
 
 pytestmark = pytest.mark.model
 
 
 def test_materialize_with_smollm2_and_query(data_uri, embedder):
-    resources = {
-        "llama": LlamaResource(model_path="", server_url="", context_size=2048),
-        "embedder": EmbedderResource(),
-        "stores": StoresResource(data_uri=data_uri),
-    }
+    resources = pipeline_resources(data_uri, LlamaResource(model_path="", server_url="", context_size=2048))
     result = dg.materialize(
         [cultural_topics, cultural_insights],
         resources=resources,
@@ -53,16 +50,24 @@ def test_analyses_and_profiles_with_smollm2(data_uri):
     from assets.enrichment import conversation_analyses, jiwa_profiles
     from jiwa.profile import Profile
     from jiwa.store.schema import ANALYSES_TABLE, PROFILES_TABLE
-    from tests.log_support import conversation, hours_ago, seal
+    from tests.support.log import conversation, hours_ago, seal
 
-    seal(data_uri, conversation("c_it", "giulia", [
-        "Ciao! Mi chiamo Giulia, sono italiana e vorrei aprire una scuola di yoga a Ubud. Quanto costa un KITAS?",
-        "Ho paura di sbagliare i documenti, scusa se chiedo tanto. Grazie mille!",
-    ], start=hours_ago(3)))
+    seal(
+        data_uri,
+        conversation(
+            "c_it",
+            "giulia",
+            [
+                "Ciao! Mi chiamo Giulia, sono italiana e vorrei aprire una scuola di yoga a Ubud. Quanto costa un KITAS?",
+                "Ho paura di sbagliare i documenti, scusa se chiedo tanto. Grazie mille!",
+            ],
+            start=hours_ago(3),
+        ),
+    )
     seal(data_uri, conversation("c_id", "made", ["Permisi Pak, saya bingung soal NPWP. Terima kasih"], start=hours_ago(2)))
     result = dg.materialize(
         [conversation_analyses, jiwa_profiles],
-        resources={"llama": LlamaResource(model_path="", server_url="", context_size=4096), "stores": StoresResource(data_uri=data_uri)},
+        resources=pipeline_resources(data_uri, LlamaResource(model_path="", server_url="", context_size=4096)),
         instance=dg.DagsterInstance.ephemeral(),
     )
     assert result.success
@@ -83,7 +88,11 @@ def test_analyses_and_profiles_with_smollm2(data_uri):
             # A small model invents: anything it claims the user said must survive grounding against the turns.
             name = (analysis["facts"]["name"] or {}).get("value")
             assert name is None or name.lower()[:5] in "giulia made"
-    profiles = [Profile.model_validate_json(row["profile"]) for row in db.open_table(PROFILES_TABLE).to_arrow().to_pylist()] if PROFILES_TABLE in db.table_names() else []
+    profiles = (
+        [Profile.model_validate_json(row["profile"]) for row in db.open_table(PROFILES_TABLE).to_arrow().to_pylist()]
+        if PROFILES_TABLE in db.table_names()
+        else []
+    )
     assert {p.user_id for p in profiles} == {row["user_id"] for row in analyses.values() if row["status"] == "ok"}
     assert all(p.facts.language and p.facts.language.value in {"it", "id"} for p in profiles)
 
@@ -91,25 +100,32 @@ def test_analyses_and_profiles_with_smollm2(data_uri):
 def test_nightly_findings_and_cache_answers_with_smollm2(data_uri):
     from datetime import datetime, timedelta
 
-    from assets.nightly import BALI, nightly_insights
+    from assets.nightly import nightly_insights
+    from assets.nightly.days import BALI
     from assets.response_cache import common_response_cache, curated_facts, intent_catalogue
     from jiwa.store.schema import CACHE_ANSWER, RESPONSE_CACHE_TABLE
-    from tests.log_support import conversation, seal
+    from tests.support.log import conversation, seal
 
     day = "2026-11-23"
     start = datetime(2026, 11, 23, 9, tzinfo=BALI)
-    seal(data_uri, conversation("c1", "ana", ["Maaf Pak, saya malu bertanya, berapa biaya KITAS?"], start=start)
-         + conversation("c2", "tom", ["I'm overwhelmed by the PT PMA paperwork", "thanks"], start=start + timedelta(hours=2)))
-    resources = {"llama": LlamaResource(model_path="", server_url="", context_size=4096), "embedder": EmbedderResource(),
-                 "stores": StoresResource(data_uri=data_uri)}
+    seal(
+        data_uri,
+        conversation("c1", "ana", ["Maaf Pak, saya malu bertanya, berapa biaya KITAS?"], start=start)
+        + conversation("c2", "tom", ["I'm overwhelmed by the PT PMA paperwork", "thanks"], start=start + timedelta(hours=2)),
+    )
+    resources = pipeline_resources(data_uri, LlamaResource(model_path="", server_url="", context_size=4096))
     night = dg.materialize([nightly_insights], resources=resources, partition_key=day, instance=dg.DagsterInstance.ephemeral())
     assert night.success
     metadata = {k: v.value for k, v in night.asset_materializations_for_node("nightly_insights")[0].metadata.items()}
     assert metadata["read"] == 2 and metadata["findings"] + metadata["dropped_invalid"] == 2
 
     cache = dg.materialize(
-        [curated_facts, intent_catalogue, common_response_cache], resources=resources, instance=dg.DagsterInstance.ephemeral(),
-        run_config={"ops": {"common_response_cache": {"config": {"intent_limit": 1, "paraphrases_per_language": 2, "variants_per_language": 1}}}},
+        [curated_facts, intent_catalogue, common_response_cache],
+        resources=resources,
+        instance=dg.DagsterInstance.ephemeral(),
+        run_config={
+            "ops": {"common_response_cache": {"config": {"intent_limit": 1, "paraphrases_per_language": 2, "variants_per_language": 1}}}
+        },
     )
     assert cache.success  # the team's references cover every language even if every model variant is refused
     assert all(e.passed for e in cache.get_asset_check_evaluations())

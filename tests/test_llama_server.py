@@ -11,9 +11,10 @@ import lancedb
 import pytest
 
 from assets.knowledge import cultural_insights, cultural_topics
-from jiwa.llm import LlamaServerBackend, LLMError, embedded_model_path
+from assets.resources import LlamaResource
+from jiwa.llm import LlamaServerBackend, LlamaSettings, LLMError, embedded_model_path
 from jiwa.store.schema import INSIGHTS_TABLE
-from pipelines.resources import EmbedderResource, LlamaResource, StoresResource
+from tests.support.resources import pipeline_resources
 
 
 def _free_port() -> int:
@@ -26,8 +27,21 @@ def _free_port() -> int:
 def llama_server():
     port = _free_port()
     process = subprocess.Popen(
-        [sys.executable, "-m", "llama_cpp.server", "--model", str(embedded_model_path()), "--host", "127.0.0.1",
-         "--port", str(port), "--n_ctx", "2048", "--model_alias", "smollm2"],
+        [
+            sys.executable,
+            "-m",
+            "llama_cpp.server",
+            "--model",
+            str(embedded_model_path()),
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--n_ctx",
+            "2048",
+            "--model_alias",
+            "smollm2",
+        ],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
@@ -49,11 +63,7 @@ def llama_server():
 
 @pytest.mark.model
 def test_materialize_through_a_llama_server(llama_server, data_uri):
-    resources = {
-        "llama": LlamaResource(server_url=llama_server, server_model="smollm2"),
-        "embedder": EmbedderResource(),
-        "stores": StoresResource(data_uri=data_uri),
-    }
+    resources = pipeline_resources(data_uri, LlamaResource(server_url=llama_server, server_model="smollm2"))
     result = dg.materialize(
         [cultural_topics, cultural_insights],
         resources=resources,
@@ -70,6 +80,6 @@ def test_materialize_through_a_llama_server(llama_server, data_uri):
 
 
 def test_unreachable_server_is_a_clear_error():
-    backend = LlamaServerBackend(f"http://127.0.0.1:{_free_port()}", timeout_s=2)
+    backend = LlamaServerBackend(LlamaSettings(server_url=f"http://127.0.0.1:{_free_port()}", timeout_s=2))
     with pytest.raises(LLMError, match="JIWA_LLM_SERVER_URL"):
         backend.complete([{"role": "user", "content": "hi"}], json_schema=None, max_tokens=4, temperature=0, seed=1)

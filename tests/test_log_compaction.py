@@ -8,7 +8,7 @@ from pathlib import Path
 
 from jiwa.convlog import LogReader, log_root
 from jiwa.log_compaction import COMPACTED_PREFIX, compact_sealed, sealed_lock
-from tests.log_support import conversation, forget_event, hours_ago, seal
+from tests.support.log import conversation, forget_event, hours_ago, seal
 
 
 def _age(paths, seconds=3600):

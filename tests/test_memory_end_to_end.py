@@ -8,23 +8,24 @@ import dagster as dg
 from litestar.testing import AsyncTestClient
 
 from assets.enrichment import conversation_analyses, jiwa_profiles
-from pipelines.maintenance import store_compaction
-from pipelines.resources import StoresResource
-from pipelines.sensors import finished_conversations
+from assets.enrichment.sensor import finished_conversations
+from assets.maintenance import store_compaction
+from assets.resources import StoresResource
 from serving.app import create_app
-from tests.fakes import FakeLlamaResource
-from tests.server_support import auth, server_settings
+from tests.support.resources import pipeline_resources
+from tests.support.server import auth, server_settings
 
 
 def _sensor_then_run(data_uri) -> list[str]:
-    stores = StoresResource(data_uri=data_uri)
+    resources = pipeline_resources(data_uri)
     instance = dg.DagsterInstance.ephemeral()
-    requests = finished_conversations(dg.build_sensor_context(resources={"stores": stores}, instance=instance))
+    sensor_resources = {"stores": resources["stores"], "analysis": resources["analysis"]}
+    requests = finished_conversations(dg.build_sensor_context(resources=sensor_resources, instance=instance))
     assert isinstance(requests, list), requests
     for request in requests:
         result = dg.materialize(
             [conversation_analyses, jiwa_profiles],
-            resources={"llama": FakeLlamaResource(), "stores": stores},
+            resources=resources,
             run_config=request.run_config,
             instance=instance,
         )
@@ -99,7 +100,9 @@ async def test_a_profile_published_while_the_server_runs_is_served_without_resta
     app = create_app(server_settings(data_uri, claude.url, store_refresh_s=0.1))
     async with AsyncTestClient(app=app) as client:
         services = app.state.services
-        reply = await client.post("/v1/chat", json={"user_id": "made", "message": "Halo, nama saya Made. Saya bingung soal NPWP"}, headers=auth())
+        reply = await client.post(
+            "/v1/chat", json={"user_id": "made", "message": "Halo, nama saya Made. Saya bingung soal NPWP"}, headers=auth()
+        )
         await client.post(f"/v1/conversations/{reply.json()['conversation_id']}/end", headers=auth())
         await services.writer.seal()
         _sensor_then_run(data_uri)

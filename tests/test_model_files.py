@@ -5,7 +5,7 @@ import pyarrow as pa
 import pytest
 
 from jiwa.embedding import Embedder, EmbedderError, EmbeddingMismatchError
-from jiwa.llm import LlamaCppBackend, ModelFileError, embedded_model_path
+from jiwa.llm import LlamaCppBackend, LlamaSettings, ModelFileError, embedded_model_path
 from jiwa.store.lance import StoreNotReadyError, open_vector_table, upsert
 from jiwa.store.schema import insights_schema
 
@@ -18,7 +18,7 @@ def test_embedded_model_is_found_inside_the_package():
 def test_missing_model_file_names_path_and_setting(tmp_path):
     missing = tmp_path / "nowhere" / "model.gguf"
     with pytest.raises(ModelFileError) as error:
-        LlamaCppBackend(str(missing))
+        LlamaCppBackend(LlamaSettings(model_path=str(missing)))
     assert str(missing) in str(error.value) and "JIWA_LLM_MODEL_PATH" in str(error.value)
 
 
@@ -26,14 +26,14 @@ def test_file_that_is_not_gguf_is_refused(tmp_path):
     fake = tmp_path / "model.gguf"
     fake.write_bytes(b"not a model")
     with pytest.raises(ModelFileError, match="not a GGUF file"):
-        LlamaCppBackend(str(fake))
+        LlamaCppBackend(LlamaSettings(model_path=str(fake)))
 
 
 def test_unreadable_model_file_is_refused(tmp_path):
     directory = tmp_path / "dir.gguf"
     directory.mkdir()
     with pytest.raises(ModelFileError, match="JIWA_LLM_MODEL_PATH"):
-        LlamaCppBackend(str(directory))
+        LlamaCppBackend(LlamaSettings(model_path=str(directory)))
 
 
 def test_missing_embedder_directory_names_setting(tmp_path):
@@ -49,10 +49,21 @@ def test_embedder_vectors_are_normalized(embedder):
 
 def _one_row(schema):
     row = {name: None for name in schema.names}
-    row.update(id="x", topic_id="t", topic="t", category="c", insight="i", guidance="g", search_text="s",
-               source="llama_offline", model="m", prompt_name="p", prompt_version="1",
-               generated_at=pa.scalar(0, pa.timestamp("us", tz="UTC")).as_py(),
-               vector=[0.0] * schema.field("vector").type.list_size)
+    row.update(
+        id="x",
+        topic_id="t",
+        topic="t",
+        category="c",
+        insight="i",
+        guidance="g",
+        search_text="s",
+        source="llama_offline",
+        model="m",
+        prompt_name="p",
+        prompt_version="1",
+        generated_at=pa.scalar(0, pa.timestamp("us", tz="UTC")).as_py(),
+        vector=[0.0] * schema.field("vector").type.list_size,
+    )
     return pa.Table.from_pylist([row], schema=schema)
 
 

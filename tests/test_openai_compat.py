@@ -4,7 +4,7 @@ import openai
 import pytest
 
 from serving.app import create_app
-from tests.server_support import KEYS, LiveServer, publish_insights, server_settings
+from tests.support.server import KEYS, LiveServer, publish_insights, server_settings
 
 
 @pytest.fixture()

@@ -1,11 +1,11 @@
 """The profile merge: newer evidence wins, history is kept, and order or repetition of analyses changes nothing."""
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from assets.profile_merge import (
+from jiwa.enrichment.profile_merge import (
     AnalysedConversation,
     build_profile,
     latest_per_conversation,
@@ -14,14 +14,15 @@ from assets.profile_merge import (
 )
 from jiwa.profile import MAX_HISTORY, MAX_LIST_ITEMS, Profile
 
-T0 = datetime(2026, 11, 1, tzinfo=timezone.utc)
+T0 = datetime(2026, 11, 1, tzinfo=UTC)
 EMOTIONS = ["calm", "anxious", "hopeful", "confused"]
 TRUST = ["low", "medium", "high"]
 NOTES = ["yoga", "surfing", "a villa in Ubud", "cooking", "the visa process", "kids' school", "opening a cafe"]
 
 
-def analysed(conversation: int, *, day: int, emotion="calm", trust="medium", name=None, interests=(), fingerprint="f1",
-             language="it") -> AnalysedConversation:
+def analysed(
+    conversation: int, *, day: int, emotion="calm", trust="medium", name=None, interests=(), fingerprint="f1", language="it"
+) -> AnalysedConversation:
     claim = lambda value, evidence=(1,): {"value": value, "evidence": list(evidence)}  # noqa: E731
     analysis = {
         "summary": f"Conversation {conversation} about moving to Bali.",
@@ -41,14 +42,23 @@ def analysed(conversation: int, *, day: int, emotion="calm", trust="medium", nam
     }
     at = T0 + timedelta(days=day)
     return AnalysedConversation(
-        conversation_id=f"conv_{conversation}", tenant="acme", user_id="u1", fingerprint=fingerprint,
-        ended_at=at, analysed_at=at + timedelta(minutes=1), analysis=analysis,
-        markers={"maaf": 1}, languages={language: 2}, primary_language=language,
+        conversation_id=f"conv_{conversation}",
+        tenant="acme",
+        user_id="u1",
+        fingerprint=fingerprint,
+        ended_at=at,
+        analysed_at=at + timedelta(minutes=1),
+        analysis=analysis,
+        markers={"maaf": 1},
+        languages={language: 2},
+        primary_language=language,
     )
 
 
 def test_newer_evidence_updates_a_field_and_history_keeps_the_trajectory():
-    profile = build_profile("u1", "acme", [analysed(1, day=0, emotion="anxious", trust="low"), analysed(2, day=1, emotion="hopeful", trust="high")])
+    profile = build_profile(
+        "u1", "acme", [analysed(1, day=0, emotion="anxious", trust="low"), analysed(2, day=1, emotion="hopeful", trust="high")]
+    )
     context = profile.jiwa_context
     assert context.emotional_state.value == "hopeful" and context.emotional_state.sources == ("conv_2",)
     assert context.trust_level.value == "high" and context.trust_level.updated_at == T0 + timedelta(days=1)

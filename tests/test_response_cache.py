@@ -1,6 +1,6 @@
 """The common-response cache: the asset and its fact check, matching on the team's evaluation set, and serving."""
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import dagster as dg
 import lancedb
@@ -8,21 +8,22 @@ import pyarrow as pa
 import pytest
 from litestar.testing import AsyncTestClient
 
-from assets.intent_catalogue import load_facts, load_intents
-from assets.response_cache import ResponseCacheConfig, common_response_cache, curated_facts, intent_catalogue
+from assets.response_cache import common_response_cache, curated_facts, intent_catalogue
+from assets.response_cache.cache import ResponseCacheConfig
+from jiwa.catalogue.intents import load_facts, load_intents
 from jiwa.intent_matching import IntentMatcher
 from jiwa.profile import Profile, Remembered
 from jiwa.store.lance import upsert
 from jiwa.store.schema import CACHE_ANSWER, PROFILES_TABLE, RESPONSE_CACHE_TABLE, profiles_schema
-from pipelines.resources import EmbedderResource, StoresResource
 from serving.app import create_app
-from tests.fakes import FakeLlamaResource
-from tests.intent_eval_support import load_cases, score
-from tests.server_support import auth, server_settings
+from tests.support.fakes import FakeLlamaResource
+from tests.support.intent_eval import load_cases, score
+from tests.support.resources import pipeline_resources
+from tests.support.server import auth, server_settings
 
 
 def _resources(data_uri, script=None):
-    return {"llama": FakeLlamaResource(script=script or []), "embedder": EmbedderResource(), "stores": StoresResource(data_uri=data_uri)}
+    return pipeline_resources(data_uri, FakeLlamaResource(script=script or []))
 
 
 def publish_cache(data_uri, **config):
@@ -44,7 +45,9 @@ def _answers(data_uri):
 def test_cache_is_published_with_facts_filled_in(data_uri):
     result = publish_cache(data_uri)
     assert {e.check_name: e.passed for e in result.get_asset_check_evaluations()} == {
-        "facts_only_from_file": True, "intents_covered": True, "phrasings_match_their_intent": True,
+        "facts_only_from_file": True,
+        "intents_covered": True,
+        "phrasings_match_their_intent": True,
     }
     answers = _answers(data_uri)
     assert {(row["intent"], row["language"]) for row in answers} >= {("kitas_cost", lang) for lang in ("en", "it", "id")}
@@ -53,22 +56,35 @@ def test_cache_is_published_with_facts_filled_in(data_uri):
     assert "{kitas_work_cost}" in cost["template"] and facts["kitas_work_cost"].value in cost["text"]
     assert "{" not in cost["text"]
     # Facts are written in the answer's language, not pasted in English.
-    kitap_it = next(row for row in answers if row["intent"] == "kitap_definition" and row["language"] == "it" and row["style"] == "reference")
+    kitap_it = next(
+        row for row in answers if row["intent"] == "kitap_definition" and row["language"] == "it" and row["style"] == "reference"
+    )
     assert "5 anni, rinnovabile" in kitap_it["text"] and "years" not in kitap_it["text"]
 
 
 def test_an_invented_price_fails_the_fact_check_and_nothing_is_published(data_uri):
     catalogue = load_intents()
-    tampered = catalogue.model_copy(update={"intents": {
-        **catalogue.intents,
-        "kitas_cost": catalogue.intents["kitas_cost"].model_copy(update={"reference": {
-            **catalogue.intents["kitas_cost"].reference, "en": "A KITAS costs about USD 1,500, all included.",
-        }}),
-    }})
+    tampered = catalogue.model_copy(
+        update={
+            "intents": {
+                **catalogue.intents,
+                "kitas_cost": catalogue.intents["kitas_cost"].model_copy(
+                    update={
+                        "reference": {
+                            **catalogue.intents["kitas_cost"].reference,
+                            "en": "A KITAS costs about USD 1,500, all included.",
+                        }
+                    }
+                ),
+            }
+        }
+    )
     with dg.build_asset_context(resources=_resources(data_uri)) as context:
         result = common_response_cache(
-            context=context, config=ResponseCacheConfig(paraphrases_per_language=0, variants_per_language=0),
-            curated_facts=load_facts(), intent_catalogue=tampered,
+            context=context,
+            config=ResponseCacheConfig(paraphrases_per_language=0, variants_per_language=0),
+            curated_facts=load_facts(),
+            intent_catalogue=tampered,
         )
     checks = {check.check_name: check for check in result.check_results}
     assert checks["facts_only_from_file"].passed is False
@@ -81,8 +97,10 @@ def test_a_model_variant_stating_a_number_is_rejected_and_counted(data_uri):
     invented = '{"answer": "A KITAS costs around 1500 dollars, easy!"}'
     with dg.build_asset_context(resources=_resources(data_uri, script=[invented] * 3)) as context:
         result = common_response_cache(
-            context=context, config=ResponseCacheConfig(paraphrases_per_language=0, variants_per_language=1, intent_limit=1),
-            curated_facts=load_facts(), intent_catalogue=load_intents(),
+            context=context,
+            config=ResponseCacheConfig(paraphrases_per_language=0, variants_per_language=1, intent_limit=1),
+            curated_facts=load_facts(),
+            intent_catalogue=load_intents(),
         )
     assert result.metadata["rejected"].value["schema_schema"] == 3 and result.metadata["rejected"].value["dropped_after_retries"] == 1
     assert result.metadata["published"] is True  # the team's reference answer still covers it
@@ -90,14 +108,25 @@ def test_a_model_variant_stating_a_number_is_rejected_and_counted(data_uri):
 
 def test_a_changed_fact_changes_the_code_version_and_the_rebuilt_answers(data_uri, tmp_path):
     assert curated_facts.code_versions_by_key[curated_facts.key] == load_facts().sha256[:16]
-    graph = dg.Definitions(assets=[curated_facts, intent_catalogue, common_response_cache], resources=_resources(data_uri)).resolve_asset_graph()
+    graph = dg.Definitions(
+        assets=[curated_facts, intent_catalogue, common_response_cache], resources=_resources(data_uri)
+    ).resolve_asset_graph()
     assert curated_facts.key in graph.get(common_response_cache.key).parent_keys
 
     facts = load_facts()
-    changed = facts.model_copy(update={"facts": {**facts.facts, "kitas_work_cost": facts.facts["kitas_work_cost"].model_copy(update={"value": "2,000–2,400"})}, "sha256": "new"})
+    changed = facts.model_copy(
+        update={
+            "facts": {**facts.facts, "kitas_work_cost": facts.facts["kitas_work_cost"].model_copy(update={"value": "2,000–2,400"})},
+            "sha256": "new",
+        }
+    )
     with dg.build_asset_context(resources=_resources(data_uri)) as context:
-        common_response_cache(context=context, config=ResponseCacheConfig(paraphrases_per_language=0, variants_per_language=0),
-                              curated_facts=changed, intent_catalogue=load_intents())
+        common_response_cache(
+            context=context,
+            config=ResponseCacheConfig(paraphrases_per_language=0, variants_per_language=0),
+            curated_facts=changed,
+            intent_catalogue=load_intents(),
+        )
     texts = [row["text"] for row in _answers(data_uri) if row["intent"] == "kitas_cost"]
     assert texts and all("2,000–2,400" in text for text in texts)
     assert {row["facts_version"] for row in _answers(data_uri)} == {"new"}
@@ -116,13 +145,28 @@ def test_matching_on_the_team_evaluation_set_meets_the_floor(embedder):
 
 
 def _publish_profile(data_uri, user_id, name, emotion, preference="detailed"):
-    at = datetime(2026, 11, 20, tzinfo=timezone.utc)
+    at = datetime(2026, 11, 20, tzinfo=UTC)
     remember = lambda value: Remembered(value=value, updated_at=at, first_seen=at, confidence=0.7, sources=("c0",))  # noqa: E731
-    profile = Profile(user_id=user_id, tenant="acme", conversations=1, first_seen=at, last_seen=at,
-                      facts={"name": remember(name), "language": remember("id")},
-                      jiwa_context={"emotional_state": remember(emotion), "communication_preference": remember(preference)})
-    row = {"id": user_id, "tenant": "acme", "user_id": user_id, "updated_at": at, "first_seen": at, "conversations": 1,
-           "sources_fingerprint": "x", "profile": profile.model_dump_json(), "run_id": "test"}
+    profile = Profile(
+        user_id=user_id,
+        tenant="acme",
+        conversations=1,
+        first_seen=at,
+        last_seen=at,
+        facts={"name": remember(name), "language": remember("id")},
+        jiwa_context={"emotional_state": remember(emotion), "communication_preference": remember(preference)},
+    )
+    row = {
+        "id": user_id,
+        "tenant": "acme",
+        "user_id": user_id,
+        "updated_at": at,
+        "first_seen": at,
+        "conversations": 1,
+        "sources_fingerprint": "x",
+        "profile": profile.model_dump_json(),
+        "run_id": "test",
+    }
     upsert(lancedb.connect(data_uri), PROFILES_TABLE, profiles_schema(), pa.Table.from_pylist([row], schema=profiles_schema()))
 
 

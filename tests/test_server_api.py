@@ -4,7 +4,7 @@ import pytest
 from litestar.testing import AsyncTestClient
 
 from serving.app import create_app
-from tests.server_support import auth, server_settings
+from tests.support.server import auth, server_settings
 
 
 @pytest.fixture()
@@ -101,7 +101,9 @@ async def test_end_conversation_then_continue_reopens_it(client):
 
 async def test_feedback_is_stored_for_assistant_replies_only(client):
     answer = await _chat(client, user="dewi")
-    ack = await client.post(f"/v1/messages/{answer['message_id']}/feedback", json={"rating": "down", "comment": "too vague"}, headers=auth())
+    ack = await client.post(
+        f"/v1/messages/{answer['message_id']}/feedback", json={"rating": "down", "comment": "too vague"}, headers=auth()
+    )
     assert ack.status_code == 201 and ack.json() == {"message_id": answer["message_id"], "rating": "down"}
     view = (await client.get(f"/v1/conversations/{answer['conversation_id']}", headers=auth())).json()
     user_turn = view["turns"][0]["message_id"]
@@ -134,8 +136,18 @@ async def test_health_ready_and_openapi(client):
     assert ready["stores"]["cultural_insights"]["loaded"] is False
     schema = (await client.get("/schema/openapi.json")).json()
     operations = {op["operationId"] for path in schema["paths"].values() for op in path.values()}
-    assert {"createChatReply", "createChatCompletion", "getConversation", "endConversation", "rateMessage",
-            "getUserMemory", "forgetUser", "health", "ready", "metrics"} <= operations
+    assert {
+        "createChatReply",
+        "createChatCompletion",
+        "getConversation",
+        "endConversation",
+        "rateMessage",
+        "getUserMemory",
+        "forgetUser",
+        "health",
+        "ready",
+        "metrics",
+    } <= operations
 
 
 async def test_unknown_route_is_json_404(client):

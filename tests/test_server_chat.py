@@ -7,7 +7,7 @@ import pytest
 from litestar.testing import AsyncTestClient
 
 from serving.app import create_app
-from tests.server_support import auth, publish_insights, server_settings, sse_events
+from tests.support.server import auth, publish_insights, server_settings, sse_events
 
 
 @pytest.fixture()
@@ -18,7 +18,9 @@ async def client(claude, data_uri, fake_resources):
 
 
 async def test_chat_answers_with_claude_grounded_in_insights(client, claude):
-    response = await client.post("/v1/chat", json={"user_id": "u1", "message": "aku malu bertanya tentang visa", "language": "id"}, headers=auth())
+    response = await client.post(
+        "/v1/chat", json={"user_id": "u1", "message": "aku malu bertanya tentang visa", "language": "id"}, headers=auth()
+    )
     assert response.status_code == 200, response.text
     body = response.json()
     assert body["source"] == "claude" and body["cache_intent"] is None
@@ -37,7 +39,9 @@ async def test_chat_answers_with_claude_grounded_in_insights(client, claude):
 async def test_conversation_history_is_sent_and_readable(client, claude):
     first = (await client.post("/v1/chat", json={"user_id": "u2", "message": "Ciao, come stai?"}, headers=auth())).json()
     second = await client.post(
-        "/v1/chat", json={"user_id": "u2", "message": "Voglio aprire una PT PMA", "conversation_id": first["conversation_id"]}, headers=auth()
+        "/v1/chat",
+        json={"user_id": "u2", "message": "Voglio aprire una PT PMA", "conversation_id": first["conversation_id"]},
+        headers=auth(),
     )
     assert second.json()["conversation_id"] == first["conversation_id"]
     assert [m["role"] for m in claude.requests[-1]["body"]["messages"]] == ["user", "assistant", "user"]
@@ -75,7 +79,9 @@ async def test_without_a_language_the_reply_follows_the_message(client, claude):
 
 
 async def test_streaming_sends_deltas_then_the_stored_answer(client, claude):
-    async with client.stream("POST", "/v1/chat", json={"user_id": "u5", "message": "What is a KITAS?", "stream": True}, headers=auth()) as response:
+    async with client.stream(
+        "POST", "/v1/chat", json={"user_id": "u5", "message": "What is a KITAS?", "stream": True}, headers=auth()
+    ) as response:
         assert response.status_code == 200
         raw = "".join([chunk async for chunk in response.aiter_text()])
     events = sse_events(raw)

@@ -14,7 +14,7 @@ from litestar.testing import AsyncTestClient
 
 from jiwa.convlog import LogReader, log_root
 from serving.app import create_app
-from tests.server_support import KEYS, auth, publish_insights, server_settings
+from tests.support.server import KEYS, auth, publish_insights, server_settings
 
 
 def _free_port() -> int:

@@ -6,7 +6,7 @@ import sys
 from pathlib import Path
 
 from serving.app import create_app
-from tests.server_support import LiveServer, server_settings
+from tests.support.server import LiveServer, server_settings
 
 
 def test_no_generated_request_gets_a_server_error(claude, data_uri):
@@ -15,9 +15,25 @@ def test_no_generated_request_gets_a_server_error(claude, data_uri):
     with LiveServer(create_app(settings)) as server:
         cli = Path(sys.executable).with_name("schemathesis")
         result = subprocess.run(
-            [str(cli), "run", f"{server.url}/schema/openapi.json", "--checks", "not_a_server_error",
-             "--max-examples", "25", "--workers", "1", "--seed", "7", "--phases", "coverage,fuzzing,stateful"],
-            capture_output=True, text=True, timeout=300, env={**os.environ, "NO_COLOR": "1"},
+            [
+                str(cli),
+                "run",
+                f"{server.url}/schema/openapi.json",
+                "--checks",
+                "not_a_server_error",
+                "--max-examples",
+                "25",
+                "--workers",
+                "1",
+                "--seed",
+                "7",
+                "--phases",
+                "coverage,fuzzing,stateful",
+            ],
+            capture_output=True,
+            text=True,
+            timeout=300,
+            env={**os.environ, "NO_COLOR": "1"},
         )
     assert result.returncode == 0, result.stdout[-3000:]
     assert "generated" in result.stdout

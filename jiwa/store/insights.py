@@ -7,6 +7,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from jiwa.store.lance import table_embedder
+from jiwa.store.schema import INSIGHTS_TABLE
+
 _RESULT_COLUMNS = ["id", "topic", "category", "insight", "guidance", "tone_tags"]
 _QUERY_WORDS = re.compile(r"\w+", re.UNICODE)
 
@@ -55,3 +58,17 @@ def search_insights(table, query_vector: np.ndarray, message: str, k: int = 5) -
         )
         for row in rows
     ]
+
+
+def published_vectors(db, schema, where: str) -> np.ndarray:
+    """Vectors of the published insights matching `where`, if the table was embedded like `schema`; else none."""
+    dimension = schema.field("vector").type.list_size
+    none = np.zeros((0, dimension), dtype=np.float32)
+    if INSIGHTS_TABLE not in db.table_names():
+        return none
+    table = db.open_table(INSIGHTS_TABLE)
+    if table_embedder(table.schema) != table_embedder(schema):
+        # Another embedder wrote the table; upsert refuses to mix them with a clear error, so compare with nothing.
+        return none
+    rows = table.search().where(where).select(["vector"]).limit(None).to_arrow()
+    return np.asarray(rows.column("vector").to_pylist(), dtype=np.float32).reshape(-1, dimension)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import re
 import time
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import lancedb
 import pyarrow as pa
@@ -88,9 +88,19 @@ def delete_where(db: lancedb.DBConnection, name: str, predicate: str) -> int:
     return before - table.count_rows()
 
 
+def sql_literal(value: object) -> str:
+    """A SQL string literal."""
+    return "'" + str(value).replace("'", "''") + "'"
+
+
 def sql_list(values) -> str:
     """A SQL IN-list of string literals."""
-    return "(" + ", ".join("'" + str(value).replace("'", "''") + "'" for value in values) + ")"
+    return "(" + ", ".join(sql_literal(value) for value in values) + ")"
+
+
+def sql_timestamp(at: datetime) -> str:
+    """A UTC instant as LanceDB's SQL reads it inside timestamp '...'."""
+    return at.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")
 
 
 def _with_conflict_retry(table, name: str, commit) -> None:
@@ -116,7 +126,7 @@ def refresh_indexes(table, *, text_column: str, vector_min_rows: int) -> None:
     table.optimize()
 
 
-def publish(table, label: str) -> int:
+def tag_version(table, label: str) -> int:
     """Tag the current version so it stays restorable after compaction; returns the version."""
     version = table.version
     tag = re.sub(r"[^A-Za-z0-9._-]+", "-", label).strip("-")
@@ -136,9 +146,7 @@ def compact(table, *, keep_versions_for: timedelta | None) -> dict:
     compaction = table.to_lance().optimize.compact_files(materialize_deletions=True, materialize_deletions_threshold=0.0)
     table.checkout_latest()
     # Tagged versions of other tables stay restorable; cleanup skips them instead of failing.
-    cleanup = table.to_lance().cleanup_old_versions(
-        older_than=keep_versions_for or timedelta(0), error_if_tagged_old_versions=False
-    )
+    cleanup = table.to_lance().cleanup_old_versions(older_than=keep_versions_for or timedelta(0), error_if_tagged_old_versions=False)
     table.checkout_latest()
     return {
         "fragments_removed": compaction.fragments_removed,

@@ -7,6 +7,7 @@ from litestar.response.sse import ServerSentEventMessage
 
 from serving.auth import Tenant
 from serving.errors import AUTHENTICATED, documented
+from serving.ownership import Ownership
 from serving.schemas import ChatRequest, ChatResponse
 from serving.services import Services
 
@@ -15,13 +16,19 @@ class ChatController(Controller):
     path = "/v1/chat"
     tags = ["chat"]
 
-    @post(operation_id="createChatReply", summary="Answer a message", status_code=200, responses=documented(400, 403, 404, 413, *AUTHENTICATED))
+    @post(
+        operation_id="createChatReply",
+        summary="Answer a message",
+        status_code=200,
+        responses=documented(400, 403, 404, 413, *AUTHENTICATED),
+    )
     # Annotated with the JSON answer so OpenAPI documents it; with stream=true the same route returns SSE.
-    async def create(self, data: ChatRequest, tenant: Tenant, services: Services) -> ChatResponse:
+    async def create(self, data: ChatRequest, tenant: Tenant, owner: Ownership, services: Services) -> ChatResponse:
         chat = services.chat
+        conversation = await owner.writer_conversation(data.user_id, data.conversation_id)
         if not data.stream:
-            return await chat.answer(tenant, data.user_id, data.message, data.conversation_id, data.language)
-        turn = await chat.prepare(tenant, data.user_id, data.message, data.conversation_id, data.language)
+            return await chat.answer(tenant, data.user_id, data.message, conversation, data.language)
+        turn = await chat.prepare(tenant, data.user_id, data.message, conversation, data.language)
 
         async def events():
             async for item in chat.stream(turn, endpoint="chat"):

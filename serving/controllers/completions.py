@@ -9,6 +9,7 @@ from litestar.response.sse import ServerSentEventMessage
 
 from serving.auth import Tenant
 from serving.errors import AUTHENTICATED, JiwaError, documented
+from serving.ownership import Ownership
 from serving.schemas import (
     ChatResponse,
     CompletionChoice,
@@ -40,19 +41,19 @@ class CompletionsController(Controller):
         status_code=200,
         responses=documented(400, 403, 404, 413, *AUTHENTICATED),
     )
-    async def create(self, data: CompletionRequest, tenant: Tenant, services: Services) -> Response | ServerSentEvent:
+    async def create(self, data: CompletionRequest, tenant: Tenant, owner: Ownership, services: Services) -> Response | ServerSentEvent:
         if data.messages[-1].role != "user" or not _text(data.messages[-1].content).strip():
             raise JiwaError("the last message must be a non-empty user message", field="messages")
         message = _text(data.messages[-1].content)
         # The client's own messages are the history; system messages from clients are not instructions to Jiwa.
         history = [{"role": m.role, "content": _text(m.content)} for m in data.messages[:-1] if m.role in ("user", "assistant")]
         user_id = data.user or tenant.name
-        conversation_id = (data.metadata or {}).get("conversation_id")
+        conversation = await owner.writer_conversation(user_id, (data.metadata or {}).get("conversation_id"))
         chat = services.chat
         created = int(time.time())
 
         if not data.stream:
-            answer = await chat.answer(tenant, user_id, message, conversation_id, None, history, endpoint="completions")
+            answer = await chat.answer(tenant, user_id, message, conversation, None, history, endpoint="completions")
             body = CompletionResponse(
                 id=f"chatcmpl-{answer.message_id}",
                 created=created,
@@ -65,7 +66,7 @@ class CompletionsController(Controller):
             )
             return Response(body, headers={CONVERSATION_HEADER: answer.conversation_id})
 
-        turn = await chat.prepare(tenant, user_id, message, conversation_id, None, history)
+        turn = await chat.prepare(tenant, user_id, message, conversation, None, history)
         completion_id = f"chatcmpl-{turn.conversation.conversation_id}-{len(turn.conversation.turns)}"
 
         def chunk(delta: dict, finish: str | None) -> str:

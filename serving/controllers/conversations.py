@@ -2,20 +2,11 @@
 
 from litestar import Controller, get, post
 
-from serving.auth import Tenant
 from serving.conversations import Conversation
-from serving.errors import AUTHENTICATED, Forbidden, NotFound, documented
-from serving.schemas import ConversationView, Turn
+from serving.errors import AUTHENTICATED, documented
+from serving.ownership import Ownership
+from serving.schemas import ConversationView, TurnView
 from serving.services import Services
-
-
-async def _owned(services: Services, tenant: Tenant, conversation_id: str) -> Conversation:
-    conversation = await services.conversations.conversation(conversation_id)
-    if conversation is None:
-        raise NotFound(f"conversation '{conversation_id}' does not exist.")
-    if conversation.tenant != tenant.name:
-        raise Forbidden(f"conversation '{conversation_id}' belongs to another API key.")
-    return conversation
 
 
 def _view(conversation: Conversation) -> ConversationView:
@@ -24,7 +15,7 @@ def _view(conversation: Conversation) -> ConversationView:
         user_id=conversation.user_id,
         ended=conversation.ended,
         turns=[
-            Turn(t.message_id, t.role, t.content or "", t.created_at.isoformat(), t.source, list(t.insight_ids))
+            TurnView(t.message_id, t.role, t.content or "", t.created_at.isoformat(), t.source, list(t.insight_ids))
             for t in conversation.turns
         ],
     )
@@ -34,9 +25,14 @@ class ConversationController(Controller):
     path = "/v1/conversations"
     tags = ["conversations"]
 
-    @get("/{conversation_id:str}", operation_id="getConversation", summary="A conversation and its turns", responses=documented(403, 404, *AUTHENTICATED))
-    async def read(self, conversation_id: str, tenant: Tenant, services: Services) -> ConversationView:
-        return _view(await _owned(services, tenant, conversation_id))
+    @get(
+        "/{conversation_id:str}",
+        operation_id="getConversation",
+        summary="A conversation and its turns",
+        responses=documented(403, 404, *AUTHENTICATED),
+    )
+    async def read(self, conversation_id: str, owner: Ownership) -> ConversationView:
+        return _view(await owner.conversation(conversation_id))
 
     @post(
         "/{conversation_id:str}/end",
@@ -45,8 +41,8 @@ class ConversationController(Controller):
         status_code=200,
         responses=documented(403, 404, *AUTHENTICATED),
     )
-    async def end(self, conversation_id: str, tenant: Tenant, services: Services) -> ConversationView:
-        conversation = await _owned(services, tenant, conversation_id)
+    async def end(self, conversation_id: str, owner: Ownership, services: Services) -> ConversationView:
+        conversation = await owner.conversation(conversation_id)
         if not conversation.ended:
             await services.conversations.end(conversation)
         return _view(conversation)

@@ -2,8 +2,8 @@
 
 from litestar import Controller, post
 
-from serving.auth import Tenant
-from serving.errors import AUTHENTICATED, Forbidden, JiwaError, NotFound, documented
+from serving.errors import AUTHENTICATED, JiwaError, documented
+from serving.ownership import Ownership
 from serving.schemas import Feedback, FeedbackAck
 from serving.services import Services
 
@@ -19,12 +19,8 @@ class MessageController(Controller):
         status_code=201,
         responses=documented(400, 403, 404, *AUTHENTICATED),
     )
-    async def feedback(self, message_id: str, data: Feedback, tenant: Tenant, services: Services) -> FeedbackAck:
-        turn = await services.conversations.find_message(message_id)
-        if turn is None:
-            raise NotFound(f"message '{message_id}' does not exist.")
-        if turn.tenant != tenant.name:
-            raise Forbidden(f"message '{message_id}' belongs to another API key.")
+    async def feedback(self, message_id: str, data: Feedback, owner: Ownership, services: Services) -> FeedbackAck:
+        turn = await owner.message(message_id)
         if turn.role != "assistant":
             raise JiwaError("feedback applies to assistant replies; this message is the user's own.", field="message_id")
         await services.conversations.add_feedback(turn, data.rating, data.comment)

@@ -2,19 +2,13 @@
 
 from litestar import Controller, delete, get
 
+from jiwa.forgetting import ForgetIncomplete, forget_user
 from serving.auth import Tenant
-from serving.errors import AUTHENTICATED, Forbidden, NotFound, Unavailable, documented
-from serving.responder import Grounding, data_block
+from serving.errors import AUTHENTICATED, Unavailable, documented
+from serving.grounding import Grounding, data_block
+from serving.ownership import Ownership
 from serving.schemas import Forgotten, MemoryView
 from serving.services import Services
-
-
-def _check_owner(services: Services, tenant: Tenant, user_id: str) -> None:
-    owner = services.conversations.owner_of(user_id)
-    if owner is None:
-        raise NotFound(f"user '{user_id}' is unknown.")
-    if owner != tenant.name:
-        raise Forbidden(f"user '{user_id}' belongs to another API key.")
 
 
 class UserController(Controller):
@@ -27,8 +21,8 @@ class UserController(Controller):
         summary="The memory used to ground replies to this user",
         responses=documented(403, 404, *AUTHENTICATED),
     )
-    async def memory(self, user_id: str, tenant: Tenant, services: Services) -> MemoryView:
-        _check_owner(services, tenant, user_id)
+    async def memory(self, user_id: str, tenant: Tenant, owner: Ownership, services: Services) -> MemoryView:
+        owner.user(user_id)
         profile = services.profiles.profile(tenant.name, user_id)
         memory = await services.profiles.lookup(tenant.name, user_id)
         return MemoryView(
@@ -45,11 +39,10 @@ class UserController(Controller):
         status_code=200,
         responses=documented(403, 404, 503, *AUTHENTICATED),
     )
-    async def forget(self, user_id: str, tenant: Tenant, services: Services) -> Forgotten:
-        _check_owner(services, tenant, user_id)
+    async def forget(self, user_id: str, tenant: Tenant, owner: Ownership, services: Services) -> Forgotten:
+        owner.user(user_id)
         try:
-            derived = await services.profiles.forget(user_id)
-        except Exception as exc:  # nothing is half-done yet: the log still knows the user, so a retry works
-            raise Unavailable(f"user '{user_id}' could not be forgotten right now (the profile store refused the delete); repeat the DELETE.") from exc
-        removed = await services.conversations.forget(tenant.name, user_id)
-        return Forgotten(user_id=user_id, events_removed=removed, derived_rows_removed=derived)
+            report = await forget_user(tenant.name, user_id, memory=services.profiles, db=services.db, log=services.conversations)
+        except ForgetIncomplete as exc:
+            raise Unavailable(f"user '{user_id}' could not be forgotten right now ({exc}); repeat the DELETE.") from exc
+        return Forgotten(user_id=user_id, events_removed=report.events_removed, derived_rows_removed=report.derived_rows_removed)

@@ -1,0 +1,40 @@
+"""The conversation log the chat server writes: an observable source, so lineage starts there."""
+
+import dagster as dg
+
+from assets.resources import StoresResource
+
+
+@dg.observable_source_asset(
+    group_name="conversations",
+    tags={"dagster/kind/parquet": "", "dagster/kind/duckdb": ""},
+    description="Turns, conversation ends and feedback, appended by the chat server and sealed into Parquet segments "
+    "under <data_uri>/conversation_log/sealed/. Read with DuckDB; no process locks another's file.",
+)
+def conversation_log(stores: StoresResource) -> dg.ObserveResult:
+    summary = (
+        stores.log_reader()
+        .query(
+            """
+        SELECT count(*) AS events,
+               count(DISTINCT conversation_id) AS conversations,
+               count(DISTINCT user_id) AS users,
+               count(*) FILTER (WHERE type = 'feedback') AS feedback,
+               max(created_at) AS newest
+        FROM events
+        """
+        )
+        .to_pylist()
+    )
+    row = summary[0] if summary else {"events": 0, "conversations": 0, "users": 0, "feedback": 0, "newest": None}
+    newest = row["newest"].isoformat() if row["newest"] else "none"
+    return dg.ObserveResult(
+        data_version=dg.DataVersion(f"{row['events']}@{newest}"),
+        metadata={
+            "events": row["events"],
+            "conversations": row["conversations"],
+            "users": row["users"],
+            "feedback": row["feedback"],
+            "newest_event": newest,
+        },
+    )

@@ -1,0 +1,195 @@
+"""Pattern 2: LLAMA analyses each finished conversation; claims are grounded in user turns before they are stored."""
+
+import json
+import time
+from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import dagster as dg
+import pyarrow as pa
+from pydantic import Field
+
+from assets.checks import rows_match_schema
+from assets.previews import markdown_table
+from assets.resources import AnalysisResource, LlamaResource, StoresResource
+from assets.versions import configured_model
+from jiwa.catalogue.markers import MARKERS_PATH
+from jiwa.enrichment import claims, records, signals
+from jiwa.enrichment.claims import claims_cite_user_turns, ground
+from jiwa.enrichment.pending import attempts_so_far, needs_analysis
+from jiwa.enrichment.records import analysis_record
+from jiwa.enrichment.signals import count_signals
+from jiwa.enrichment.transcript import Transcript
+from jiwa.forgetting import sweep_forgotten
+from jiwa.prompts import load_prompt
+from jiwa.settings import AnalysisSettings
+from jiwa.store.analyses import analysis_rows, stored_analyses
+from jiwa.store.lance import tag_version, upsert
+from jiwa.store.schema import ANALYSES_TABLE, ANALYSIS_OK, analyses_schema
+from jiwa.versions import code_version
+
+ANALYSIS_PROMPT = load_prompt("conversation_analysis")
+ANALYSIS_CHECKS = ("analyses_schema_valid", "claims_cite_user_turns")
+
+
+class AnalysesConfig(dg.Config):
+    conversation_ids: list[str] = Field(
+        default_factory=list,
+        description="Conversations to analyse; the sensor fills this. Empty: every finished conversation not analysed yet.",
+    )
+    max_conversations: int | None = Field(
+        default=None, ge=1, description="Most conversations this run takes; unset: the analysis resource's batch size."
+    )
+    force: bool = Field(default=False, description="Analyse again even when a conversation's content has not changed.")
+
+
+@dg.asset(
+    group_name="enrichment",
+    kinds={"llamacpp", "lancedb"},
+    pool="llama",
+    deps=["conversation_log"],
+    code_version=ANALYSIS_PROMPT.code_version(configured_model(), code_version(Path(__file__), MARKERS_PATH, claims, records, signals)),
+    check_specs=[dg.AssetCheckSpec(name, asset="conversation_analyses", blocking=True) for name in ANALYSIS_CHECKS]
+    + [dg.AssetCheckSpec("no_failed_analyses", asset="conversation_analyses")],
+    description="One analysis per finished conversation: emotions, style, trust, life phase, dreams, anxieties and "
+    "stated facts, each citing the user turns it rests on; cultural markers and languages counted by rule.",
+)
+def conversation_analyses(
+    context: dg.AssetExecutionContext, config: AnalysesConfig, llama: LlamaResource, stores: StoresResource, analysis: AnalysisResource
+):
+    started = time.perf_counter()
+    policy: AnalysisSettings = analysis.settings()
+    limit = config.max_conversations or policy.analysis_batch_size
+    reader = stores.log_reader()
+    db = stores.lance()
+    ids = config.conversation_ids or pending_conversations(reader, db, policy, limit)
+    ids = list(dict.fromkeys(ids))[:limit]
+    stored = stored_analyses(db, ids)
+    # Reading only recent segments keeps a run's cost flat however long the log grows.
+    since = datetime.now(UTC) - timedelta(days=policy.conversation_max_days)
+    transcripts = [Transcript.from_events(events) for events in reader.conversation_events(ids, since=since).values()]
+
+    todo, touched, unchanged = [], [], 0
+    for transcript in transcripts:
+        previous = stored.get(transcript.conversation_id)
+        due = config.force or needs_analysis(previous, transcript.last_event_at, policy.analysis_max_attempts)
+        if not transcript.user_turns or not due:
+            unchanged += 1
+        elif previous and previous.status == ANALYSIS_OK and previous.fingerprint == transcript.fingerprint and not config.force:
+            # Only an end marker is new: the analysis still holds, and now covers the log up to that marker.
+            touched.append(transcript)
+        else:
+            todo.append((transcript, attempts_so_far(previous, transcript.last_event_at) + 1))
+
+    llm = llama.structured()
+
+    def analyse(job):
+        transcript, attempts = job
+        counted = count_signals(list(transcript.user_turns.values()))
+        result = llm.generate(
+            ANALYSIS_PROMPT,
+            variant=attempts - 1,
+            transcript=transcript.render(policy.analysis_transcript_chars),
+            languages=json.dumps(counted.languages),
+            markers=json.dumps(counted.markers, ensure_ascii=False),
+        )
+        grounded, dropped = ground(result, transcript) if result is not None else (None, 0)
+        return analysis_record(
+            transcript,
+            counted,
+            grounded,
+            dropped_claims=dropped,
+            attempts=attempts,
+            analysed_at=datetime.now(UTC),
+            model=llm.model_id,
+            prompt_version=ANALYSIS_PROMPT.version,
+            run_id=context.run_id,
+            error=None if grounded is not None else "no valid analysis after retries",
+        )
+
+    with ThreadPoolExecutor(max_workers=max(1, llama.settings().concurrency)) as pool:
+        new_records = list(pool.map(analyse, todo))
+    # Stamped at commit, not at start: readers that poll for rows newer than what they saw must not miss a long run.
+    committed_at = datetime.now(UTC)
+    for record in new_records:
+        record["analysed_at"] = committed_at
+    last_event = {t.conversation_id: t.last_event_at for t in touched}
+    refreshed = [dict(row, ended_at=last_event[row["id"]]) for row in analysis_rows(db, list(last_event))]
+
+    schema = analyses_schema()
+    by_id = {t.conversation_id: t for t in transcripts}
+    failed = [r for r in new_records if r["status"] != ANALYSIS_OK]
+    checks = _checks(new_records, schema, by_id, failed)
+    stats = llm.stats
+    metadata = {
+        "requested": len(ids),
+        "analysed": len(new_records) - len(failed),
+        "failed": len(failed),
+        "unchanged_skipped": unchanged + len(touched),
+        "dropped_claims": sum(r["dropped_claims"] for r in new_records),
+        "rejected_attempts": stats.rejected,
+        "rejections": dg.MetadataValue.json(dict(stats.rejections)),
+        "prompt_tokens": stats.prompt_tokens,
+        "completion_tokens": stats.completion_tokens,
+        "tokens_per_conversation": round((stats.prompt_tokens + stats.completion_tokens) / len(new_records), 1) if new_records else 0,
+        "elapsed_s": round(time.perf_counter() - started, 1),
+        "model": llm.model_id,
+        "failed_conversations": dg.MetadataValue.json([r["id"] for r in failed][:50]),
+        # Ids and counts only: no text a user wrote and nothing inferred about them goes into Dagster metadata.
+        "preview": markdown_table(
+            ["conversation", "status", "language", "turns", "dropped claims"],
+            ([r["id"], r["status"], r["primary_language"] or "", r["turns"], r["dropped_claims"]] for r in new_records),
+            limit=5,
+        ),
+    }
+    if not all(check.passed for check in checks if check.check_name in ANALYSIS_CHECKS):
+        context.log.error("Not publishing analyses: a blocking check failed")
+        return dg.MaterializeResult(metadata={**metadata, "published": False}, check_results=checks)
+    if not new_records and not refreshed:
+        return dg.MaterializeResult(metadata={**metadata, "published": False}, check_results=checks)
+
+    table = upsert(db, ANALYSES_TABLE, schema, pa.Table.from_pylist(new_records + refreshed, schema=schema))
+    table.optimize()
+    version = tag_version(table, f"analyses-{context.run_id[:8]}")
+    swept = sweep_forgotten(db, reader)
+    return dg.MaterializeResult(
+        metadata={**metadata, "published": True, "table_version": version, "table_rows": table.count_rows(), "forgotten_rows_swept": swept},
+        check_results=checks,
+    )
+
+
+def pending_conversations(reader, db, policy: AnalysisSettings, limit: int) -> list[str]:
+    """Finished conversations of the recent log that need analysis, oldest ready first."""
+    now = datetime.now(UTC)
+    since = now - timedelta(days=policy.conversation_max_days)
+    ready = reader.ready_conversations(after=since, until=now, idle_s=policy.conversation_idle_timeout_s, scan_from=since)
+    stored = stored_analyses(db, [row["conversation_id"] for row in ready])
+    due = [
+        row["conversation_id"]
+        for row in ready
+        if needs_analysis(stored.get(row["conversation_id"]), row["last_event_at"], policy.analysis_max_attempts)
+    ]
+    return due[:limit]
+
+
+def _checks(rows: list[dict], schema: pa.Schema, transcripts: dict[str, Transcript], failed: list[dict]) -> list[dg.AssetCheckResult]:
+    uncited = [
+        r["id"] for r in rows if r["analysis"] is not None and not claims_cite_user_turns(json.loads(r["analysis"]), transcripts[r["id"]])
+    ]
+    return [
+        rows_match_schema("analyses_schema_valid", rows, schema),
+        dg.AssetCheckResult(
+            check_name="claims_cite_user_turns",
+            passed=not uncited,
+            description="every kept claim cites user turns of its own conversation" if not uncited else f"uncited claims in {uncited[:5]}",
+            metadata={"conversations_with_uncited_claims": len(uncited)},
+        ),
+        dg.AssetCheckResult(
+            check_name="no_failed_analyses",
+            passed=not failed,
+            severity=dg.AssetCheckSeverity.WARN,
+            description=f"{len(failed)} conversation(s) got no valid analysis; the sensor retries them" if failed else "all analysed",
+            metadata={"failed": len(failed), "failed_conversations": dg.MetadataValue.json([r["id"] for r in failed][:50])},
+        ),
+    ]

@@ -1,0 +1,135 @@
+"""Pattern 5: each user's JIWA profile, folded from their analyses, checked, and published in one commit."""
+
+import random
+from datetime import timedelta
+from pathlib import Path
+
+import dagster as dg
+import pyarrow as pa
+from pydantic import Field, ValidationError
+
+from assets.enrichment.analyses import conversation_analyses
+from assets.previews import markdown_table
+from assets.resources import StoresResource
+from jiwa.enrichment import profile_merge
+from jiwa.enrichment.profile_merge import AnalysedConversation, build_profile, sources_fingerprint
+from jiwa.forgetting import sweep_forgotten
+from jiwa.profile import Profile
+from jiwa.store.analyses import analyses_of, stored_profiles, users_with_analyses
+from jiwa.store.lance import tag_version, upsert
+from jiwa.store.schema import ANALYSES_TABLE, PROFILES_TABLE, profiles_schema
+from jiwa.versions import code_version
+
+PROFILE_CHECKS = ("profiles_bounded", "profiles_deterministic")
+MAX_PROFILE_BYTES = 16_000
+# The profile step re-reads analyses this far behind its watermark, for analysis runs that committed late.
+_WATERMARK_SAFETY = timedelta(hours=1)
+PROFILES_CODE_VERSION = code_version(Path(__file__), profile_merge)
+
+
+class ProfilesConfig(dg.Config):
+    rebuild_all: bool = Field(default=False, description="Rebuild every user's profile, not only those with new analyses.")
+
+
+@dg.asset(
+    group_name="enrichment",
+    kinds={"lancedb"},
+    deps=[conversation_analyses],
+    code_version=PROFILES_CODE_VERSION,
+    check_specs=[dg.AssetCheckSpec(name, asset="jiwa_profiles", blocking=True) for name in PROFILE_CHECKS],
+    description="Each user's JIWA memory: stated facts and jiwa_context (personality, emotional state and trust with "
+    "their history, preferences, life phase, dreams, anxieties, cultural bridge), folded from their analyses.",
+)
+def jiwa_profiles(context: dg.AssetExecutionContext, config: ProfilesConfig, stores: StoresResource):
+    db = stores.lance()
+    if ANALYSES_TABLE not in db.table_names():
+        return dg.MaterializeResult(metadata={"users_updated": 0, "published": False}, check_results=_checks([], {}))
+    stored = stored_profiles(db)
+    if config.rebuild_all or not stored:
+        users = users_with_analyses(db)
+    else:
+        watermark = max(row["updated_at"] for row in stored.values()) - _WATERMARK_SAFETY
+        users = users_with_analyses(db, since=watermark, run_id=context.run_id)
+    return rebuild_profiles(context, stores, users)
+
+
+def rebuild_profiles(context: dg.AssetExecutionContext, stores: StoresResource, users: list[str]) -> dg.MaterializeResult:
+    """Fold these users' analyses into their profiles, check the batch, and publish it in one commit."""
+    db = stores.lance()
+    stored = stored_profiles(db)
+    analyses = analyses_of(db, users)
+    records, built, unchanged = [], {}, 0
+    for user_id, items in sorted(analyses.items()):
+        fingerprint = sources_fingerprint(items)
+        if stored.get(user_id, {}).get("sources_fingerprint") == fingerprint:
+            unchanged += 1
+            continue
+        profile = build_profile(user_id, items[0].tenant, items)
+        built[user_id] = items
+        records.append(
+            {
+                "id": user_id,
+                "tenant": profile.tenant,
+                "user_id": user_id,
+                "updated_at": max(item.analysed_at for item in items),
+                "first_seen": profile.first_seen,
+                "conversations": profile.conversations,
+                "sources_fingerprint": fingerprint,
+                "profile": profile.model_dump_json(),
+                "run_id": context.run_id,
+            }
+        )
+
+    checks = _checks(records, built)
+    metadata = {
+        "users_considered": len(users),
+        "users_updated": len(records),
+        "unchanged_skipped": unchanged,
+        # Ids and sizes only: what a profile says about its user stays out of Dagster metadata.
+        "preview": markdown_table(
+            ["user", "conversations", "profile bytes"],
+            ([r["id"], r["conversations"], len(r["profile"].encode())] for r in records),
+            limit=5,
+        ),
+    }
+    if not records or not all(check.passed for check in checks):
+        return dg.MaterializeResult(metadata={**metadata, "published": False}, check_results=checks)
+    table = upsert(db, PROFILES_TABLE, profiles_schema(), pa.Table.from_pylist(records, schema=profiles_schema()))
+    table.optimize()
+    version = tag_version(table, f"profiles-{context.run_id[:8]}")
+    swept = sweep_forgotten(db, stores.log_reader())
+    return dg.MaterializeResult(
+        metadata={**metadata, "published": True, "table_version": version, "table_rows": table.count_rows(), "forgotten_rows_swept": swept},
+        check_results=checks,
+    )
+
+
+def _checks(records: list[dict], built: dict[str, list[AnalysedConversation]]) -> list[dg.AssetCheckResult]:
+    oversized, invalid = [], []
+    for record in records:
+        if len(record["profile"].encode()) > MAX_PROFILE_BYTES:
+            oversized.append(record["id"])
+        try:
+            Profile.model_validate_json(record["profile"])
+        except ValidationError:
+            invalid.append(record["id"])
+    # The merge promises order does not matter: rebuild each profile from shuffled analyses and compare.
+    shuffler = random.Random(0)
+    unstable = []
+    for record in records:
+        items = list(built[record["id"]])
+        shuffler.shuffle(items)
+        if build_profile(record["id"], record["tenant"], items + items[:1]).model_dump_json() != record["profile"]:
+            unstable.append(record["id"])
+    return [
+        dg.AssetCheckResult(
+            check_name="profiles_bounded",
+            passed=not oversized and not invalid,
+            description=f"{len(oversized)} over {MAX_PROFILE_BYTES} bytes, {len(invalid)} failing the Profile model",
+        ),
+        dg.AssetCheckResult(
+            check_name="profiles_deterministic",
+            passed=not unstable,
+            description="shuffled and repeated analyses give the same profiles" if not unstable else f"unstable: {unstable[:5]}",
+        ),
+    ]

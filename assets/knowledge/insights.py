@@ -1,0 +1,144 @@
+"""Pattern 1: LLAMA writes the cultural-insights knowledge base the chat server retrieves from."""
+
+import time
+from pathlib import Path
+
+import dagster as dg
+import pyarrow as pa
+from pydantic import Field
+
+from assets.knowledge import generation
+from assets.knowledge.generation import INSIGHT_PROMPT, generate_insights
+from assets.knowledge.topics import category_partitions
+from assets.previews import markdown_table
+from assets.resources import EmbedderResource, LlamaResource, StoresResource
+from assets.versions import configured_embedder, configured_model
+from jiwa.catalogue.topics import TopicCatalogue
+from jiwa.knowledge import insight_rows
+from jiwa.knowledge.insight_rows import Provenance, audit_batch, insight_record, with_novel_vectors
+from jiwa.settings import KnowledgeSettings
+from jiwa.store.insights import published_vectors
+from jiwa.store.lance import refresh_indexes, sql_literal, tag_version, upsert
+from jiwa.store.schema import INSIGHTS_TABLE, insights_schema
+from jiwa.versions import code_version
+
+INSIGHT_CHECKS = ("enough_rows", "schema_valid", "no_empty_text", "duplicate_rate", "topics_covered")
+
+
+class InsightsConfig(dg.Config):
+    insights_per_topic: int | None = Field(
+        default=None, ge=1, le=50, description="Insights to request per topic; unset: JIWA_INSIGHTS_PER_TOPIC (default 2)."
+    )
+    topic_limit: int = Field(default=0, ge=0, description="Use only the first N topics of the category; 0 uses all.")
+    dedup_threshold: float | None = Field(
+        default=None, gt=0, le=1, description="Cosine similarity that counts as a near-duplicate; unset: JIWA_INSIGHTS_DEDUP_THRESHOLD."
+    )
+
+
+@dg.asset(
+    partitions_def=category_partitions,
+    group_name="knowledge",
+    kinds={"llamacpp", "lancedb"},
+    pool="llama",
+    code_version=INSIGHT_PROMPT.code_version(
+        configured_model(), configured_embedder(), code_version(Path(__file__), generation, insight_rows)
+    ),
+    check_specs=[dg.AssetCheckSpec(name, asset="cultural_insights", blocking=True) for name in INSIGHT_CHECKS],
+    description="Cultural insights LLAMA writes per topic, with guidance for the responder and multilingual triggers; "
+    "one partition per category, published as one LanceDB commit and tagged.",
+)
+def cultural_insights(
+    context: dg.AssetExecutionContext,
+    config: InsightsConfig,
+    cultural_topics: TopicCatalogue,
+    llama: LlamaResource,
+    embedder: EmbedderResource,
+    stores: StoresResource,
+):
+    knobs = KnowledgeSettings()
+    per_topic = config.insights_per_topic or knobs.insights_per_topic
+    threshold = config.dedup_threshold or knobs.insights_dedup_threshold
+    category = context.partition_key
+    topics = cultural_topics.in_category(category)
+    if config.topic_limit:
+        topics = topics[: config.topic_limit]
+    llm = llama.structured()
+    started = time.perf_counter()
+
+    generated = generate_insights(context.log, llm, topics, cultural_topics.facets, per_topic, llama.settings().concurrency)
+    provenance = Provenance.of_run("llama_offline", llm, INSIGHT_PROMPT, context.run_id)
+    records = [insight_record(topic, insight, provenance) for topic, insight in generated]
+    model = embedder.embedder()
+    vectors = model.embed([record["search_text"] for record in records])
+
+    db = stores.lance()
+    schema = insights_schema(model.model_name, model.dimension)
+    # Vectors already published for other categories: new insights must not repeat them.
+    kept, duplicates = with_novel_vectors(
+        records, vectors, published_vectors(db, schema, f"category != {sql_literal(category)}"), threshold
+    )
+    rows = pa.Table.from_pylist(kept, schema=schema)
+
+    requested = len(topics) * per_topic
+    audits = audit_batch(
+        rows,
+        expected_schema=schema,
+        topics=topics,
+        requested=requested,
+        generated=len(records),
+        duplicates=duplicates,
+        min_yield=knobs.insights_min_yield,
+        max_duplicate_rate=knobs.insights_max_duplicate_rate,
+    )
+    check_results = [
+        dg.AssetCheckResult(
+            check_name=audit.name,
+            passed=audit.passed,
+            severity=dg.AssetCheckSeverity.ERROR,
+            description=audit.description,
+            metadata=audit.metadata,
+        )
+        for audit in audits
+    ]
+    stats = llm.stats
+    metadata = {
+        "category": category,
+        "topics": len(topics),
+        "requested": requested,
+        "generated": len(records),
+        "dropped_invalid": stats.dropped,
+        "rejected_attempts": stats.rejected,
+        "rejections": dg.MetadataValue.json(dict(stats.rejections)),
+        "duplicates_removed": duplicates,
+        "rows_written": rows.num_rows,
+        "prompt_tokens": stats.prompt_tokens,
+        "completion_tokens": stats.completion_tokens,
+        "tokens_per_s": round(stats.tokens_per_second, 1),
+        "elapsed_s": round(time.perf_counter() - started, 1),
+        "model": llm.model_id,
+        "preview": markdown_table(
+            ["topic", "insight", "guidance", "tone"],
+            ([r["topic"], r["insight"], r["guidance"], ", ".join(r["tone_tags"])] for r in kept),
+            limit=5,
+        ),
+    }
+
+    failed = [audit for audit in audits if not audit.passed]
+    if failed:
+        # Readers keep the last good version: a batch that fails its audit is never committed.
+        context.log.error("Not publishing %s: %s", category, "; ".join(a.description for a in failed))
+        return dg.MaterializeResult(metadata={**metadata, "published": False}, check_results=check_results)
+
+    table = upsert(db, INSIGHTS_TABLE, schema, rows, replace_scope=f"category = {sql_literal(category)}")
+    refresh_indexes(table, text_column="search_text", vector_min_rows=knobs.vector_index_min_rows)
+    version = tag_version(table, f"{category}-{context.run_id[:8]}")
+    return dg.MaterializeResult(
+        metadata={
+            **metadata,
+            "published": True,
+            "table_version": version,
+            "table_rows": table.count_rows(),
+            "uri": dg.MetadataValue.path(f"{stores.uri}/{INSIGHTS_TABLE}.lance"),
+        },
+        check_results=check_results,
+    )

@@ -1,0 +1,32 @@
+"""Store compaction on a clock: small fragments merged, deleted rows rewritten out of the files, old versions removed."""
+
+import dagster as dg
+
+from assets.resources import StoresResource
+from jiwa.store.compaction import compact_stores
+
+
+@dg.op(
+    description="Merge the conversation log's small segments per day, and compact every LanceDB table. User-data "
+    "tables keep no older version, so forgotten users are gone from disk."
+)
+def compact_all_stores(context: dg.OpExecutionContext, stores: StoresResource) -> None:
+    stats = compact_stores(stores.uri, retention_hours=stores.settings().store_retention_hours)
+    context.log.info(f"compacted the conversation log: {stats['conversation_log']}")
+    for name, table_stats in stats["tables"].items():
+        context.log.info(f"compacted {name}: {table_stats}")
+
+
+@dg.job(description="Compaction of the stores; run hourly, and on demand after forgetting a user.")
+def store_compaction():
+    compact_all_stores()
+
+
+hourly_compaction = dg.ScheduleDefinition(
+    name="hourly_compaction",
+    job=store_compaction,
+    cron_schedule="15 * * * *",
+    execution_timezone="Asia/Makassar",
+    default_status=dg.DefaultScheduleStatus.RUNNING,
+    description="Hourly, so a forgotten user's rows are physically gone within the hour.",
+)

@@ -1,0 +1,33 @@
+"""Nightly learning: at 03:00 in Bali, yesterday's conversations teach the knowledge base, refresh profiles,
+propose intents, and the stores are compacted. The job and its schedule live here."""
+
+import dagster as dg
+
+from assets.nightly.compaction import compacted_stores
+from assets.nightly.days import nightly_partitions
+from assets.nightly.findings import nightly_insights
+from assets.nightly.profiles import refreshed_profiles
+from assets.nightly.proposals import proposed_intents
+
+nightly_job = dg.define_asset_job(
+    "nightly_learning",
+    selection=dg.AssetSelection.groups("nightly"),
+    partitions_def=nightly_partitions,
+    description="Learn from one Bali day: findings into the knowledge base, profiles refreshed, intents proposed, stores compacted.",
+)
+
+# For daily partitions the schedule runs the partition of the day before: at 03:00 on the 25th, the 24th.
+nightly_schedule = dg.build_schedule_from_partitioned_job(
+    nightly_job,
+    name="nightly_learning_schedule",
+    hour_of_day=3,
+    minute_of_hour=0,
+    default_status=dg.DefaultScheduleStatus.RUNNING,
+    description="03:00 Asia/Makassar, over yesterday's conversations.",
+)
+
+defs = dg.Definitions(
+    assets=[nightly_insights, refreshed_profiles, proposed_intents, compacted_stores],
+    jobs=[nightly_job],
+    schedules=[nightly_schedule],
+)

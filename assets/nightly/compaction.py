@@ -1,0 +1,35 @@
+"""After the night's writes, every store compacted: the same compaction as the hourly maintenance job."""
+
+from pathlib import Path
+
+import dagster as dg
+
+from assets.nightly.days import nightly_partitions
+from assets.nightly.findings import nightly_insights
+from assets.nightly.profiles import refreshed_profiles
+from assets.nightly.proposals import proposed_intents
+from assets.resources import StoresResource
+from jiwa.store import compaction
+from jiwa.store.compaction import compact_stores
+from jiwa.versions import code_version
+
+
+@dg.asset(
+    partitions_def=nightly_partitions,
+    group_name="nightly",
+    kinds={"lancedb"},
+    deps=[nightly_insights, refreshed_profiles, proposed_intents],
+    code_version=code_version(Path(__file__), compaction),
+    description="After the night's writes: every table compacted; knowledge tables keep JIWA_STORE_RETENTION_HOURS "
+    "of versions, user-data tables none.",
+)
+def compacted_stores(context: dg.AssetExecutionContext, stores: StoresResource):
+    stats = compact_stores(stores.uri, retention_hours=stores.settings().store_retention_hours)
+    return dg.MaterializeResult(
+        metadata={
+            "conversation_log": dg.MetadataValue.json(stats["conversation_log"]),
+            "tables": dg.MetadataValue.json(stats["tables"]),
+            "versions_removed": stats["versions_removed"],
+            "bytes_removed": stats["bytes_removed"],
+        }
+    )

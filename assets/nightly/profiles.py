@@ -1,0 +1,27 @@
+"""The JIWA profiles of everyone who talked to Jiwa that day, folded again after the night's learning."""
+
+import dagster as dg
+
+from assets.enrichment.profiles import PROFILES_CODE_VERSION, rebuild_profiles
+from assets.nightly.days import day_conversations, nightly_partitions
+from assets.nightly.findings import nightly_insights
+from assets.resources import AnalysisResource, StoresResource
+
+
+@dg.asset(
+    partitions_def=nightly_partitions,
+    group_name="nightly",
+    kinds={"lancedb"},
+    deps=[nightly_insights, "conversation_analyses"],
+    code_version=PROFILES_CODE_VERSION,
+    description="The JIWA profiles of everyone who talked to Jiwa that day, folded again from their latest analyses.",
+)
+def refreshed_profiles(context: dg.AssetExecutionContext, stores: StoresResource, analysis: AnalysisResource):
+    transcripts, _ = day_conversations(stores.log_reader(), context.partition_key, analysis.settings().conversation_max_days)
+    users = sorted({t.user_id for t in transcripts})
+    result = rebuild_profiles(context, stores, users) if users else None
+    failed = [check.check_name for check in (result.check_results if result else []) if not check.passed]
+    if failed:
+        raise dg.Failure(f"profiles for {context.partition_key} failed their checks: {', '.join(failed)}")
+    metadata = dict(result.metadata) if result else {"users_updated": 0}
+    return dg.MaterializeResult(metadata={**metadata, "day": context.partition_key, "users_that_day": len(users)})

@@ -1,0 +1,100 @@
+"""Dagster resources: LLAMA, the embedder, the stores and the analysis policy.
+
+Each resource mirrors one settings class of `jiwa` field for field, so a setting is declared once: a field left
+unset in the launchpad takes its JIWA_* environment value when the run (or sensor tick) starts, never at import.
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+import dagster as dg
+from pydantic import Field, PrivateAttr, create_model
+from pydantic_settings import BaseSettings
+
+from jiwa.convlog import LogReader, log_root
+from jiwa.embedding import Embedder, EmbedderSettings
+from jiwa.llm import LlamaSettings, StructuredLLM, open_structured
+from jiwa.settings import AnalysisSettings, StoreSettings
+from jiwa.store.lance import connect
+
+
+class _FromSettings(dg.ConfigurableResource):
+    settings_class: ClassVar[type[BaseSettings]]
+    _settings: Any = PrivateAttr(default=None)
+
+    def settings(self) -> Any:
+        """The settings for this run: the fields set on the resource, the environment for the rest."""
+        if self._settings is None:
+            given = {name: getattr(self, name) for name in self.settings_class.model_fields if getattr(self, name) is not None}
+            self._settings = self.settings_class(**given)
+        return self._settings
+
+
+def _mirror(name: str, base: type[_FromSettings], doc: str, secrets: tuple[str, ...] = ()) -> type[_FromSettings]:
+    """A resource class whose fields are base.settings_class's, each optional; secrets are strings set with dg.EnvVar."""
+    fields = {
+        field_name: (
+            (str if field_name in secrets else field.annotation) | None,
+            Field(default=None, description=f"{field.description} Unset: the environment's value, or the default."),
+        )
+        for field_name, field in base.settings_class.model_fields.items()
+    }
+    return create_model(name, __base__=base, __doc__=doc, __module__=__name__, **fields)
+
+
+class _Llama(_FromSettings):
+    settings_class = LlamaSettings
+    _llm: StructuredLLM | None = PrivateAttr(default=None)
+
+    def setup_for_execution(self, context: dg.InitResourceContext) -> None:
+        self._llm = open_structured(self.settings())
+
+    def structured(self) -> StructuredLLM:
+        if self._llm is None:
+            raise dg.DagsterInvariantViolationError("LlamaResource used outside a run; call it from an asset.")
+        return self._llm
+
+
+class _Embedder(_FromSettings):
+    settings_class = EmbedderSettings
+    _embedder: Embedder | None = PrivateAttr(default=None)
+
+    def setup_for_execution(self, context: dg.InitResourceContext) -> None:
+        self._embedder = self.settings().open()
+
+    def embedder(self) -> Embedder:
+        if self._embedder is None:
+            raise dg.DagsterInvariantViolationError("EmbedderResource used outside a run; call it from an asset.")
+        return self._embedder
+
+
+class _Stores(_FromSettings):
+    settings_class = StoreSettings
+
+    @property
+    def uri(self) -> str:
+        return self.settings().data_uri
+
+    def lance(self):
+        return connect(self.uri)
+
+    def log_reader(self) -> LogReader:
+        return LogReader(log_root(self.uri))
+
+
+class _Analysis(_FromSettings):
+    settings_class = AnalysisSettings
+
+
+LlamaResource = _mirror(
+    "LlamaResource",
+    _Llama,
+    "LLAMA, the local model that writes the offline assets: llama.cpp in process, or a llama.cpp server (JIWA_LLM_*).",
+    secrets=("server_api_key",),
+)
+EmbedderResource = _mirror("EmbedderResource", _Embedder, "The sentence embedder whose vectors the server's queries must match.")
+StoresResource = _mirror("StoresResource", _Stores, "Where the stores live, and how long compaction keeps old versions.")
+AnalysisResource = _mirror(
+    "AnalysisResource", _Analysis, "When a conversation counts as finished, and how analysis runs are batched and retried."
+)

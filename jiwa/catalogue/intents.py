@@ -1,0 +1,133 @@
+"""The team's curated facts (assets/catalogue/facts.yaml) and common intents (assets/catalogue/intents.yaml), validated on load."""
+
+from __future__ import annotations
+
+import hashlib
+from datetime import date
+from pathlib import Path
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from jiwa.catalogue import CATALOGUE_DIR
+from jiwa.intent_matching import IntentRule, MatcherSpec
+from jiwa.language import LANGUAGES
+from jiwa.llm.outputs import PLACEHOLDER, states_a_number
+
+FACTS_PATH = CATALOGUE_DIR / "facts.yaml"
+INTENTS_PATH = CATALOGUE_DIR / "intents.yaml"
+REQUIRED_INTENTS = (
+    "greeting",
+    "thanks",
+    "kitas_definition",
+    "kitas_cost",
+    "kitas_requirements",
+    "kitas_processing_time",
+    "kitap_definition",
+    "voa_extension",
+    "pt_pma_how",
+    "pt_pma_capital",
+    "nib_oss",
+    "npwp_tax_id",
+)
+# Filled per request, not from the facts file.
+PERSONAL_PLACEHOLDERS = frozenset({"name"})
+
+
+Localized = str | dict[str, str]
+
+
+class Fact(BaseModel):
+    """A value and unit, the same in every language (a number) or written per language (text)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    value: Localized
+    unit: Localized = ""
+    as_of: date
+    source: str = Field(min_length=5)
+
+    @model_validator(mode="after")
+    def _every_language(self) -> Fact:
+        for name in ("value", "unit"):
+            field = getattr(self, name)
+            if isinstance(field, dict) and set(field) != set(LANGUAGES):
+                raise ValueError(f"{name} written per language must give exactly {', '.join(LANGUAGES)}")
+        return self
+
+    def render(self, language: str = "en") -> str:
+        value = self.value[language] if isinstance(self.value, dict) else self.value
+        unit = self.unit[language] if isinstance(self.unit, dict) else self.unit
+        return f"{value} {unit}".strip()
+
+
+class CuratedFacts(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    facts: dict[str, Fact]
+    sha256: str = ""
+
+
+class Intent(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    require: tuple[str, ...] = Field(min_length=1)
+    optional: tuple[str, ...] = ()
+    max_words: int = Field(default=24, ge=1)
+    phrasings: dict[str, tuple[str, ...]]
+    reference: dict[str, str]
+
+
+class IntentCatalogue(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    neutral: tuple[str, ...]
+    terms: dict[str, tuple[str, ...]]
+    intents: dict[str, Intent]
+    sha256: str = ""
+
+    @model_validator(mode="after")
+    def _consistent(self) -> IntentCatalogue:
+        missing = [intent for intent in REQUIRED_INTENTS if intent not in self.intents]
+        if missing:
+            raise ValueError(f"intents {', '.join(missing)} are required; add them to {INTENTS_PATH.name}")
+        for name, intent in self.intents.items():
+            unknown = [g for g in (*intent.require, *intent.optional) if g not in self.terms]
+            if unknown:
+                raise ValueError(f"intent '{name}' uses term groups {unknown} that are not defined under terms")
+            for field in ("phrasings", "reference"):
+                absent = [lang for lang in LANGUAGES if lang not in getattr(intent, field)]
+                if absent:
+                    raise ValueError(f"intent '{name}' has no {field} in {', '.join(absent)}")
+        return self
+
+    def spec(self, min_similarity: float) -> MatcherSpec:
+        rules = tuple(IntentRule(name, intent.require, intent.optional, intent.max_words) for name, intent in sorted(self.intents.items()))
+        return MatcherSpec(terms=dict(self.terms), neutral=self.neutral, rules=rules, min_similarity=min_similarity)
+
+
+def placeholders(template: str) -> set[str]:
+    return set(PLACEHOLDER.findall(template))
+
+
+def fact_problems(template: str, facts: CuratedFacts) -> list[str]:
+    """Why an answer template may not be served: unknown placeholders, or numbers it states itself."""
+    problems = [f"unknown placeholder {{{name}}}" for name in sorted(placeholders(template) - facts.facts.keys() - PERSONAL_PLACEHOLDERS)]
+    if states_a_number(template):
+        problems.append("states a number that is not a {fact} placeholder")
+    return problems
+
+
+def fill_facts(template: str, facts: CuratedFacts, language: str) -> str:
+    """Replace fact placeholders with their values in that language; personal ones stay for the server."""
+    return PLACEHOLDER.sub(lambda m: facts.facts[m.group(1)].render(language) if m.group(1) in facts.facts else m.group(0), template)
+
+
+def load_facts(path: Path = FACTS_PATH) -> CuratedFacts:
+    raw = path.read_bytes()
+    return CuratedFacts(**(yaml.safe_load(raw) or {}), sha256=hashlib.sha256(raw).hexdigest())
+
+
+def load_intents(path: Path = INTENTS_PATH) -> IntentCatalogue:
+    raw = path.read_bytes()
+    return IntentCatalogue(**(yaml.safe_load(raw) or {}), sha256=hashlib.sha256(raw).hexdigest())

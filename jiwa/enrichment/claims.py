@@ -1,0 +1,87 @@
+"""Grounding LLAMA's analysis in what the user wrote: a claim is kept only if it cites user turns of its conversation."""
+
+from __future__ import annotations
+
+import re
+
+from jiwa.enrichment.transcript import Transcript
+from jiwa.llm.outputs import ConversationAnalysis
+
+_CLAIM_LISTS = ("cultural_signals", "dreams", "anxieties", "needs_beyond_question")
+_CLAIM_SCALARS = (
+    "emotional_state",
+    "personality",
+    "communication_style",
+    "relationship_phase",
+    "trust_level",
+    "life_phase",
+    "life_situation",
+)
+# Facts the person states about themselves must be words they wrote, not the model's guess.
+_LITERAL_FACTS = ("name", "nationality")
+
+
+def ground(analysis: ConversationAnalysis, transcript: Transcript) -> tuple[dict, int]:
+    """Keep only claims whose evidence names user turns (and, for stated facts, quotes them); count what is dropped."""
+    user_turns = transcript.user_turns
+    dropped = 0
+
+    def keep(claim: dict | None, literal: bool = False) -> dict | None:
+        nonlocal dropped
+        if claim is None:
+            return None
+        evidence = sorted({number for number in claim["evidence"] if number in user_turns})
+        if not evidence or (literal and not _quoted(claim["value"], [user_turns[n] for n in evidence])):
+            dropped += 1
+            return None
+        return {"value": claim["value"], "evidence": evidence}
+
+    def keep_all(claims: list[dict]) -> list[dict]:
+        seen, kept = set(), []
+        for claim in claims:
+            grounded = keep(claim)
+            key = grounded and grounded["value"].casefold()
+            if grounded and key not in seen:
+                seen.add(key)
+                kept.append(grounded)
+        return kept
+
+    raw = analysis.model_dump()
+    summary = raw["summary"]
+    if not _reads_as_prose(summary):
+        summary, dropped = None, dropped + 1
+    grounded = {"summary": summary, "emotional_trajectory": raw["emotional_trajectory"]}
+    for field in _CLAIM_SCALARS:
+        grounded[field] = keep(raw[field])
+    for field in _CLAIM_LISTS:
+        grounded[field] = keep_all(raw[field])
+    facts = raw["facts"]
+    grounded["facts"] = {
+        **{field: keep(facts[field], literal=True) for field in _LITERAL_FACTS},
+        "interests": keep_all(facts["interests"]),
+        "plans": keep_all(facts["plans"]),
+    }
+    return grounded, dropped
+
+
+def _reads_as_prose(text: str) -> bool:
+    """The summary reaches the responder's prompt; a small model's fragments of JSON or lists must not."""
+    return bool(text) and text[0].isalpha() and "\n" not in text and not any(mark in text for mark in ("{", "}", "[", "]"))
+
+
+def _quoted(value: str, texts: list[str]) -> bool:
+    words = [word for word in re.findall(r"\w+", value.casefold()) if len(word) >= 3]
+    haystack = " ".join(texts).casefold()
+    # A prefix, so "Italian" is found in "sono italiana".
+    return bool(words) and all(word[:5] in haystack for word in words)
+
+
+def claims_cite_user_turns(analysis: dict, transcript: Transcript) -> bool:
+    """Independent re-check for the asset check: every kept claim cites only user turns."""
+    user_turns = set(transcript.user_turns)
+    claims = [analysis.get(field) for field in _CLAIM_SCALARS]
+    claims += [claim for field in _CLAIM_LISTS for claim in analysis.get(field) or []]
+    facts = analysis.get("facts") or {}
+    claims += [facts.get(field) for field in _LITERAL_FACTS]
+    claims += [claim for field in ("interests", "plans") for claim in facts.get(field) or []]
+    return all(set(claim["evidence"]) <= user_turns and claim["evidence"] for claim in claims if claim)

@@ -1,0 +1,40 @@
+"""Whether a finished conversation needs analysis, and which attempt that would be: one rule for the sensor and the asset.
+
+A stored analysis covers the conversation's log up to its `ended_at` (the last event it saw). The conversation
+needs analysis when nothing is stored, when the log has events newer than that, or when the stored analysis failed
+and has attempts left. Attempts count runs that tried the same content; new content starts again at one.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from jiwa.store.schema import ANALYSIS_OK
+
+
+@dataclass(frozen=True)
+class StoredAnalysis:
+    """What the analyses table holds about one conversation, as far as this rule needs it."""
+
+    fingerprint: str
+    status: str
+    attempts: int
+    ended_at: datetime
+
+
+def content_changed(stored: StoredAnalysis | None, last_event_at: datetime) -> bool:
+    return stored is None or stored.ended_at < last_event_at
+
+
+def attempts_so_far(stored: StoredAnalysis | None, last_event_at: datetime) -> int:
+    """Runs that already tried this content: zero for new content, and for content analysed successfully."""
+    if content_changed(stored, last_event_at) or stored.status == ANALYSIS_OK:
+        return 0
+    return stored.attempts
+
+
+def needs_analysis(stored: StoredAnalysis | None, last_event_at: datetime, max_attempts: int) -> bool:
+    if content_changed(stored, last_event_at):
+        return True
+    return stored.status != ANALYSIS_OK and stored.attempts < max_attempts

@@ -1,0 +1,80 @@
+"""Forgetting a user: every step, in order, and the one place a new store that holds user data must join.
+
+A user is (tenant, user_id). What they wrote, and everything inferred about them, lives in these places:
+
+1. the server's memory: the profile it serves is dropped at once, and a profile built from conversations older
+   than the forget is never served again (serving.profiles.ProfileStore.stop_serving);
+2. the user-data tables (USER_DATA_TABLES: conversation_analyses, jiwa_profiles): the user's rows are deleted, one
+   commit per table (delete_user_rows);
+3. the conversation log: their events are removed from the active and every sealed segment, then a `forget`
+   tombstone is appended, so every reader drops a copy the purge could not reach (serving.conversations);
+4. runs already under way: an analysis or profile run that read the user before the forget sweeps what it wrote
+   about them again right after its commit (sweep_forgotten);
+5. old versions: compaction (hourly, and in the nightly job) keeps no older version or tag of the user-data tables
+   and merges log segments without the user's events (jiwa.store.compaction.compact_stores).
+
+Steps 1 to 3 run in forget_user, at DELETE /v1/users/{id}; 4 and 5 run in the pipeline.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass
+from typing import Protocol
+
+import lancedb
+
+from jiwa.convlog import LogReader
+from jiwa.store.lance import delete_where, sql_list, sql_timestamp
+from jiwa.store.schema import ANALYSES_TABLE, PROFILES_TABLE, USER_DATA_TABLES
+
+# The column of each user-data table that says when the evidence behind a row was written: a row from before the
+# forget goes, a row about conversations the user had after coming back stays.
+EVIDENCE_TIME = {ANALYSES_TABLE: "ended_at", PROFILES_TABLE: "first_seen"}
+
+
+class ServedMemory(Protocol):
+    def stop_serving(self, user_id: str) -> None: ...
+
+
+class UserLog(Protocol):
+    async def forget(self, tenant: str, user_id: str) -> int: ...
+
+
+@dataclass(frozen=True)
+class ForgetReport:
+    events_removed: int
+    derived_rows_removed: int
+
+
+class ForgetIncomplete(RuntimeError):
+    """A step failed before the log was touched, so the user is still known and the forget can simply be repeated."""
+
+
+async def forget_user(tenant: str, user_id: str, *, memory: ServedMemory, db: lancedb.DBConnection, log: UserLog) -> ForgetReport:
+    """Steps 1 to 3, in order. The log goes last: while it still knows the user, a failed forget can be repeated."""
+    memory.stop_serving(user_id)
+    try:
+        derived = await asyncio.to_thread(delete_user_rows, db, user_id)
+    except Exception as exc:  # lance raises many kinds; what matters is that nothing irreversible happened yet
+        raise ForgetIncomplete(f"the user-data tables refused the delete: {type(exc).__name__}") from exc
+    events = await log.forget(tenant, user_id)
+    return ForgetReport(events_removed=events, derived_rows_removed=derived)
+
+
+def delete_user_rows(db: lancedb.DBConnection, user_id: str) -> int:
+    """Step 2: the user's rows in the current version of every user-data table."""
+    return sum(delete_where(db, name, f"user_id IN {sql_list([user_id])}") for name in USER_DATA_TABLES)
+
+
+def sweep_forgotten(db: lancedb.DBConnection, reader: LogReader) -> int:
+    """Step 4: delete what a run wrote about a user forgotten while it ran (the server deleted the rest).
+
+    Judged by when the evidence happened, not when the run wrote: a user who came back after being forgotten keeps
+    what was learnt since.
+    """
+    removed = 0
+    for user_id, at in reader.forgotten_users().items():
+        for table, column in EVIDENCE_TIME.items():
+            removed += delete_where(db, table, f"user_id IN {sql_list([user_id])} AND {column} <= timestamp '{sql_timestamp(at)}'")
+    return removed

@@ -1,0 +1,197 @@
+"""Turning validated LLAMA insights into store rows, removing near-duplicates, and auditing a batch before it is published."""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+import numpy as np
+import pyarrow as pa
+
+from jiwa.catalogue.topics import Topic
+from jiwa.llm.outputs import CulturalInsight
+
+TEXT_COLUMNS = ("insight", "guidance", "search_text")
+TRIGGER_COLUMNS = ("triggers_id", "triggers_en", "triggers_it")
+
+
+@dataclass(frozen=True)
+class Provenance:
+    source: str
+    model: str
+    prompt_name: str
+    prompt_version: str
+    generated_at: datetime
+    run_id: str
+    source_date: str | None = None
+    source_conversations: tuple[str, ...] = ()
+
+    @classmethod
+    def of_run(cls, source: str, llm, prompt, run_id: str, **origin) -> Provenance:
+        """Who wrote a row: this run's model and prompt, now; `origin` adds the day and conversations it came from."""
+        return cls(
+            source=source,
+            model=llm.model_id,
+            prompt_name=prompt.name,
+            prompt_version=prompt.version,
+            generated_at=datetime.now(UTC),
+            run_id=run_id,
+            **origin,
+        )
+
+
+def with_novel_vectors(records: list[dict], vectors: np.ndarray, existing: np.ndarray, threshold: float) -> tuple[list[dict], int]:
+    """The records that are not near-duplicates (of each other or of `existing`), each with its vector; and how many were."""
+    keep = novel_mask(vectors, existing, threshold)
+    kept = [dict(record, vector=vector.tolist()) for record, vector, ok in zip(records, vectors, keep, strict=True) if ok]
+    return kept, int((~keep).sum())
+
+
+def insight_id(topic_id: str, text: str) -> str:
+    """Stable across runs: the same topic and wording always give the same id."""
+    digest = hashlib.sha256(" ".join(text.lower().split()).encode()).hexdigest()[:16]
+    return f"{topic_id}-{digest}"
+
+
+def search_text(topic: Topic, insight: CulturalInsight) -> str:
+    triggers = insight.triggers.id + insight.triggers.en + insight.triggers.it
+    return " ".join([f"{topic.name}.", insight.insight, *triggers])
+
+
+def insight_record(topic: Topic, insight: CulturalInsight, provenance: Provenance) -> dict:
+    return {
+        "id": insight_id(topic.id, insight.insight),
+        "topic_id": topic.id,
+        "topic": topic.name,
+        "category": topic.category,
+        "insight": insight.insight,
+        "guidance": insight.guidance,
+        "triggers_id": list(insight.triggers.id),
+        "triggers_en": list(insight.triggers.en),
+        "triggers_it": list(insight.triggers.it),
+        "tone_tags": list(dict.fromkeys(insight.tone_tags)),
+        "search_text": search_text(topic, insight),
+        "source": provenance.source,
+        "model": provenance.model,
+        "prompt_name": provenance.prompt_name,
+        "prompt_version": provenance.prompt_version,
+        "generated_at": provenance.generated_at,
+        "run_id": provenance.run_id,
+        "source_date": provenance.source_date,
+        "source_conversations": list(provenance.source_conversations),
+    }
+
+
+def novel_mask(vectors: np.ndarray, existing: np.ndarray, threshold: float, chunk: int = 4096) -> np.ndarray:
+    """True for each vector whose cosine similarity to every earlier kept vector and every existing one is below threshold.
+
+    Vectors are unit length, so a dot product is the cosine.
+    """
+    keep = np.zeros(len(vectors), dtype=bool)
+    if len(vectors) == 0:
+        return keep
+    if len(existing):
+        best_existing = np.full(len(vectors), -1.0, dtype=np.float32)
+        for start in range(0, len(existing), chunk):
+            best_existing = np.maximum(best_existing, (vectors @ existing[start : start + chunk].T).max(axis=1))
+    else:
+        best_existing = np.full(len(vectors), -1.0, dtype=np.float32)
+    kept: list[int] = []
+    for index, vector in enumerate(vectors):
+        if best_existing[index] >= threshold:
+            continue
+        if kept and float((vectors[kept] @ vector).max()) >= threshold:
+            continue
+        kept.append(index)
+        keep[index] = True
+    return keep
+
+
+@dataclass(frozen=True)
+class Audit:
+    name: str
+    passed: bool
+    description: str
+    metadata: dict
+
+
+def audit_batch(
+    rows: pa.Table,
+    *,
+    expected_schema: pa.Schema,
+    topics: list[Topic],
+    requested: int,
+    generated: int,
+    duplicates: int,
+    min_yield: float,
+    max_duplicate_rate: float,
+) -> list[Audit]:
+    """The blocking checks on the rows a run is about to publish for one category."""
+    kept = rows.num_rows
+    yield_ratio = kept / requested if requested else 0.0
+    duplicate_rate = duplicates / generated if generated else 0.0
+
+    schema_problems = [
+        f"{field.name}: expected {field.type}, got {rows.schema.field(field.name).type}"
+        if field.name in rows.schema.names
+        else f"{field.name}: missing"
+        for field in expected_schema
+        if field.name not in rows.schema.names or rows.schema.field(field.name).type != field.type
+    ]
+    empty = _empty_text_rows(rows)
+    covered = set(rows.column("topic_id").to_pylist()) if "topic_id" in rows.schema.names else set()
+    uncovered = sorted(topic.id for topic in topics if topic.id not in covered)
+
+    return [
+        Audit(
+            "enough_rows",
+            passed=yield_ratio >= min_yield,
+            description=f"{kept} of {requested} requested insights kept ({yield_ratio:.0%}; floor {min_yield:.0%})",
+            metadata={"kept": kept, "requested": requested, "yield": round(yield_ratio, 4)},
+        ),
+        Audit(
+            "schema_valid",
+            passed=not schema_problems,
+            description="matches the store schema" if not schema_problems else "; ".join(schema_problems),
+            metadata={"problems": len(schema_problems)},
+        ),
+        Audit(
+            "no_empty_text",
+            passed=not empty,
+            description="every row has insight, guidance and triggers in id/en/it"
+            if not empty
+            else f"rows with empty text: {', '.join(empty[:5])}",
+            metadata={"empty_rows": len(empty)},
+        ),
+        Audit(
+            "duplicate_rate",
+            passed=duplicate_rate <= max_duplicate_rate,
+            description=f"{duplicates} of {generated} generated insights were near-duplicates "
+            f"({duplicate_rate:.0%}; ceiling {max_duplicate_rate:.0%})",
+            metadata={"duplicates": duplicates, "generated": generated, "rate": round(duplicate_rate, 4)},
+        ),
+        Audit(
+            "topics_covered",
+            passed=not uncovered,
+            description="every topic in the category has an insight"
+            if not uncovered
+            else f"topics without insights: {', '.join(uncovered)}",
+            metadata={"uncovered": len(uncovered), "topics": len(topics)},
+        ),
+    ]
+
+
+def _empty_text_rows(rows: pa.Table) -> list[str]:
+    if "id" not in rows.schema.names:
+        return []
+    records = rows.select([c for c in ("id", *TEXT_COLUMNS, *TRIGGER_COLUMNS) if c in rows.schema.names]).to_pylist()
+    empty = []
+    for record in records:
+        texts_blank = any(not str(record.get(column) or "").strip() for column in TEXT_COLUMNS if column in record)
+        triggers_blank = any(
+            not [t for t in (record.get(column) or []) if t and str(t).strip()] for column in TRIGGER_COLUMNS if column in record
+        )
+        if texts_blank or triggers_blank:
+            empty.append(record["id"])
+    return empty

@@ -1,0 +1,5 @@
+"""Where the project's own files are: prompts, catalogues, the default data folder."""
+
+from pathlib import Path
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent

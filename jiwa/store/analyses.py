@@ -1,0 +1,87 @@
+"""Queries of the conversation_analyses and jiwa_profiles tables, shared by the pipeline and the server."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+
+import lancedb
+import pyarrow as pa
+
+from jiwa.enrichment.pending import StoredAnalysis
+from jiwa.enrichment.profile_merge import AnalysedConversation
+from jiwa.store.lance import sql_list, sql_literal, sql_timestamp
+from jiwa.store.schema import ANALYSES_TABLE, ANALYSIS_OK, PROFILES_TABLE
+
+
+def stored_analyses(db: lancedb.DBConnection, conversation_ids: list[str]) -> dict[str, StoredAnalysis]:
+    """What is stored for these conversations, as the rule of jiwa.enrichment.pending reads it."""
+    rows = analysis_rows(db, conversation_ids, columns=["id", "fingerprint", "status", "attempts", "ended_at"])
+    return {row.pop("id"): StoredAnalysis(**row) for row in rows}
+
+
+def analysis_rows(db: lancedb.DBConnection, conversation_ids: list[str], columns: list[str] | None = None) -> list[dict]:
+    """The stored rows of these conversations (all columns unless named)."""
+    if not conversation_ids or ANALYSES_TABLE not in db.table_names():
+        return []
+    query = db.open_table(ANALYSES_TABLE).search().where(f"id IN {sql_list(conversation_ids)}")
+    if columns:
+        query = query.select(columns)
+    return query.limit(None).to_arrow().to_pylist()
+
+
+def profile_rows(table, where: str | None = None) -> pa.Table:
+    """The columns the server keeps in memory: who owns each profile, and the profile itself."""
+    query = table.search()
+    if where:
+        query = query.where(where)
+    return query.select(["user_id", "tenant", "updated_at", "first_seen", "profile"]).limit(None).to_arrow()
+
+
+def stored_profiles(db: lancedb.DBConnection) -> dict[str, dict]:
+    """Every stored profile's id, sources fingerprint and updated_at."""
+    if PROFILES_TABLE not in db.table_names():
+        return {}
+    rows = db.open_table(PROFILES_TABLE).search().select(["id", "sources_fingerprint", "updated_at"]).limit(None).to_arrow()
+    return {row["id"]: row for row in rows.to_pylist()}
+
+
+def users_with_analyses(db: lancedb.DBConnection, *, since: datetime | None = None, run_id: str | None = None) -> list[str]:
+    """Users with a successful analysis, all of them or those analysed after `since` (or by this run)."""
+    where = f"status = '{ANALYSIS_OK}'"
+    if since is not None:
+        where += f" AND (analysed_at > timestamp '{sql_timestamp(since)}' OR run_id = {sql_literal(run_id or '')})"
+    rows = db.open_table(ANALYSES_TABLE).search().where(where).select(["user_id"]).limit(None).to_arrow()
+    return sorted(set(rows.column("user_id").to_pylist()))
+
+
+def analyses_of(db: lancedb.DBConnection, users: list[str]) -> dict[str, list[AnalysedConversation]]:
+    """Each user's successful analyses, as the profile merge reads them."""
+    if not users:
+        return {}
+    rows = (
+        db.open_table(ANALYSES_TABLE)
+        .search()
+        .where(f"status = '{ANALYSIS_OK}' AND user_id IN {sql_list(users)}")
+        .limit(None)
+        .to_arrow()
+        .to_pylist()
+    )
+    grouped: dict[str, list[AnalysedConversation]] = {}
+    for row in rows:
+        signals = json.loads(row["signals"])
+        grouped.setdefault(row["user_id"], []).append(
+            AnalysedConversation(
+                conversation_id=row["id"],
+                tenant=row["tenant"],
+                user_id=row["user_id"],
+                fingerprint=row["fingerprint"],
+                ended_at=row["ended_at"],
+                analysed_at=row["analysed_at"],
+                analysis=json.loads(row["analysis"]),
+                markers=signals["markers"],
+                languages=signals["languages"],
+                primary_language=row["primary_language"],
+            )
+        )
+    return grouped

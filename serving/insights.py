@@ -1,0 +1,93 @@
+"""The retrieval step: query embeddings shared by the steps that need them, and the in-memory insights snapshot.
+
+Each step reads stores the pipeline publishes and works, returning nothing, before they are materialized.
+"""
+
+import asyncio
+import logging
+from collections import OrderedDict
+
+import numpy as np
+
+from jiwa.embedding import Embedder
+from jiwa.store.insights import InsightHit
+from jiwa.store.memory_index import MemoryIndex
+from jiwa.store.schema import INSIGHTS_TABLE
+from serving.published import PublishedTable
+
+log = logging.getLogger(__name__)
+
+
+class QueryEmbedder:
+    """Embeds request messages: an LRU cache for repeated messages, and concurrent requests share one batch."""
+
+    def __init__(self, embedder: Embedder, cache_size: int = 4096, max_batch: int = 64) -> None:
+        self.embedder = embedder
+        self._cache: OrderedDict[str, np.ndarray] = OrderedDict()
+        self._cache_size = cache_size
+        self._max_batch = max_batch
+        self._pending: list[tuple[str, asyncio.Future]] = []
+        self._draining = False
+
+    async def embed(self, text: str) -> np.ndarray:
+        cached = self._cache.get(text)
+        if cached is not None:
+            self._cache.move_to_end(text)
+            return cached
+        future = asyncio.get_running_loop().create_future()
+        self._pending.append((text, future))
+        if not self._draining:
+            self._draining = True
+            asyncio.create_task(self._drain())
+        return await future
+
+    async def _drain(self) -> None:
+        try:
+            while self._pending:
+                batch, self._pending = self._pending[: self._max_batch], self._pending[self._max_batch :]
+                try:
+                    vectors = await asyncio.to_thread(self.embedder.embed, [text for text, _ in batch])
+                except Exception as exc:
+                    for _, future in batch:
+                        future.set_exception(exc)
+                    continue
+                for (text, future), vector in zip(batch, vectors, strict=True):
+                    self._cache[text] = vector
+                    future.set_result(vector)
+                while len(self._cache) > self._cache_size:
+                    self._cache.popitem(last=False)
+        finally:
+            self._draining = False
+
+
+class InsightIndex:
+    """The latest published cultural-insights version, held in memory and swapped whole when a new one appears."""
+
+    def __init__(self, data_uri: str, embedder: Embedder) -> None:
+        self.queries = QueryEmbedder(embedder)
+        self._published = PublishedTable(data_uri, INSIGHTS_TABLE, embedder)
+        self._snapshot: MemoryIndex | None = None
+
+    def refresh(self) -> None:
+        """Load a newer committed version if the pipeline published one; readers keep the old one meanwhile."""
+        table = self._published.newer_than(self._snapshot.version if self._snapshot else None)
+        if table is not None:
+            snapshot = MemoryIndex.from_table(table)
+            self._snapshot = snapshot
+            log.info("serving cultural_insights version %d (%d rows)", snapshot.version, snapshot.size)
+
+    @property
+    def error(self) -> str | None:
+        return self._published.error
+
+    async def search(self, message: str, k: int) -> list[InsightHit]:
+        snapshot = self._snapshot
+        if snapshot is None:
+            return []
+        return snapshot.search(await self.queries.embed(message), message, k)
+
+    def status(self) -> dict:
+        snapshot = self._snapshot
+        if snapshot is None:
+            return {"loaded": False, "error": self.error}
+        return {"loaded": True, "version": snapshot.version, "rows": snapshot.size}

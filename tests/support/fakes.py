@@ -1,0 +1,93 @@
+"""A fake LLAMA for logic tests: it answers the insight prompt with schema-valid JSON derived from the prompt itself."""
+
+import json
+import re
+
+from pydantic import Field
+
+from assets.resources import LlamaResource
+from jiwa.llm import Completion, StructuredLLM
+
+
+class FakeChatBackend:
+    """Writes an insight about whatever topic and facet the prompt names; `script` can force raw outputs first."""
+
+    model_id = "fake-llama"
+
+    def __init__(self, script: list[str] | None = None) -> None:
+        self.script = list(script or [])
+        self.calls: list[list[dict]] = []
+
+    def complete(self, messages, *, json_schema, max_tokens, temperature, seed) -> Completion:
+        self.calls.append(messages)
+        if self.script:
+            text = self.script.pop(0)
+        elif "Ratings of Jiwa's replies:" in messages[-1]["content"]:
+            first = re.search(r"^T\d+ user: (.*)$", messages[-1]["content"], flags=re.MULTILINE).group(1)
+            rated_down = "rated this reply down" in messages[-1]["content"]
+            text = json.dumps(
+                {
+                    "kind": "phrasing_failed" if rated_down else "cultural_pattern",
+                    "insight": f"A user opened with '{first[:60]}', which shows what newcomers worry about first.",
+                    "guidance": "Acknowledge the worry warmly, then give one concrete next step they can take today.",
+                    "triggers": {"id": ["saya khawatir"], "en": ["I'm worried"], "it": ["sono preoccupato"]},
+                    "tone_tags": ["warm", "reassuring"],
+                }
+            )
+        elif "<transcript>" in messages[-1]["content"]:
+            text = json.dumps(fake_analysis(messages[-1]["content"]))
+        elif "Ways people already ask it:" in messages[-1]["content"]:
+            # Reuses the examples with a friendly prefix, as a model that paraphrases lightly would.
+            examples = re.findall(r"^- (.+)$", messages[-1]["content"], flags=re.MULTILINE)
+            text = json.dumps({"phrasings": [f"{prefix} {example}" for prefix, example in zip(("pls", "ok so"), examples, strict=False)]})
+        elif "The team's answer, to keep the same facts:" in messages[-1]["content"]:
+            reference = re.search(r"The team's answer, to keep the same facts: (.+)", messages[-1]["content"]).group(1)
+            text = json.dumps({"answer": reference.replace(". ", "! ", 1)})
+        else:
+            user = messages[-1]["content"]
+            topic = re.search(r"Topic: (.+?) \(category", user).group(1)
+            facet = re.search(r"Facet: (.+)", user).group(1)
+            text = json.dumps(
+                {
+                    "insight": f"When someone mentions {topic}, the facet '{facet}' matters for how they feel.",
+                    "guidance": f"Answer about {topic} gently, acknowledge the feeling, then give one clear step.",
+                    "triggers": {"id": [f"soal {topic}"], "en": [f"what about {topic}?"], "it": [f"e per {topic}?"]},
+                    "tone_tags": ["warm", "patient"],
+                }
+            )
+        return Completion(text=text, prompt_tokens=sum(len(m["content"]) // 4 for m in messages), completion_tokens=len(text) // 4)
+
+
+_NAME = re.compile(r"(?i:my name is|mi chiamo|nama saya|I'm|sono) ([A-Z][a-z]+)")
+
+
+def fake_analysis(prompt: str) -> dict:
+    """An analysis that cites the transcript's user turns, and the name if someone says it (as a good model would)."""
+    user_turns = [(int(n), text) for n, text in re.findall(r"^T(\d+) user: (.*)$", prompt, flags=re.MULTILINE)]
+    first = [user_turns[0][0]] if user_turns else [1]
+    worried = any(word in text.lower() for _, text in user_turns for word in ("worried", "paura", "takut", "bingung"))
+    named = next(((n, m.group(1)) for n, text in user_turns if (m := _NAME.search(text))), None)
+    claim = lambda value, evidence=first: {"value": value, "evidence": evidence}  # noqa: E731
+    return {
+        "summary": f"The person asked about moving to Bali in {len(user_turns)} messages.",
+        "emotional_state": claim("anxious" if worried else "curious"),
+        "emotional_trajectory": "improving",
+        "personality": claim("careful_planner"),
+        "communication_style": claim("detailed"),
+        "relationship_phase": claim("getting_to_know"),
+        "trust_level": claim("medium"),
+        "life_phase": claim("planning"),
+        "anxieties": [claim("visa paperwork")] if worried else [],
+        "facts": {"name": claim(named[1], [named[0]]) if named else None, "interests": [claim("yoga")], "plans": []},
+    }
+
+
+class FakeLlamaResource(LlamaResource):
+    """LlamaResource whose backend is the fake; everything else (validation, retries, counting) is the real code."""
+
+    script: list[str] = Field(default_factory=list, description="Raw outputs to return before the generated ones.")
+
+    def setup_for_execution(self, context) -> None:
+        settings = self.settings()
+        backend = FakeChatBackend(self.script)
+        self._llm = StructuredLLM(backend, temperature=settings.temperature, seed=settings.seed, max_retries=settings.max_retries)
