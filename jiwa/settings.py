@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from functools import lru_cache
 
-from pydantic import Field
+from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from jiwa.embedding import EmbedderSettings
@@ -22,6 +22,19 @@ class StoreSettings(BaseSettings):
         default=str(PROJECT_ROOT / "data"),
         description="Where the stores live: a local folder (a shared mount when pipeline and servers run on several machines).",
     )
+
+    @field_validator("data_uri")
+    @classmethod
+    def _local_folder(cls, uri: str) -> str:
+        # The conversation log is written with local file operations (fsync, rename, file locks).
+        scheme = uri.split("://", 1)[0] if "://" in uri else ""
+        if scheme and scheme != "file":
+            raise ValueError(
+                f"JIWA_DATA_URI '{uri}' is object storage ({scheme}://), which Jiwa does not support yet; "
+                "set it to a local folder, or a folder on a mount that the pipeline and the servers share"
+            )
+        return uri.removeprefix("file://")
+
     store_retention_hours: float = Field(
         default=168.0, ge=0, description="Compaction keeps older versions of the knowledge tables this long (user-data tables keep none)."
     )

@@ -2,7 +2,6 @@
 
 from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
 
-STAGES = ("persist_user", "cache", "retrieval", "profile", "responder", "persist_assistant")
 _BUCKETS = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
 
 

@@ -35,4 +35,10 @@ async def test_observation_reads_sealed_segments_while_the_server_runs(claude, d
         assert observation.metadata["events"].value == 5
         assert observation.metadata["conversations"].value == 2
         assert observation.metadata["feedback"].value == 1
-        await client.post("/v1/chat", json={"user_id": "ana", "message": "Lagi"}, headers=auth())
+        # The server keeps writing while the pipeline reads; the next observation sees the new events.
+        more = await client.post("/v1/chat", json={"user_id": "ana", "message": "Lagi"}, headers=auth())
+        assert more.status_code == 200
+        await client.app.state.services.writer.seal()
+        again = observe(stores).asset_observations_for_node("conversation_log")[0]
+        assert again.metadata["events"].value == 7 and again.metadata["conversations"].value == 3
+        assert again.tags["dagster/data_version"] != observation.tags["dagster/data_version"]

@@ -1,4 +1,5 @@
 import dagster as dg
+import pytest
 
 from pipelines.definitions import defs
 
@@ -42,11 +43,57 @@ def test_enrichment_checks_sensor_and_compaction_schedule():
     assert {key.to_user_string() for key in selection} == {"conversation_analyses", "jiwa_profiles"}
 
 
-def test_workspace_points_at_the_definitions_module():
+def test_workspace_loads_this_code_location():
+    import importlib
+
     import yaml
 
     from jiwa.paths import PROJECT_ROOT
 
     workspace = yaml.safe_load((PROJECT_ROOT / "workspace.yaml").read_text())
-    assert workspace["load_from"][0]["python_module"]["module_name"] == "pipelines.definitions"
-    assert isinstance(defs, dg.Definitions)
+    target = workspace["load_from"][0]["python_module"]
+    loaded = importlib.import_module(target["module_name"]).defs
+    assert target["location_name"] == "jiwa"
+    keys = {key.to_user_string() for key in loaded.resolve_asset_graph().get_all_asset_keys()}
+    assert {"cultural_insights", "conversation_analyses", "common_response_cache", "nightly_insights"} <= keys
+
+
+def test_the_nightly_job_reads_every_category_of_the_knowledge_base():
+    dep = next(
+        d
+        for d in defs.get_assets_def("nightly_insights").specs_by_key[dg.AssetKey("nightly_insights")].deps
+        if d.asset_key == dg.AssetKey("cultural_insights")
+    )
+    assert isinstance(dep.partition_mapping, dg.AllPartitionMapping)
+
+
+def test_resources_read_the_environment_when_a_run_starts_not_at_import(monkeypatch):
+    from assets.resources import AnalysisResource, StoresResource
+
+    analysis, stores = AnalysisResource(), StoresResource()
+    monkeypatch.setenv("JIWA_ANALYSIS_BATCH_SIZE", "7")
+    monkeypatch.setenv("JIWA_DATA_URI", "/srv/jiwa")
+    assert analysis.settings().analysis_batch_size == 7 and stores.uri == "/srv/jiwa"
+    assert AnalysisResource(analysis_batch_size=3).settings().analysis_batch_size == 3  # the launchpad wins
+
+
+def test_the_llama_server_key_reaches_the_resource_as_an_env_var(monkeypatch):
+    from pipelines.definitions import LLM_SERVER_API_KEY, build_definitions
+
+    monkeypatch.setenv(LLM_SERVER_API_KEY, "not-a-real-key")
+    llama = build_definitions().resources["llama"]
+    assert llama.server_api_key == dg.EnvVar(LLM_SERVER_API_KEY)
+    assert "not-a-real-key" not in repr(llama)
+    monkeypatch.delenv(LLM_SERVER_API_KEY)
+    assert build_definitions().resources["llama"].server_api_key is None
+
+
+def test_object_storage_is_refused_with_a_clear_error():
+    import pydantic
+
+    from jiwa.settings import Settings, StoreSettings
+
+    for settings_class in (StoreSettings, Settings):
+        with pytest.raises(pydantic.ValidationError, match="object storage.*local folder"):
+            settings_class(data_uri="s3://bucket/jiwa")
+    assert StoreSettings(data_uri="file:///srv/jiwa").data_uri == "/srv/jiwa"

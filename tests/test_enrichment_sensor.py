@@ -1,14 +1,18 @@
 """The finished_conversations sensor: its cursor, the idle timeout, no double requests, retries, and batching."""
 
 import json
+from datetime import UTC, datetime
 
 import dagster as dg
+import lancedb
 import pytest
 
 from assets.enrichment import conversation_analyses, jiwa_profiles
 from assets.enrichment.sensor import EnrichmentCursor, finished_conversations
 from assets.resources import AnalysisResource, StoresResource
+from jiwa.convlog import END, LogEvent
 from jiwa.settings import AnalysisSettings
+from jiwa.store.schema import ANALYSES_TABLE
 from tests.support.log import conversation, hours_ago, seal
 from tests.support.resources import pipeline_resources
 
@@ -102,3 +106,27 @@ def test_first_tick_with_an_empty_log_skips(data_uri, cursor):
     resources = {"stores": StoresResource(data_uri=data_uri), "analysis": AnalysisResource()}
     context = dg.build_sensor_context(cursor=cursor, resources=resources, instance=dg.DagsterInstance.ephemeral())
     assert isinstance(finished_conversations(context), dg.SkipReason)
+
+
+def test_an_end_marker_after_the_analysis_refreshes_the_row_without_a_model_call(data_uri):
+    seal(data_uri, conversation("c1", "u1", ["Hello, a KITAS question"], start=hours_ago(IDLE_H + 1), ended=False))
+    ids, requests, cursor = _tick(data_uri)
+    assert ids == ["c1"]
+    _analyse(data_uri, requests[0])
+    ended_at = datetime.now(UTC)
+    seal(data_uri, [LogEvent("evt_end_c1", END, ended_at, "acme", "u1", "c1")])
+
+    ids, requests, cursor = _tick(data_uri, cursor)
+    assert ids == ["c1"]  # the log has news the stored analysis does not cover
+    result = dg.materialize(
+        [conversation_analyses],
+        resources=pipeline_resources(data_uri),
+        run_config=requests[0].run_config,
+        instance=dg.DagsterInstance.ephemeral(),
+    )
+    metadata = result.asset_materializations_for_node("conversation_analyses")[0].metadata
+    assert metadata["analysed"].value == 0 and metadata["completion_tokens"].value == 0  # same turns: no model call
+    row = lancedb.connect(data_uri).open_table(ANALYSES_TABLE).to_arrow().to_pylist()[0]
+    assert row["ended_at"] == ended_at and row["status"] == "ok"
+    ids, _, _ = _tick(data_uri, cursor)
+    assert ids == []  # the sensor and the asset agree: nothing left to do

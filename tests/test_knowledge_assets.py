@@ -2,11 +2,11 @@
 
 import dagster as dg
 import lancedb
-import pytest
+import yaml
 
 from assets.knowledge import cultural_insights, cultural_topics
 from assets.knowledge.insights import InsightsConfig
-from jiwa.catalogue.topics import load_catalogue
+from jiwa.catalogue.topics import TOPICS_PATH, load_catalogue
 from jiwa.store.schema import INSIGHTS_TABLE
 from tests.support.fakes import FakeLlamaResource
 from tests.support.resources import pipeline_resources
@@ -119,9 +119,11 @@ def test_topic_catalogue_asset_reports_counts():
     assert metadata["topics"].value == len(output.topics)
 
 
-@pytest.mark.parametrize("category", load_catalogue().categories)
-def test_every_category_is_a_partition(category):
-    assert category in cultural_insights.partitions_def.get_partition_keys()
+def test_every_category_of_the_catalogue_file_is_a_partition():
+    # Read from the file itself, not through the loader the partitions are built with.
+    written = {topic["category"] for topic in yaml.safe_load(TOPICS_PATH.read_text())["topics"]}
+    assert set(cultural_insights.partitions_def.get_partition_keys()) == written
+    assert {"phrases_emotions", "bali_time_ceremony"} <= written
 
 
 def test_a_topic_left_empty_gets_a_top_up_round(data_uri):

@@ -118,3 +118,13 @@ async def test_a_profile_published_while_the_server_runs_is_served_without_resta
         assert memory["profile"]["facts"]["name"]["value"] == "Made"
         assert memory["profile"]["facts"]["language"]["value"] == "id"
         assert json.loads(memory["grounding_text"].split("<user_memory>")[1].split("</user_memory>")[0])["language"] == "id"
+
+
+def test_every_user_data_table_is_reached_by_forgetting():
+    from jiwa.forgetting import EVIDENCE_TIME
+    from jiwa.store.schema import USER_DATA_TABLES, analyses_schema, profiles_schema
+
+    assert set(EVIDENCE_TIME) == set(USER_DATA_TABLES)
+    schemas = {"conversation_analyses": analyses_schema(), "jiwa_profiles": profiles_schema()}
+    for table, column in EVIDENCE_TIME.items():
+        assert {"user_id", column} <= set(schemas[table].names), table

@@ -13,6 +13,7 @@ import pytest
 from litestar.testing import AsyncTestClient
 
 from jiwa.convlog import LogReader, log_root
+from jiwa.llm import LlamaSettings
 from serving.app import create_app
 from tests.support.server import KEYS, auth, publish_insights, server_settings
 
@@ -67,7 +68,9 @@ async def test_acknowledged_turns_survive_kill_9(claude, data_uri):
 
     async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=10) as client:
         tasks = [asyncio.create_task(user(client, i)) for i in range(8)]
+        deadline = time.monotonic() + 60
         while len(acknowledged) < 40:
+            assert time.monotonic() < deadline, f"only {len(acknowledged)} turns acknowledged in 60 s"
             await asyncio.sleep(0.02)
         server.send_signal(signal.SIGKILL)
         server.wait()
@@ -111,7 +114,7 @@ async def test_newly_published_insights_are_served_without_restart(claude, data_
 @pytest.mark.model
 async def test_without_an_api_key_llama_answers_locally(data_uri, monkeypatch):
     monkeypatch.delenv("ANTHROPIC_API_KEY", raising=False)
-    settings = server_settings(data_uri, local_responder=True, local_max_tokens=80, llm_context_size=2048)
+    settings = server_settings(data_uri, local_responder=True, local_max_tokens=80, llm=LlamaSettings(context_size=2048))
     async with AsyncTestClient(app=create_app(settings)) as client:
         assert (await client.get("/ready")).json()["responder"] == "local"
         response = await client.post("/v1/chat", json={"user_id": "hana", "message": "What is a KITAS?", "language": "en"}, headers=auth())

@@ -10,8 +10,6 @@ INSIGHTS_TABLE = "cultural_insights"
 EMBEDDING_MODEL_KEY = b"jiwa.embedding_model"
 EMBEDDING_DIM_KEY = b"jiwa.embedding_dim"
 
-INSIGHT_SOURCES = ("llama_offline", "llama_nightly")
-
 
 def insights_schema(embedding_model: str, dimension: int) -> pa.Schema:
     return pa.schema(

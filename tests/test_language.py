@@ -1,0 +1,25 @@
+"""The one rule for the reply language, and the one list of supported languages."""
+
+import pytest
+
+from jiwa.language import LANGUAGE_NAMES, LANGUAGES, reply_language, supported
+
+
+@pytest.mark.parametrize(
+    "requested, message, remembered, expected",
+    [
+        ("it", "What is a KITAS?", "id", "it"),  # the client's explicit choice wins
+        ("it-IT", "What is a KITAS?", None, "it"),
+        (None, "Berapa biaya KITAS untuk saya?", "it", "id"),  # then the message's own language
+        (None, "ok", "it", "it"),  # then what we remember of the user
+        (None, "ok", None, "en"),  # then English
+        ("fr", "Quanto costa il KITAS per me?", None, "it"),  # a language Jiwa does not speak is not a choice
+    ],
+)
+def test_reply_language(requested, message, remembered, expected):
+    assert reply_language(requested, message, remembered) == expected
+
+
+def test_supported_languages_have_names_and_nothing_else_is_supported():
+    assert set(LANGUAGE_NAMES) == set(LANGUAGES) == {"en", "it", "id"}
+    assert supported("ID") == "id" and supported("de") is None and supported(None) is None
