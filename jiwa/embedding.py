@@ -5,6 +5,7 @@ from __future__ import annotations
 import importlib.util
 import os
 import threading
+from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
@@ -34,7 +35,13 @@ class EmbedderSettings(BaseSettings):
         return f"{self.model_path or EMBEDDED_MODEL_NAME}{'+int8' if self.int8 else ''}"
 
     def open(self) -> Embedder:
-        return Embedder(self.model_path, batch_size=self.batch_size, int8=self.int8)
+        """The embedder these settings describe, loaded once per process (a model costs seconds and memory to load)."""
+        return _loaded(self.model_path, self.batch_size, self.int8)
+
+
+@lru_cache(maxsize=4)
+def _loaded(model_path: str, batch_size: int, int8: bool) -> Embedder:
+    return Embedder(model_path, batch_size=batch_size, int8=int8)
 
 
 class EmbedderError(RuntimeError):

@@ -10,8 +10,10 @@ from assets.nightly.days import bali_day_window, nightly_partitions
 from assets.previews import markdown_table
 from assets.resources import EmbedderResource, StoresResource
 from assets.versions import configured_embedder
-from jiwa.intent_matching import MatcherSpec, TermFinder
-from jiwa.store.schema import CACHE_SPEC, RESPONSE_CACHE_TABLE
+from jiwa import clustering
+from jiwa.clustering import greedy_clusters
+from jiwa.intent_matching import TermFinder
+from jiwa.store.cache import published_matcher_spec
 from jiwa.versions import code_version
 
 
@@ -25,7 +27,7 @@ class ProposalConfig(dg.Config):
     group_name="nightly",
     kinds={"duckdb"},
     deps=["conversation_log", "common_response_cache"],
-    code_version=code_version(Path(__file__), configured_embedder()),
+    code_version=code_version(Path(__file__), clustering, configured_embedder()),
     description="Questions asked often that day and not answered from the cache, clustered and proposed as new "
     "intents. Nothing here is served: an analyst accepts a proposal by adding it to assets/catalogue/intents.yaml.",
 )
@@ -49,8 +51,9 @@ def proposed_intents(context: dg.AssetExecutionContext, config: ProposalConfig, 
     )
     questions = [row for row in rows if "?" in row["content"] or len(row["content"].split()) <= 12]
     vectors = embedder.embedder().embed([row["content"] for row in questions])
-    clusters = _cluster(vectors, config.similarity)
-    finder = _finder(stores)
+    clusters = greedy_clusters(vectors, config.similarity)
+    spec = published_matcher_spec(stores.lance())
+    finder = TermFinder(spec.terms) if spec else None
     proposals = []
     for members in clusters:
         users = {questions[i]["user_id"] for i in members}
@@ -83,30 +86,6 @@ def proposed_intents(context: dg.AssetExecutionContext, config: ProposalConfig, 
             ),
         }
     )
-
-
-def _cluster(vectors: np.ndarray, similarity: float) -> list[list[int]]:
-    """Greedy single pass: each question joins the first cluster whose founder it is close to."""
-    founders: list[int] = []
-    clusters: list[list[int]] = []
-    for index in range(len(vectors)):
-        if founders:
-            scores = vectors[founders] @ vectors[index]
-            best = int(np.argmax(scores))
-            if scores[best] >= similarity:
-                clusters[best].append(index)
-                continue
-        founders.append(index)
-        clusters.append([index])
-    return clusters
-
-
-def _finder(stores: StoresResource) -> TermFinder | None:
-    db = stores.lance()
-    if RESPONSE_CACHE_TABLE not in db.table_names():
-        return None
-    spec = db.open_table(RESPONSE_CACHE_TABLE).search().where(f"kind = '{CACHE_SPEC}'").select(["text"]).limit(1).to_arrow()
-    return TermFinder(MatcherSpec.from_json(spec.column("text")[0].as_py()).terms) if spec.num_rows else None
 
 
 def _intent_snippet(proposal: dict) -> str:

@@ -14,12 +14,14 @@ from assets.resources import EmbedderResource, LlamaResource, StoresResource
 from assets.response_cache import writing
 from assets.response_cache.writing import ANSWER_PROMPT, PARAPHRASE_PROMPT, answer_guidance, keep_answer, keep_phrasing, write
 from assets.versions import configured_embedder, configured_model
-from jiwa.catalogue.intents import FACTS_PATH, CuratedFacts, IntentCatalogue, fact_problems, fill_facts
+from jiwa import cache_rows as row_building
+from jiwa.cache_rows import cache_rows
+from jiwa.catalogue.intents import FACTS_PATH, CuratedFacts, IntentCatalogue, fact_problems
 from jiwa.intent_matching import IntentMatcher, normalize
 from jiwa.language import LANGUAGES
 from jiwa.settings import KnowledgeSettings
 from jiwa.store.lance import tag_version, upsert
-from jiwa.store.schema import CACHE_ANSWER, CACHE_PHRASING, CACHE_SPEC, RESPONSE_CACHE_TABLE, response_cache_schema
+from jiwa.store.schema import CACHE_ANSWER, CACHE_PHRASING, RESPONSE_CACHE_TABLE, response_cache_schema
 from jiwa.versions import code_version
 
 CACHE_CHECKS = ("facts_only_from_file", "intents_covered", "phrasings_match_their_intent")
@@ -45,7 +47,7 @@ class ResponseCacheConfig(dg.Config):
     # The insights only set the tone; a new insights version alone is not a reason to rewrite every answer.
     automation_condition=dg.AutomationCondition.eager().ignore(dg.AssetSelection.assets("cultural_insights")),
     code_version=ANSWER_PROMPT.code_version(
-        PARAPHRASE_PROMPT.sha256, configured_model(), configured_embedder(), code_version(Path(__file__), writing)
+        PARAPHRASE_PROMPT.sha256, configured_model(), configured_embedder(), code_version(Path(__file__), writing, row_building)
     ),
     check_specs=[dg.AssetCheckSpec(name, asset="common_response_cache", blocking=True) for name in CACHE_CHECKS],
     description="Paraphrases and warm answer variants per intent and language, facts filled from curated_facts, "
@@ -95,7 +97,7 @@ def common_response_cache(
     model = embedder.embedder()
     vectors = model.embed([text for _, _, text, _ in phrasings])
     schema = response_cache_schema(model.model_name, model.dimension)
-    rows = _rows(spec, phrasings, vectors, answers, curated_facts)
+    rows = cache_rows(spec, phrasings, vectors, answers, curated_facts)
     checks = _checks(rows, intents, curated_facts, rules_only)
     stats = llm.stats
     metadata = {
@@ -124,57 +126,6 @@ def common_response_cache(
     table.optimize()
     version = tag_version(table, f"cache-{context.run_id[:8]}")
     return dg.MaterializeResult(metadata={**metadata, "published": True, "table_version": version}, check_results=checks)
-
-
-def _rows(spec, phrasings, vectors, answers, facts: CuratedFacts) -> list[dict]:
-    version = facts.sha256[:16]
-    # LanceDB refuses null vectors; rows that are not phrasings carry zeros and are never searched.
-    zeros = [0.0] * vectors.shape[1]
-    rows = [
-        {
-            "id": "spec",
-            "kind": CACHE_SPEC,
-            "intent": None,
-            "language": None,
-            "style": None,
-            "template": None,
-            "text": spec.to_json(),
-            "source": "team",
-            "facts_version": version,
-            "vector": zeros,
-        }
-    ]
-    for index, ((intent, lang, text, source), vector) in enumerate(zip(phrasings, vectors, strict=True)):
-        rows.append(
-            {
-                "id": f"phrasing:{intent}:{lang}:{index}",
-                "kind": CACHE_PHRASING,
-                "intent": intent,
-                "language": lang,
-                "style": None,
-                "template": None,
-                "text": text,
-                "source": source,
-                "facts_version": version,
-                "vector": vector.tolist(),
-            }
-        )
-    for index, (intent, lang, style, template, source) in enumerate(answers):
-        rows.append(
-            {
-                "id": f"answer:{intent}:{lang}:{index}",
-                "kind": CACHE_ANSWER,
-                "intent": intent,
-                "language": lang,
-                "style": style,
-                "template": template,
-                "text": fill_facts(template, facts, lang),
-                "source": source,
-                "facts_version": version,
-                "vector": zeros,
-            }
-        )
-    return rows
 
 
 def _checks(rows: list[dict], intents: list[str], facts: CuratedFacts, matcher: IntentMatcher) -> list[dg.AssetCheckResult]:

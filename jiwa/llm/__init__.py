@@ -1,15 +1,8 @@
 """LLAMA: the local model that writes the offline assets and stands in for Claude when it is unavailable."""
 
-from jiwa.llm.backends import (
-    ChatBackend,
-    Completion,
-    LlamaCppBackend,
-    LlamaServerBackend,
-    LLMError,
-    ModelFileError,
-    embedded_model_path,
-)
+from jiwa.llm.backends import ChatBackend, Completion, LlamaCppBackend, LlamaServerBackend
 from jiwa.llm.config import LlamaSettings
+from jiwa.llm.model_files import LLMError, ModelFileError, embedded_model_path
 from jiwa.llm.structured import GenerationStats, StructuredLLM
 
 __all__ = [

@@ -8,6 +8,8 @@ from pathlib import Path
 from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from jiwa.llm.model_files import ModelFileError, embedded_model_path
+
 
 class LlamaSettings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="JIWA_LLM_", extra="ignore", protected_namespaces=())
@@ -33,8 +35,6 @@ class LlamaSettings(BaseSettings):
     @property
     def model_id(self) -> str:
         """The model these settings point at, without loading it: part of each LLM asset's code version."""
-        from jiwa.llm.backends import ModelFileError, embedded_model_path
-
         if self.server_url:
             return self.server_model or "llama-server"
         if self.model_path:

@@ -1,0 +1,62 @@
+"""The rows of the common_response_cache table: one table, so one commit publishes a consistent spec, phrasings and answers."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from jiwa.catalogue.intents import CuratedFacts, fill_facts
+from jiwa.intent_matching import MatcherSpec
+from jiwa.store.schema import CACHE_ANSWER, CACHE_PHRASING, CACHE_SPEC
+
+
+def cache_rows(spec: MatcherSpec, phrasings: list[tuple], vectors: np.ndarray, answers: list[tuple], facts: CuratedFacts) -> list[dict]:
+    """The table's rows: the matcher's spec, phrasings (intent, language, text, source) with their vectors, and
+    answers (intent, language, style, template, source) with the facts filled in per language."""
+    version = facts.sha256[:16]
+    # LanceDB refuses null vectors; rows that are not phrasings carry zeros and are never searched.
+    zeros = [0.0] * vectors.shape[1]
+    rows = [
+        {
+            "id": "spec",
+            "kind": CACHE_SPEC,
+            "intent": None,
+            "language": None,
+            "style": None,
+            "template": None,
+            "text": spec.to_json(),
+            "source": "team",
+            "facts_version": version,
+            "vector": zeros,
+        }
+    ]
+    for index, ((intent, lang, text, source), vector) in enumerate(zip(phrasings, vectors, strict=True)):
+        rows.append(
+            {
+                "id": f"phrasing:{intent}:{lang}:{index}",
+                "kind": CACHE_PHRASING,
+                "intent": intent,
+                "language": lang,
+                "style": None,
+                "template": None,
+                "text": text,
+                "source": source,
+                "facts_version": version,
+                "vector": vector.tolist(),
+            }
+        )
+    for index, (intent, lang, style, template, source) in enumerate(answers):
+        rows.append(
+            {
+                "id": f"answer:{intent}:{lang}:{index}",
+                "kind": CACHE_ANSWER,
+                "intent": intent,
+                "language": lang,
+                "style": style,
+                "template": template,
+                "text": fill_facts(template, facts, lang),
+                "source": source,
+                "facts_version": version,
+                "vector": zeros,
+            }
+        )
+    return rows
