@@ -1,1 +1,1 @@
-"""Software-defined assets, one module per asset family."""
+"""Dagster software-defined assets: one package per asset family, with the resources, previews and checks they share."""

@@ -9,5 +9,9 @@ def rows_match_schema(check_name: str, rows: list[dict], schema: pa.Schema) -> d
     try:
         pa.Table.from_pylist(rows, schema=schema)
     except (pa.ArrowInvalid, pa.ArrowTypeError, TypeError) as exc:
-        return dg.AssetCheckResult(check_name=check_name, passed=False, description=f"rows do not match the table schema: {exc}")
-    return dg.AssetCheckResult(check_name=check_name, passed=True, description=f"{len(rows)} rows match the table schema")
+        return dg.AssetCheckResult(
+            check_name=check_name, passed=False, description=f"rows do not match the table schema: {exc}"
+        )
+    return dg.AssetCheckResult(
+        check_name=check_name, passed=True, description=f"{len(rows)} rows match the table schema"
+    )

@@ -1,4 +1,4 @@
-"""Dagster resources: LLAMA, the embedder, the stores and the analysis policy.
+"""Dagster resources: LLAMA, the embedder, the stores, the analysis policy and the knowledge-base policy.
 
 Each resource mirrors one settings class of `jiwa` field for field, so a setting is declared once: a field left
 unset in the launchpad takes its JIWA_* environment value when the run (or sensor tick) starts, never at import.
@@ -15,7 +15,7 @@ from pydantic_settings import BaseSettings
 from jiwa.convlog import LogReader, log_root
 from jiwa.embedding import Embedder, EmbedderSettings
 from jiwa.llm import LlamaSettings, StructuredLLM, open_structured
-from jiwa.settings import AnalysisSettings, StoreSettings
+from jiwa.settings import AnalysisSettings, KnowledgeSettings, StoreSettings
 from jiwa.store.lance import connect
 
 
@@ -26,7 +26,11 @@ class _FromSettings(dg.ConfigurableResource):
     def settings(self) -> Any:
         """The settings for this run: the fields set on the resource, the environment for the rest."""
         if self._settings is None:
-            given = {name: getattr(self, name) for name in self.settings_class.model_fields if getattr(self, name) is not None}
+            given = {
+                name: getattr(self, name)
+                for name in self.settings_class.model_fields
+                if getattr(self, name) is not None
+            }
             self._settings = self.settings_class(**given)
         return self._settings
 
@@ -87,14 +91,29 @@ class _Analysis(_FromSettings):
     settings_class = AnalysisSettings
 
 
+class _Knowledge(_FromSettings):
+    settings_class = KnowledgeSettings
+
+
 LlamaResource = _mirror(
     "LlamaResource",
     _Llama,
     "LLAMA, the local model that writes the offline assets: llama.cpp in process, or a llama.cpp server (JIWA_LLM_*).",
     secrets=("server_api_key",),
 )
-EmbedderResource = _mirror("EmbedderResource", _Embedder, "The sentence embedder whose vectors the server's queries must match.")
-StoresResource = _mirror("StoresResource", _Stores, "Where the stores live, and how long compaction keeps old versions.")
+EmbedderResource = _mirror(
+    "EmbedderResource", _Embedder, "The sentence embedder whose vectors the server's queries must match."
+)
+StoresResource = _mirror(
+    "StoresResource", _Stores, "Where the stores live, and how long compaction keeps old versions."
+)
 AnalysisResource = _mirror(
-    "AnalysisResource", _Analysis, "When a conversation counts as finished, and how analysis runs are batched and retried."
+    "AnalysisResource",
+    _Analysis,
+    "When a conversation counts as finished, and how analysis runs are batched and retried.",
+)
+KnowledgeResource = _mirror(
+    "KnowledgeResource",
+    _Knowledge,
+    "How many insights are written, when two are duplicates, what the checks demand, when to index.",
 )

@@ -22,8 +22,14 @@ from tests.support.log import conversation, seal
 from tests.support.resources import pipeline_resources
 
 CONVERSATIONS = [
-    ["Ciao! Mi chiamo Giulia, sono italiana e vorrei aprire una scuola di yoga a Ubud.", "Quanto costa un KITAS? Ho un po' di paura."],
-    ["Hi, my name is Tom. How long does a KITAS take to process?", "Thanks, that helps. Maybe later I'll ask about PT PMA."],
+    [
+        "Ciao! Mi chiamo Giulia, sono italiana e vorrei aprire una scuola di yoga a Ubud.",
+        "Quanto costa un KITAS? Ho un po' di paura.",
+    ],
+    [
+        "Hi, my name is Tom. How long does a KITAS take to process?",
+        "Thanks, that helps. Maybe later I'll ask about PT PMA.",
+    ],
     ["Permisi Pak, saya bingung soal NPWP untuk orang asing.", "Terima kasih banyak, Bapak."],
     ["Scusa, per il visto on arrival posso prolungarlo?", "Grazie, sei gentile.", "E per la famiglia?"],
     ["Hello, I'm overwhelmed by the paperwork for my PT PMA. What is the minimum capital?"],
@@ -68,7 +74,9 @@ def main() -> None:
         for event in result.all_events
         if event.event_type_value == "STEP_SUCCESS"
     }
-    analyses = {k: v.value for k, v in result.asset_materializations_for_node("conversation_analyses")[0].metadata.items()}
+    analyses = {
+        k: v.value for k, v in result.asset_materializations_for_node("conversation_analyses")[0].metadata.items()
+    }
     profiles = {k: v.value for k, v in result.asset_materializations_for_node("jiwa_profiles")[0].metadata.items()}
     rows = connect(data_uri).open_table(ANALYSES_TABLE).to_arrow().to_pylist()
     kept_claims = sum(_claims(json.loads(row["analysis"])) for row in rows if row["analysis"])
@@ -94,7 +102,9 @@ def main() -> None:
         "analysis_step_s": round(analyse_s, 1),
         "profile_step_s": round(steps.get("jiwa_profiles", 0.0), 2),
         "profiles_updated": profiles["users_updated"],
-        "machines_for_100k_per_day": round(100_000 / (analyses["analysed"] / analyse_s * 86_400), 1) if analyses["analysed"] else None,
+        "machines_for_100k_per_day": round(100_000 / (analyses["analysed"] / analyse_s * 86_400), 1)
+        if analyses["analysed"]
+        else None,
     }
     for key, value in report.items():
         print(f"{key}: {value}")
@@ -105,7 +115,9 @@ def _claims(analysis: dict) -> int:
     scalars = [value for value in analysis.values() if isinstance(value, dict) and "evidence" in value]
     lists = [item for value in analysis.values() if isinstance(value, list) for item in value]
     facts = analysis.get("facts") or {}
-    stated = [v for v in facts.values() if isinstance(v, dict)] + [i for v in facts.values() if isinstance(v, list) for i in v]
+    stated = [v for v in facts.values() if isinstance(v, dict)] + [
+        i for v in facts.values() if isinstance(v, list) for i in v
+    ]
     return len(scalars) + len(lists) + len(stated)
 
 

@@ -15,6 +15,7 @@ from bench.common import percentiles_ms, save
 from jiwa.catalogue.intents import load_intents
 from jiwa.embedding import Embedder
 from jiwa.intent_matching import IntentMatcher, MatcherSpec
+from jiwa.language import LANGUAGES
 from jiwa.settings import KnowledgeSettings, StoreSettings
 from jiwa.store.lance import connect
 from jiwa.store.schema import CACHE_PHRASING, CACHE_SPEC, RESPONSE_CACHE_TABLE
@@ -27,9 +28,19 @@ def _phrasings(embedder: Embedder) -> tuple[MatcherSpec, list[str], np.ndarray, 
         rows = db.open_table(RESPONSE_CACHE_TABLE).to_arrow().to_pylist()
         spec = MatcherSpec.from_json(next(r["text"] for r in rows if r["kind"] == CACHE_SPEC))
         phrasings = [r for r in rows if r["kind"] == CACHE_PHRASING]
-        return spec, [r["intent"] for r in phrasings], np.asarray([r["vector"] for r in phrasings], dtype=np.float32), "published table"
+        return (
+            spec,
+            [r["intent"] for r in phrasings],
+            np.asarray([r["vector"] for r in phrasings], dtype=np.float32),
+            "published table",
+        )
     catalogue = load_intents()
-    pairs = [(name, text) for name, intent in catalogue.intents.items() for texts in intent.phrasings.values() for text in texts]
+    pairs = [
+        (name, text)
+        for name, intent in catalogue.intents.items()
+        for texts in intent.phrasings.values()
+        for text in texts
+    ]
     return (
         catalogue.spec(KnowledgeSettings().cache_min_similarity),
         [n for n, _ in pairs],
@@ -91,7 +102,7 @@ def _summary(result) -> dict:
         "wrong_share": round(result.wrong_share(), 3),
         "by_language": {
             lang: {"hit_rate": round(result.hit_rate(lang), 3), "wrong_share": round(result.wrong_share(lang), 3)}
-            for lang in ("en", "it", "id")
+            for lang in LANGUAGES
         },
         "wrong_examples": result.wrong_examples[:3],
     }

@@ -18,6 +18,10 @@ def percentiles_ms(samples_s: list[float]) -> dict[str, float]:
 def save(name: str, payload: dict) -> Path:
     RESULTS_DIR.mkdir(exist_ok=True)
     path = RESULTS_DIR / f"{name}.json"
-    payload = {"machine": platform.processor() or platform.machine(), "when": time.strftime("%Y-%m-%dT%H:%M:%S"), **payload}
+    payload = {
+        "machine": platform.processor() or platform.machine(),
+        "when": time.strftime("%Y-%m-%dT%H:%M:%S"),
+        **payload,
+    }
     path.write_text(json.dumps(payload, indent=2))
     return path

@@ -33,7 +33,9 @@ def main() -> None:
 
     free_tokens, free_seconds = 0, 0.0
     for topic in topics:
-        messages = prompt.render(category=topic.category, topic=topic.name, description=topic.description, facet=catalogue.facets[0])
+        messages = prompt.render(
+            category=topic.category, topic=topic.name, description=topic.description, facet=catalogue.facets[0]
+        )
         started = time.perf_counter()
         completion = backend.complete(messages, json_schema=None, max_tokens=prompt.max_tokens, temperature=0.7, seed=1)
         free_seconds += time.perf_counter() - started

@@ -25,7 +25,9 @@ WORDS = "malu maaf sungkan permisi gengsi visa kitas kitap nyepi banjar galungan
 
 def synthetic_rows(count: int, rng: np.random.Generator) -> tuple[pa.Table, np.ndarray]:
     centers = rng.normal(size=(max(8, count // 100), DIMENSION)).astype(np.float32)
-    vectors = centers[rng.integers(0, len(centers), count)] + 0.35 * rng.normal(size=(count, DIMENSION)).astype(np.float32)
+    vectors = centers[rng.integers(0, len(centers), count)] + 0.35 * rng.normal(size=(count, DIMENSION)).astype(
+        np.float32
+    )
     vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
     now = datetime.now(UTC)
     texts = [" ".join(rng.choice(WORDS, 8)) for _ in range(count)]
@@ -105,7 +107,11 @@ def run(sizes: list[int], queries: int, k: int) -> dict:
             "indexes": indexed,
             "build_s": round(build_s, 2),
             "recall_at_k_vector_vs_exact": round(recall_hits / (queries * k), 4),
-            **{f"{name}_{stat}": value for name, samples in timings.items() for stat, value in percentiles_ms(samples).items()},
+            **{
+                f"{name}_{stat}": value
+                for name, samples in timings.items()
+                for stat, value in percentiles_ms(samples).items()
+            },
         }
         entry["vector_p50_over_numpy_p50"] = round(entry["vector_p50_ms"] / entry["numpy_p50_ms"], 2)
         results.append(entry)

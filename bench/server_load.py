@@ -65,7 +65,9 @@ def start_server(data_uri: str, claude_url: str, port: int) -> subprocess.Popen:
         "JIWA_RATE_LIMIT_PER_MINUTE": "1000000",
         "JIWA_API_KEYS": f"bench=sha256:{hash_key(KEY)}",
     }
-    process = subprocess.Popen([sys.executable, "-m", "serving"], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    process = subprocess.Popen(
+        [sys.executable, "-m", "serving"], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
     for _ in range(300):
         try:
             if httpx.get(f"http://127.0.0.1:{port}/ready", timeout=0.5).status_code == 200:
@@ -121,7 +123,10 @@ async def load(url: str, concurrency: int, total: int) -> dict:
         nonlocal errors, ungrounded
         for n in counter:
             # Unique text per request, so the server's embedding cache never hides the embedding cost.
-            body = {"user_id": f"bench{index}-{n % 7}", "message": f"{MESSAGES[n % len(MESSAGES)]} ({concurrency}-{index}-{n})"}
+            body = {
+                "user_id": f"bench{index}-{n % 7}",
+                "message": f"{MESSAGES[n % len(MESSAGES)]} ({concurrency}-{index}-{n})",
+            }
             started = time.perf_counter()
             response = await client.post("/v1/chat", json=body, headers={"Authorization": f"Bearer {KEY}"})
             client_latency.append(time.perf_counter() - started)
@@ -151,7 +156,9 @@ async def load(url: str, concurrency: int, total: int) -> dict:
         "client_latency": percentiles_ms(client_latency),
         "server_overhead": percentiles_ms(overhead),
         "responder": stage("responder"),
-        "stages": {name: stage(name) for name in ("persist_user", "cache", "retrieval", "profile", "persist_assistant")},
+        "stages": {
+            name: stage(name) for name in ("persist_user", "cache", "retrieval", "profile", "persist_assistant")
+        },
         "overhead_without_retrieval": percentiles_ms(
             [(t["total"] - t.get("responder", 0.0) - t.get("retrieval", 0.0)) / 1000 for t in timings]
         ),
@@ -162,10 +169,16 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--concurrency", type=int, nargs="*", default=[1, 16, 64])
     parser.add_argument("--requests", type=int, default=400)
-    parser.add_argument("--claude-delay-s", type=float, default=0.0, help="Fake Claude's answer time; 0 answers at once.")
-    parser.add_argument("--open-rate", type=float, default=0.0, help="Also run open-loop Poisson arrivals at this rate per second.")
     parser.add_argument(
-        "--no-insights", action="store_true", help="Publish nothing, so no message is embedded: the server's floor with any embedder."
+        "--claude-delay-s", type=float, default=0.0, help="Fake Claude's answer time; 0 answers at once."
+    )
+    parser.add_argument(
+        "--open-rate", type=float, default=0.0, help="Also run open-loop Poisson arrivals at this rate per second."
+    )
+    parser.add_argument(
+        "--no-insights",
+        action="store_true",
+        help="Publish nothing, so no message is embedded: the server's floor with any embedder.",
     )
     args = parser.parse_args()
     fake = FakeAnthropic().start()

@@ -9,7 +9,9 @@ from jiwa.intent_matching import MatcherSpec
 from jiwa.store.schema import CACHE_ANSWER, CACHE_PHRASING, CACHE_SPEC
 
 
-def cache_rows(spec: MatcherSpec, phrasings: list[tuple], vectors: np.ndarray, answers: list[tuple], facts: CuratedFacts) -> list[dict]:
+def cache_rows(
+    spec: MatcherSpec, phrasings: list[tuple], vectors: np.ndarray, answers: list[tuple], facts: CuratedFacts
+) -> list[dict]:
     """The table's rows: the matcher's spec, phrasings (intent, language, text, source) with their vectors, and
     answers (intent, language, style, template, source) with the facts filled in per language."""
     version = facts.sha256[:16]

@@ -149,7 +149,9 @@ class LogReader:
         )
         return cursor.sql(sql, params=params or None).to_arrow_table()
 
-    def conversation_events(self, conversation_ids: list[str], *, since: datetime | None = None) -> dict[str, list[dict]]:
+    def conversation_events(
+        self, conversation_ids: list[str], *, since: datetime | None = None
+    ) -> dict[str, list[dict]]:
         """Turn and end events of these conversations, grouped by conversation; with `since`, only segments from then on."""
         if not conversation_ids:
             return {}
@@ -163,7 +165,9 @@ class LogReader:
             grouped.setdefault(row["conversation_id"], []).append(row)
         return grouped
 
-    def ready_conversations(self, *, after: datetime, until: datetime, idle_s: float, scan_from: datetime | None = None) -> list[dict]:
+    def ready_conversations(
+        self, *, after: datetime, until: datetime, idle_s: float, scan_from: datetime | None = None
+    ) -> list[dict]:
         """Conversations that finished in (after, until]: ended explicitly, or silent for idle_s since their last turn.
 
         A conversation is ready at its last event if that is an end, else idle_s after its last event. Only events
@@ -197,4 +201,9 @@ class LogReader:
         if not root.is_dir():
             return []
         first_day = (since - timedelta(days=1)).astimezone(UTC).strftime("%Y-%m-%d") if since else ""
-        return sorted(str(path) for folder in root.glob("dt=*") if folder.name[3:] >= first_day for path in folder.glob("*.parquet"))
+        return sorted(
+            str(path)
+            for folder in root.glob("dt=*")
+            if folder.name[3:] >= first_day
+            for path in folder.glob("*.parquet")
+        )

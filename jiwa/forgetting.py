@@ -51,7 +51,9 @@ class ForgetIncomplete(RuntimeError):
     """A step failed before the log was touched, so the user is still known and the forget can simply be repeated."""
 
 
-async def forget_user(tenant: str, user_id: str, *, memory: ServedMemory, db: lancedb.DBConnection, log: UserLog) -> ForgetReport:
+async def forget_user(
+    tenant: str, user_id: str, *, memory: ServedMemory, db: lancedb.DBConnection, log: UserLog
+) -> ForgetReport:
     """Steps 1 to 3, in order. The log goes last: while it still knows the user, a failed forget can be repeated."""
     memory.stop_serving(user_id)
     try:
@@ -76,5 +78,7 @@ def sweep_forgotten(db: lancedb.DBConnection, reader: LogReader) -> int:
     removed = 0
     for user_id, at in reader.forgotten_users().items():
         for table, column in EVIDENCE_TIME.items():
-            removed += delete_where(db, table, f"user_id IN {sql_list([user_id])} AND {column} <= timestamp '{sql_timestamp(at)}'")
+            removed += delete_where(
+                db, table, f"user_id IN {sql_list([user_id])} AND {column} <= timestamp '{sql_timestamp(at)}'"
+            )
     return removed

@@ -40,7 +40,10 @@ class MatcherSpec:
             {
                 "terms": {group: list(terms) for group, terms in self.terms.items()},
                 "neutral": list(self.neutral),
-                "rules": [rule.__dict__ | {"require": list(rule.require), "optional": list(rule.optional)} for rule in self.rules],
+                "rules": [
+                    rule.__dict__ | {"require": list(rule.require), "optional": list(rule.optional)}
+                    for rule in self.rules
+                ],
                 "min_similarity": self.min_similarity,
             },
             ensure_ascii=False,
@@ -53,7 +56,10 @@ class MatcherSpec:
         return cls(
             terms={group: tuple(terms) for group, terms in data["terms"].items()},
             neutral=tuple(data["neutral"]),
-            rules=tuple(IntentRule(r["intent"], tuple(r["require"]), tuple(r["optional"]), int(r["max_words"])) for r in data["rules"]),
+            rules=tuple(
+                IntentRule(r["intent"], tuple(r["require"]), tuple(r["optional"]), int(r["max_words"]))
+                for r in data["rules"]
+            ),
             min_similarity=float(data["min_similarity"]),
         )
 
@@ -89,7 +95,11 @@ class TermFinder:
         return found
 
     def _fuzzy_group(self, word: str) -> str | None:
-        close = {self._group_of[term] for term in self._single_words if abs(len(term) - len(word)) <= 1 and _one_edit(word, term)}
+        close = {
+            self._group_of[term]
+            for term in self._single_words
+            if abs(len(term) - len(word)) <= 1 and _one_edit(word, term)
+        }
         # "kitaz" is one edit from both kitas and kitap: ambiguous, so it counts as neither.
         return close.pop() if len(close) == 1 else None
 
@@ -155,5 +165,7 @@ class IntentMatcher:
             return MatchResult(None, intent, reason="no phrasings to compare", groups=groups)
         similarity = float(np.max(self._vectors[mask] @ np.asarray(vector, dtype=np.float32)))
         if similarity < self.spec.min_similarity:
-            return MatchResult(None, intent, similarity, f"similarity {similarity:.2f} below {self.spec.min_similarity}", groups)
+            return MatchResult(
+                None, intent, similarity, f"similarity {similarity:.2f} below {self.spec.min_similarity}", groups
+            )
         return MatchResult(intent, intent, similarity, "", groups)

@@ -13,6 +13,8 @@ from collections import Counter
 LANGUAGES = ("en", "it", "id")
 LANGUAGE_NAMES = {"en": "English", "it": "Italian", "id": "Indonesian"}
 UNKNOWN = "unknown"
+# The language of a text chosen in advance when nothing tells the user's.
+DEFAULT_LANGUAGE = "en"
 
 _FUNCTION_WORDS = {
     "it": {
@@ -187,9 +189,12 @@ def supported(code: str | None) -> str | None:
     return base if base in LANGUAGES else None
 
 
-def reply_language(requested: str | None, message: str, remembered: str | None = None) -> str:
-    """The language of a reply: the client's explicit one, else the message's, else the one we remember, else English."""
-    for candidate in (requested, detect_language(message), remembered):
-        if supported(candidate):
-            return supported(candidate)
-    return "en"
+def reply_language(requested: str | None, message: str, remembered: str | None = None) -> str | None:
+    """The language of a reply: the client's explicit one, else the message's, else the one we remember of the user.
+
+    None when nothing tells: the responder then mirrors the user, and a text chosen in advance (a cached answer,
+    the fallback) is in DEFAULT_LANGUAGE.
+    """
+    if requested:
+        return requested[:2].lower()
+    return supported(detect_language(message)) or supported(remembered)

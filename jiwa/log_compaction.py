@@ -90,6 +90,11 @@ def _without_forgotten(table: pa.Table, forgotten: dict[str, object]) -> pa.Tabl
     """Forget tombstones stay (readers still need them); everything the user did before their forget goes."""
     if not forgotten:
         return table
-    rows = zip(table.column("type").to_pylist(), table.column("user_id").to_pylist(), table.column("created_at").to_pylist(), strict=True)
+    rows = zip(
+        table.column("type").to_pylist(),
+        table.column("user_id").to_pylist(),
+        table.column("created_at").to_pylist(),
+        strict=True,
+    )
     mask = [kind == FORGET or user not in forgotten or at > forgotten[user] for kind, user, at in rows]
     return table.filter(pa.array(mask))

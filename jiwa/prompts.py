@@ -56,7 +56,9 @@ class Prompt(BaseModel):
 
     @property
     def variables(self) -> set[str]:
-        return {named or braced for _, named, braced, _ in string.Template.pattern.findall(self.template) if named or braced}
+        return {
+            named or braced for _, named, braced, _ in string.Template.pattern.findall(self.template) if named or braced
+        }
 
     def render(self, **values: object) -> list[dict[str, str]]:
         missing = sorted(self.variables - values.keys())

@@ -36,7 +36,9 @@ class StoreSettings(BaseSettings):
         return uri.removeprefix("file://")
 
     store_retention_hours: float = Field(
-        default=168.0, ge=0, description="Compaction keeps older versions of the knowledge tables this long (user-data tables keep none)."
+        default=168.0,
+        ge=0,
+        description="Compaction keeps older versions of the knowledge tables this long (user-data tables keep none).",
     )
 
 
@@ -44,10 +46,16 @@ class KnowledgeSettings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="JIWA_", extra="ignore")
 
     insights_per_topic: int = Field(
-        default=2, ge=1, le=50, description="Insights LLAMA writes per topic; 17 or more gives the 1000+ production base."
+        default=2,
+        ge=1,
+        le=50,
+        description="Insights LLAMA writes per topic; 17 or more gives the 1000+ production base.",
     )
     insights_dedup_threshold: float = Field(
-        default=0.92, gt=0.0, le=1.0, description="Cosine similarity at or above which two insights count as duplicates."
+        default=0.92,
+        gt=0.0,
+        le=1.0,
+        description="Cosine similarity at or above which two insights count as duplicates.",
     )
     insights_min_yield: float = Field(
         default=0.5, ge=0.0, le=1.0, description="Share of requested insights a run must keep for its check to pass."
@@ -61,7 +69,10 @@ class KnowledgeSettings(BaseSettings):
         description="Build an ANN vector index once a table holds this many rows; below it, exact search is fast enough.",
     )
     cache_min_similarity: float = Field(
-        default=0.5, gt=0, le=1, description="How close a message must be to a cached intent's phrasings to be answered from the cache."
+        default=0.5,
+        gt=0,
+        le=1,
+        description="How close a message must be to a cached intent's phrasings to be answered from the cache.",
     )
 
 
@@ -69,19 +80,29 @@ class AnalysisSettings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="JIWA_", extra="ignore")
 
     conversation_idle_timeout_s: float = Field(
-        default=1800.0, gt=0, description="A conversation with no turn for this long counts as finished and is analysed."
+        default=1800.0,
+        gt=0,
+        description="A conversation with no turn for this long counts as finished and is analysed.",
     )
     analysis_batch_size: int = Field(default=200, ge=1, description="Most conversations one analysis run takes.")
-    analysis_max_attempts: int = Field(default=3, ge=1, description="Runs that try a conversation before it stays failed.")
-    analysis_retry_after_s: float = Field(default=300.0, ge=0, description="Wait before a failed analysis is tried again.")
+    analysis_max_attempts: int = Field(
+        default=3, ge=1, description="Runs that try a conversation before it stays failed."
+    )
+    analysis_retry_after_s: float = Field(
+        default=300.0, ge=0, description="Wait before a failed analysis is tried again."
+    )
     analysis_sensor_lag_s: float = Field(
         default=600.0, ge=0, description="How far back each sensor tick looks again, for log segments sealed late."
     )
     conversation_max_days: float = Field(
-        default=14.0, gt=0, description="How far back the pipeline reads a conversation's turns; older segments are not scanned."
+        default=14.0,
+        gt=0,
+        description="How far back the pipeline reads a conversation's turns; older segments are not scanned.",
     )
     analysis_transcript_chars: int = Field(
-        default=6000, ge=500, description="Transcript characters LLAMA reads per conversation; the newest turns are kept."
+        default=6000,
+        ge=500,
+        description="Transcript characters LLAMA reads per conversation; the newest turns are kept.",
     )
 
 
@@ -91,8 +112,12 @@ class Settings(StoreSettings):
     model_config = SettingsConfigDict(env_prefix="JIWA_", extra="ignore", protected_namespaces=())
 
     llm: LlamaSettings = Field(default_factory=LlamaSettings, description="LLAMA, the local responder (JIWA_LLM_*).")
-    embedding: EmbedderSettings = Field(default_factory=EmbedderSettings, description="The query embedder (JIWA_EMBEDDING_*).")
-    profile_prompt_chars: int = Field(default=1500, ge=200, description="Budget for the user's memory in the responder prompt.")
+    embedding: EmbedderSettings = Field(
+        default_factory=EmbedderSettings, description="The query embedder (JIWA_EMBEDDING_*)."
+    )
+    profile_prompt_chars: int = Field(
+        default=1500, ge=200, description="Budget for the user's memory in the responder prompt."
+    )
     anthropic_base_url: str = Field(default="", description="Messages API base URL; empty uses Anthropic's.")
     claude_model: str = Field(default="claude-haiku-4-5", description="Model for ordinary messages.")
     claude_complex_model: str = Field(default="claude-sonnet-4-5", description="Model for long or complex messages.")
@@ -106,7 +131,9 @@ class Settings(StoreSettings):
     claude_max_retries: int = Field(default=1, ge=0, le=5, description="SDK retries before the local model takes over.")
     claude_input_usd_per_mtok: float = Field(default=1.0, ge=0, description="Price used for the cost estimate metric.")
     claude_output_usd_per_mtok: float = Field(default=5.0, ge=0)
-    local_responder: bool = Field(default=True, description="Load LLAMA in the server as the offline and fallback responder.")
+    local_responder: bool = Field(
+        default=True, description="Load LLAMA in the server as the offline and fallback responder."
+    )
     local_max_tokens: int = Field(default=200, ge=16)
     api_keys: str = Field(
         default="",
@@ -119,7 +146,9 @@ class Settings(StoreSettings):
     rate_limit_per_minute: int = Field(default=120, ge=1, description="Requests per API key per minute.")
     retrieval_k: int = Field(default=4, ge=1, le=20)
     history_turns: int = Field(default=12, ge=0, description="Earlier turns of the conversation sent to the responder.")
-    store_refresh_s: float = Field(default=2.0, gt=0, description="How often the server looks for newly published store versions.")
+    store_refresh_s: float = Field(
+        default=2.0, gt=0, description="How often the server looks for newly published store versions."
+    )
     log_seal_s: float = Field(
         default=20.0, gt=0, description="Seconds an active log segment stays open before it is sealed for the pipeline."
     )

@@ -26,7 +26,9 @@ def _is_stale(instance: dg.DagsterInstance, assets_def: dg.AssetsDefinition, par
     materialization = records[0].asset_materialization
     published = materialization.metadata.get("published")
     refused = published is not None and not published.value
-    return refused or materialization.tags.get("dagster/code_version") != assets_def.code_versions_by_key[assets_def.key]
+    return (
+        refused or materialization.tags.get("dagster/code_version") != assets_def.code_versions_by_key[assets_def.key]
+    )
 
 
 def main() -> int:
@@ -34,7 +36,9 @@ def main() -> int:
     instance = dg.DagsterInstance.get()
     resources = defs.resources
     dg.materialize([cultural_topics], resources=resources, instance=instance)
-    partitions = [p for p in cultural_insights.partitions_def.get_partition_keys() if _is_stale(instance, cultural_insights, p)]
+    partitions = [
+        p for p in cultural_insights.partitions_def.get_partition_keys() if _is_stale(instance, cultural_insights, p)
+    ]
     if not partitions:
         log.info("cultural_insights: every category is current")
     failed = []
@@ -51,13 +55,21 @@ def main() -> int:
         )
         if not result.success:
             failed.append(partition)
-        log.info("cultural_insights[%s]: %s in %.0fs", partition, "ok" if result.success else "FAILED", time.perf_counter() - started)
+        log.info(
+            "cultural_insights[%s]: %s in %.0fs",
+            partition,
+            "ok" if result.success else "FAILED",
+            time.perf_counter() - started,
+        )
     if failed:
         log.error("These categories failed; see their runs in the Dagster UI: %s", ", ".join(failed))
     if any(_is_stale(instance, a) for a in (curated_facts, intent_catalogue, common_response_cache)):
         log.info("common_response_cache: building paraphrases and answers")
         dg.materialize(
-            [curated_facts, intent_catalogue, common_response_cache], resources=resources, instance=instance, raise_on_error=False
+            [curated_facts, intent_catalogue, common_response_cache],
+            resources=resources,
+            instance=instance,
+            raise_on_error=False,
         )
     # Conversations that finished while nothing was running; from here on the sensor takes them as they end.
     log.info("conversation_analyses + jiwa_profiles: catching up on finished conversations")

@@ -89,5 +89,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
         after_request=_echo_request_id,
         # Room for the longest allowed message in JSON; anything larger is refused with 413 before parsing.
         request_max_body_size=max(64 * 1024, settings.max_message_chars * 8),
-        openapi_config=OpenAPIConfig(title="Jiwa", version="0.1.0", description="Chat with Jiwa, grounded in what LLAMA built offline."),
+        openapi_config=OpenAPIConfig(
+            title="Jiwa", version="0.1.0", description="Chat with Jiwa, grounded in what LLAMA built offline."
+        ),
     )

@@ -50,7 +50,9 @@ class ApiKeys:
     def tenant_for(self, authorization: str | None, x_api_key: str | None) -> Tenant:
         if self.open:
             return Tenant(OPEN_TENANT)
-        presented = x_api_key or (authorization[7:] if authorization and authorization.lower().startswith("bearer ") else None)
+        presented = x_api_key or (
+            authorization[7:] if authorization and authorization.lower().startswith("bearer ") else None
+        )
         if not presented:
             raise Unauthorized("Missing API key: send 'Authorization: Bearer <key>' or 'X-API-Key: <key>'.")
         digest = hashlib.sha256(presented.encode()).digest()

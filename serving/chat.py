@@ -7,14 +7,14 @@ from collections.abc import AsyncIterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 
-from jiwa.language import reply_language
+from jiwa.language import DEFAULT_LANGUAGE, reply_language
 from jiwa.settings import Settings
-from serving.auth import Tenant
 from serving.conversations import Conversation, ConversationStore
 from serving.errors import PayloadTooLarge
 from serving.grounding import Grounding
 from serving.insights import InsightIndex
 from serving.metrics import Metrics
+from serving.ownership import Ownership
 from serving.profiles import ProfileStore
 from serving.responder import Reply, Responder
 from serving.response_cache import ResponseCache
@@ -57,15 +57,15 @@ class ChatService:
 
     async def answer(
         self,
-        tenant: Tenant,
+        owner: Ownership,
         user_id: str,
         message: str,
-        conversation: Conversation | None,
+        conversation_id: str | None,
         language: str | None,
         history: list[dict] | None = None,
         endpoint: str = "chat",
     ) -> ChatResponse:
-        turn = await self.prepare(tenant, user_id, message, conversation, language, history)
+        turn = await self.prepare(owner, user_id, message, conversation_id, language, history)
         if turn.cached:
             reply = turn.cached
         else:
@@ -116,25 +116,29 @@ class ChatService:
 
     async def prepare(
         self,
-        tenant: Tenant,
+        owner: Ownership,
         user_id: str,
         message: str,
-        conversation: Conversation | None,
+        conversation_id: str | None,
         language: str | None,
         client_history: list[dict] | None = None,
     ) -> TurnContext:
-        """Everything before the responder. The caller has checked, through serving.ownership, that the user and the
-        conversation (None starts one) belong to the tenant."""
+        """Everything before the responder: limits, ownership (a missing conversation_id starts a conversation),
+        the user turn persisted, then cache, profile and retrieval."""
         if len(message) > self.settings.max_message_chars:
             raise PayloadTooLarge(
                 f"message is {len(message)} characters; the limit is {self.settings.max_message_chars}. Split it into shorter messages.",
                 field="message",
             )
-        conversation = conversation or self.conversations.start(tenant.name, user_id)
+        conversation = await owner.writer_conversation(user_id, conversation_id)
+        conversation = conversation or self.conversations.start(owner.tenant.name, user_id)
         history = (
             client_history
             if client_history is not None
-            else [{"role": t.role, "content": t.content} for t in self.conversations.history(conversation, self.settings.history_turns)]
+            else [
+                {"role": t.role, "content": t.content}
+                for t in self.conversations.history(conversation, self.settings.history_turns)
+            ]
         )
         turn = TurnContext(conversation, message, alternating(history), Grounding(), None, None)
 
@@ -142,11 +146,13 @@ class ChatService:
             await self.conversations.add_turn(conversation, "user", message, language=language)
 
         with self._timed(turn, "profile"):
-            turn.grounding.profile = await self.profiles.lookup(tenant.name, user_id)
+            turn.grounding.profile = await self.profiles.lookup(owner.tenant.name, user_id)
         # The reply's language, the fallback text's included.
         turn.grounding.language = reply_language(language, message, (turn.grounding.profile or {}).get("language"))
         with self._timed(turn, "cache"):
-            hit = await self.cache.lookup(message, turn.grounding.language, turn.grounding.profile, user_id)
+            hit = await self.cache.lookup(
+                message, turn.grounding.language or DEFAULT_LANGUAGE, turn.grounding.profile, user_id
+            )
         if hit:
             turn.cached, turn.cache_intent = Reply(hit.reply, source="cache"), hit.intent
             return turn

@@ -81,7 +81,9 @@ class ConversationStore:
         return event
 
     async def end(self, conversation: Conversation) -> None:
-        await self.writer.append([self._event(END, conversation.tenant, conversation.user_id, conversation.conversation_id)])
+        await self.writer.append(
+            [self._event(END, conversation.tenant, conversation.user_id, conversation.conversation_id)]
+        )
         conversation.ended = True
 
     async def find_message(self, message_id: str) -> LogEvent | None:

@@ -56,7 +56,12 @@ def _body(code: str, detail: str, field: str | None = None) -> dict:
 
 
 def jiwa_error(request: Request, exc: JiwaError) -> Response:
-    return Response(_body(exc.code, exc.detail, exc.field), status_code=exc.status_code, headers=exc.headers, media_type=MediaType.JSON)
+    return Response(
+        _body(exc.code, exc.detail, exc.field),
+        status_code=exc.status_code,
+        headers=exc.headers,
+        media_type=MediaType.JSON,
+    )
 
 
 def validation_error(request: Request, exc: ValidationException) -> Response:
@@ -95,7 +100,10 @@ def unexpected_error(request: Request, exc: Exception) -> Response:
     request_id = request.scope.get("state", {}).get("request_id", "-")
     log.exception("unhandled error in %s %s (request %s)", request.method, request.url.path, request_id)
     return Response(
-        _body("internal_error", f"Something went wrong on our side; nothing you sent was lost. Quote request id {request_id}."),
+        _body(
+            "internal_error",
+            f"Something went wrong on our side; nothing you sent was lost. Quote request id {request_id}.",
+        ),
         status_code=HTTP_500_INTERNAL_SERVER_ERROR,
         media_type=MediaType.JSON,
     )
@@ -126,7 +134,10 @@ def documented(*statuses: int) -> dict:
         429: "Rate limit reached; see Retry-After.",
         503: "A store the server needs is unusable.",
     }
-    return {status: ResponseSpec(ErrorBody, description=descriptions[status], generate_examples=False) for status in statuses}
+    return {
+        status: ResponseSpec(ErrorBody, description=descriptions[status], generate_examples=False)
+        for status in statuses
+    }
 
 
 AUTHENTICATED = (401, 429)

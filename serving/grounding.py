@@ -17,10 +17,18 @@ class Grounding:
 def data_block(prompt: Prompt, grounding: Grounding) -> str:
     """The responder prompt's data section: everything in it is data for the model, never instructions."""
     insights = [
-        {"id": hit.id, "topic": hit.topic, "insight": hit.insight, "guidance": hit.guidance, "tone": list(hit.tone_tags)}
+        {
+            "id": hit.id,
+            "topic": hit.topic,
+            "insight": hit.insight,
+            "guidance": hit.guidance,
+            "tone": list(hit.tone_tags),
+        }
         for hit in grounding.insights
     ]
-    profile = json.dumps(grounding.profile, ensure_ascii=False, indent=1) if grounding.profile else "none yet: a new user"
+    profile = (
+        json.dumps(grounding.profile, ensure_ascii=False, indent=1) if grounding.profile else "none yet: a new user"
+    )
     rendered = prompt.render(
         insights=as_data(json.dumps(insights, ensure_ascii=False, indent=1)) if insights else "none",
         profile=as_data(profile),

@@ -8,15 +8,24 @@ _BUCKETS = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0
 class Metrics:
     def __init__(self) -> None:
         self.registry = CollectorRegistry()
-        self.replies = Counter("jiwa_replies_total", "Replies by what answered", ["endpoint", "source"], registry=self.registry)
+        self.replies = Counter(
+            "jiwa_replies_total", "Replies by what answered", ["endpoint", "source"], registry=self.registry
+        )
         self.stage_seconds = Histogram(
             "jiwa_stage_seconds", "Time per stage of a chat turn", ["stage"], buckets=_BUCKETS, registry=self.registry
         )
         self.responder_failures = Counter(
-            "jiwa_responder_failures_total", "Responder attempts that failed", ["responder", "reason"], registry=self.registry
+            "jiwa_responder_failures_total",
+            "Responder attempts that failed",
+            ["responder", "reason"],
+            registry=self.registry,
         )
-        self.claude_tokens = Counter("jiwa_claude_tokens_total", "Claude tokens", ["model", "kind"], registry=self.registry)
-        self.claude_cost = Counter("jiwa_claude_cost_usd_total", "Estimated Claude cost in USD", ["model"], registry=self.registry)
+        self.claude_tokens = Counter(
+            "jiwa_claude_tokens_total", "Claude tokens", ["model", "kind"], registry=self.registry
+        )
+        self.claude_cost = Counter(
+            "jiwa_claude_cost_usd_total", "Estimated Claude cost in USD", ["model"], registry=self.registry
+        )
 
     def render(self) -> bytes:
         return generate_latest(self.registry)

@@ -7,6 +7,7 @@ from typing import NamedTuple
 
 from jiwa.profile import Profile, Remembered
 from jiwa.store.analyses import profile_rows
+from jiwa.store.lance import sql_timestamp
 from jiwa.store.schema import PROFILES_TABLE
 from serving.published import PublishedTable
 
@@ -33,7 +34,7 @@ class ProfileStore:
             return
         rows = dict(self._rows)
         newest = max((entry.updated_at for entry in rows.values()), default=None)
-        where = None if newest is None else f"updated_at >= timestamp '{(newest - _REFRESH_OVERLAP).strftime('%Y-%m-%dT%H:%M:%S.%f')}'"
+        where = None if newest is None else f"updated_at >= timestamp '{sql_timestamp(newest - _REFRESH_OVERLAP)}'"
         for row in profile_rows(table, where).to_pylist():
             rows[row["user_id"]] = _entry(row)
         if len(rows) != table.count_rows():

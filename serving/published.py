@@ -25,7 +25,11 @@ class PublishedTable:
             if self.name not in self.db.table_names():
                 return None
             try:
-                self._table = open_vector_table(self.db, self.name, self._embedder) if self._embedder else self.db.open_table(self.name)
+                self._table = (
+                    open_vector_table(self.db, self.name, self._embedder)
+                    if self._embedder
+                    else self.db.open_table(self.name)
+                )
                 self.error = None
             except EmbeddingMismatchError as exc:
                 self.error = str(exc)

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 import anthropic
 
-from jiwa.language import supported
+from jiwa.language import DEFAULT_LANGUAGE, supported
 from jiwa.llm import StructuredLLM
 from jiwa.prompts import Prompt
 from jiwa.settings import Settings
@@ -33,7 +33,7 @@ class Reply:
 
 
 def fallback_reply(language: str | None) -> Reply:
-    return Reply(FALLBACK_REPLIES[supported(language) or "en"], source="fallback")
+    return Reply(FALLBACK_REPLIES[supported(language) or DEFAULT_LANGUAGE], source="fallback")
 
 
 class Responder:
@@ -119,12 +119,19 @@ class Responder:
         output_tokens = int(usage.output_tokens or 0)
         cache_read = int(getattr(usage, "cache_read_input_tokens", 0) or 0)
         cache_write = int(getattr(usage, "cache_creation_input_tokens", 0) or 0)
-        for kind, count in (("input", input_tokens), ("output", output_tokens), ("cache_read", cache_read), ("cache_write", cache_write)):
+        for kind, count in (
+            ("input", input_tokens),
+            ("output", output_tokens),
+            ("cache_read", cache_read),
+            ("cache_write", cache_write),
+        ):
             if count:
                 self.metrics.claude_tokens.labels(model, kind).inc(count)
         # Cache reads cost a tenth of input, cache writes a quarter more.
         input_cost = (input_tokens + 0.1 * cache_read + 1.25 * cache_write) * self.settings.claude_input_usd_per_mtok
-        self.metrics.claude_cost.labels(model).inc((input_cost + output_tokens * self.settings.claude_output_usd_per_mtok) / 1e6)
+        self.metrics.claude_cost.labels(model).inc(
+            (input_cost + output_tokens * self.settings.claude_output_usd_per_mtok) / 1e6
+        )
         return Reply(text.strip(), source="claude", model=model, input_tokens=input_tokens, output_tokens=output_tokens)
 
     async def local_or_fallback(self, history: list[dict], message: str, grounding: Grounding) -> Reply:

@@ -89,7 +89,11 @@ class ResponseCache:
     def status(self) -> dict:
         if self._snapshot is None:
             return {"loaded": False, "error": self._published.error}
-        return {"loaded": True, "version": self._snapshot.version, "intents": len({i for i, _ in self._snapshot.answers})}
+        return {
+            "loaded": True,
+            "version": self._snapshot.version,
+            "intents": len({i for i, _ in self._snapshot.answers}),
+        }
 
     def _personalise(self, intent: str, lang: str, variants: list[tuple[str, str]], profile: dict, user_id: str) -> str:
         preference = profile.get("communication_preference")

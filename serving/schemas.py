@@ -35,7 +35,7 @@ class ChatResponse(msgspec.Struct):
     usage: TokenUsage = msgspec.field(default_factory=TokenUsage)
 
 
-class TurnView(msgspec.Struct):
+class Turn(msgspec.Struct):
     message_id: str
     role: str
     content: str
@@ -48,7 +48,7 @@ class ConversationView(msgspec.Struct):
     conversation_id: str
     user_id: str
     ended: bool
-    turns: list[TurnView]
+    turns: list[Turn]
 
 
 class Feedback(msgspec.Struct, forbid_unknown_fields=True):

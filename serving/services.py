@@ -78,7 +78,11 @@ async def open_services(settings: Settings) -> Services:
     api_keys = ApiKeys(settings.api_keys, settings.host)
     metrics = Metrics()
     root = Path(log_root(settings.data_uri))
-    writer = LogWriter(root, spool_dir=Path(settings.log_spool_dir) if settings.log_spool_dir else None, seal_after_s=settings.log_seal_s)
+    writer = LogWriter(
+        root,
+        spool_dir=Path(settings.log_spool_dir) if settings.log_spool_dir else None,
+        seal_after_s=settings.log_seal_s,
+    )
     await writer.start()
     conversations = ConversationStore(writer, LogReader(str(root)))
     await conversations.load()

@@ -15,7 +15,8 @@ def data_uri(tmp_path) -> str:
 
 
 @pytest.fixture()
-def fake_resources(data_uri):
+def resources(data_uri):
+    """Every pipeline resource on this test's data folder, with the fake LLAMA."""
     return pipeline_resources(data_uri)
 
 

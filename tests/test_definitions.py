@@ -7,7 +7,13 @@ from pipelines.definitions import defs
 def test_definitions_load_with_assets_checks_and_resources():
     graph = defs.resolve_asset_graph()
     keys = {key.to_user_string() for key in graph.get_all_asset_keys()}
-    assert {"conversation_log", "cultural_topics", "cultural_insights", "conversation_analyses", "jiwa_profiles"} <= keys
+    assert {
+        "conversation_log",
+        "cultural_topics",
+        "cultural_insights",
+        "conversation_analyses",
+        "jiwa_profiles",
+    } <= keys
     checks = {key.name for key in defs.get_assets_def("cultural_insights").check_keys}
     assert checks == {"enough_rows", "schema_valid", "no_empty_text", "duplicate_rate", "topics_covered"}
     assert set(defs.resources) >= {"llama", "embedder", "stores"}
@@ -16,7 +22,9 @@ def test_definitions_load_with_assets_checks_and_resources():
 def test_every_asset_has_group_kinds_and_code_version():
     for assets_def in defs.assets:
         if isinstance(assets_def, dg.SourceAsset):
-            assert assets_def.group_name == "conversations" and any(t.startswith("dagster/kind/") for t in assets_def.tags)
+            assert assets_def.group_name == "conversations" and any(
+                t.startswith("dagster/kind/") for t in assets_def.tags
+            )
             continue
         for key in assets_def.keys:
             spec = assets_def.specs_by_key[key]

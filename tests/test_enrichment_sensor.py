@@ -21,18 +21,27 @@ IDLE_H = AnalysisSettings().conversation_idle_timeout_s / 3600
 
 def _tick(data_uri, cursor=None, instance=None, **policy):
     resources = {"stores": StoresResource(data_uri=data_uri), "analysis": AnalysisResource(**policy)}
-    context = dg.build_sensor_context(cursor=cursor, resources=resources, instance=instance or dg.DagsterInstance.ephemeral())
+    context = dg.build_sensor_context(
+        cursor=cursor, resources=resources, instance=instance or dg.DagsterInstance.ephemeral()
+    )
     result = finished_conversations(context)
     assert isinstance(result, list | dg.SkipReason), result
     requests = result if isinstance(result, list) else []
-    ids = [cid for request in requests for cid in request.run_config["ops"]["conversation_analyses"]["config"]["conversation_ids"]]
+    ids = [
+        cid
+        for request in requests
+        for cid in request.run_config["ops"]["conversation_analyses"]["config"]["conversation_ids"]
+    ]
     return ids, requests, context.cursor
 
 
 def _analyse(data_uri, request):
     resources = pipeline_resources(data_uri)
     assert dg.materialize(
-        [conversation_analyses, jiwa_profiles], resources=resources, run_config=request.run_config, instance=dg.DagsterInstance.ephemeral()
+        [conversation_analyses, jiwa_profiles],
+        resources=resources,
+        run_config=request.run_config,
+        instance=dg.DagsterInstance.ephemeral(),
     ).success
 
 
@@ -79,7 +88,9 @@ def test_many_conversations_are_batched_into_few_runs(data_uri):
         events += conversation(f"c{index:02d}", f"u{index}", ["Hello"], start=hours_ago(0.5))
     seal(data_uri, events)
     ids, requests, _ = _tick(data_uri, analysis_batch_size=10)
-    assert len(ids) == 25 and [len(r.run_config["ops"]["conversation_analyses"]["config"]["conversation_ids"]) for r in requests] == [
+    assert len(ids) == 25 and [
+        len(r.run_config["ops"]["conversation_analyses"]["config"]["conversation_ids"]) for r in requests
+    ] == [
         10,
         10,
         5,
@@ -130,3 +141,20 @@ def test_an_end_marker_after_the_analysis_refreshes_the_row_without_a_model_call
     assert row["ended_at"] == ended_at and row["status"] == "ok"
     ids, _, _ = _tick(data_uri, cursor)
     assert ids == []  # the sensor and the asset agree: nothing left to do
+
+
+def test_the_attempt_rule_counts_stored_failures_and_runs_that_died():
+    from jiwa.enrichment.pending import StoredAnalysis, attempts_so_far, needs_analysis
+
+    at = datetime(2026, 11, 20, tzinfo=UTC)
+    failed_twice = StoredAnalysis(fingerprint="f", status="failed", attempts=2, ended_at=at)
+    assert attempts_so_far(None, at) == 0 and needs_analysis(None, at, max_attempts=3)
+    assert attempts_so_far(failed_twice, at) == 2 and needs_analysis(failed_twice, at, max_attempts=3)
+    assert attempts_so_far(failed_twice, at, requested_runs=3) == 3  # a run that died wrote nothing, but it counts
+    assert not needs_analysis(failed_twice, at, max_attempts=2)
+    later = at.replace(hour=1)
+    assert attempts_so_far(failed_twice, later) == 0 and needs_analysis(
+        failed_twice, later, max_attempts=2
+    )  # new content
+    done = StoredAnalysis(fingerprint="f", status="ok", attempts=1, ended_at=at)
+    assert not needs_analysis(done, at, max_attempts=3) and needs_analysis(done, later, max_attempts=3)

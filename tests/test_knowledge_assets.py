@@ -28,8 +28,8 @@ def _config(**fields):
     return {"ops": {"cultural_insights": {"config": fields}}}
 
 
-def test_direct_call_returns_metadata_and_passing_checks(fake_resources, data_uri):
-    with dg.build_asset_context(partition_key=CATEGORY, resources=fake_resources) as context:
+def test_direct_call_returns_metadata_and_passing_checks(resources, data_uri):
+    with dg.build_asset_context(partition_key=CATEGORY, resources=resources) as context:
         result = cultural_insights(
             context=context,
             config=InsightsConfig(insights_per_topic=2, topic_limit=3),
@@ -49,8 +49,8 @@ def test_direct_call_returns_metadata_and_passing_checks(fake_resources, data_ur
     assert "| topic | insight |" in result.metadata["preview"].value
 
 
-def test_materialize_writes_tagged_version_with_provenance(fake_resources, data_uri):
-    result = _materialize(fake_resources, run_config=_config(insights_per_topic=2, topic_limit=4))
+def test_materialize_writes_tagged_version_with_provenance(resources, data_uri):
+    result = _materialize(resources, run_config=_config(insights_per_topic=2, topic_limit=4))
     assert result.success
     table = lancedb.connect(data_uri).open_table(INSIGHTS_TABLE)
     rows = table.to_arrow().to_pylist()
@@ -65,14 +65,16 @@ def test_materialize_writes_tagged_version_with_provenance(fake_resources, data_
     assert materialization.metadata["table_version"].value in {entry["version"] for entry in tags.values()}
 
 
-def test_rematerializing_a_category_replaces_only_its_rows(fake_resources, data_uri):
+def test_rematerializing_a_category_replaces_only_its_rows(resources, data_uri):
     instance = dg.DagsterInstance.ephemeral()
-    _materialize(fake_resources, run_config=_config(insights_per_topic=2, topic_limit=3), instance=instance)
-    _materialize(fake_resources, "business_culture", run_config=_config(insights_per_topic=1, topic_limit=2), instance=instance)
+    _materialize(resources, run_config=_config(insights_per_topic=2, topic_limit=3), instance=instance)
+    _materialize(
+        resources, "business_culture", run_config=_config(insights_per_topic=1, topic_limit=2), instance=instance
+    )
     table = lancedb.connect(data_uri).open_table(INSIGHTS_TABLE)
     first_tag = next(tag for tag in table.tags.list() if tag.startswith(CATEGORY))
 
-    _materialize(fake_resources, run_config=_config(insights_per_topic=1, topic_limit=2), instance=instance)
+    _materialize(resources, run_config=_config(insights_per_topic=1, topic_limit=2), instance=instance)
     table.checkout_latest()
     counts = table.to_arrow().group_by("category").aggregate([("id", "count")]).to_pylist()
     assert {row["category"]: row["id_count"] for row in counts} == {CATEGORY: 2, "business_culture": 2}

@@ -12,8 +12,13 @@ from jiwa.language import LANGUAGE_NAMES, LANGUAGES, reply_language, supported
         ("it-IT", "What is a KITAS?", None, "it"),
         (None, "Berapa biaya KITAS untuk saya?", "it", "id"),  # then the message's own language
         (None, "ok", "it", "it"),  # then what we remember of the user
-        (None, "ok", None, "en"),  # then English
-        ("fr", "Quanto costa il KITAS per me?", None, "it"),  # a language Jiwa does not speak is not a choice
+        (None, "ok", None, None),  # else nothing: the responder mirrors the user
+        (
+            "fr",
+            "Quanto costa il KITAS per me?",
+            None,
+            "fr",
+        ),  # an explicit choice stands, even one without cached answers
     ],
 )
 def test_reply_language(requested, message, remembered, expected):

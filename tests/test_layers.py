@@ -44,5 +44,8 @@ def test_the_checker_sees_an_upward_import(tmp_path):
 
 
 def test_asset_modules_stay_small():
-    sizes = {str(p.relative_to(PROJECT_ROOT)): len(p.read_text().splitlines()) for p in (PROJECT_ROOT / "assets").rglob("*.py")}
+    sizes = {
+        str(p.relative_to(PROJECT_ROOT)): len(p.read_text().splitlines())
+        for p in (PROJECT_ROOT / "assets").rglob("*.py")
+    }
     assert {path: lines for path, lines in sizes.items() if lines > MAX_ASSET_MODULE_LINES} == {}

@@ -64,14 +64,19 @@ def test_analyses_and_profiles_with_smollm2(data_uri):
             start=hours_ago(3),
         ),
     )
-    seal(data_uri, conversation("c_id", "made", ["Permisi Pak, saya bingung soal NPWP. Terima kasih"], start=hours_ago(2)))
+    seal(
+        data_uri,
+        conversation("c_id", "made", ["Permisi Pak, saya bingung soal NPWP. Terima kasih"], start=hours_ago(2)),
+    )
     result = dg.materialize(
         [conversation_analyses, jiwa_profiles],
         resources=pipeline_resources(data_uri, LlamaResource(model_path="", server_url="", context_size=4096)),
         instance=dg.DagsterInstance.ephemeral(),
     )
     assert result.success
-    metadata = {k: v.value for k, v in result.asset_materializations_for_node("conversation_analyses")[0].metadata.items()}
+    metadata = {
+        k: v.value for k, v in result.asset_materializations_for_node("conversation_analyses")[0].metadata.items()
+    }
     assert metadata["model"].startswith("SmolLM2-135M-Instruct")
     assert metadata["analysed"] + metadata["failed"] == 2 and metadata["completion_tokens"] > 0
     assert {e.check_name: e.passed for e in result.get_asset_check_evaluations()}["claims_cite_user_turns"] is True
@@ -80,7 +85,12 @@ def test_analyses_and_profiles_with_smollm2(data_uri):
     analyses = {row["id"]: row for row in db.open_table(ANALYSES_TABLE).to_arrow().to_pylist()}
     assert set(analyses) == {"c_it", "c_id"}
     # Counted by rule, whatever the model wrote.
-    assert json.loads(analyses["c_id"]["signals"])["markers"] == {"bingung": 1, "pak": 1, "permisi": 1, "terima kasih": 1}
+    assert json.loads(analyses["c_id"]["signals"])["markers"] == {
+        "bingung": 1,
+        "pak": 1,
+        "permisi": 1,
+        "terima kasih": 1,
+    }
     assert analyses["c_it"]["primary_language"] == "it" and analyses["c_id"]["primary_language"] == "id"
     for row in analyses.values():
         if row["status"] == "ok":
@@ -111,10 +121,14 @@ def test_nightly_findings_and_cache_answers_with_smollm2(data_uri):
     seal(
         data_uri,
         conversation("c1", "ana", ["Maaf Pak, saya malu bertanya, berapa biaya KITAS?"], start=start)
-        + conversation("c2", "tom", ["I'm overwhelmed by the PT PMA paperwork", "thanks"], start=start + timedelta(hours=2)),
+        + conversation(
+            "c2", "tom", ["I'm overwhelmed by the PT PMA paperwork", "thanks"], start=start + timedelta(hours=2)
+        ),
     )
     resources = pipeline_resources(data_uri, LlamaResource(model_path="", server_url="", context_size=4096))
-    night = dg.materialize([nightly_insights], resources=resources, partition_key=day, instance=dg.DagsterInstance.ephemeral())
+    night = dg.materialize(
+        [nightly_insights], resources=resources, partition_key=day, instance=dg.DagsterInstance.ephemeral()
+    )
     assert night.success
     metadata = {k: v.value for k, v in night.asset_materializations_for_node("nightly_insights")[0].metadata.items()}
     assert metadata["read"] == 2 and metadata["findings"] + metadata["dropped_invalid"] == 2
@@ -124,7 +138,11 @@ def test_nightly_findings_and_cache_answers_with_smollm2(data_uri):
         resources=resources,
         instance=dg.DagsterInstance.ephemeral(),
         run_config={
-            "ops": {"common_response_cache": {"config": {"intent_limit": 1, "paraphrases_per_language": 2, "variants_per_language": 1}}}
+            "ops": {
+                "common_response_cache": {
+                    "config": {"intent_limit": 1, "paraphrases_per_language": 2, "variants_per_language": 1}
+                }
+            }
         },
     )
     assert cache.success  # the team's references cover every language even if every model variant is refused

@@ -1,6 +1,5 @@
 """The llama.cpp-server path (a GPU box in production): a real llama_cpp.server with SmolLM2, reached over HTTP."""
 
-import socket
 import subprocess
 import sys
 import time
@@ -15,17 +14,12 @@ from assets.resources import LlamaResource
 from jiwa.llm import LlamaServerBackend, LlamaSettings, LLMError, embedded_model_path
 from jiwa.store.schema import INSIGHTS_TABLE
 from tests.support.resources import pipeline_resources
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+from tests.support.server import free_port
 
 
 @pytest.fixture(scope="module")
 def llama_server():
-    port = _free_port()
+    port = free_port()
     process = subprocess.Popen(
         [
             sys.executable,
@@ -80,6 +74,6 @@ def test_materialize_through_a_llama_server(llama_server, data_uri):
 
 
 def test_unreachable_server_is_a_clear_error():
-    backend = LlamaServerBackend(LlamaSettings(server_url=f"http://127.0.0.1:{_free_port()}", timeout_s=2))
+    backend = LlamaServerBackend(LlamaSettings(server_url=f"http://127.0.0.1:{free_port()}", timeout_s=2))
     with pytest.raises(LLMError, match="JIWA_LLM_SERVER_URL"):
         backend.complete([{"role": "user", "content": "hi"}], json_schema=None, max_tokens=4, temperature=0, seed=1)

@@ -19,14 +19,20 @@ def _age(paths, seconds=3600):
 
 def test_small_segments_merge_and_readers_see_the_same_events(data_uri):
     root = Path(log_root(data_uri))
-    paths = [seal(data_uri, conversation(f"c{i}", f"u{i}", ["Hello", "Thanks"], start=hours_ago(5 - i * 0.1))) for i in range(6)]
+    paths = [
+        seal(data_uri, conversation(f"c{i}", f"u{i}", ["Hello", "Thanks"], start=hours_ago(5 - i * 0.1)))
+        for i in range(6)
+    ]
     _age(paths)
     before = LogReader(str(root)).query("SELECT event_id FROM events ORDER BY event_id").column("event_id").to_pylist()
     stats = compact_sealed(root)
     after_files = list((root / "sealed").rglob("*.parquet"))
     assert stats["files_merged"] == 6 and len(after_files) == stats["files_written"] == stats["days"]
     assert all(path.name.startswith(COMPACTED_PREFIX) for path in after_files)
-    assert LogReader(str(root)).query("SELECT event_id FROM events ORDER BY event_id").column("event_id").to_pylist() == before
+    assert (
+        LogReader(str(root)).query("SELECT event_id FROM events ORDER BY event_id").column("event_id").to_pylist()
+        == before
+    )
 
 
 def test_a_merged_file_beside_its_sources_does_not_duplicate_events(data_uri):

@@ -44,7 +44,10 @@ async def test_profile_reaches_the_api_and_the_prompt_then_is_forgotten_everywhe
         services = app.state.services
         first = await client.post(
             "/v1/chat",
-            json={"user_id": "giulia", "message": "Ciao! Mi chiamo Giulia e ho paura per il mio KITAS. Permisi, grazie"},
+            json={
+                "user_id": "giulia",
+                "message": "Ciao! Mi chiamo Giulia e ho paura per il mio KITAS. Permisi, grazie",
+            },
             headers=auth(),
         )
         conversation_id = first.json()["conversation_id"]
@@ -101,7 +104,9 @@ async def test_a_profile_published_while_the_server_runs_is_served_without_resta
     async with AsyncTestClient(app=app) as client:
         services = app.state.services
         reply = await client.post(
-            "/v1/chat", json={"user_id": "made", "message": "Halo, nama saya Made. Saya bingung soal NPWP"}, headers=auth()
+            "/v1/chat",
+            json={"user_id": "made", "message": "Halo, nama saya Made. Saya bingung soal NPWP"},
+            headers=auth(),
         )
         await client.post(f"/v1/conversations/{reply.json()['conversation_id']}/end", headers=auth())
         await services.writer.seal()
@@ -117,7 +122,10 @@ async def test_a_profile_published_while_the_server_runs_is_served_without_resta
         memory = (await client.get("/v1/users/made/memory", headers=auth())).json()
         assert memory["profile"]["facts"]["name"]["value"] == "Made"
         assert memory["profile"]["facts"]["language"]["value"] == "id"
-        assert json.loads(memory["grounding_text"].split("<user_memory>")[1].split("</user_memory>")[0])["language"] == "id"
+        assert (
+            json.loads(memory["grounding_text"].split("<user_memory>")[1].split("</user_memory>")[0])["language"]
+            == "id"
+        )
 
 
 def test_every_user_data_table_is_reached_by_forgetting():

@@ -8,7 +8,15 @@ from jiwa.store.memory_index import MemoryIndex
 
 def _index(texts, vectors):
     records = [
-        {"id": f"r{i}", "topic": f"t{i}", "category": "c", "insight": text, "guidance": "g", "tone_tags": ["warm"], "search_text": text}
+        {
+            "id": f"r{i}",
+            "topic": f"t{i}",
+            "category": "c",
+            "insight": text,
+            "guidance": "g",
+            "tone_tags": ["warm"],
+            "search_text": text,
+        }
         for i, text in enumerate(texts)
     ]
     return MemoryIndex(records, np.asarray(vectors, dtype=np.float32), version=3)

@@ -7,7 +7,6 @@ from datetime import UTC, datetime, timedelta
 
 import dagster as dg
 import lancedb
-import pytest
 
 from assets.enrichment import conversation_analyses, jiwa_profiles
 from assets.nightly import compacted_stores, nightly_insights, proposed_intents, refreshed_profiles
@@ -17,16 +16,10 @@ from jiwa.store.schema import INSIGHTS_TABLE
 from pipelines.definitions import defs
 from tests.support.fakes import FakeLlamaResource
 from tests.support.log import conversation, seal
-from tests.support.resources import pipeline_resources
 from tests.support.server import publish_insights
 
 DAY = "2026-11-23"
 NIGHTLY = [nightly_insights, refreshed_profiles, proposed_intents, compacted_stores]
-
-
-@pytest.fixture()
-def resources(data_uri):
-    return pipeline_resources(data_uri)
 
 
 def _bali(hour: float, day: str = DAY) -> datetime:
@@ -34,7 +27,9 @@ def _bali(hour: float, day: str = DAY) -> datetime:
 
 
 def _night(resources, day=DAY, instance=None):
-    result = dg.materialize(NIGHTLY, resources=resources, partition_key=day, instance=instance or dg.DagsterInstance.ephemeral())
+    result = dg.materialize(
+        NIGHTLY, resources=resources, partition_key=day, instance=instance or dg.DagsterInstance.ephemeral()
+    )
     assert result.success
     return {
         e.asset_key.to_user_string(): {k: v.value for k, v in e.materialization.metadata.items()}
@@ -64,11 +59,21 @@ def test_a_night_adds_findings_with_provenance_refreshes_profiles_and_reruns_cle
     reply = next(e for e in events if e.conversation_id == "c_day" and e.role == "assistant")
     events.append(
         LogEvent(
-            f"evt_{uuid.uuid4().hex}", FEEDBACK, _bali(10.2), "acme", "ana", "c_day", reply.message_id, rating="down", comment="too vague"
+            f"evt_{uuid.uuid4().hex}",
+            FEEDBACK,
+            _bali(10.2),
+            "acme",
+            "ana",
+            "c_day",
+            reply.message_id,
+            rating="down",
+            comment="too vague",
         )
     )
     seal(data_uri, events)
-    assert dg.materialize([conversation_analyses, jiwa_profiles], resources=resources, instance=dg.DagsterInstance.ephemeral()).success
+    assert dg.materialize(
+        [conversation_analyses, jiwa_profiles], resources=resources, instance=dg.DagsterInstance.ephemeral()
+    ).success
 
     first = _night(resources)
     assert first["nightly_insights"]["conversations"] == 2 and first["nightly_insights"]["rated_conversations"] == 1
@@ -110,11 +115,18 @@ def test_findings_already_in_the_knowledge_base_are_not_added(resources, data_ur
 def test_frequent_cache_misses_are_proposed_not_served(resources, data_uri):
     events = []
     for index, text in enumerate(
-        ["Can I bring my dog to Bali?", "can i bring my dog to bali", "Can I bring my dog into Bali?", "How much is a KITAS?"]
+        [
+            "Can I bring my dog to Bali?",
+            "can i bring my dog to bali",
+            "Can I bring my dog into Bali?",
+            "How much is a KITAS?",
+        ]
     ):
         events += conversation(f"c{index}", f"user{index}", [text], start=_bali(8 + index))
     seal(data_uri, events)
-    result = dg.materialize([proposed_intents], resources=resources, partition_key=DAY, instance=dg.DagsterInstance.ephemeral())
+    result = dg.materialize(
+        [proposed_intents], resources=resources, partition_key=DAY, instance=dg.DagsterInstance.ephemeral()
+    )
     metadata = {k: v.value for k, v in result.asset_materializations_for_node("proposed_intents")[0].metadata.items()}
     assert metadata["proposals"] == 1
     proposal = metadata["proposed"][0]

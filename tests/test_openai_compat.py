@@ -8,8 +8,8 @@ from tests.support.server import KEYS, LiveServer, publish_insights, server_sett
 
 
 @pytest.fixture()
-def jiwa(claude, data_uri, fake_resources):
-    publish_insights(fake_resources)
+def jiwa(claude, data_uri, resources):
+    publish_insights(resources)
     with LiveServer(create_app(server_settings(data_uri, claude.url))) as server:
         yield openai.OpenAI(base_url=f"{server.url}/v1", api_key=KEYS["acme"], max_retries=0)
 
@@ -28,7 +28,11 @@ def test_openai_sdk_gets_a_completion(jiwa, claude):
     assert completion.choices[0].message.role == "assistant"
     assert "Cos'è il KITAS?" in completion.choices[0].message.content
     assert completion.system_fingerprint == "claude"
-    assert (completion.usage.prompt_tokens, completion.usage.completion_tokens, completion.usage.total_tokens) == (120, 30, 150)
+    assert (completion.usage.prompt_tokens, completion.usage.completion_tokens, completion.usage.total_tokens) == (
+        120,
+        30,
+        150,
+    )
     sent = claude.requests[-1]["body"]
     # The client's system message is not an instruction to Jiwa; its user/assistant turns are the history.
     assert "pirate" not in str(sent["system"]) and "pirate" not in str(sent["messages"])
@@ -36,7 +40,9 @@ def test_openai_sdk_gets_a_completion(jiwa, claude):
 
 
 def test_openai_sdk_streams(jiwa):
-    stream = jiwa.chat.completions.create(model="jiwa", user="olga", stream=True, messages=[{"role": "user", "content": "Apa itu NIB?"}])
+    stream = jiwa.chat.completions.create(
+        model="jiwa", user="olga", stream=True, messages=[{"role": "user", "content": "Apa itu NIB?"}]
+    )
     chunks = list(stream)
     text = "".join(chunk.choices[0].delta.content or "" for chunk in chunks)
     assert "Apa itu NIB?" in text

@@ -21,7 +21,15 @@ NOTES = ["yoga", "surfing", "a villa in Ubud", "cooking", "the visa process", "k
 
 
 def analysed(
-    conversation: int, *, day: int, emotion="calm", trust="medium", name=None, interests=(), fingerprint="f1", language="it"
+    conversation: int,
+    *,
+    day: int,
+    emotion="calm",
+    trust="medium",
+    name=None,
+    interests=(),
+    fingerprint="f1",
+    language="it",
 ) -> AnalysedConversation:
     claim = lambda value, evidence=(1,): {"value": value, "evidence": list(evidence)}  # noqa: E731
     analysis = {
@@ -38,7 +46,12 @@ def analysed(
         "dreams": [],
         "anxieties": [],
         "needs_beyond_question": [],
-        "facts": {"name": claim(name) if name else None, "nationality": None, "interests": [claim(i) for i in interests], "plans": []},
+        "facts": {
+            "name": claim(name) if name else None,
+            "nationality": None,
+            "interests": [claim(i) for i in interests],
+            "plans": [],
+        },
     }
     at = T0 + timedelta(days=day)
     return AnalysedConversation(
@@ -57,7 +70,9 @@ def analysed(
 
 def test_newer_evidence_updates_a_field_and_history_keeps_the_trajectory():
     profile = build_profile(
-        "u1", "acme", [analysed(1, day=0, emotion="anxious", trust="low"), analysed(2, day=1, emotion="hopeful", trust="high")]
+        "u1",
+        "acme",
+        [analysed(1, day=0, emotion="anxious", trust="low"), analysed(2, day=1, emotion="hopeful", trust="high")],
     )
     context = profile.jiwa_context
     assert context.emotional_state.value == "hopeful" and context.emotional_state.sources == ("conv_2",)

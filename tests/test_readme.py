@@ -12,7 +12,11 @@ def _declared() -> set[str]:
     names = set()
     for settings_class in (Settings, AnalysisSettings, KnowledgeSettings, LlamaSettings, EmbedderSettings):
         prefix = settings_class.model_config["env_prefix"]
-        names |= {f"{prefix}{field}".upper() for field, info in settings_class.model_fields.items() if info.annotation is not None}
+        names |= {
+            f"{prefix}{field}".upper()
+            for field, info in settings_class.model_fields.items()
+            if info.annotation is not None
+        }
     # Nested settings objects are not variables of their own.
     return names - {"JIWA_LLM", "JIWA_EMBEDDING"}
 
@@ -29,6 +33,8 @@ def test_every_variable_the_readme_names_is_declared():
 
 
 def test_every_pipeline_and_model_variable_is_documented():
-    server_only = {name for name in Settings.model_fields if name not in ("data_uri", "store_retention_hours", "llm", "embedding")}
+    server_only = {
+        name for name in Settings.model_fields if name not in ("data_uri", "store_retention_hours", "llm", "embedding")
+    }
     undocumented = _declared() - _documented("Configuration") - {f"JIWA_{name.upper()}" for name in server_only}
     assert undocumented == set()

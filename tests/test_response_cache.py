@@ -50,14 +50,22 @@ def test_cache_is_published_with_facts_filled_in(data_uri):
         "phrasings_match_their_intent": True,
     }
     answers = _answers(data_uri)
-    assert {(row["intent"], row["language"]) for row in answers} >= {("kitas_cost", lang) for lang in ("en", "it", "id")}
-    cost = next(row for row in answers if row["intent"] == "kitas_cost" and row["language"] == "en" and row["style"] == "reference")
+    assert {(row["intent"], row["language"]) for row in answers} >= {
+        ("kitas_cost", lang) for lang in ("en", "it", "id")
+    }
+    cost = next(
+        row
+        for row in answers
+        if row["intent"] == "kitas_cost" and row["language"] == "en" and row["style"] == "reference"
+    )
     facts = load_facts().facts
     assert "{kitas_work_cost}" in cost["template"] and facts["kitas_work_cost"].value in cost["text"]
     assert "{" not in cost["text"]
     # Facts are written in the answer's language, not pasted in English.
     kitap_it = next(
-        row for row in answers if row["intent"] == "kitap_definition" and row["language"] == "it" and row["style"] == "reference"
+        row
+        for row in answers
+        if row["intent"] == "kitap_definition" and row["language"] == "it" and row["style"] == "reference"
     )
     assert "5 anni, rinnovabile" in kitap_it["text"] and "years" not in kitap_it["text"]
 
@@ -102,7 +110,10 @@ def test_a_model_variant_stating_a_number_is_rejected_and_counted(data_uri):
             curated_facts=load_facts(),
             intent_catalogue=load_intents(),
         )
-    assert result.metadata["rejected"].value["schema_schema"] == 3 and result.metadata["rejected"].value["dropped_after_retries"] == 1
+    assert (
+        result.metadata["rejected"].value["schema_schema"] == 3
+        and result.metadata["rejected"].value["dropped_after_retries"] == 1
+    )
     assert result.metadata["published"] is True  # the team's reference answer still covers it
 
 
@@ -116,7 +127,10 @@ def test_a_changed_fact_changes_the_code_version_and_the_rebuilt_answers(data_ur
     facts = load_facts()
     changed = facts.model_copy(
         update={
-            "facts": {**facts.facts, "kitas_work_cost": facts.facts["kitas_work_cost"].model_copy(update={"value": "2,000–2,400"})},
+            "facts": {
+                **facts.facts,
+                "kitas_work_cost": facts.facts["kitas_work_cost"].model_copy(update={"value": "2,000–2,400"}),
+            },
             "sha256": "new",
         }
     )
@@ -134,10 +148,19 @@ def test_a_changed_fact_changes_the_code_version_and_the_rebuilt_answers(data_ur
 
 def test_matching_on_the_team_evaluation_set_meets_the_floor(embedder):
     catalogue = load_intents()
-    phrasings = [(name, text) for name, intent in catalogue.intents.items() for texts in intent.phrasings.values() for text in texts]
-    matcher = IntentMatcher(catalogue.spec(0.5), [name for name, _ in phrasings], embedder.embed([text for _, text in phrasings]))
+    phrasings = [
+        (name, text)
+        for name, intent in catalogue.intents.items()
+        for texts in intent.phrasings.values()
+        for text in texts
+    ]
+    matcher = IntentMatcher(
+        catalogue.spec(0.5), [name for name, _ in phrasings], embedder.embed([text for _, text in phrasings])
+    )
     cases = load_cases()
-    result = score(lambda message, vector: matcher.match(message, vector).intent, cases, embedder.embed([c.message for c in cases]))
+    result = score(
+        lambda message, vector: matcher.match(message, vector).intent, cases, embedder.embed([c.message for c in cases])
+    )
     for language in ("en", "it", "id"):
         assert result.hit_rate(language) >= 0.8, (language, result.hit_rate(language))
     assert result.wrong_share() <= 0.01, result.wrong_examples
@@ -167,7 +190,12 @@ def _publish_profile(data_uri, user_id, name, emotion, preference="detailed"):
         "profile": profile.model_dump_json(),
         "run_id": "test",
     }
-    upsert(lancedb.connect(data_uri), PROFILES_TABLE, profiles_schema(), pa.Table.from_pylist([row], schema=profiles_schema()))
+    upsert(
+        lancedb.connect(data_uri),
+        PROFILES_TABLE,
+        profiles_schema(),
+        pa.Table.from_pylist([row], schema=profiles_schema()),
+    )
 
 
 @pytest.fixture()
@@ -214,7 +242,9 @@ def test_the_cache_rebuilds_itself_when_its_files_change(data_uri):
     sensor = defs.get_sensor_def("cache_automation")
     assert sensor.default_status == dg.DefaultSensorStatus.RUNNING
     instance = dg.DagsterInstance.ephemeral()
-    cache_defs = dg.Definitions(assets=[curated_facts, intent_catalogue, common_response_cache], resources=_resources(data_uri))
+    cache_defs = dg.Definitions(
+        assets=[curated_facts, intent_catalogue, common_response_cache], resources=_resources(data_uri)
+    )
     baseline = dg.evaluate_automation_conditions(defs=cache_defs, instance=instance)
     # The team files were read again (as after an edit and a reload): the cache built on them follows.
     dg.materialize([curated_facts, intent_catalogue], instance=instance)

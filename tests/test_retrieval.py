@@ -11,12 +11,12 @@ from jiwa.store.schema import INSIGHTS_TABLE
 
 
 @pytest.fixture()
-def insights_table(fake_resources, data_uri, embedder):
+def insights_table(resources, data_uri, embedder):
     instance = dg.DagsterInstance.ephemeral()
     for category in ("phrases_emotions", "bali_time_ceremony"):
         dg.materialize(
             [cultural_topics, cultural_insights],
-            resources=fake_resources,
+            resources=resources,
             partition_key=category,
             run_config={"ops": {"cultural_insights": {"config": {"insights_per_topic": 1}}}},
             instance=instance,

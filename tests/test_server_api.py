@@ -9,7 +9,9 @@ from tests.support.server import auth, server_settings
 
 @pytest.fixture()
 async def client(claude, data_uri):
-    async with AsyncTestClient(app=create_app(server_settings(data_uri, claude.url, rate_limit_per_minute=30))) as client:
+    async with AsyncTestClient(
+        app=create_app(server_settings(data_uri, claude.url, rate_limit_per_minute=30))
+    ) as client:
         yield client
 
 
@@ -60,7 +62,9 @@ async def test_invalid_bodies_are_400_naming_the_field(client, body, field):
 
 
 async def test_malformed_json_is_400(client):
-    response = await client.post("/v1/chat", content=b"{not json", headers={**auth(), "Content-Type": "application/json"})
+    response = await client.post(
+        "/v1/chat", content=b"{not json", headers={**auth(), "Content-Type": "application/json"}
+    )
     assert response.status_code == 400 and response.json()["error"]["code"] == "invalid_request"
 
 
@@ -76,7 +80,9 @@ async def test_huge_body_is_413(client):
 
 
 async def test_unknown_conversation_is_404(client):
-    response = await client.post("/v1/chat", json={"user_id": "a", "message": "hi", "conversation_id": "conv_nope"}, headers=auth())
+    response = await client.post(
+        "/v1/chat", json={"user_id": "a", "message": "hi", "conversation_id": "conv_nope"}, headers=auth()
+    )
     assert response.status_code == 404 and response.json()["error"]["param"] == "conversation_id"
     assert (await client.get("/v1/conversations/conv_nope", headers=auth())).status_code == 404
     assert (await client.post("/v1/conversations/conv_nope/end", headers=auth())).status_code == 404
@@ -111,7 +117,9 @@ async def test_feedback_is_stored_for_assistant_replies_only(client):
     assert own.status_code == 400
     bad = await client.post(f"/v1/messages/{answer['message_id']}/feedback", json={"rating": "meh"}, headers=auth())
     assert bad.status_code == 400 and "rating" in bad.json()["error"]["message"]
-    assert (await client.post("/v1/messages/msg_nope/feedback", json={"rating": "up"}, headers=auth())).status_code == 404
+    assert (
+        await client.post("/v1/messages/msg_nope/feedback", json={"rating": "up"}, headers=auth())
+    ).status_code == 404
 
 
 async def test_memory_shows_the_grounding_block(client):

@@ -11,22 +11,31 @@ from tests.support.server import auth, publish_insights, server_settings, sse_ev
 
 
 @pytest.fixture()
-async def client(claude, data_uri, fake_resources):
-    publish_insights(fake_resources)
+async def client(claude, data_uri, resources):
+    publish_insights(resources)
     async with AsyncTestClient(app=create_app(server_settings(data_uri, claude.url))) as client:
         yield client
 
 
 async def test_chat_answers_with_claude_grounded_in_insights(client, claude):
     response = await client.post(
-        "/v1/chat", json={"user_id": "u1", "message": "aku malu bertanya tentang visa", "language": "id"}, headers=auth()
+        "/v1/chat",
+        json={"user_id": "u1", "message": "aku malu bertanya tentang visa", "language": "id"},
+        headers=auth(),
     )
     assert response.status_code == 200, response.text
     body = response.json()
     assert body["source"] == "claude" and body["cache_intent"] is None
     assert body["insight_ids"] and body["insight_ids"][0].startswith("aku_malu-")
     assert f"grounded in {len(body['insight_ids'])} insights" in body["reply"]
-    assert set(body["timings_ms"]) >= {"persist_user", "cache", "retrieval", "profile", "responder", "persist_assistant"}
+    assert set(body["timings_ms"]) >= {
+        "persist_user",
+        "cache",
+        "retrieval",
+        "profile",
+        "responder",
+        "persist_assistant",
+    }
     assert response.headers["X-Request-Id"]
 
     sent = claude.requests[-1]["body"]
@@ -37,7 +46,9 @@ async def test_chat_answers_with_claude_grounded_in_insights(client, claude):
 
 
 async def test_conversation_history_is_sent_and_readable(client, claude):
-    first = (await client.post("/v1/chat", json={"user_id": "u2", "message": "Ciao, come stai?"}, headers=auth())).json()
+    first = (
+        await client.post("/v1/chat", json={"user_id": "u2", "message": "Ciao, come stai?"}, headers=auth())
+    ).json()
     second = await client.post(
         "/v1/chat",
         json={"user_id": "u2", "message": "Voglio aprire una PT PMA", "conversation_id": first["conversation_id"]},
@@ -59,7 +70,9 @@ async def test_long_messages_are_routed_to_the_complex_model(client, claude):
 @pytest.mark.parametrize("mode", ["429", "529", "timeout", "malformed"])
 async def test_claude_failures_degrade_to_an_honest_fallback(client, claude, mode):
     claude.mode = mode
-    response = await client.post("/v1/chat", json={"user_id": "u4", "message": "Berapa biaya KITAS?", "language": "id"}, headers=auth())
+    response = await client.post(
+        "/v1/chat", json={"user_id": "u4", "message": "Berapa biaya KITAS?", "language": "id"}, headers=auth()
+    )
     assert response.status_code == 200
     body = response.json()
     assert body["source"] == "fallback" and "Maaf" in body["reply"]
@@ -71,7 +84,9 @@ async def test_claude_failures_degrade_to_an_honest_fallback(client, claude, mod
 
 async def test_without_a_language_the_reply_follows_the_message(client, claude):
     claude.mode = "529"
-    response = await client.post("/v1/chat", json={"user_id": "u5", "message": "Ciao, quanto tempo ci vuole per il visto?"}, headers=auth())
+    response = await client.post(
+        "/v1/chat", json={"user_id": "u5", "message": "Ciao, quanto tempo ci vuole per il visto?"}, headers=auth()
+    )
     assert response.json()["source"] == "fallback" and response.json()["reply"].startswith("Scusami")
     claude.mode = "ok"
     await client.post("/v1/chat", json={"user_id": "u5", "message": "Ciao, sono ancora io, grazie"}, headers=auth())
@@ -93,7 +108,9 @@ async def test_streaming_sends_deltas_then_the_stored_answer(client, claude):
 
 async def test_streaming_falls_back_when_claude_fails_before_the_first_token(client, claude):
     claude.mode = "529"
-    async with client.stream("POST", "/v1/chat", json={"user_id": "u6", "message": "hi", "stream": True}, headers=auth()) as response:
+    async with client.stream(
+        "POST", "/v1/chat", json={"user_id": "u6", "message": "hi", "stream": True}, headers=auth()
+    ) as response:
         raw = "".join([chunk async for chunk in response.aiter_text()])
     assert '"source":"fallback"' in raw
 
@@ -109,9 +126,11 @@ async def test_metrics_count_sources_stages_and_claude_cost(client, claude):
 
 async def test_a_reply_cut_off_by_a_disconnect_keeps_what_the_client_was_shown(client, claude):
     from serving.auth import Tenant
+    from serving.ownership import Ownership
 
     services = client.app.state.services
-    turn = await services.chat.prepare(Tenant("acme"), "u6", "Apa itu KITAS?", None, "id")
+    owner = Ownership(services.conversations, Tenant("acme"))
+    turn = await services.chat.prepare(owner, "u6", "Apa itu KITAS?", None, "id")
     stream = services.chat.stream(turn, endpoint="chat")
     shown = await anext(stream)
     await stream.aclose()  # what the server does when the client goes away

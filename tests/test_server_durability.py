@@ -3,7 +3,6 @@
 import asyncio
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -15,13 +14,7 @@ from litestar.testing import AsyncTestClient
 from jiwa.convlog import LogReader, log_root
 from jiwa.llm import LlamaSettings
 from serving.app import create_app
-from tests.support.server import KEYS, auth, publish_insights, server_settings
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+from tests.support.server import KEYS, auth, free_port, publish_insights, server_settings
 
 
 def _start_server(data_uri: str, claude_url: str, port: int) -> subprocess.Popen:
@@ -34,7 +27,9 @@ def _start_server(data_uri: str, claude_url: str, port: int) -> subprocess.Popen
         "JIWA_LOG_SEAL_S": "1",
         "JIWA_API_KEYS": server_settings(data_uri).api_keys,
     }
-    process = subprocess.Popen([sys.executable, "-m", "serving"], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    process = subprocess.Popen(
+        [sys.executable, "-m", "serving"], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         try:
@@ -47,7 +42,7 @@ def _start_server(data_uri: str, claude_url: str, port: int) -> subprocess.Popen
 
 
 async def test_acknowledged_turns_survive_kill_9(claude, data_uri):
-    port = _free_port()
+    port = free_port()
     server = _start_server(data_uri, claude.url, port)
     acknowledged: list[dict] = []
 
@@ -94,14 +89,16 @@ async def test_acknowledged_turns_survive_kill_9(claude, data_uri):
     assert {a["message_id"] for a in acknowledged} <= set(sealed.column("message_id").to_pylist())
 
 
-async def test_newly_published_insights_are_served_without_restart(claude, data_uri, fake_resources):
+async def test_newly_published_insights_are_served_without_restart(claude, data_uri, resources):
     async with AsyncTestClient(app=create_app(server_settings(data_uri, claude.url))) as client:
         before = (await client.post("/v1/chat", json={"user_id": "gita", "message": "aku malu"}, headers=auth())).json()
         assert before["insight_ids"] == []
-        await asyncio.to_thread(publish_insights, fake_resources)
+        await asyncio.to_thread(publish_insights, resources)
         deadline = time.monotonic() + 10
         while True:
-            after = (await client.post("/v1/chat", json={"user_id": "gita", "message": "aku malu"}, headers=auth())).json()
+            after = (
+                await client.post("/v1/chat", json={"user_id": "gita", "message": "aku malu"}, headers=auth())
+            ).json()
             if after["insight_ids"] or time.monotonic() > deadline:
                 break
             await asyncio.sleep(0.2)
@@ -114,10 +111,14 @@ async def test_newly_published_insights_are_served_without_restart(claude, data_
 @pytest.mark.model
 async def test_without_an_api_key_llama_answers_locally(data_uri, monkeypatch):
     monkeypatch.delenv("ANTHROPIC_API_KEY", raising=False)
-    settings = server_settings(data_uri, local_responder=True, local_max_tokens=80, llm=LlamaSettings(context_size=2048))
+    settings = server_settings(
+        data_uri, local_responder=True, local_max_tokens=80, llm=LlamaSettings(context_size=2048)
+    )
     async with AsyncTestClient(app=create_app(settings)) as client:
         assert (await client.get("/ready")).json()["responder"] == "local"
-        response = await client.post("/v1/chat", json={"user_id": "hana", "message": "What is a KITAS?", "language": "en"}, headers=auth())
+        response = await client.post(
+            "/v1/chat", json={"user_id": "hana", "message": "What is a KITAS?", "language": "en"}, headers=auth()
+        )
     body = response.json()
     assert response.status_code == 200
     assert body["source"] in ("local", "fallback")

@@ -43,7 +43,9 @@ def test_retries_use_fresh_seeds_and_the_schema_is_sent():
     class Recorder(FakeChatBackend):
         def complete(self, messages, *, json_schema, max_tokens, temperature, seed):
             seen.append((seed, json_schema["title"], max_tokens))
-            return super().complete(messages, json_schema=json_schema, max_tokens=max_tokens, temperature=temperature, seed=seed)
+            return super().complete(
+                messages, json_schema=json_schema, max_tokens=max_tokens, temperature=temperature, seed=seed
+            )
 
     llm = StructuredLLM(Recorder(script=["nope"]), seed=7, max_retries=1)
     assert llm.generate(PROMPT, variant=1, **VARIABLES) is not None
@@ -54,7 +56,9 @@ def test_retries_use_fresh_seeds_and_the_schema_is_sent():
 
 def test_degenerate_text_is_rejected_by_validators():
     slug = json.dumps({**json.loads(VALID), "insight": "guidance-to-the-lady-is-shame"})
-    stutter = json.dumps({**json.loads(VALID), "triggers": {"id": ["freeti128888888"], "en": ["hm ok"], "it": ["va bene"]}})
+    stutter = json.dumps(
+        {**json.loads(VALID), "triggers": {"id": ["freeti128888888"], "en": ["hm ok"], "it": ["va bene"]}}
+    )
     llm = StructuredLLM(FakeChatBackend(script=[slug, stutter]), max_retries=1)
     assert llm.generate(PROMPT, **VARIABLES) is None
     assert dict(llm.stats.rejections) == {"schema": 2}

@@ -6,4 +6,6 @@ from assets.enrichment.analyses import conversation_analyses
 from assets.enrichment.profiles import jiwa_profiles
 from assets.enrichment.sensor import enrichment_job, finished_conversations
 
-defs = dg.Definitions(assets=[conversation_analyses, jiwa_profiles], jobs=[enrichment_job], sensors=[finished_conversations])
+defs = dg.Definitions(
+    assets=[conversation_analyses, jiwa_profiles], jobs=[enrichment_job], sensors=[finished_conversations]
+)

@@ -14,8 +14,10 @@ from assets.checks import rows_match_schema
 from assets.previews import markdown_table
 from assets.resources import AnalysisResource, LlamaResource, StoresResource
 from assets.versions import configured_model
+from jiwa import language
 from jiwa.catalogue.markers import MARKERS_PATH
 from jiwa.enrichment import claims, records, signals
+from jiwa.enrichment import transcript as transcript_rendering
 from jiwa.enrichment.claims import claims_cite_user_turns, ground
 from jiwa.enrichment.pending import attempts_so_far, needs_analysis
 from jiwa.enrichment.records import analysis_record
@@ -31,6 +33,8 @@ from jiwa.versions import code_version
 
 ANALYSIS_PROMPT = load_prompt("conversation_analysis")
 ANALYSIS_CHECKS = ("analyses_schema_valid", "claims_cite_user_turns")
+# What decides an analysis besides the prompt and the model: the rules around it and the team's marker lexicon.
+_SOURCES = code_version(Path(__file__), MARKERS_PATH, claims, records, signals, transcript_rendering, language)
 
 
 class AnalysesConfig(dg.Config):
@@ -49,14 +53,18 @@ class AnalysesConfig(dg.Config):
     kinds={"llamacpp", "lancedb"},
     pool="llama",
     deps=["conversation_log"],
-    code_version=ANALYSIS_PROMPT.code_version(configured_model(), code_version(Path(__file__), MARKERS_PATH, claims, records, signals)),
+    code_version=ANALYSIS_PROMPT.code_version(configured_model(), _SOURCES),
     check_specs=[dg.AssetCheckSpec(name, asset="conversation_analyses", blocking=True) for name in ANALYSIS_CHECKS]
     + [dg.AssetCheckSpec("no_failed_analyses", asset="conversation_analyses")],
     description="One analysis per finished conversation: emotions, style, trust, life phase, dreams, anxieties and "
     "stated facts, each citing the user turns it rests on; cultural markers and languages counted by rule.",
 )
 def conversation_analyses(
-    context: dg.AssetExecutionContext, config: AnalysesConfig, llama: LlamaResource, stores: StoresResource, analysis: AnalysisResource
+    context: dg.AssetExecutionContext,
+    config: AnalysesConfig,
+    llama: LlamaResource,
+    stores: StoresResource,
+    analysis: AnalysisResource,
 ):
     started = time.perf_counter()
     policy: AnalysisSettings = analysis.settings()
@@ -76,7 +84,12 @@ def conversation_analyses(
         due = config.force or needs_analysis(previous, transcript.last_event_at, policy.analysis_max_attempts)
         if not transcript.user_turns or not due:
             unchanged += 1
-        elif previous and previous.status == ANALYSIS_OK and previous.fingerprint == transcript.fingerprint and not config.force:
+        elif (
+            previous
+            and previous.status == ANALYSIS_OK
+            and previous.fingerprint == transcript.fingerprint
+            and not config.force
+        ):
             # Only an end marker is new: the analysis still holds, and now covers the log up to that marker.
             touched.append(transcript)
         else:
@@ -132,7 +145,9 @@ def conversation_analyses(
         "rejections": dg.MetadataValue.json(dict(stats.rejections)),
         "prompt_tokens": stats.prompt_tokens,
         "completion_tokens": stats.completion_tokens,
-        "tokens_per_conversation": round((stats.prompt_tokens + stats.completion_tokens) / len(new_records), 1) if new_records else 0,
+        "tokens_per_conversation": round((stats.prompt_tokens + stats.completion_tokens) / len(new_records), 1)
+        if new_records
+        else 0,
         "elapsed_s": round(time.perf_counter() - started, 1),
         "model": llm.model_id,
         "failed_conversations": dg.MetadataValue.json([r["id"] for r in failed][:50]),
@@ -154,7 +169,13 @@ def conversation_analyses(
     version = tag_version(table, f"analyses-{context.run_id[:8]}")
     swept = sweep_forgotten(db, reader)
     return dg.MaterializeResult(
-        metadata={**metadata, "published": True, "table_version": version, "table_rows": table.count_rows(), "forgotten_rows_swept": swept},
+        metadata={
+            **metadata,
+            "published": True,
+            "table_version": version,
+            "table_rows": table.count_rows(),
+            "forgotten_rows_swept": swept,
+        },
         check_results=checks,
     )
 
@@ -163,7 +184,9 @@ def pending_conversations(reader, db, policy: AnalysisSettings, limit: int) -> l
     """Finished conversations of the recent log that need analysis, oldest ready first."""
     now = datetime.now(UTC)
     since = now - timedelta(days=policy.conversation_max_days)
-    ready = reader.ready_conversations(after=since, until=now, idle_s=policy.conversation_idle_timeout_s, scan_from=since)
+    ready = reader.ready_conversations(
+        after=since, until=now, idle_s=policy.conversation_idle_timeout_s, scan_from=since
+    )
     stored = stored_analyses(db, [row["conversation_id"] for row in ready])
     due = [
         row["conversation_id"]
@@ -173,23 +196,34 @@ def pending_conversations(reader, db, policy: AnalysisSettings, limit: int) -> l
     return due[:limit]
 
 
-def _checks(rows: list[dict], schema: pa.Schema, transcripts: dict[str, Transcript], failed: list[dict]) -> list[dg.AssetCheckResult]:
+def _checks(
+    rows: list[dict], schema: pa.Schema, transcripts: dict[str, Transcript], failed: list[dict]
+) -> list[dg.AssetCheckResult]:
     uncited = [
-        r["id"] for r in rows if r["analysis"] is not None and not claims_cite_user_turns(json.loads(r["analysis"]), transcripts[r["id"]])
+        r["id"]
+        for r in rows
+        if r["analysis"] is not None and not claims_cite_user_turns(json.loads(r["analysis"]), transcripts[r["id"]])
     ]
     return [
         rows_match_schema("analyses_schema_valid", rows, schema),
         dg.AssetCheckResult(
             check_name="claims_cite_user_turns",
             passed=not uncited,
-            description="every kept claim cites user turns of its own conversation" if not uncited else f"uncited claims in {uncited[:5]}",
+            description="every kept claim cites user turns of its own conversation"
+            if not uncited
+            else f"uncited claims in {uncited[:5]}",
             metadata={"conversations_with_uncited_claims": len(uncited)},
         ),
         dg.AssetCheckResult(
             check_name="no_failed_analyses",
             passed=not failed,
             severity=dg.AssetCheckSeverity.WARN,
-            description=f"{len(failed)} conversation(s) got no valid analysis; the sensor retries them" if failed else "all analysed",
-            metadata={"failed": len(failed), "failed_conversations": dg.MetadataValue.json([r["id"] for r in failed][:50])},
+            description=f"{len(failed)} conversation(s) got no valid analysis; the sensor retries them"
+            if failed
+            else "all analysed",
+            metadata={
+                "failed": len(failed),
+                "failed_conversations": dg.MetadataValue.json([r["id"] for r in failed][:50]),
+            },
         ),
     ]

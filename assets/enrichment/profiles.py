@@ -28,7 +28,9 @@ PROFILES_CODE_VERSION = code_version(Path(__file__), profile_merge)
 
 
 class ProfilesConfig(dg.Config):
-    rebuild_all: bool = Field(default=False, description="Rebuild every user's profile, not only those with new analyses.")
+    rebuild_all: bool = Field(
+        default=False, description="Rebuild every user's profile, not only those with new analyses."
+    )
 
 
 @dg.asset(
@@ -53,7 +55,9 @@ def jiwa_profiles(context: dg.AssetExecutionContext, config: ProfilesConfig, sto
     return rebuild_profiles(context, stores, users)
 
 
-def rebuild_profiles(context: dg.AssetExecutionContext, stores: StoresResource, users: list[str]) -> dg.MaterializeResult:
+def rebuild_profiles(
+    context: dg.AssetExecutionContext, stores: StoresResource, users: list[str]
+) -> dg.MaterializeResult:
     """Fold these users' analyses into their profiles, check the batch, and publish it in one commit."""
     db = stores.lance()
     stored = stored_profiles(db)
@@ -99,7 +103,13 @@ def rebuild_profiles(context: dg.AssetExecutionContext, stores: StoresResource, 
     version = tag_version(table, f"profiles-{context.run_id[:8]}")
     swept = sweep_forgotten(db, stores.log_reader())
     return dg.MaterializeResult(
-        metadata={**metadata, "published": True, "table_version": version, "table_rows": table.count_rows(), "forgotten_rows_swept": swept},
+        metadata={
+            **metadata,
+            "published": True,
+            "table_version": version,
+            "table_rows": table.count_rows(),
+            "forgotten_rows_swept": swept,
+        },
         check_results=checks,
     )
 
@@ -130,6 +140,8 @@ def _checks(records: list[dict], built: dict[str, list[AnalysedConversation]]) -
         dg.AssetCheckResult(
             check_name="profiles_deterministic",
             passed=not unstable,
-            description="shuffled and repeated analyses give the same profiles" if not unstable else f"unstable: {unstable[:5]}",
+            description="shuffled and repeated analyses give the same profiles"
+            if not unstable
+            else f"unstable: {unstable[:5]}",
         ),
     ]

@@ -40,7 +40,10 @@ class EnrichmentCursor:
         return cls(watermark, data.get("inflight", {}))
 
     def dump(self) -> str:
-        return json.dumps({"watermark": self.watermark.isoformat() if self.watermark else None, "inflight": self.inflight}, sort_keys=True)
+        return json.dumps(
+            {"watermark": self.watermark.isoformat() if self.watermark else None, "inflight": self.inflight},
+            sort_keys=True,
+        )
 
 
 @dg.sensor(
@@ -58,17 +61,23 @@ def finished_conversations(context: dg.SensorEvaluationContext, stores: StoresRe
     idle = policy.conversation_idle_timeout_s
     after = (cursor.watermark - lag) if cursor.watermark else now - _FIRST_LOOKBACK
 
-    ready = stores.log_reader().ready_conversations(after=after, until=now, idle_s=idle, scan_from=after - timedelta(seconds=idle))
+    ready = stores.log_reader().ready_conversations(
+        after=after, until=now, idle_s=idle, scan_from=after - timedelta(seconds=idle)
+    )
     candidates = {row["conversation_id"]: (row["ready_at"], row["last_event_at"]) for row in ready}
     for conversation_id, entry in cursor.inflight.items():
-        candidates.setdefault(conversation_id, (datetime.fromisoformat(entry["ready_at"]), datetime.fromisoformat(entry["content"])))
+        candidates.setdefault(
+            conversation_id, (datetime.fromisoformat(entry["ready_at"]), datetime.fromisoformat(entry["content"]))
+        )
     stored = stored_analyses(stores.lance(), list(candidates))
 
     budget = max(0, _MAX_PENDING_RUNS - _pending_runs(context)) * policy.analysis_batch_size
     requested: list[str] = []
     watermark = now
     retry_after = timedelta(seconds=policy.analysis_retry_after_s)
-    for conversation_id, (ready_at, last_event_at) in sorted(candidates.items(), key=lambda item: (item[1][0], item[0])):
+    for conversation_id, (ready_at, last_event_at) in sorted(
+        candidates.items(), key=lambda item: (item[1][0], item[0])
+    ):
         previous = stored.get(conversation_id)
         if not needs_analysis(previous, last_event_at, policy.analysis_max_attempts):
             cursor.inflight.pop(conversation_id, None)
@@ -77,8 +86,7 @@ def finished_conversations(context: dg.SensorEvaluationContext, stores: StoresRe
         same = entry is not None and entry["content"] == last_event_at.isoformat()
         if same and now - datetime.fromisoformat(entry["requested_at"]) < retry_after:
             continue  # requested recently; its run may still be queued
-        # Runs that never wrote (they died) count here; runs that stored a failure count in the table.
-        tries = max(entry["tries"] if same else 0, attempts_so_far(previous, last_event_at))
+        tries = attempts_so_far(previous, last_event_at, requested_runs=entry["tries"] if same else 0)
         if tries >= policy.analysis_max_attempts:
             context.log.warning(f"giving up on {conversation_id} after {tries} runs; it stays failed")
             cursor.inflight.pop(conversation_id, None)
@@ -97,7 +105,9 @@ def finished_conversations(context: dg.SensorEvaluationContext, stores: StoresRe
     cursor.watermark = max(watermark, cursor.watermark) if cursor.watermark else watermark
     context.update_cursor(cursor.dump())
     if not requested:
-        return dg.SkipReason(f"{len(ready)} conversation(s) finished since {after:%Y-%m-%d %H:%M:%S}; none needs analysis now")
+        return dg.SkipReason(
+            f"{len(ready)} conversation(s) finished since {after:%Y-%m-%d %H:%M:%S}; none needs analysis now"
+        )
     size = policy.analysis_batch_size
     return [
         dg.RunRequest(
@@ -110,7 +120,12 @@ def finished_conversations(context: dg.SensorEvaluationContext, stores: StoresRe
 
 
 def _pending_runs(context: dg.SensorEvaluationContext) -> int:
-    pending = [dg.DagsterRunStatus.QUEUED, dg.DagsterRunStatus.NOT_STARTED, dg.DagsterRunStatus.STARTING, dg.DagsterRunStatus.STARTED]
+    pending = [
+        dg.DagsterRunStatus.QUEUED,
+        dg.DagsterRunStatus.NOT_STARTED,
+        dg.DagsterRunStatus.STARTING,
+        dg.DagsterRunStatus.STARTED,
+    ]
     return context.instance.get_runs_count(dg.RunsFilter(job_name=enrichment_job.name, statuses=pending))
 
 

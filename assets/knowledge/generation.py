@@ -23,14 +23,18 @@ def generate_insights(
     covered = {topic.id for topic, _ in results}
     uncovered = [topic for topic in topics if topic.id not in covered]
     if uncovered:
-        log.info(f"top-up round for {len(uncovered)} topic(s) with no valid insight: {', '.join(t.id for t in uncovered)}")
+        log.info(
+            f"top-up round for {len(uncovered)} topic(s) with no valid insight: {', '.join(t.id for t in uncovered)}"
+        )
         progress.total += len(uncovered) * per_topic
         top_up = [(topic, per_topic + k) for topic in uncovered for k in range(per_topic)]
         results += _run_jobs(llm, top_up, facets, concurrency, progress)
     return results
 
 
-def _run_jobs(llm: StructuredLLM, jobs, facets, concurrency: int, progress: _Progress) -> list[tuple[Topic, CulturalInsight]]:
+def _run_jobs(
+    llm: StructuredLLM, jobs, facets, concurrency: int, progress: _Progress
+) -> list[tuple[Topic, CulturalInsight]]:
     def run(job):
         topic, variant = job
         return topic, llm.generate(
@@ -67,4 +71,6 @@ class _Progress:
         self.last_report = now
         rate = self.done / (now - self.started) if now > self.started else 0.0
         eta = (self.total - self.done) / rate if rate else 0.0
-        self.log.info(f"insights {self.done}/{self.total} ({rate * 60:.1f}/min, ETA {eta:.0f}s, {self.llm.stats.dropped} dropped)")
+        self.log.info(
+            f"insights {self.done}/{self.total} ({rate * 60:.1f}/min, ETA {eta:.0f}s, {self.llm.stats.dropped} dropped)"
+        )

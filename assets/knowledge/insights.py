@@ -11,12 +11,11 @@ from assets.knowledge import generation
 from assets.knowledge.generation import INSIGHT_PROMPT, generate_insights
 from assets.knowledge.topics import category_partitions
 from assets.previews import markdown_table
-from assets.resources import EmbedderResource, LlamaResource, StoresResource
+from assets.resources import EmbedderResource, KnowledgeResource, LlamaResource, StoresResource
 from assets.versions import configured_embedder, configured_model
 from jiwa.catalogue.topics import TopicCatalogue
 from jiwa.knowledge import insight_rows
 from jiwa.knowledge.insight_rows import Provenance, audit_batch, insight_record, with_novel_vectors
-from jiwa.settings import KnowledgeSettings
 from jiwa.store.insights import published_vectors
 from jiwa.store.lance import refresh_indexes, sql_literal, tag_version, upsert
 from jiwa.store.schema import INSIGHTS_TABLE, insights_schema
@@ -27,11 +26,17 @@ INSIGHT_CHECKS = ("enough_rows", "schema_valid", "no_empty_text", "duplicate_rat
 
 class InsightsConfig(dg.Config):
     insights_per_topic: int | None = Field(
-        default=None, ge=1, le=50, description="Insights to request per topic; unset: JIWA_INSIGHTS_PER_TOPIC (default 2)."
+        default=None,
+        ge=1,
+        le=50,
+        description="Insights to request per topic; unset: JIWA_INSIGHTS_PER_TOPIC (default 2).",
     )
     topic_limit: int = Field(default=0, ge=0, description="Use only the first N topics of the category; 0 uses all.")
     dedup_threshold: float | None = Field(
-        default=None, gt=0, le=1, description="Cosine similarity that counts as a near-duplicate; unset: JIWA_INSIGHTS_DEDUP_THRESHOLD."
+        default=None,
+        gt=0,
+        le=1,
+        description="Cosine similarity that counts as a near-duplicate; unset: JIWA_INSIGHTS_DEDUP_THRESHOLD.",
     )
 
 
@@ -54,8 +59,9 @@ def cultural_insights(
     llama: LlamaResource,
     embedder: EmbedderResource,
     stores: StoresResource,
+    knowledge: KnowledgeResource,
 ):
-    knobs = KnowledgeSettings()
+    knobs = knowledge.settings()
     per_topic = config.insights_per_topic or knobs.insights_per_topic
     threshold = config.dedup_threshold or knobs.insights_dedup_threshold
     category = context.partition_key
@@ -65,7 +71,9 @@ def cultural_insights(
     llm = llama.structured()
     started = time.perf_counter()
 
-    generated = generate_insights(context.log, llm, topics, cultural_topics.facets, per_topic, llama.settings().concurrency)
+    generated = generate_insights(
+        context.log, llm, topics, cultural_topics.facets, per_topic, llama.settings().concurrency
+    )
     provenance = Provenance.of_run("llama_offline", llm, INSIGHT_PROMPT, context.run_id)
     records = [insight_record(topic, insight, provenance) for topic, insight in generated]
     model = embedder.embedder()

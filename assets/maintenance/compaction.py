@@ -3,15 +3,15 @@
 import dagster as dg
 
 from assets.resources import StoresResource
-from jiwa.store.compaction import compact_stores
+from jiwa.store import compaction
 
 
 @dg.op(
     description="Merge the conversation log's small segments per day, and compact every LanceDB table. User-data "
     "tables keep no older version, so forgotten users are gone from disk."
 )
-def compact_all_stores(context: dg.OpExecutionContext, stores: StoresResource) -> None:
-    stats = compact_stores(stores.uri, retention_hours=stores.settings().store_retention_hours)
+def compact_stores(context: dg.OpExecutionContext, stores: StoresResource) -> None:
+    stats = compaction.compact_stores(stores.uri, retention_hours=stores.settings().store_retention_hours)
     context.log.info(f"compacted the conversation log: {stats['conversation_log']}")
     for name, table_stats in stats["tables"].items():
         context.log.info(f"compacted {name}: {table_stats}")
@@ -19,7 +19,7 @@ def compact_all_stores(context: dg.OpExecutionContext, stores: StoresResource) -
 
 @dg.job(description="Compaction of the stores; run hourly, and on demand after forgetting a user.")
 def store_compaction():
-    compact_all_stores()
+    compact_stores()
 
 
 hourly_compaction = dg.ScheduleDefinition(

@@ -19,7 +19,9 @@ def bali_day_window(partition_key: str) -> tuple[datetime, datetime]:
     return start.astimezone(UTC), (start + timedelta(days=1)).astimezone(UTC)
 
 
-def day_conversations(reader: LogReader, partition_key: str, max_days: float) -> tuple[list[Transcript], dict[str, str]]:
+def day_conversations(
+    reader: LogReader, partition_key: str, max_days: float
+) -> tuple[list[Transcript], dict[str, str]]:
     """Conversations with a turn that day (all their turns), and the feedback on their replies as notes by message id."""
     start, end = bali_day_window(partition_key)
     ids = (
@@ -43,6 +45,7 @@ def day_conversations(reader: LogReader, partition_key: str, max_days: float) ->
         else []
     )
     notes = {
-        row["message_id"]: f"user rated this reply {row['rating']}" + (f": {row['comment']}" if row["comment"] else "") for row in feedback
+        row["message_id"]: f"user rated this reply {row['rating']}" + (f": {row['comment']}" if row["comment"] else "")
+        for row in feedback
     }
     return sorted(transcripts, key=lambda t: t.conversation_id), notes

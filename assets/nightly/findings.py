@@ -9,15 +9,16 @@ import pyarrow as pa
 from pydantic import Field
 
 from assets.checks import rows_match_schema
+from assets.nightly import days
 from assets.nightly.days import day_conversations, nightly_partitions
 from assets.previews import markdown_table
-from assets.resources import AnalysisResource, EmbedderResource, LlamaResource, StoresResource
+from assets.resources import AnalysisResource, EmbedderResource, KnowledgeResource, LlamaResource, StoresResource
 from assets.versions import configured_embedder, configured_model
 from jiwa.catalogue.topics import Topic
+from jiwa.enrichment import transcript as transcript_rendering
 from jiwa.knowledge import insight_rows
 from jiwa.knowledge.insight_rows import Provenance, insight_record, with_novel_vectors
 from jiwa.prompts import as_data, load_prompt
-from jiwa.settings import KnowledgeSettings
 from jiwa.store.insights import published_vectors
 from jiwa.store.lance import refresh_indexes, sql_literal, tag_version, upsert
 from jiwa.store.schema import INSIGHTS_TABLE, insights_schema
@@ -25,6 +26,7 @@ from jiwa.versions import code_version
 
 FINDING_PROMPT = load_prompt("nightly_finding")
 NIGHTLY_CHECKS = ("findings_schema_valid", "findings_provenance_complete")
+_SOURCES = code_version(Path(__file__), days, transcript_rendering, insight_rows)
 _KIND_NAMES = {
     "cultural_pattern": "cultural pattern seen in conversations",
     "unmet_need": "emotional need that went unmet",
@@ -34,7 +36,9 @@ _KIND_NAMES = {
 
 
 class NightlyConfig(dg.Config):
-    max_conversations: int = Field(default=300, ge=1, description="Most conversations LLAMA reads in one night; rated ones first.")
+    max_conversations: int = Field(
+        default=300, ge=1, description="Most conversations LLAMA reads in one night; rated ones first."
+    )
     dedup_threshold: float | None = Field(
         default=None,
         gt=0,
@@ -50,7 +54,7 @@ class NightlyConfig(dg.Config):
     pool="llama",
     # A day's learning reads the whole knowledge base, every category of it.
     deps=["conversation_log", dg.AssetDep("cultural_insights", partition_mapping=dg.AllPartitionMapping())],
-    code_version=FINDING_PROMPT.code_version(configured_model(), configured_embedder(), code_version(Path(__file__), insight_rows)),
+    code_version=FINDING_PROMPT.code_version(configured_model(), configured_embedder(), _SOURCES),
     check_specs=[dg.AssetCheckSpec(name, asset="nightly_insights", blocking=True) for name in NIGHTLY_CHECKS],
     description="What LLAMA learnt from one Bali day of conversations and their feedback: cultural patterns, unmet "
     "needs, phrasings that worked or not. Deduplicated against the knowledge base, then added to cultural_insights "
@@ -63,14 +67,17 @@ def nightly_insights(
     embedder: EmbedderResource,
     stores: StoresResource,
     analysis: AnalysisResource,
+    knowledge: KnowledgeResource,
 ):
     started = time.perf_counter()
     day = context.partition_key
     policy = analysis.settings()
-    knobs = KnowledgeSettings()
+    knobs = knowledge.settings()
     transcripts, notes = day_conversations(stores.log_reader(), day, policy.conversation_max_days)
     rated = {t.conversation_id for t in transcripts if any(turn.message_id in notes for turn in t.turns)}
-    chosen = sorted((t for t in transcripts if t.user_turns), key=lambda t: (t.conversation_id not in rated, t.conversation_id))
+    chosen = sorted(
+        (t for t in transcripts if t.user_turns), key=lambda t: (t.conversation_id not in rated, t.conversation_id)
+    )
     chosen = chosen[: config.max_conversations]
 
     llm = llama.structured()
@@ -88,12 +95,19 @@ def nightly_insights(
 
     def provenance(conversation_id: str) -> Provenance:
         return Provenance.of_run(
-            "llama_nightly", llm, FINDING_PROMPT, context.run_id, source_date=day, source_conversations=(conversation_id,)
+            "llama_nightly",
+            llm,
+            FINDING_PROMPT,
+            context.run_id,
+            source_date=day,
+            source_conversations=(conversation_id,),
         )
 
     records = [
         insight_record(
-            Topic(id=f"nightly_{f.kind}", category="nightly", name=_KIND_NAMES[f.kind], description=_KIND_NAMES[f.kind]),
+            Topic(
+                id=f"nightly_{f.kind}", category="nightly", name=_KIND_NAMES[f.kind], description=_KIND_NAMES[f.kind]
+            ),
             f,
             provenance(conversation_id),
         )
@@ -106,7 +120,9 @@ def nightly_insights(
     # The knowledge base as it stands, minus this day's own earlier nightly rows (they are being replaced).
     this_day = f"source = 'llama_nightly' AND source_date = {sql_literal(day)}"
     existing = published_vectors(db, schema, f"NOT ({this_day})")
-    kept, duplicates = with_novel_vectors(records, vectors, existing, config.dedup_threshold or knobs.insights_dedup_threshold)
+    kept, duplicates = with_novel_vectors(
+        records, vectors, existing, config.dedup_threshold or knobs.insights_dedup_threshold
+    )
     checks = _checks(kept, schema, day)
     metadata = {
         "day": day,
@@ -136,7 +152,11 @@ def nightly_insights(
 
 
 def _checks(rows: list[dict], schema: pa.Schema, day: str) -> list[dg.AssetCheckResult]:
-    incomplete = [r["id"] for r in rows if r["source"] != "llama_nightly" or r["source_date"] != day or not r["source_conversations"]]
+    incomplete = [
+        r["id"]
+        for r in rows
+        if r["source"] != "llama_nightly" or r["source_date"] != day or not r["source_conversations"]
+    ]
     return [
         rows_match_schema("findings_schema_valid", rows, schema),
         dg.AssetCheckResult(

@@ -17,7 +17,9 @@ from assets.resources import AnalysisResource, StoresResource
     description="The JIWA profiles of everyone who talked to Jiwa that day, folded again from their latest analyses.",
 )
 def refreshed_profiles(context: dg.AssetExecutionContext, stores: StoresResource, analysis: AnalysisResource):
-    transcripts, _ = day_conversations(stores.log_reader(), context.partition_key, analysis.settings().conversation_max_days)
+    transcripts, _ = day_conversations(
+        stores.log_reader(), context.partition_key, analysis.settings().conversation_max_days
+    )
     users = sorted({t.user_id for t in transcripts})
     result = rebuild_profiles(context, stores, users) if users else None
     failed = [check.check_name for check in (result.check_results if result else []) if not check.passed]

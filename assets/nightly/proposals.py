@@ -19,7 +19,9 @@ from jiwa.versions import code_version
 
 class ProposalConfig(dg.Config):
     min_cluster_size: int = Field(default=3, ge=2, description="Messages a question needs that day to be proposed.")
-    similarity: float = Field(default=0.75, gt=0, le=1, description="Cosine similarity that puts two questions together.")
+    similarity: float = Field(
+        default=0.75, gt=0, le=1, description="Cosine similarity that puts two questions together."
+    )
 
 
 @dg.asset(
@@ -31,7 +33,9 @@ class ProposalConfig(dg.Config):
     description="Questions asked often that day and not answered from the cache, clustered and proposed as new "
     "intents. Nothing here is served: an analyst accepts a proposal by adding it to assets/catalogue/intents.yaml.",
 )
-def proposed_intents(context: dg.AssetExecutionContext, config: ProposalConfig, embedder: EmbedderResource, stores: StoresResource):
+def proposed_intents(
+    context: dg.AssetExecutionContext, config: ProposalConfig, embedder: EmbedderResource, stores: StoresResource
+):
     start, end = bali_day_window(context.partition_key)
     rows = (
         stores.log_reader()
@@ -80,7 +84,10 @@ def proposed_intents(context: dg.AssetExecutionContext, config: ProposalConfig, 
             "proposed": dg.MetadataValue.json(proposals[:20]),
             "preview": markdown_table(
                 ["question", "messages", "users", "terms it uses", "to accept, add to intents.yaml"],
-                ([p["representative"], p["messages"], p["users"], ", ".join(p["term_groups"]), _intent_snippet(p)] for p in proposals),
+                (
+                    [p["representative"], p["messages"], p["users"], ", ".join(p["term_groups"]), _intent_snippet(p)]
+                    for p in proposals
+                ),
                 limit=10,
                 empty="No question was frequent enough that day.",
             ),

@@ -10,26 +10,39 @@ import pyarrow as pa
 from pydantic import Field
 
 from assets.previews import markdown_table
-from assets.resources import EmbedderResource, LlamaResource, StoresResource
+from assets.resources import EmbedderResource, KnowledgeResource, LlamaResource, StoresResource
 from assets.response_cache import writing
-from assets.response_cache.writing import ANSWER_PROMPT, PARAPHRASE_PROMPT, answer_guidance, keep_answer, keep_phrasing, write
+from assets.response_cache.writing import (
+    ANSWER_PROMPT,
+    PARAPHRASE_PROMPT,
+    answer_guidance,
+    keep_answer,
+    keep_phrasing,
+    write,
+)
 from assets.versions import configured_embedder, configured_model
 from jiwa import cache_rows as row_building
+from jiwa import intent_matching
 from jiwa.cache_rows import cache_rows
+from jiwa.catalogue import intents
 from jiwa.catalogue.intents import FACTS_PATH, CuratedFacts, IntentCatalogue, fact_problems
 from jiwa.intent_matching import IntentMatcher, normalize
 from jiwa.language import LANGUAGES
-from jiwa.settings import KnowledgeSettings
 from jiwa.store.lance import tag_version, upsert
 from jiwa.store.schema import CACHE_ANSWER, CACHE_PHRASING, RESPONSE_CACHE_TABLE, response_cache_schema
 from jiwa.versions import code_version
 
 CACHE_CHECKS = ("facts_only_from_file", "intents_covered", "phrasings_match_their_intent")
+_SOURCES = code_version(Path(__file__), writing, row_building, intent_matching, intents)
 
 
 class ResponseCacheConfig(dg.Config):
-    paraphrases_per_language: int = Field(default=4, ge=0, le=6, description="Paraphrases LLAMA adds per intent and language.")
-    variants_per_language: int = Field(default=2, ge=0, le=6, description="Answer variants LLAMA writes per intent and language.")
+    paraphrases_per_language: int = Field(
+        default=4, ge=0, le=6, description="Paraphrases LLAMA adds per intent and language."
+    )
+    variants_per_language: int = Field(
+        default=2, ge=0, le=6, description="Answer variants LLAMA writes per intent and language."
+    )
     intent_limit: int = Field(default=0, ge=0, description="Only the first N intents; 0 builds all.")
     min_similarity: float | None = Field(
         default=None,
@@ -47,7 +60,10 @@ class ResponseCacheConfig(dg.Config):
     # The insights only set the tone; a new insights version alone is not a reason to rewrite every answer.
     automation_condition=dg.AutomationCondition.eager().ignore(dg.AssetSelection.assets("cultural_insights")),
     code_version=ANSWER_PROMPT.code_version(
-        PARAPHRASE_PROMPT.sha256, configured_model(), configured_embedder(), code_version(Path(__file__), writing, row_building)
+        PARAPHRASE_PROMPT.sha256,
+        configured_model(),
+        configured_embedder(),
+        _SOURCES,
     ),
     check_specs=[dg.AssetCheckSpec(name, asset="common_response_cache", blocking=True) for name in CACHE_CHECKS],
     description="Paraphrases and warm answer variants per intent and language, facts filled from curated_facts, "
@@ -61,10 +77,11 @@ def common_response_cache(
     llama: LlamaResource,
     embedder: EmbedderResource,
     stores: StoresResource,
+    knowledge: KnowledgeResource,
 ):
     started = time.perf_counter()
     intents = sorted(intent_catalogue.intents)[: config.intent_limit or None]
-    spec = intent_catalogue.spec(config.min_similarity or KnowledgeSettings().cache_min_similarity)
+    spec = intent_catalogue.spec(config.min_similarity or knowledge.settings().cache_min_similarity)
     rules_only = IntentMatcher(spec, [], np.zeros((0, embedder.embedder().dimension)))
     llm = llama.structured()
     guidance = answer_guidance(stores.lance(), embedder.embedder(), intent_catalogue, intents)
@@ -76,7 +93,13 @@ def common_response_cache(
     phrasings, answers, rejected = (
         [],
         [],
-        {"paraphrase_repeated": 0, "paraphrase_off_intent": 0, "paraphrase_wrong_language": 0, "answer_facts": 0, "answer_language": 0},
+        {
+            "paraphrase_repeated": 0,
+            "paraphrase_off_intent": 0,
+            "paraphrase_wrong_language": 0,
+            "answer_facts": 0,
+            "answer_language": 0,
+        },
     )
     for (intent, lang), (new_phrasings, new_answers) in zip(jobs, written, strict=True):
         seeds = list(intent_catalogue.intents[intent].phrasings[lang])
@@ -107,7 +130,11 @@ def common_response_cache(
         "llama_phrasings_kept": sum(source != "team" for *_, source in phrasings),
         "llama_answers_kept": sum(source != "team" for *_, source in answers),
         "rejected": dg.MetadataValue.json(
-            {**rejected, **{f"schema_{k}": v for k, v in stats.rejections.items()}, "dropped_after_retries": stats.dropped}
+            {
+                **rejected,
+                **{f"schema_{k}": v for k, v in stats.rejections.items()},
+                "dropped_after_retries": stats.dropped,
+            }
         ),
         "completion_tokens": stats.completion_tokens,
         "elapsed_s": round(time.perf_counter() - started, 1),
@@ -122,20 +149,32 @@ def common_response_cache(
     if not all(check.passed for check in checks):
         context.log.error("Not publishing the response cache: a blocking check failed")
         return dg.MaterializeResult(metadata={**metadata, "published": False}, check_results=checks)
-    table = upsert(stores.lance(), RESPONSE_CACHE_TABLE, schema, pa.Table.from_pylist(rows, schema=schema), replace_scope="true")
+    table = upsert(
+        stores.lance(), RESPONSE_CACHE_TABLE, schema, pa.Table.from_pylist(rows, schema=schema), replace_scope="true"
+    )
     table.optimize()
     version = tag_version(table, f"cache-{context.run_id[:8]}")
-    return dg.MaterializeResult(metadata={**metadata, "published": True, "table_version": version}, check_results=checks)
+    return dg.MaterializeResult(
+        metadata={**metadata, "published": True, "table_version": version}, check_results=checks
+    )
 
 
-def _checks(rows: list[dict], intents: list[str], facts: CuratedFacts, matcher: IntentMatcher) -> list[dg.AssetCheckResult]:
+def _checks(
+    rows: list[dict], intents: list[str], facts: CuratedFacts, matcher: IntentMatcher
+) -> list[dg.AssetCheckResult]:
     answers = [row for row in rows if row["kind"] == CACHE_ANSWER]
     invented = [
-        f"{row['id']}: {'; '.join(fact_problems(row['template'], facts))}" for row in answers if fact_problems(row["template"], facts)
+        f"{row['id']}: {'; '.join(fact_problems(row['template'], facts))}"
+        for row in answers
+        if fact_problems(row["template"], facts)
     ]
     covered = {(row["intent"], row["language"]) for row in answers}
     uncovered = [f"{intent}/{lang}" for intent in intents for lang in LANGUAGES if (intent, lang) not in covered]
-    strays = [row["id"] for row in rows if row["kind"] == CACHE_PHRASING and matcher.candidate(row["text"])[0] != row["intent"]]
+    strays = [
+        row["id"]
+        for row in rows
+        if row["kind"] == CACHE_PHRASING and matcher.candidate(row["text"])[0] != row["intent"]
+    ]
     return [
         dg.AssetCheckResult(
             check_name="facts_only_from_file",
@@ -148,11 +187,15 @@ def _checks(rows: list[dict], intents: list[str], facts: CuratedFacts, matcher: 
         dg.AssetCheckResult(
             check_name="intents_covered",
             passed=not uncovered,
-            description="an answer for every intent in every language" if not uncovered else f"no answer for {uncovered}",
+            description="an answer for every intent in every language"
+            if not uncovered
+            else f"no answer for {uncovered}",
         ),
         dg.AssetCheckResult(
             check_name="phrasings_match_their_intent",
             passed=not strays,
-            description="every phrasing passes its own intent's term rules" if not strays else f"stray phrasings: {strays[:10]}",
+            description="every phrasing passes its own intent's term rules"
+            if not strays
+            else f"stray phrasings: {strays[:10]}",
         ),
     ]

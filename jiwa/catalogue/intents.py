@@ -102,7 +102,10 @@ class IntentCatalogue(BaseModel):
         return self
 
     def spec(self, min_similarity: float) -> MatcherSpec:
-        rules = tuple(IntentRule(name, intent.require, intent.optional, intent.max_words) for name, intent in sorted(self.intents.items()))
+        rules = tuple(
+            IntentRule(name, intent.require, intent.optional, intent.max_words)
+            for name, intent in sorted(self.intents.items())
+        )
         return MatcherSpec(terms=dict(self.terms), neutral=self.neutral, rules=rules, min_similarity=min_similarity)
 
 
@@ -112,7 +115,10 @@ def placeholders(template: str) -> set[str]:
 
 def fact_problems(template: str, facts: CuratedFacts) -> list[str]:
     """Why an answer template may not be served: unknown placeholders, or numbers it states itself."""
-    problems = [f"unknown placeholder {{{name}}}" for name in sorted(placeholders(template) - facts.facts.keys() - PERSONAL_PLACEHOLDERS)]
+    problems = [
+        f"unknown placeholder {{{name}}}"
+        for name in sorted(placeholders(template) - facts.facts.keys() - PERSONAL_PLACEHOLDERS)
+    ]
     if states_a_number(template):
         problems.append("states a number that is not a {fact} placeholder")
     return problems
@@ -120,7 +126,9 @@ def fact_problems(template: str, facts: CuratedFacts) -> list[str]:
 
 def fill_facts(template: str, facts: CuratedFacts, language: str) -> str:
     """Replace fact placeholders with their values in that language; personal ones stay for the server."""
-    return PLACEHOLDER.sub(lambda m: facts.facts[m.group(1)].render(language) if m.group(1) in facts.facts else m.group(0), template)
+    return PLACEHOLDER.sub(
+        lambda m: facts.facts[m.group(1)].render(language) if m.group(1) in facts.facts else m.group(0), template
+    )
 
 
 def load_facts(path: Path = FACTS_PATH) -> CuratedFacts:

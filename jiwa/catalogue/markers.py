@@ -34,7 +34,9 @@ class MarkerLexicon(BaseModel):
             for phrase in category.phrases:
                 key = phrase.lower()
                 if key in owner:
-                    raise ValueError(f"marker '{phrase}' is in both '{owner[key]}' and '{name}'; keep it in one category")
+                    raise ValueError(
+                        f"marker '{phrase}' is in both '{owner[key]}' and '{name}'; keep it in one category"
+                    )
                 owner[key] = name
         return self
 

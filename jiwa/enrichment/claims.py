@@ -66,7 +66,9 @@ def ground(analysis: ConversationAnalysis, transcript: Transcript) -> tuple[dict
 
 def _reads_as_prose(text: str) -> bool:
     """The summary reaches the responder's prompt; a small model's fragments of JSON or lists must not."""
-    return bool(text) and text[0].isalpha() and "\n" not in text and not any(mark in text for mark in ("{", "}", "[", "]"))
+    return (
+        bool(text) and text[0].isalpha() and "\n" not in text and not any(mark in text for mark in ("{", "}", "[", "]"))
+    )
 
 
 def _quoted(value: str, texts: list[str]) -> bool:

@@ -27,11 +27,11 @@ def content_changed(stored: StoredAnalysis | None, last_event_at: datetime) -> b
     return stored is None or stored.ended_at < last_event_at
 
 
-def attempts_so_far(stored: StoredAnalysis | None, last_event_at: datetime) -> int:
-    """Runs that already tried this content: zero for new content, and for content analysed successfully."""
-    if content_changed(stored, last_event_at) or stored.status == ANALYSIS_OK:
-        return 0
-    return stored.attempts
+def attempts_so_far(stored: StoredAnalysis | None, last_event_at: datetime, requested_runs: int = 0) -> int:
+    """Runs that already tried this content. The table counts runs that stored a failure; the sensor knows of runs it
+    requested that died without writing anything (requested_runs, for the same content). The larger is the truth."""
+    stored_failures = 0 if content_changed(stored, last_event_at) or stored.status == ANALYSIS_OK else stored.attempts
+    return max(stored_failures, requested_runs)
 
 
 def needs_analysis(stored: StoredAnalysis | None, last_event_at: datetime, max_attempts: int) -> bool:

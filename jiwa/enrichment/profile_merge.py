@@ -113,10 +113,14 @@ def merge(profile: Profile, item: AnalysedConversation) -> Profile:
     for field in ("name", "nationality"):
         claim = stated.get(field)
         if claim:
-            facts[field] = _remember(getattr(profile.facts, field), claim["value"], at, source, claim_confidence(claim["evidence"]))
+            facts[field] = _remember(
+                getattr(profile.facts, field), claim["value"], at, source, claim_confidence(claim["evidence"])
+            )
     if item.primary_language:
         share = item.languages.get(item.primary_language, 0) / max(1, sum(item.languages.values()))
-        facts["language"] = _remember(profile.facts.language, item.primary_language, at, source, round(0.5 + 0.4 * share, 4))
+        facts["language"] = _remember(
+            profile.facts.language, item.primary_language, at, source, round(0.5 + 0.4 * share, 4)
+        )
     for field in ("interests", "plans"):
         facts[field] = _remember_all(getattr(profile.facts, field), stated.get(field) or [], at, source)
 
@@ -124,10 +128,16 @@ def merge(profile: Profile, item: AnalysedConversation) -> Profile:
         claim = analysis.get(analysis_field)
         if claim:
             context[profile_field] = _remember(
-                getattr(profile.jiwa_context, profile_field), claim["value"], at, source, claim_confidence(claim["evidence"])
+                getattr(profile.jiwa_context, profile_field),
+                claim["value"],
+                at,
+                source,
+                claim_confidence(claim["evidence"]),
             )
     for analysis_field, profile_field in _CONTEXT_LISTS.items():
-        context[profile_field] = _remember_all(getattr(profile.jiwa_context, profile_field), analysis.get(analysis_field) or [], at, source)
+        context[profile_field] = _remember_all(
+            getattr(profile.jiwa_context, profile_field), analysis.get(analysis_field) or [], at, source
+        )
 
     emotional, trust = analysis.get("emotional_state"), analysis.get("trust_level")
     summary = analysis.get("summary")
@@ -165,7 +175,9 @@ def _remember(current: Remembered | None, value: str, at: datetime, source: str,
     return Remembered(value=value, updated_at=at, first_seen=at, confidence=confidence, sources=(source,))
 
 
-def _remember_all(current: tuple[Remembered, ...], claims: list[dict], at: datetime, source: str) -> tuple[Remembered, ...]:
+def _remember_all(
+    current: tuple[Remembered, ...], claims: list[dict], at: datetime, source: str
+) -> tuple[Remembered, ...]:
     by_key = {normalized(item.value): item for item in current}
     for claim in claims:
         key = normalized(claim["value"])
@@ -179,7 +191,9 @@ def _add_source(sources: tuple[str, ...], source: str) -> tuple[str, ...]:
     return kept[-MAX_SOURCES:]
 
 
-def _append_history(history: tuple[HistoryPoint, ...], claim: dict | None, at: datetime, source: str) -> tuple[HistoryPoint, ...]:
+def _append_history(
+    history: tuple[HistoryPoint, ...], claim: dict | None, at: datetime, source: str
+) -> tuple[HistoryPoint, ...]:
     if not claim:
         return history
     points = [point for point in history if point.conversation_id != source]

@@ -30,7 +30,9 @@ def _pattern(lexicon: MarkerLexicon) -> re.Pattern:
     if lexicon.sha256 not in _PATTERNS:
         # Longest phrases first, so "mohon maaf" counts once as itself and not also as "maaf".
         phrases = sorted(lexicon.category_of, key=len, reverse=True)
-        _PATTERNS[lexicon.sha256] = re.compile(r"(?<!\w)(" + "|".join(re.escape(p) for p in phrases) + r")(?!\w)", re.IGNORECASE)
+        _PATTERNS[lexicon.sha256] = re.compile(
+            r"(?<!\w)(" + "|".join(re.escape(p) for p in phrases) + r")(?!\w)", re.IGNORECASE
+        )
     return _PATTERNS[lexicon.sha256]
 
 

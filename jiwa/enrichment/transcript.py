@@ -37,7 +37,8 @@ class Transcript:
             tenant=first["tenant"],
             user_id=first["user_id"],
             turns=tuple(
-                TranscriptTurn(i, e["role"], e["content"] or "", e["created_at"], e.get("message_id")) for i, e in enumerate(turns, start=1)
+                TranscriptTurn(i, e["role"], e["content"] or "", e["created_at"], e.get("message_id"))
+                for i, e in enumerate(turns, start=1)
             ),
             last_event_at=ordered[-1]["created_at"],
         )

@@ -41,10 +41,14 @@ class Provenance:
         )
 
 
-def with_novel_vectors(records: list[dict], vectors: np.ndarray, existing: np.ndarray, threshold: float) -> tuple[list[dict], int]:
+def with_novel_vectors(
+    records: list[dict], vectors: np.ndarray, existing: np.ndarray, threshold: float
+) -> tuple[list[dict], int]:
     """The records that are not near-duplicates (of each other or of `existing`), each with its vector; and how many were."""
     keep = novel_mask(vectors, existing, threshold)
-    kept = [dict(record, vector=vector.tolist()) for record, vector, ok in zip(records, vectors, keep, strict=True) if ok]
+    kept = [
+        dict(record, vector=vector.tolist()) for record, vector, ok in zip(records, vectors, keep, strict=True) if ok
+    ]
     return kept, int((~keep).sum())
 
 
@@ -190,7 +194,9 @@ def _empty_text_rows(rows: pa.Table) -> list[str]:
     for record in records:
         texts_blank = any(not str(record.get(column) or "").strip() for column in TEXT_COLUMNS if column in record)
         triggers_blank = any(
-            not [t for t in (record.get(column) or []) if t and str(t).strip()] for column in TRIGGER_COLUMNS if column in record
+            not [t for t in (record.get(column) or []) if t and str(t).strip()]
+            for column in TRIGGER_COLUMNS
+            if column in record
         )
         if texts_blank or triggers_blank:
             empty.append(record["id"])

@@ -28,5 +28,10 @@ def open_backend(settings: LlamaSettings) -> ChatBackend:
 
 def open_structured(settings: LlamaSettings, **overrides: float | int) -> StructuredLLM:
     """Schema-validated generation over the configured backend; overrides adjust sampling (e.g. the server's temperature)."""
-    sampling = {"temperature": settings.temperature, "seed": settings.seed, "max_retries": settings.max_retries, **overrides}
+    sampling = {
+        "temperature": settings.temperature,
+        "seed": settings.seed,
+        "max_retries": settings.max_retries,
+        **overrides,
+    }
     return StructuredLLM(open_backend(settings), **sampling)

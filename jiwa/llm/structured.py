@@ -83,7 +83,9 @@ class StructuredLLM:
                 reason = _rejection_reason(exc)
                 with self._stats_lock:
                     self.stats.rejections[reason] += 1
-                log.debug("%s output rejected (%s), attempt %d: %.200s", prompt.name, reason, attempt + 1, completion.text)
+                log.debug(
+                    "%s output rejected (%s), attempt %d: %.200s", prompt.name, reason, attempt + 1, completion.text
+                )
                 continue
             with self._stats_lock:
                 self.stats.accepted += 1

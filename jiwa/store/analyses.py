@@ -20,7 +20,9 @@ def stored_analyses(db: lancedb.DBConnection, conversation_ids: list[str]) -> di
     return {row.pop("id"): StoredAnalysis(**row) for row in rows}
 
 
-def analysis_rows(db: lancedb.DBConnection, conversation_ids: list[str], columns: list[str] | None = None) -> list[dict]:
+def analysis_rows(
+    db: lancedb.DBConnection, conversation_ids: list[str], columns: list[str] | None = None
+) -> list[dict]:
     """The stored rows of these conversations (all columns unless named)."""
     if not conversation_ids or ANALYSES_TABLE not in db.table_names():
         return []
@@ -42,11 +44,19 @@ def stored_profiles(db: lancedb.DBConnection) -> dict[str, dict]:
     """Every stored profile's id, sources fingerprint and updated_at."""
     if PROFILES_TABLE not in db.table_names():
         return {}
-    rows = db.open_table(PROFILES_TABLE).search().select(["id", "sources_fingerprint", "updated_at"]).limit(None).to_arrow()
+    rows = (
+        db.open_table(PROFILES_TABLE)
+        .search()
+        .select(["id", "sources_fingerprint", "updated_at"])
+        .limit(None)
+        .to_arrow()
+    )
     return {row["id"]: row for row in rows.to_pylist()}
 
 
-def users_with_analyses(db: lancedb.DBConnection, *, since: datetime | None = None, run_id: str | None = None) -> list[str]:
+def users_with_analyses(
+    db: lancedb.DBConnection, *, since: datetime | None = None, run_id: str | None = None
+) -> list[str]:
     """Users with a successful analysis, all of them or those analysed after `since` (or by this run)."""
     where = f"status = '{ANALYSIS_OK}'"
     if since is not None:

@@ -17,7 +17,8 @@ def compact_stores(data_uri: str, *, retention_hours: float) -> dict:
     db = connect(data_uri)
     retention = timedelta(hours=retention_hours)
     tables = {
-        name: compact(db.open_table(name), keep_versions_for=None if name in USER_DATA_TABLES else retention) for name in db.table_names()
+        name: compact(db.open_table(name), keep_versions_for=None if name in USER_DATA_TABLES else retention)
+        for name in db.table_names()
     }
     return {
         "conversation_log": log_stats,

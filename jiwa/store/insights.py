@@ -42,7 +42,9 @@ def search_insights(table, query_vector: np.ndarray, message: str, k: int = 5) -
         builder = table.search(query_type="hybrid").vector(query_vector).text(text).select(_RESULT_COLUMNS)
         score_column = "_relevance_score"
     else:
-        builder = table.search(query_vector, vector_column_name="vector").distance_type("cosine").select(_RESULT_COLUMNS)
+        builder = (
+            table.search(query_vector, vector_column_name="vector").distance_type("cosine").select(_RESULT_COLUMNS)
+        )
         score_column = "_distance"
     builder = builder.nprobes(ANN_NPROBES).refine_factor(ANN_REFINE_FACTOR)
     rows = builder.limit(k).to_list()

@@ -143,10 +143,14 @@ def compact(table, *, keep_versions_for: timedelta | None) -> dict:
     if keep_versions_for is None:
         for tag in list(table.tags.list()):
             table.tags.delete(tag)
-    compaction = table.to_lance().optimize.compact_files(materialize_deletions=True, materialize_deletions_threshold=0.0)
+    compaction = table.to_lance().optimize.compact_files(
+        materialize_deletions=True, materialize_deletions_threshold=0.0
+    )
     table.checkout_latest()
     # Tagged versions of other tables stay restorable; cleanup skips them instead of failing.
-    cleanup = table.to_lance().cleanup_old_versions(older_than=keep_versions_for or timedelta(0), error_if_tagged_old_versions=False)
+    cleanup = table.to_lance().cleanup_old_versions(
+        older_than=keep_versions_for or timedelta(0), error_if_tagged_old_versions=False
+    )
     table.checkout_latest()
     return {
         "fragments_removed": compaction.fragments_removed,

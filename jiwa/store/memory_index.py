@@ -37,7 +37,10 @@ class MemoryIndex:
         self.version = version
         self.size = len(records)
         self._hits = [
-            InsightHit(r["id"], r["topic"], r["category"], r["insight"], r["guidance"], tuple(r["tone_tags"] or ()), 0.0) for r in records
+            InsightHit(
+                r["id"], r["topic"], r["category"], r["insight"], r["guidance"], tuple(r["tone_tags"] or ()), 0.0
+            )
+            for r in records
         ]
         self._vectors = np.ascontiguousarray(vectors, dtype=np.float32)
         self._postings = self._build_postings([r["search_text"] for r in records])

@@ -5,7 +5,6 @@ from litestar import Controller, post
 from litestar.response import ServerSentEvent
 from litestar.response.sse import ServerSentEventMessage
 
-from serving.auth import Tenant
 from serving.errors import AUTHENTICATED, documented
 from serving.ownership import Ownership
 from serving.schemas import ChatRequest, ChatResponse
@@ -23,12 +22,11 @@ class ChatController(Controller):
         responses=documented(400, 403, 404, 413, *AUTHENTICATED),
     )
     # Annotated with the JSON answer so OpenAPI documents it; with stream=true the same route returns SSE.
-    async def create(self, data: ChatRequest, tenant: Tenant, owner: Ownership, services: Services) -> ChatResponse:
+    async def create(self, data: ChatRequest, owner: Ownership, services: Services) -> ChatResponse:
         chat = services.chat
-        conversation = await owner.writer_conversation(data.user_id, data.conversation_id)
         if not data.stream:
-            return await chat.answer(tenant, data.user_id, data.message, conversation, data.language)
-        turn = await chat.prepare(tenant, data.user_id, data.message, conversation, data.language)
+            return await chat.answer(owner, data.user_id, data.message, data.conversation_id, data.language)
+        turn = await chat.prepare(owner, data.user_id, data.message, data.conversation_id, data.language)
 
         async def events():
             async for item in chat.stream(turn, endpoint="chat"):

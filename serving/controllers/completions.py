@@ -27,7 +27,9 @@ def _text(content) -> str:
     if isinstance(content, str):
         return content
     if isinstance(content, list):
-        return "".join(part.get("text", "") for part in content if isinstance(part, dict) and part.get("type") == "text")
+        return "".join(
+            part.get("text", "") for part in content if isinstance(part, dict) and part.get("type") == "text"
+        )
     return ""
 
 
@@ -41,32 +43,38 @@ class CompletionsController(Controller):
         status_code=200,
         responses=documented(400, 403, 404, 413, *AUTHENTICATED),
     )
-    async def create(self, data: CompletionRequest, tenant: Tenant, owner: Ownership, services: Services) -> Response | ServerSentEvent:
+    async def create(
+        self, data: CompletionRequest, tenant: Tenant, owner: Ownership, services: Services
+    ) -> Response | ServerSentEvent:
         if data.messages[-1].role != "user" or not _text(data.messages[-1].content).strip():
             raise JiwaError("the last message must be a non-empty user message", field="messages")
         message = _text(data.messages[-1].content)
         # The client's own messages are the history; system messages from clients are not instructions to Jiwa.
-        history = [{"role": m.role, "content": _text(m.content)} for m in data.messages[:-1] if m.role in ("user", "assistant")]
+        history = [
+            {"role": m.role, "content": _text(m.content)} for m in data.messages[:-1] if m.role in ("user", "assistant")
+        ]
         user_id = data.user or tenant.name
-        conversation = await owner.writer_conversation(user_id, (data.metadata or {}).get("conversation_id"))
+        conversation_id = (data.metadata or {}).get("conversation_id")
         chat = services.chat
         created = int(time.time())
 
         if not data.stream:
-            answer = await chat.answer(tenant, user_id, message, conversation, None, history, endpoint="completions")
+            answer = await chat.answer(owner, user_id, message, conversation_id, None, history, endpoint="completions")
             body = CompletionResponse(
                 id=f"chatcmpl-{answer.message_id}",
                 created=created,
                 model=data.model,
                 choices=[CompletionChoice(0, CompletionChoiceMessage("assistant", answer.reply), "stop")],
                 usage=CompletionUsage(
-                    answer.usage.input_tokens, answer.usage.output_tokens, answer.usage.input_tokens + answer.usage.output_tokens
+                    answer.usage.input_tokens,
+                    answer.usage.output_tokens,
+                    answer.usage.input_tokens + answer.usage.output_tokens,
                 ),
                 system_fingerprint=answer.source,
             )
             return Response(body, headers={CONVERSATION_HEADER: answer.conversation_id})
 
-        turn = await chat.prepare(tenant, user_id, message, conversation, None, history)
+        turn = await chat.prepare(owner, user_id, message, conversation_id, None, history)
         completion_id = f"chatcmpl-{turn.conversation.conversation_id}-{len(turn.conversation.turns)}"
 
         def chunk(delta: dict, finish: str | None) -> str:

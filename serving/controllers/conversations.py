@@ -5,7 +5,7 @@ from litestar import Controller, get, post
 from serving.conversations import Conversation
 from serving.errors import AUTHENTICATED, documented
 from serving.ownership import Ownership
-from serving.schemas import ConversationView, TurnView
+from serving.schemas import ConversationView, Turn
 from serving.services import Services
 
 
@@ -15,7 +15,7 @@ def _view(conversation: Conversation) -> ConversationView:
         user_id=conversation.user_id,
         ended=conversation.ended,
         turns=[
-            TurnView(t.message_id, t.role, t.content or "", t.created_at.isoformat(), t.source, list(t.insight_ids))
+            Turn(t.message_id, t.role, t.content or "", t.created_at.isoformat(), t.source, list(t.insight_ids))
             for t in conversation.turns
         ],
     )

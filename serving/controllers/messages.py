@@ -22,6 +22,8 @@ class MessageController(Controller):
     async def feedback(self, message_id: str, data: Feedback, owner: Ownership, services: Services) -> FeedbackAck:
         turn = await owner.message(message_id)
         if turn.role != "assistant":
-            raise JiwaError("feedback applies to assistant replies; this message is the user's own.", field="message_id")
+            raise JiwaError(
+                "feedback applies to assistant replies; this message is the user's own.", field="message_id"
+            )
         await services.conversations.add_feedback(turn, data.rating, data.comment)
         return FeedbackAck(message_id=message_id, rating=data.rating)

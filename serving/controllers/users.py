@@ -42,7 +42,11 @@ class UserController(Controller):
     async def forget(self, user_id: str, tenant: Tenant, owner: Ownership, services: Services) -> Forgotten:
         owner.user(user_id)
         try:
-            report = await forget_user(tenant.name, user_id, memory=services.profiles, db=services.db, log=services.conversations)
+            report = await forget_user(
+                tenant.name, user_id, memory=services.profiles, db=services.db, log=services.conversations
+            )
         except ForgetIncomplete as exc:
             raise Unavailable(f"user '{user_id}' could not be forgotten right now ({exc}); repeat the DELETE.") from exc
-        return Forgotten(user_id=user_id, events_removed=report.events_removed, derived_rows_removed=report.derived_rows_removed)
+        return Forgotten(
+            user_id=user_id, events_removed=report.events_removed, derived_rows_removed=report.derived_rows_removed
+        )

@@ -52,7 +52,9 @@ class FakeAnthropic:
             await asyncio.sleep(self.delay_s)
         if self.mode == "429":
             return JSONResponse(
-                {"type": "error", "error": {"type": "rate_limit_error", "message": "slow down"}}, 429, headers={"retry-after": "0"}
+                {"type": "error", "error": {"type": "rate_limit_error", "message": "slow down"}},
+                429,
+                headers={"retry-after": "0"},
             )
         if self.mode == "529":
             return JSONResponse({"type": "error", "error": {"type": "overloaded_error", "message": "Overloaded"}}, 529)
@@ -61,7 +63,12 @@ class FakeAnthropic:
         if self.mode == "malformed":
             return JSONResponse({"id": "msg_x", "type": "message", "content": "not a list"}, 200)
         text = self.reply_text(body)
-        usage = {"input_tokens": 120, "output_tokens": 30, "cache_read_input_tokens": 80, "cache_creation_input_tokens": 0}
+        usage = {
+            "input_tokens": 120,
+            "output_tokens": 30,
+            "cache_read_input_tokens": 80,
+            "cache_creation_input_tokens": 0,
+        }
         if body.get("stream"):
             return StreamingResponse(self._events(body, text, usage), media_type="text/event-stream")
         return JSONResponse(
@@ -92,10 +99,14 @@ class FakeAnthropic:
             "usage": {**usage, "output_tokens": 1},
         }
         yield event("message_start", {"type": "message_start", "message": start})
-        yield event("content_block_start", {"type": "content_block_start", "index": 0, "content_block": {"type": "text", "text": ""}})
+        yield event(
+            "content_block_start",
+            {"type": "content_block_start", "index": 0, "content_block": {"type": "text", "text": ""}},
+        )
         for word in text.split(" "):
             yield event(
-                "content_block_delta", {"type": "content_block_delta", "index": 0, "delta": {"type": "text_delta", "text": word + " "}}
+                "content_block_delta",
+                {"type": "content_block_delta", "index": 0, "delta": {"type": "text_delta", "text": word + " "}},
             )
         yield event("content_block_stop", {"type": "content_block_stop", "index": 0})
         yield event(

@@ -39,7 +39,13 @@ class FakeChatBackend:
         elif "Ways people already ask it:" in messages[-1]["content"]:
             # Reuses the examples with a friendly prefix, as a model that paraphrases lightly would.
             examples = re.findall(r"^- (.+)$", messages[-1]["content"], flags=re.MULTILINE)
-            text = json.dumps({"phrasings": [f"{prefix} {example}" for prefix, example in zip(("pls", "ok so"), examples, strict=False)]})
+            text = json.dumps(
+                {
+                    "phrasings": [
+                        f"{prefix} {example}" for prefix, example in zip(("pls", "ok so"), examples, strict=False)
+                    ]
+                }
+            )
         elif "The team's answer, to keep the same facts:" in messages[-1]["content"]:
             reference = re.search(r"The team's answer, to keep the same facts: (.+)", messages[-1]["content"]).group(1)
             text = json.dumps({"answer": reference.replace(". ", "! ", 1)})
@@ -55,7 +61,9 @@ class FakeChatBackend:
                     "tone_tags": ["warm", "patient"],
                 }
             )
-        return Completion(text=text, prompt_tokens=sum(len(m["content"]) // 4 for m in messages), completion_tokens=len(text) // 4)
+        return Completion(
+            text=text, prompt_tokens=sum(len(m["content"]) // 4 for m in messages), completion_tokens=len(text) // 4
+        )
 
 
 _NAME = re.compile(r"(?i:my name is|mi chiamo|nama saya|I'm|sono) ([A-Z][a-z]+)")
@@ -90,4 +98,6 @@ class FakeLlamaResource(LlamaResource):
     def setup_for_execution(self, context) -> None:
         settings = self.settings()
         backend = FakeChatBackend(self.script)
-        self._llm = StructuredLLM(backend, temperature=settings.temperature, seed=settings.seed, max_retries=settings.max_retries)
+        self._llm = StructuredLLM(
+            backend, temperature=settings.temperature, seed=settings.seed, max_retries=settings.max_retries
+        )

@@ -44,7 +44,9 @@ def load_cases(path: Path = EVAL_PATH) -> list[EvalCase]:
         for language, messages in languages.items()
         for message in messages
     ]
-    cases += [EvalCase(message, language, None) for language, messages in data["negatives"].items() for message in messages]
+    cases += [
+        EvalCase(message, language, None) for language, messages in data["negatives"].items() for message in messages
+    ]
     return cases
 
 

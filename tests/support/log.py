@@ -25,7 +25,17 @@ def conversation(
     for index, text in enumerate(user_turns):
         for role, content in (("user", text), ("assistant", f"Reply {index + 1}: happy to help with that.")):
             events.append(
-                LogEvent(f"evt_{uuid.uuid4().hex}", TURN, at, tenant, user_id, conversation_id, f"msg_{uuid.uuid4().hex}", role, content)
+                LogEvent(
+                    f"evt_{uuid.uuid4().hex}",
+                    TURN,
+                    at,
+                    tenant,
+                    user_id,
+                    conversation_id,
+                    f"msg_{uuid.uuid4().hex}",
+                    role,
+                    content,
+                )
             )
             at += timedelta(seconds=gap_s)
     if ended:

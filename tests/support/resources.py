@@ -1,6 +1,6 @@
 """The pipeline's resources for a test: every one of them, on a temp data folder, the fake LLAMA unless given."""
 
-from assets.resources import AnalysisResource, EmbedderResource, StoresResource
+from assets.resources import AnalysisResource, EmbedderResource, KnowledgeResource, StoresResource
 from jiwa.embedding import Embedder, EmbedderSettings
 from tests.support.fakes import FakeLlamaResource
 
@@ -16,4 +16,5 @@ def pipeline_resources(data_uri: str, llama=None, **analysis) -> dict:
         "embedder": EmbedderResource(model_path="", int8=False),
         "stores": StoresResource(data_uri=data_uri),
         "analysis": AnalysisResource(**analysis),
+        "knowledge": KnowledgeResource(),
     }

@@ -40,6 +40,14 @@ def publish_insights(resources, categories=("phrases_emotions",)) -> None:
         )
 
 
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
 def sse_events(raw: str) -> list[tuple[str | None, str]]:
     """(event, data) pairs of a Server-Sent Events body."""
     events = []
@@ -59,15 +67,13 @@ class LiveServer:
     """The app under uvicorn on a free loopback port, in a thread, for clients that need real HTTP."""
 
     def __init__(self, app) -> None:
-        import socket
-
         import uvicorn
 
-        with socket.socket() as sock:
-            sock.bind(("127.0.0.1", 0))
-            self.port = sock.getsockname()[1]
+        self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
-        self._server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=self.port, log_level="warning", lifespan="on"))
+        self._server = uvicorn.Server(
+            uvicorn.Config(app, host="127.0.0.1", port=self.port, log_level="warning", lifespan="on")
+        )
 
     def __enter__(self) -> "LiveServer":
         import threading
