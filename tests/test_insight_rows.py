@@ -34,15 +34,14 @@ def _rows(records):
     return pa.Table.from_pylist([dict(r, vector=[1.0, 0, 0, 0]) for r in records], schema=SCHEMA)
 
 
-def _audit(rows, requested=2, generated=2, duplicates=0):
+def _audit(rows, generated=2, passed=2, duplicates=0):
     audits = audit_batch(
         rows,
         expected_schema=SCHEMA,
-        topics=TOPICS,
-        requested=requested,
         generated=generated,
+        passed=passed,
         duplicates=duplicates,
-        min_yield=0.5,
+        min_pass_share=0.5,
         max_duplicate_rate=0.5,
     )
     return {audit.name: audit for audit in audits}
@@ -64,14 +63,13 @@ def test_empty_text_fails():
     assert not audit.passed and audit.metadata["empty_rows"] == 2
 
 
-def test_uncovered_topic_and_low_yield_fail():
-    audits = _audit(_rows(GOOD[:1]), requested=4, generated=1)
-    assert not audits["topics_covered"].passed and "permisi" in audits["topics_covered"].description
-    assert not audits["enough_rows"].passed
+def test_a_low_truth_gate_pass_share_fails():
+    audit = _audit(_rows(GOOD[:1]), generated=4, passed=1)["truth_gate_pass_share"]
+    assert not audit.passed and "1 of 4" in audit.description and audit.metadata["pass_share"] == 0.25
 
 
 def test_duplicate_rate_above_ceiling_fails():
-    assert not _audit(_rows(GOOD), generated=10, duplicates=8)["duplicate_rate"].passed
+    assert not _audit(_rows(GOOD), generated=10, passed=10, duplicates=8)["duplicate_rate"].passed
 
 
 def test_wrong_schema_fails():

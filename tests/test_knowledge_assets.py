@@ -1,26 +1,35 @@
-"""cultural_topics and cultural_insights on the fake LLM: direct calls, materialization, checks and publishing."""
+"""The knowledge family on the fake LLM: the curated base, cultural_insights through the truth gate, checks, publishing."""
 
 import dagster as dg
 import lancedb
 import yaml
 
-from assets.knowledge import cultural_insights, cultural_topics
+from assets.knowledge import cultural_insights, cultural_topics, curated_insights
 from assets.knowledge.insights import InsightsConfig
+from assets.resources import KnowledgeResource
 from jiwa.catalogue.topics import TOPICS_PATH, load_catalogue
 from jiwa.store.schema import INSIGHTS_TABLE
 from tests.support.fakes import FakeLlamaResource
 from tests.support.resources import pipeline_resources
 
 CATEGORY = "phrases_emotions"
+CURATED_ROWS = {"phrases_emotions": 48, "business_culture": 48, "bali_time_ceremony": 42, "expat_journey": 51}
 
 
-def _materialize(resources, partition_key=CATEGORY, run_config=None, instance=None):
+def _materialize(resources, partition_key=CATEGORY, run_config=None, instance=None, raise_on_error=True):
     return dg.materialize(
         [cultural_topics, cultural_insights],
         resources=resources,
         partition_key=partition_key,
         run_config=run_config,
         instance=instance or dg.DagsterInstance.ephemeral(),
+        raise_on_error=raise_on_error,
+    )
+
+
+def _publish_curated(resources, instance=None):
+    return dg.materialize(
+        [cultural_topics, curated_insights], resources=resources, instance=instance or dg.DagsterInstance.ephemeral()
     )
 
 
@@ -28,24 +37,44 @@ def _config(**fields):
     return {"ops": {"cultural_insights": {"config": fields}}}
 
 
+def _rows(data_uri, source=None):
+    rows = lancedb.connect(data_uri).open_table(INSIGHTS_TABLE).to_arrow().to_pylist()
+    return [row for row in rows if source is None or row["source"] == source]
+
+
+def test_the_curated_base_is_published_for_every_topic_without_a_model(resources, data_uri):
+    result = _publish_curated(resources)
+    assert result.success
+    rows = _rows(data_uri)
+    assert {row["source"] for row in rows} == {"curated"} and {row["model"] for row in rows} == {"team"}
+    per_category = {category: sum(row["category"] == category for row in rows) for category in CURATED_ROWS}
+    assert per_category == CURATED_ROWS
+    assert len({row["topic_id"] for row in rows}) == len(load_catalogue().topics)
+    checks = {e.check_name: e.passed for e in result.get_asset_check_evaluations()}
+    assert checks == {"curated_schema_valid": True, "every_topic_curated": True}
+    assert any(tag.startswith("curated-") for tag in lancedb.connect(data_uri).open_table(INSIGHTS_TABLE).tags.list())
+
+
 def test_direct_call_returns_metadata_and_passing_checks(resources, data_uri):
+    _publish_curated(resources)
     with dg.build_asset_context(partition_key=CATEGORY, resources=resources) as context:
         result = cultural_insights(
             context=context,
             config=InsightsConfig(insights_per_topic=2, topic_limit=3),
             cultural_topics=load_catalogue(),
         )
-    assert result.metadata["requested"] == 6
+    assert result.metadata["requested"] == 6 and result.metadata["generated"] == 6
     assert result.metadata["published"] is True
     assert {check.check_name: check.passed for check in result.check_results} == {
-        "enough_rows": True,
+        "truth_gate_pass_share": True,
         "schema_valid": True,
         "no_empty_text": True,
         "duplicate_rate": True,
-        "topics_covered": True,
     }
-    table = lancedb.connect(data_uri).open_table(INSIGHTS_TABLE)
-    assert table.count_rows() == result.metadata["rows_written"] > 0
+    assert result.metadata["passed_truth_gate"] == 6 and result.metadata["truth_gate_pass_share"] == 1.0
+    assert "curated base serves every topic" in result.metadata["truth_gate"]
+    assert len(_rows(data_uri, "llama_offline")) == result.metadata["rows_written"] > 0
+    assert len(_rows(data_uri, "curated")) == sum(CURATED_ROWS.values())  # LLAMA's rows never replace the team's
     assert "| topic | insight |" in result.metadata["preview"].value
 
 
@@ -63,6 +92,25 @@ def test_materialize_writes_tagged_version_with_provenance(resources, data_uri):
     assert any(tag.startswith(CATEGORY) for tag in tags)
     materialization = result.asset_materializations_for_node("cultural_insights")[0]
     assert materialization.metadata["table_version"].value in {entry["version"] for entry in tags.values()}
+
+
+def test_the_model_is_shown_the_teams_insights_as_examples():
+    import logging
+
+    from assets.knowledge.generation import generate_insights
+    from jiwa.catalogue.curated import load_curated
+    from jiwa.llm import StructuredLLM
+    from tests.support.fakes import FakeChatBackend
+
+    catalogue = load_catalogue()
+    backend = FakeChatBackend()
+    topics = catalogue.in_category(CATEGORY)[:1]
+    generate_insights(
+        logging.getLogger("test"), StructuredLLM(backend), topics, catalogue.facets, 1, 1, load_curated(catalogue)
+    )
+    prompt = backend.calls[0][-1]["content"]
+    first_curated = yaml.safe_load(open("assets/catalogue/curated_insights/phrases_emotions.yaml"))["aku_malu"][0]
+    assert first_curated["insight"] in prompt
 
 
 def test_rematerializing_a_category_replaces_only_its_rows(resources, data_uri):
@@ -90,18 +138,12 @@ def test_failing_checks_block_publishing_and_keep_the_last_good_version(data_uri
     version_before = lancedb.connect(data_uri).open_table(INSIGHTS_TABLE).version
 
     broken_llama = FakeLlamaResource(max_retries=1, script=['{"insight": "truncated'] * 100)
-    bad = dict(good, llama=broken_llama)
-    result = dg.materialize(
-        [cultural_topics, cultural_insights],
-        resources=bad,
-        partition_key=CATEGORY,
-        run_config=_config(insights_per_topic=1, topic_limit=3),
-        instance=instance,
-        raise_on_error=False,
+    bad = dict(good, llama=broken_llama, knowledge=KnowledgeResource(insights_min_pass_share=0.5))
+    result = _materialize(
+        bad, run_config=_config(insights_per_topic=1, topic_limit=3), instance=instance, raise_on_error=False
     )
     checks = {evaluation.check_name: evaluation for evaluation in result.get_asset_check_evaluations()}
-    assert checks["enough_rows"].passed is False
-    assert checks["topics_covered"].passed is False
+    assert checks["truth_gate_pass_share"].passed is False
     materialization = result.asset_materializations_for_node("cultural_insights")[0]
     assert materialization.metadata["published"].value is False
     # Three requests, then a top-up round of three more, each tried twice: all dropped and counted.
@@ -136,5 +178,4 @@ def test_a_topic_left_empty_gets_a_top_up_round(data_uri):
     metadata = result.asset_materializations_for_node("cultural_insights")[0].metadata
     assert metadata["dropped_invalid"].value == 2
     assert metadata["published"].value is True
-    checks = {e.check_name: e.passed for e in result.get_asset_check_evaluations()}
-    assert checks["topics_covered"] is True
+    assert {row["topic_id"] for row in _rows(data_uri)} == {"aku_malu", "maaf"}

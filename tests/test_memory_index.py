@@ -50,3 +50,60 @@ def test_top_k_never_exceeds_rows_and_matches_exact_order(size):
 
 def test_empty_index_returns_nothing():
     assert _index([], np.zeros((0, 4))).search(np.ones(4, np.float32), "hi", k=3) == []
+
+
+def test_only_the_curated_base_and_vetted_rows_are_served(tmp_path):
+    import lancedb
+    import pyarrow as pa
+
+    from jiwa.store.lance import upsert
+    from jiwa.store.schema import insights_schema
+
+    schema = insights_schema("test-embedder", 4)
+    rows = [
+        {name: None for name in schema.names}
+        | {
+            "id": source,
+            "topic_id": source,
+            "topic": source,
+            "category": "c",
+            "insight": f"an insight from {source}",
+            "guidance": "g",
+            "search_text": f"an insight from {source}",
+            "source": source,
+            "model": "m",
+            "prompt_name": "p",
+            "prompt_version": "1",
+            "generated_at": pa.scalar(0, pa.timestamp("us", tz="UTC")).as_py(),
+            "vector": [1.0, 0.0, 0.0, 0.0],
+        }
+        for source in ("curated", "llama_offline", "llama_nightly")
+    ]
+    table = upsert(
+        lancedb.connect(str(tmp_path)), "cultural_insights", schema, pa.Table.from_pylist(rows, schema=schema)
+    )
+    index = MemoryIndex.from_table(table)
+    assert index.size == 2
+    assert {hit.id for hit in index.search(np.asarray([1.0, 0, 0, 0], dtype=np.float32), "insight", k=5)} == {
+        "curated",
+        "llama_offline",
+    }
+
+
+def test_one_insight_per_topic_so_the_responder_sees_several_topics():
+    vectors = np.asarray([[1.0, 0.0], [0.99, 0.14], [0.6, 0.8]], dtype=np.float32)
+    vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
+    records = [
+        {
+            "id": f"r{i}",
+            "topic": topic,
+            "category": "c",
+            "insight": "x",
+            "guidance": "g",
+            "tone_tags": [],
+            "search_text": "x",
+        }
+        for i, topic in enumerate(["maaf", "maaf", "permisi"])
+    ]
+    hits = MemoryIndex(records, vectors, version=1).search(np.asarray([1.0, 0.0], dtype=np.float32), "", k=2)
+    assert [hit.topic for hit in hits] == ["maaf", "permisi"]

@@ -4,7 +4,7 @@ import lancedb
 import pyarrow as pa
 import pytest
 
-from jiwa.embedding import Embedder, EmbedderError, EmbeddingMismatchError
+from jiwa.embedding import MINILM, Embedder, EmbedderError, EmbeddingMismatchError
 from jiwa.llm import LlamaCppBackend, LlamaSettings, ModelFileError, embedded_model_path
 from jiwa.store.lance import StoreNotReadyError, open_vector_table, upsert
 from jiwa.store.schema import insights_schema
@@ -43,7 +43,7 @@ def test_missing_embedder_directory_names_setting(tmp_path):
 
 def test_embedder_vectors_are_normalized(embedder):
     vectors = embedder.embed(["aku malu", "jam karet", "KITAS"])
-    assert vectors.shape == (3, embedder.dimension) and embedder.model_name == "all-MiniLM-L6-v2"
+    assert vectors.shape == (3, embedder.dimension) == (3, 512) and embedder.model_name == "use-multilingual-v3"
     assert abs(float((vectors**2).sum(axis=1).max()) - 1.0) < 1e-4
 
 
@@ -89,11 +89,29 @@ def test_unmaterialized_table_says_what_to_run(tmp_path, embedder):
         open_vector_table(lancedb.connect(str(tmp_path)), "cultural_insights", embedder)
 
 
-def test_int8_embedder_is_named_apart_so_stores_cannot_mix(tmp_path, embedder):
-    quantized = Embedder(int8=True)
-    assert quantized.model_name == "all-MiniLM-L6-v2+int8" and quantized.dimension == embedder.dimension
+def test_int8_embedder_is_named_apart_so_stores_cannot_mix(tmp_path):
+    minilm = Embedder(MINILM)
+    quantized = Embedder(MINILM, int8=True)
+    assert quantized.model_name == "all-MiniLM-L6-v2+int8" and quantized.dimension == minilm.dimension == 384
     db = lancedb.connect(str(tmp_path))
-    schema = insights_schema(embedder.model_name, embedder.dimension)
+    schema = insights_schema(minilm.model_name, minilm.dimension)
     upsert(db, "cultural_insights", schema, _one_row(schema))
     with pytest.raises(EmbeddingMismatchError, match=r"\+int8"):
         open_vector_table(db, "cultural_insights", quantized)
+
+
+def test_int8_is_refused_for_the_default_embedder_with_what_to_do():
+    with pytest.raises(EmbedderError, match="JIWA_EMBEDDING_MODEL_PATH to 'all-MiniLM-L6-v2'"):
+        Embedder(int8=True)
+
+
+def test_the_default_embedder_understands_italian_and_indonesian(embedder):
+    english, italian, indonesian, other = embedder.embed(
+        [
+            "I am afraid for my visa",
+            "ho paura per il mio visto",
+            "saya takut soal visa saya",
+            "the beach is sunny today",
+        ]
+    )
+    assert english @ italian > 0.5 and english @ indonesian > 0.8 and english @ other < 0.2

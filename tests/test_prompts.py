@@ -5,7 +5,9 @@ from jiwa.prompts import PromptError, as_data, load_prompt, parse_prompt
 
 def test_insight_prompt_renders_system_and_user_messages():
     prompt = load_prompt("cultural_insight")
-    messages = prompt.render(category="c", topic="jam karet", description="rubber time", facet="daily life")
+    messages = prompt.render(
+        category="c", topic="jam karet", description="rubber time", facet="daily life", examples="none yet"
+    )
     assert [m["role"] for m in messages] == ["system", "user"]
     assert "jam karet" in messages[1]["content"] and "$" not in messages[1]["content"]
     assert prompt.output_model.__name__ == "CulturalInsight"

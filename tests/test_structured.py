@@ -7,7 +7,9 @@ from jiwa.prompts import load_prompt
 from tests.support.fakes import FakeChatBackend
 
 PROMPT = load_prompt("cultural_insight")
-VARIABLES = dict(category="phrases_emotions", topic="maaf", description="sorry, humility", facet="daily life")
+VARIABLES = dict(
+    category="phrases_emotions", topic="maaf", description="sorry, humility", facet="daily life", examples="none yet"
+)
 VALID = json.dumps(
     {
         "insight": "Maaf softens almost every request and shows humility.",

@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 from concurrent.futures import ThreadPoolExecutor
 
+from jiwa.catalogue.curated import CuratedBase
 from jiwa.catalogue.topics import Topic
 from jiwa.llm import StructuredLLM
 from jiwa.llm.outputs import CulturalInsight
@@ -15,11 +16,13 @@ _PROGRESS_EVERY_S = 15.0
 
 
 def generate_insights(
-    log, llm: StructuredLLM, topics: list[Topic], facets, per_topic: int, concurrency: int
+    log, llm: StructuredLLM, topics: list[Topic], facets, per_topic: int, concurrency: int, curated: CuratedBase
 ) -> list[tuple[Topic, CulturalInsight]]:
     """One request per (topic, facet); a topic left with nothing gets one more round of fresh variants."""
     progress = _Progress(log, llm, total=len(topics) * per_topic)
-    results = _run_jobs(llm, [(topic, k) for topic in topics for k in range(per_topic)], facets, concurrency, progress)
+    results = _run_jobs(
+        llm, [(topic, k) for topic in topics for k in range(per_topic)], facets, curated, concurrency, progress
+    )
     covered = {topic.id for topic, _ in results}
     uncovered = [topic for topic in topics if topic.id not in covered]
     if uncovered:
@@ -28,12 +31,12 @@ def generate_insights(
         )
         progress.total += len(uncovered) * per_topic
         top_up = [(topic, per_topic + k) for topic in uncovered for k in range(per_topic)]
-        results += _run_jobs(llm, top_up, facets, concurrency, progress)
+        results += _run_jobs(llm, top_up, facets, curated, concurrency, progress)
     return results
 
 
 def _run_jobs(
-    llm: StructuredLLM, jobs, facets, concurrency: int, progress: _Progress
+    llm: StructuredLLM, jobs, facets, curated: CuratedBase, concurrency: int, progress: _Progress
 ) -> list[tuple[Topic, CulturalInsight]]:
     def run(job):
         topic, variant = job
@@ -44,6 +47,7 @@ def _run_jobs(
             topic=topic.name,
             description=topic.description,
             facet=facets[variant % len(facets)],
+            examples=_examples(curated.of(topic.id), variant),
         )
 
     results = []
@@ -53,6 +57,12 @@ def _run_jobs(
                 results.append((topic, insight))
             progress.step()
     return results
+
+
+def _examples(curated: tuple[CulturalInsight, ...], variant: int, count: int = 2) -> str:
+    """Two of the team's insights on the topic, rotating with the variant, as JSON the model's answer should resemble."""
+    chosen = [curated[(variant + k) % len(curated)] for k in range(min(count, len(curated)))]
+    return "\n".join(example.model_dump_json() for example in chosen) or "none yet"
 
 
 class _Progress:

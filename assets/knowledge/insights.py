@@ -8,20 +8,29 @@ import pyarrow as pa
 from pydantic import Field
 
 from assets.knowledge import generation
+from assets.knowledge.curated import curated_insights
 from assets.knowledge.generation import INSIGHT_PROMPT, generate_insights
 from assets.knowledge.topics import category_partitions
 from assets.previews import markdown_table
 from assets.resources import EmbedderResource, KnowledgeResource, LlamaResource, StoresResource
 from assets.versions import configured_embedder, configured_model
+from jiwa.catalogue.curated import load_curated
 from jiwa.catalogue.topics import TopicCatalogue
-from jiwa.knowledge import insight_rows
+from jiwa.knowledge import insight_rows, truth_gate
 from jiwa.knowledge.insight_rows import Provenance, audit_batch, insight_record, with_novel_vectors
+from jiwa.knowledge.truth_gate import GateReference, vet
 from jiwa.store.insights import published_vectors
 from jiwa.store.lance import refresh_indexes, sql_literal, tag_version, upsert
-from jiwa.store.schema import INSIGHTS_TABLE, insights_schema
+from jiwa.store.schema import INSIGHTS_TABLE, LLAMA_OFFLINE, insights_schema
 from jiwa.versions import code_version
 
-INSIGHT_CHECKS = ("enough_rows", "schema_valid", "no_empty_text", "duplicate_rate", "topics_covered")
+INSIGHT_CHECKS = ("truth_gate_pass_share", "schema_valid", "no_empty_text", "duplicate_rate")
+# Said in the metadata of every run, because it is what an analyst sees first with the embedded model.
+GATE_NOTE = (
+    "Only what agrees with the team's curated insights is published; the curated base serves every topic regardless. "
+    "The embedded SmolLM2-135M writes few insights that pass; a larger model (JIWA_LLM_MODEL_PATH or "
+    "JIWA_LLM_SERVER_URL) adds more."
+)
 
 
 class InsightsConfig(dg.Config):
@@ -45,12 +54,14 @@ class InsightsConfig(dg.Config):
     group_name="knowledge",
     kinds={"llamacpp", "lancedb"},
     pool="llama",
+    # After the curated base: it is the examples in LLAMA's prompt and the reference of the truth gate.
+    deps=[curated_insights],
     code_version=INSIGHT_PROMPT.code_version(
-        configured_model(), configured_embedder(), code_version(Path(__file__), generation, insight_rows)
+        configured_model(), configured_embedder(), code_version(Path(__file__), generation, insight_rows, truth_gate)
     ),
     check_specs=[dg.AssetCheckSpec(name, asset="cultural_insights", blocking=True) for name in INSIGHT_CHECKS],
     description="Cultural insights LLAMA writes per topic, with guidance for the responder and multilingual triggers; "
-    "one partition per category, published as one LanceDB commit and tagged.",
+    "only those that pass the truth gate against the curated base are published, one LanceDB commit per category.",
 )
 def cultural_insights(
     context: dg.AssetExecutionContext,
@@ -71,19 +82,28 @@ def cultural_insights(
     llm = llama.structured()
     started = time.perf_counter()
 
+    curated = load_curated(cultural_topics)
     generated = generate_insights(
-        context.log, llm, topics, cultural_topics.facets, per_topic, llama.settings().concurrency
+        context.log, llm, topics, cultural_topics.facets, per_topic, llama.settings().concurrency, curated
     )
-    provenance = Provenance.of_run("llama_offline", llm, INSIGHT_PROMPT, context.run_id)
-    records = [insight_record(topic, insight, provenance) for topic, insight in generated]
     model = embedder.embedder()
+    gate = vet(
+        generated,
+        GateReference.build(cultural_topics, curated, model),
+        model,
+        min_agreement=knobs.insights_min_agreement,
+        max_gap=knobs.insights_max_agreement_gap,
+    )
+    provenance = Provenance.of_run(LLAMA_OFFLINE, llm, INSIGHT_PROMPT, context.run_id)
+    records = [insight_record(topic, insight, provenance) for topic, insight in gate.passed]
     vectors = model.embed([record["search_text"] for record in records])
 
     db = stores.lance()
     schema = insights_schema(model.model_name, model.dimension)
-    # Vectors already published for other categories: new insights must not repeat them.
+    # Everything already published but this category's own LLAMA rows (being replaced): the curated base included.
+    this_batch = f"category = {sql_literal(category)} AND source = '{LLAMA_OFFLINE}'"
     kept, duplicates = with_novel_vectors(
-        records, vectors, published_vectors(db, schema, f"category != {sql_literal(category)}"), threshold
+        records, vectors, published_vectors(db, schema, f"NOT ({this_batch})"), threshold
     )
     rows = pa.Table.from_pylist(kept, schema=schema)
 
@@ -91,11 +111,10 @@ def cultural_insights(
     audits = audit_batch(
         rows,
         expected_schema=schema,
-        topics=topics,
-        requested=requested,
-        generated=len(records),
+        generated=len(generated),
+        passed=len(gate.passed),
         duplicates=duplicates,
-        min_yield=knobs.insights_min_yield,
+        min_pass_share=knobs.insights_min_pass_share,
         max_duplicate_rate=knobs.insights_max_duplicate_rate,
     )
     check_results = [
@@ -113,7 +132,12 @@ def cultural_insights(
         "category": category,
         "topics": len(topics),
         "requested": requested,
-        "generated": len(records),
+        "generated": len(generated),
+        "passed_truth_gate": len(gate.passed),
+        "truth_gate_pass_share": round(gate.pass_share, 4),
+        "dropped_by_truth_gate": dg.MetadataValue.json(dict(gate.dropped)),
+        "triggers_in_wrong_language": gate.triggers_dropped,
+        "truth_gate": GATE_NOTE,
         "dropped_invalid": stats.dropped,
         "rejected_attempts": stats.rejected,
         "rejections": dg.MetadataValue.json(dict(stats.rejections)),
@@ -137,7 +161,7 @@ def cultural_insights(
         context.log.error("Not publishing %s: %s", category, "; ".join(a.description for a in failed))
         return dg.MaterializeResult(metadata={**metadata, "published": False}, check_results=check_results)
 
-    table = upsert(db, INSIGHTS_TABLE, schema, rows, replace_scope=f"category = {sql_literal(category)}")
+    table = upsert(db, INSIGHTS_TABLE, schema, rows, replace_scope=this_batch)
     refresh_indexes(table, text_column="search_text", vector_min_rows=knobs.vector_index_min_rows)
     version = tag_version(table, f"{category}-{context.run_id[:8]}")
     return dg.MaterializeResult(

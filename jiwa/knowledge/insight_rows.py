@@ -124,18 +124,19 @@ def audit_batch(
     rows: pa.Table,
     *,
     expected_schema: pa.Schema,
-    topics: list[Topic],
-    requested: int,
     generated: int,
+    passed: int,
     duplicates: int,
-    min_yield: float,
+    min_pass_share: float,
     max_duplicate_rate: float,
 ) -> list[Audit]:
-    """The blocking checks on the rows a run is about to publish for one category."""
-    kept = rows.num_rows
-    yield_ratio = kept / requested if requested else 0.0
-    duplicate_rate = duplicates / generated if generated else 0.0
+    """The blocking checks on the rows a run is about to publish for one category.
 
+    generated: schema-valid insights LLAMA wrote; passed: those the truth gate let through; duplicates: passed ones
+    dropped as near-duplicates of each other or of what is already published (the curated base included).
+    """
+    pass_share = passed / generated if generated else 0.0
+    duplicate_rate = duplicates / passed if passed else 0.0
     schema_problems = [
         f"{field.name}: expected {field.type}, got {rows.schema.field(field.name).type}"
         if field.name in rows.schema.names
@@ -144,15 +145,13 @@ def audit_batch(
         if field.name not in rows.schema.names or rows.schema.field(field.name).type != field.type
     ]
     empty = _empty_text_rows(rows)
-    covered = set(rows.column("topic_id").to_pylist()) if "topic_id" in rows.schema.names else set()
-    uncovered = sorted(topic.id for topic in topics if topic.id not in covered)
-
     return [
         Audit(
-            "enough_rows",
-            passed=yield_ratio >= min_yield,
-            description=f"{kept} of {requested} requested insights kept ({yield_ratio:.0%}; floor {min_yield:.0%})",
-            metadata={"kept": kept, "requested": requested, "yield": round(yield_ratio, 4)},
+            "truth_gate_pass_share",
+            passed=pass_share >= min_pass_share,
+            description=f"{passed} of {generated} generated insights passed the truth gate ({pass_share:.0%}; "
+            f"floor {min_pass_share:.0%})",
+            metadata={"passed": passed, "generated": generated, "pass_share": round(pass_share, 4)},
         ),
         Audit(
             "schema_valid",
@@ -171,17 +170,9 @@ def audit_batch(
         Audit(
             "duplicate_rate",
             passed=duplicate_rate <= max_duplicate_rate,
-            description=f"{duplicates} of {generated} generated insights were near-duplicates "
+            description=f"{duplicates} of {passed} vetted insights were near-duplicates "
             f"({duplicate_rate:.0%}; ceiling {max_duplicate_rate:.0%})",
-            metadata={"duplicates": duplicates, "generated": generated, "rate": round(duplicate_rate, 4)},
-        ),
-        Audit(
-            "topics_covered",
-            passed=not uncovered,
-            description="every topic in the category has an insight"
-            if not uncovered
-            else f"topics without insights: {', '.join(uncovered)}",
-            metadata={"uncovered": len(uncovered), "topics": len(topics)},
+            metadata={"duplicates": duplicates, "passed": passed, "rate": round(duplicate_rate, 4)},
         ),
     ]
 

@@ -13,12 +13,17 @@ from collections import defaultdict
 from dataclasses import dataclass
 
 import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from jiwa.store.insights import InsightHit
+from jiwa.store.schema import SERVED_SOURCES
 
 _TOKEN = re.compile(r"\w+", re.UNICODE)
 _RRF_K = 60
 _BM25_K1, _BM25_B = 1.2, 0.75
+# A topic holds several insights that say related things; the responder is better served by several topics.
+PER_TOPIC = 1
 SNAPSHOT_COLUMNS = ["id", "topic", "category", "insight", "guidance", "tone_tags", "search_text", "vector"]
 
 
@@ -47,8 +52,10 @@ class MemoryIndex:
 
     @classmethod
     def from_table(cls, table) -> MemoryIndex:
+        """The served rows of one committed version: the curated base and what passed the truth gate."""
         version = table.version
-        arrow = table.to_arrow().select(SNAPSHOT_COLUMNS)
+        arrow = table.to_arrow()
+        arrow = arrow.filter(pc.is_in(arrow.column("source"), pa.array(SERVED_SOURCES))).select(SNAPSHOT_COLUMNS)
         vectors = np.asarray(arrow.column("vector").combine_chunks().flatten(), dtype=np.float32)
         dimension = arrow.schema.field("vector").type.list_size
         records = arrow.drop_columns(["vector"]).to_pylist()
@@ -90,16 +97,25 @@ class MemoryIndex:
         top = candidates[np.argpartition(-scores[candidates], depth - 1)[:depth]]
         return top[np.argsort(-scores[top])]
 
-    def search(self, query_vector: np.ndarray, message: str, k: int = 5) -> list[InsightHit]:
-        """Reciprocal-rank fusion of the exact vector ranking and the BM25 ranking."""
+    def search(
+        self, query_vector: np.ndarray, message: str, k: int = 5, per_topic: int = PER_TOPIC
+    ) -> list[InsightHit]:
+        """Reciprocal-rank fusion of the exact vector ranking and the BM25 ranking, at most per_topic hits a topic."""
         if self.size == 0:
             return []
-        depth = max(k * 4, 20)
+        depth = max(k * 8, 40)
         fused: dict[int, float] = defaultdict(float)
         for ranking in (self._vector_ranking(query_vector, depth), self._text_ranking(message, depth)):
             for rank, row in enumerate(ranking.tolist()):
                 fused[row] += 1.0 / (_RRF_K + rank + 1)
-        best = sorted(fused, key=fused.__getitem__, reverse=True)[:k]
+        best, taken = [], defaultdict(int)
+        for row in sorted(fused, key=fused.__getitem__, reverse=True):
+            topic = self._hits[row].topic
+            if taken[topic] < per_topic:
+                taken[topic] += 1
+                best.append(row)
+            if len(best) == k:
+                break
         return [self._with_score(self._hits[row], fused[row]) for row in best]
 
     @staticmethod

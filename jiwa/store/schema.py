@@ -5,6 +5,12 @@ from __future__ import annotations
 import pyarrow as pa
 
 INSIGHTS_TABLE = "cultural_insights"
+# Where an insight came from: the team, LLAMA offline (after the truth gate), or LLAMA's nightly learning.
+CURATED = "curated"
+LLAMA_OFFLINE = "llama_offline"
+LLAMA_NIGHTLY = "llama_nightly"
+# What the server serves: the team's base and what passed the truth gate. Nightly findings wait for their own vetting.
+SERVED_SOURCES = (CURATED, LLAMA_OFFLINE)
 
 # Schema metadata keys: a table records which embedder wrote its vectors.
 EMBEDDING_MODEL_KEY = b"jiwa.embedding_model"

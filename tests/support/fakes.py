@@ -50,14 +50,22 @@ class FakeChatBackend:
             reference = re.search(r"The team's answer, to keep the same facts: (.+)", messages[-1]["content"]).group(1)
             text = json.dumps({"answer": reference.replace(". ", "! ", 1)})
         else:
+            # The insight prompt: an insight built from what the team wrote about the topic, as a good model would.
             user = messages[-1]["content"]
             topic = re.search(r"Topic: (.+?) \(category", user).group(1)
             facet = re.search(r"Facet: (.+)", user).group(1)
+            # Following the prompt, it states no numbers: clauses of the team's line that hold one are left out.
+            description = re.search(r"What the team knows: (.+)", user).group(1)
+            description = ",".join(part for part in description.split(",") if not re.search(r"\d", part))
             text = json.dumps(
                 {
-                    "insight": f"When someone mentions {topic}, the facet '{facet}' matters for how they feel.",
+                    "insight": f"{description} {_FACET_ADDITIONS.get(facet, f'It shapes how people talk about {topic}.')}",
                     "guidance": f"Answer about {topic} gently, acknowledge the feeling, then give one clear step.",
-                    "triggers": {"id": [f"soal {topic}"], "en": [f"what about {topic}?"], "it": [f"e per {topic}?"]},
+                    "triggers": {
+                        "id": [f"halo kak, saya mau tanya soal {topic} ya"],
+                        "en": [f"hi, what does {topic} mean for me here? ({facet})"[:80]],
+                        "it": [f"ciao, come devo capire {topic}? grazie"],
+                    },
                     "tone_tags": ["warm", "patient"],
                 }
             )
@@ -65,6 +73,15 @@ class FakeChatBackend:
             text=text, prompt_tokens=sum(len(m["content"]) // 4 for m in messages), completion_tokens=len(text) // 4
         )
 
+
+# What a decent model adds to the team's description for each facet, so that insights of one topic differ.
+_FACET_ADDITIONS = {
+    "what the signal really means": "Underneath the words there is usually a feeling that deserves to be named kindly.",
+    "how to respond warmly in a chat": "A short warm reply that mirrors the person's tone works better than a lecture.",
+    "a common mistake foreigners make": "Newcomers often read it literally and react too fast, which can hurt trust.",
+    "how it shows up in business or with officials": "With officials and partners it shapes every step, so polite forms pay off.",
+    "how it shows up in daily life in Bali": "Neighbours, drivers and landlords show it several times a day in small ways.",
+}
 
 _NAME = re.compile(r"(?i:my name is|mi chiamo|nama saya|I'm|sono) ([A-Z][a-z]+)")
 

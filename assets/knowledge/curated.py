@@ -1,0 +1,94 @@
+"""The team's curated insights, published into the knowledge base before LLAMA writes anything: the floor it stands on."""
+
+from collections import Counter
+from datetime import UTC, datetime
+from pathlib import Path
+
+import dagster as dg
+import pyarrow as pa
+
+from assets.checks import rows_match_schema
+from assets.knowledge.topics import cultural_topics
+from assets.previews import markdown_table
+from assets.resources import EmbedderResource, KnowledgeResource, StoresResource
+from assets.versions import configured_embedder
+from jiwa.catalogue.curated import CURATED_DIR, MIN_PER_TOPIC, curated_files, load_curated
+from jiwa.catalogue.topics import TopicCatalogue
+from jiwa.knowledge import insight_rows
+from jiwa.knowledge.insight_rows import Provenance, insight_record
+from jiwa.store.lance import refresh_indexes, tag_version, upsert
+from jiwa.store.schema import CURATED, INSIGHTS_TABLE, insights_schema
+from jiwa.versions import code_version
+
+CURATED_CHECKS = ("curated_schema_valid", "every_topic_curated")
+
+
+@dg.asset(
+    group_name="knowledge",
+    kinds={"yaml", "lancedb"},
+    deps=[cultural_topics],
+    code_version=code_version(*curated_files(), Path(__file__), insight_rows, configured_embedder()),
+    check_specs=[dg.AssetCheckSpec(name, asset="curated_insights", blocking=True) for name in CURATED_CHECKS],
+    description=f"The team's curated insights ({CURATED_DIR.name}/<category>.yaml), at least {MIN_PER_TOPIC} per "
+    "topic, published into cultural_insights with source curated. Needs no model: always served.",
+)
+def curated_insights(
+    context: dg.AssetExecutionContext,
+    embedder: EmbedderResource,
+    stores: StoresResource,
+    knowledge: KnowledgeResource,
+):
+    from jiwa.catalogue.topics import load_catalogue
+
+    catalogue: TopicCatalogue = load_catalogue()
+    curated = load_curated(catalogue)
+    provenance = Provenance(
+        source=CURATED,
+        model="team",
+        prompt_name=CURATED_DIR.name,
+        prompt_version=curated.sha256[:12],
+        generated_at=datetime.now(UTC),
+        run_id=context.run_id,
+    )
+    records = [
+        insight_record(topic, insight, provenance) for topic in catalogue.topics for insight in curated.of(topic.id)
+    ]
+    model = embedder.embedder()
+    vectors = model.embed([record["search_text"] for record in records])
+    rows = [dict(record, vector=vector.tolist()) for record, vector in zip(records, vectors, strict=True)]
+    schema = insights_schema(model.model_name, model.dimension)
+    per_topic = Counter(row["topic_id"] for row in rows)
+    short = [topic.id for topic in catalogue.topics if per_topic[topic.id] < MIN_PER_TOPIC]
+    checks = [
+        rows_match_schema("curated_schema_valid", rows, schema),
+        dg.AssetCheckResult(
+            check_name="every_topic_curated",
+            passed=not short,
+            description=f"every topic has at least {MIN_PER_TOPIC} curated insights"
+            if not short
+            else f"too few for {short}",
+            metadata={"topics": len(catalogue.topics), "short": len(short)},
+        ),
+    ]
+    per_category = Counter(row["category"] for row in rows)
+    metadata = {
+        "rows": len(rows),
+        "topics": len(per_topic),
+        "per_category": dg.MetadataValue.json(dict(sorted(per_category.items()))),
+        "embedder": model.model_name,
+        "preview": markdown_table(
+            ["topic", "insight", "guidance"], ([r["topic"], r["insight"], r["guidance"]] for r in rows), limit=5
+        ),
+    }
+    if not all(check.passed for check in checks):
+        return dg.MaterializeResult(metadata={**metadata, "published": False}, check_results=checks)
+    db = stores.lance()
+    table = upsert(
+        db, INSIGHTS_TABLE, schema, pa.Table.from_pylist(rows, schema=schema), replace_scope=f"source = '{CURATED}'"
+    )
+    refresh_indexes(table, text_column="search_text", vector_min_rows=knowledge.settings().vector_index_min_rows)
+    version = tag_version(table, f"curated-{context.run_id[:8]}")
+    return dg.MaterializeResult(
+        metadata={**metadata, "published": True, "table_version": version, "table_rows": table.count_rows()},
+        check_results=checks,
+    )

@@ -1,0 +1,146 @@
+"""The truth gate: what LLAMA writes about a topic is published only if it agrees with what the team curated.
+
+An insight passes when
+- it contains no URL, e-mail, handle, file name, date or number, and its insight and guidance name no other topic of
+  the catalogue that the team's own texts for the topic do not already connect with it;
+- each language keeps at least one trigger that reads as that language (triggers in another language are dropped);
+- its meaning agrees with its topic: its closest reference text of the topic (the team's description and curated
+  insights) is at least `min_agreement` similar, and no more than `max_gap` below the closest text of any other topic.
+Everything dropped is counted by reason; nothing dropped is published.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from jiwa.catalogue.curated import CuratedBase
+from jiwa.catalogue.topics import Topic, TopicCatalogue
+from jiwa.embedding import Embedder
+from jiwa.language import detect_language
+from jiwa.llm.outputs import CulturalInsight, TriggerPhrases
+
+_PLANTED = {
+    "url": re.compile(r"https?://|www\.|\b[\w-]+\.(?:com|net|org|io|id|co|ly|me|info|biz)\b", re.IGNORECASE),
+    "contact": re.compile(r"[\w.+-]+@[\w-]+\.\w+|(?<!\w)@\w{2,}", re.IGNORECASE),
+    "file_name": re.compile(
+        r"\b[\w-]+\.(?:jpe?g|png|gif|pdf|docx?|xlsx?|txt|html?|zip|exe|mp[34]|csv|json)\b", re.IGNORECASE
+    ),
+    "date": re.compile(r"\b\d{1,4}[/.-]\d{1,2}[/.-]\d{1,4}\b"),
+    "number": re.compile(r"\d"),
+}
+
+
+@dataclass(frozen=True)
+class GateReference:
+    """The team's texts per topic, embedded once per run."""
+
+    topics: tuple[Topic, ...]
+    vectors: np.ndarray
+    owner: np.ndarray
+    other_names: dict[str, re.Pattern | None]
+
+    @classmethod
+    def build(cls, catalogue: TopicCatalogue, curated: CuratedBase, embedder: Embedder) -> GateReference:
+        texts, owner = [], []
+        for index, topic in enumerate(catalogue.topics):
+            texts.append(f"{topic.name}. {topic.description}")
+            owner.append(index)
+            for insight in curated.of(topic.id):
+                texts.append(f"{insight.insight} {insight.guidance}")
+                owner.append(index)
+        names = {topic.id: _names(topic) for topic in catalogue.topics}
+        other_names = {}
+        for topic in catalogue.topics:
+            # Names the team itself connects with this topic (in its description or curated insights) are allowed.
+            curated_text = " ".join(f"{i.insight} {i.guidance}" for i in curated.of(topic.id))
+            own_text = f"{topic.name} {topic.description} {curated_text}".casefold()
+            others = sorted(
+                {name for other, terms in names.items() if other != topic.id for name in terms if name not in own_text},
+                key=len,
+                reverse=True,
+            )
+            pattern = "|".join(re.escape(name) for name in others)
+            other_names[topic.id] = re.compile(rf"(?<!\w)(?:{pattern})(?!\w)", re.IGNORECASE) if others else None
+        return cls(tuple(catalogue.topics), embedder.embed(texts), np.asarray(owner), other_names)
+
+    def agreement(self, topic: Topic, vector: np.ndarray) -> tuple[float, float]:
+        """Similarity to the topic's closest reference text, and to the closest text of any other topic."""
+        scores = np.full(len(self.topics), -1.0, dtype=np.float32)
+        np.maximum.at(scores, self.owner, self.vectors @ vector)
+        own = next(i for i, t in enumerate(self.topics) if t.id == topic.id)
+        return float(scores[own]), float(np.delete(scores, own).max(initial=-1.0))
+
+
+@dataclass
+class GateResult:
+    passed: list[tuple[Topic, CulturalInsight]] = field(default_factory=list)
+    dropped: Counter = field(default_factory=Counter)
+    triggers_dropped: int = 0
+
+    @property
+    def pass_share(self) -> float:
+        total = len(self.passed) + sum(self.dropped.values())
+        return len(self.passed) / total if total else 0.0
+
+
+def vet(
+    generated: list[tuple[Topic, CulturalInsight]],
+    reference: GateReference,
+    embedder: Embedder,
+    *,
+    min_agreement: float,
+    max_gap: float,
+) -> GateResult:
+    result = GateResult()
+    candidates = []
+    for topic, insight in generated:
+        reason = _planted(topic, insight, reference)
+        if reason:
+            result.dropped[reason] += 1
+            continue
+        triggers, removed = _triggers_in_their_language(insight.triggers)
+        result.triggers_dropped += removed
+        if triggers is None:
+            result.dropped["trigger_language"] += 1
+            continue
+        candidates.append((topic, insight.model_copy(update={"triggers": triggers})))
+    vectors = embedder.embed([f"{insight.insight} {insight.guidance}" for _, insight in candidates])
+    for (topic, insight), vector in zip(candidates, vectors, strict=True):
+        own, other = reference.agreement(topic, vector)
+        if own < min_agreement or own < other - max_gap:
+            result.dropped["off_topic"] += 1
+        else:
+            result.passed.append((topic, insight))
+    return result
+
+
+def _names(topic: Topic) -> list[str]:
+    """How a topic is named in text: its name without the gloss in brackets, each alternative of a slash."""
+    bare = re.sub(r"\([^)]*\)", " ", topic.name)
+    return [" ".join(part.split()).casefold() for part in bare.split("/") if len(part.strip()) >= 3]
+
+
+def _planted(topic: Topic, insight: CulturalInsight, reference: GateReference) -> str | None:
+    texts = [insight.insight, insight.guidance, *insight.triggers.id, *insight.triggers.en, *insight.triggers.it]
+    joined = "\n".join(texts)
+    for reason, pattern in _PLANTED.items():
+        if pattern.search(joined):
+            return reason
+    # Triggers are what users write, and everyday words such as "maaf" or "belum" are topics of their own: only the
+    # insight and the guidance must keep to their topic.
+    other = reference.other_names.get(topic.id)
+    if other is not None and other.search(f"{insight.insight}\n{insight.guidance}"):
+        return "other_topic"
+    return None
+
+
+def _triggers_in_their_language(triggers: TriggerPhrases) -> tuple[TriggerPhrases | None, int]:
+    kept = {lang: [t for t in getattr(triggers, lang) if detect_language(t) == lang] for lang in ("id", "en", "it")}
+    removed = sum(len(getattr(triggers, lang)) - len(kept[lang]) for lang in kept)
+    if not all(kept.values()):
+        return None, removed
+    return TriggerPhrases(**kept), removed
