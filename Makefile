@@ -43,3 +43,4 @@ bench: install
 	$(BIN)/python -m bench.server_load
 	$(BIN)/python -m bench.analysis
 	$(BIN)/python -m bench.cache_matching
+	$(BIN)/python -m bench.languages

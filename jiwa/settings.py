@@ -84,7 +84,7 @@ class KnowledgeSettings(BaseSettings):
         description="Build an ANN vector index once a table holds this many rows; below it, exact search is fast enough.",
     )
     cache_min_similarity: float = Field(
-        default=0.5,
+        default=0.4,
         gt=0,
         le=1,
         description="How close a message must be to a cached intent's phrasings to be answered from the cache.",
