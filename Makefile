@@ -22,9 +22,12 @@ $(VENV)/.installed: pyproject.toml
 run: install
 	mkdir -p $(DAGSTER_HOME)
 	cp -n pipelines/dagster.yaml $(DAGSTER_HOME)/dagster.yaml || true
+	# What needs no model first: the curated base and a team-only response cache (seconds).
 	$(BIN)/python -m pipelines.bootstrap
-	# The chat server runs beside the Dagster UI and stops with it.
-	$(BIN)/python -m serving & server=$$!; trap 'kill $$server 2>/dev/null' EXIT INT TERM; \
+	# The chat server answers from here on; LLAMA's work is queued as runs in the Dagster UI, which stops them all.
+	$(BIN)/python -m serving & server=$$!; \
+	$(BIN)/python -m pipelines.bootstrap --enqueue --host $(DAGSTER_HOST) --port $(DAGSTER_PORT) & queue=$$!; \
+	trap 'kill $$server $$queue 2>/dev/null' EXIT INT TERM; \
 	$(BIN)/dagster dev -w workspace.yaml -h $(DAGSTER_HOST) -p $(DAGSTER_PORT)
 
 test: install lint

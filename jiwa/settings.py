@@ -114,6 +114,13 @@ class AnalysisSettings(BaseSettings):
         gt=0,
         description="How far back the pipeline reads a conversation's turns; older segments are not scanned.",
     )
+    analysis_min_support: float = Field(
+        default=0.2,
+        ge=0.0,
+        le=1.0,
+        description="How close in meaning a free-text claim about a user (summary, situation, dreams, needs) must be "
+        "to what they wrote to be kept.",
+    )
     analysis_transcript_chars: int = Field(
         default=6000,
         ge=500,

@@ -71,7 +71,7 @@ def test_materialize_builds_profiles_and_skips_unchanged_content(resources, data
     anna = _profile(data_uri, "u1")
     assert anna.facts.name.value == "Anna" and anna.facts.language.value == "en"
     assert anna.jiwa_context.emotional_state.value == "anxious"
-    assert [item.value for item in anna.jiwa_context.anxieties] == ["visa paperwork"]
+    assert [item.value for item in anna.jiwa_context.anxieties] == ["worried about my KITAS"]
     assert _profile(data_uri, "u2").facts.language.value == "id"
 
     again = _run(resources, {"conversation_ids": ["c1", "c2"]})
@@ -194,4 +194,35 @@ def test_a_summary_that_is_not_prose_never_reaches_the_prompt():
         grounded, dropped = ground(ConversationAnalysis.model_validate({**raw, "summary": junk}), transcript)
         assert grounded["summary"] is None and dropped == 1
     grounded, dropped = ground(ConversationAnalysis.model_validate(raw), transcript)
-    assert grounded["summary"].startswith("The person asked") and dropped == 0
+    assert grounded["summary"].startswith("The person wrote") and dropped == 0
+
+
+def test_what_an_analysis_says_about_a_person_must_be_what_they_wrote(resources, data_uri):
+    """The case from the field: an Italian user afraid for her visa, planning a cafe with her husband."""
+    turns = [
+        "Ciao, ho paura per il mio visto, scade tra due settimane e non so cosa fare.",
+        "Io e mio marito vogliamo aprire un caffè a Canggu.",
+    ]
+    seal(data_uri, conversation("c1", "giulia", turns, start=hours_ago(2)))
+    model_wrote = {
+        "summary": "This person was motivated to meet their friend, but it took a couple of hours to get through the process.",
+        "emotional_state": {"value": "hopeful", "evidence": [1]},
+        "emotional_trajectory": "steady",
+        "personality": {"value": "pragmatic", "evidence": [1]},
+        "communication_style": {"value": "brief", "evidence": [1]},
+        "relationship_phase": {"value": "first_contact", "evidence": [1]},
+        "trust_level": {"value": "medium", "evidence": [1]},
+        "life_phase": {"value": "planning", "evidence": [3]},
+        "life_situation": {"value": "a surfer who loves the nightlife", "evidence": [1]},
+        "dreams": [{"value": "open a cafe with her husband", "evidence": [3]}],
+        "facts": {"plans": [{"value": "open a cafe in Canggu", "evidence": [3]}]},
+    }
+    llama = FakeLlamaResource(script=[json.dumps(model_wrote)])
+    result = _run(dict(resources, llama=llama))
+    assert result["conversation_analyses"]["dropped_claims"] == 3  # the summary, the emotion, the situation
+    analysis = json.loads(_rows(data_uri, ANALYSES_TABLE)["c1"]["analysis"])
+    assert analysis["summary"] is None and analysis["emotional_state"] is None and analysis["life_situation"] is None
+    assert [d["value"] for d in analysis["dreams"]] == ["open a cafe with her husband"]
+    assert [p["value"] for p in analysis["facts"]["plans"]] == ["open a cafe in Canggu"]
+    giulia = _profile(data_uri, "giulia")
+    assert giulia.last_conversation is None and giulia.jiwa_context.emotional_state is None

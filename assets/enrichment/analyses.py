@@ -12,16 +12,17 @@ from pydantic import Field
 
 from assets.checks import rows_match_schema
 from assets.previews import markdown_table
-from assets.resources import AnalysisResource, LlamaResource, StoresResource
-from assets.versions import configured_model
+from assets.resources import AnalysisResource, EmbedderResource, LlamaResource, StoresResource
+from assets.versions import configured_embedder, configured_model
 from jiwa import language
 from jiwa.catalogue.markers import MARKERS_PATH
-from jiwa.enrichment import claims, records, signals
+from jiwa.enrichment import claims, records, signals, support
 from jiwa.enrichment import transcript as transcript_rendering
 from jiwa.enrichment.claims import claims_cite_user_turns, ground
 from jiwa.enrichment.pending import attempts_so_far, needs_analysis
 from jiwa.enrichment.records import analysis_record
 from jiwa.enrichment.signals import count_signals
+from jiwa.enrichment.support import EvidenceSupport
 from jiwa.enrichment.transcript import Transcript
 from jiwa.forgetting import sweep_forgotten
 from jiwa.prompts import load_prompt
@@ -34,7 +35,17 @@ from jiwa.versions import code_version
 ANALYSIS_PROMPT = load_prompt("conversation_analysis")
 ANALYSIS_CHECKS = ("analyses_schema_valid", "claims_cite_user_turns")
 # What decides an analysis besides the prompt and the model: the rules around it and the team's marker lexicon.
-_SOURCES = code_version(Path(__file__), MARKERS_PATH, claims, records, signals, transcript_rendering, language)
+_SOURCES = code_version(
+    Path(__file__),
+    MARKERS_PATH,
+    claims,
+    records,
+    signals,
+    support,
+    transcript_rendering,
+    language,
+    configured_embedder(),
+)
 
 
 class AnalysesConfig(dg.Config):
@@ -63,6 +74,7 @@ def conversation_analyses(
     context: dg.AssetExecutionContext,
     config: AnalysesConfig,
     llama: LlamaResource,
+    embedder: EmbedderResource,
     stores: StoresResource,
     analysis: AnalysisResource,
 ):
@@ -96,6 +108,7 @@ def conversation_analyses(
             todo.append((transcript, attempts_so_far(previous, transcript.last_event_at) + 1))
 
     llm = llama.structured()
+    support = EvidenceSupport(embedder.embedder(), policy.analysis_min_support)
 
     def analyse(job):
         transcript, attempts = job
@@ -107,7 +120,10 @@ def conversation_analyses(
             languages=json.dumps(counted.languages),
             markers=json.dumps(counted.markers, ensure_ascii=False),
         )
-        grounded, dropped = ground(result, transcript) if result is not None else (None, 0)
+        grounded, dropped = (None, 0)
+        if result is not None:
+            distress = counted.marker_categories.get("distress", 0)
+            grounded, dropped = ground(result, transcript, support=support, distress_markers=distress)
         return analysis_record(
             transcript,
             counted,

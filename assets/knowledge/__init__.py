@@ -4,6 +4,14 @@ import dagster as dg
 
 from assets.knowledge.curated import curated_insights
 from assets.knowledge.insights import cultural_insights
-from assets.knowledge.topics import cultural_topics
+from assets.knowledge.topics import category_partitions, cultural_topics
 
-defs = dg.Definitions(assets=[cultural_topics, curated_insights, cultural_insights])
+# What LLAMA adds to the knowledge base, one category per run (make run queues the stale ones; analysts launch more).
+llama_insights_job = dg.define_asset_job(
+    "llama_insights",
+    selection=[cultural_insights],
+    partitions_def=category_partitions,
+    description="LLAMA writes insights for one category; only those that pass the truth gate are published.",
+)
+
+defs = dg.Definitions(assets=[cultural_topics, curated_insights, cultural_insights], jobs=[llama_insights_job])

@@ -5,4 +5,15 @@ import dagster as dg
 from assets.response_cache.cache import common_response_cache
 from assets.response_cache.catalogues import cache_automation, curated_facts, intent_catalogue
 
-defs = dg.Definitions(assets=[curated_facts, intent_catalogue, common_response_cache], sensors=[cache_automation])
+# LLAMA's paraphrases and answer variants over the team's facts and intents (make run queues it after its quick build).
+response_cache_job = dg.define_asset_job(
+    "response_cache",
+    selection=[common_response_cache],
+    description="Rebuild the response cache with LLAMA's vetted paraphrases and answer variants.",
+)
+
+defs = dg.Definitions(
+    assets=[curated_facts, intent_catalogue, common_response_cache],
+    jobs=[response_cache_job],
+    sensors=[cache_automation],
+)

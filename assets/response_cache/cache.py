@@ -129,6 +129,8 @@ def common_response_cache(
         "answers": len(answers),
         "llama_phrasings_kept": sum(source != "team" for *_, source in phrasings),
         "llama_answers_kept": sum(source != "team" for *_, source in answers),
+        # False for the quick build of make run, from the team's texts alone; LLAMA's version follows as a run.
+        "llama_asked": bool(config.paraphrases_per_language or config.variants_per_language),
         "rejected": dg.MetadataValue.json(
             {
                 **rejected,

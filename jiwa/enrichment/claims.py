@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 
+from jiwa.enrichment.support import EvidenceSupport
 from jiwa.enrichment.transcript import Transcript
 from jiwa.llm.outputs import ConversationAnalysis
 
@@ -19,19 +20,31 @@ _CLAIM_SCALARS = (
 )
 # Facts the person states about themselves must be words they wrote, not the model's guess.
 _LITERAL_FACTS = ("name", "nationality")
+# Emotions that the counted distress markers (malu, bingung, "ho paura", ...) rule out.
+_CALM_EMOTIONS = frozenset({"calm", "hopeful", "excited", "grateful", "curious"})
 
 
-def ground(analysis: ConversationAnalysis, transcript: Transcript) -> tuple[dict, int]:
-    """Keep only claims whose evidence names user turns (and, for stated facts, quotes them); count what is dropped."""
+def ground(
+    analysis: ConversationAnalysis,
+    transcript: Transcript,
+    *,
+    support: EvidenceSupport | None = None,
+    distress_markers: int = 0,
+) -> tuple[dict, int]:
+    """Keep only claims whose evidence names user turns, count what is dropped. Stated facts must quote those turns;
+    with `support`, free-text claims and the summary must mean what the user wrote; an emotional state must not
+    contradict the distress markers counted by rule."""
     user_turns = transcript.user_turns
     dropped = 0
 
-    def keep(claim: dict | None, literal: bool = False) -> dict | None:
+    def keep(claim: dict | None, literal: bool = False, free_text: bool = False) -> dict | None:
         nonlocal dropped
         if claim is None:
             return None
         evidence = sorted({number for number in claim["evidence"] if number in user_turns})
-        if not evidence or (literal and not _quoted(claim["value"], [user_turns[n] for n in evidence])):
+        cited = [user_turns[n] for n in evidence]
+        unsupported = free_text and support is not None and not support.supports(claim["value"], cited)
+        if not evidence or (literal and not _quoted(claim["value"], cited)) or unsupported:
             dropped += 1
             return None
         return {"value": claim["value"], "evidence": evidence}
@@ -39,7 +52,7 @@ def ground(analysis: ConversationAnalysis, transcript: Transcript) -> tuple[dict
     def keep_all(claims: list[dict]) -> list[dict]:
         seen, kept = set(), []
         for claim in claims:
-            grounded = keep(claim)
+            grounded = keep(claim, free_text=True)
             key = grounded and grounded["value"].casefold()
             if grounded and key not in seen:
                 seen.add(key)
@@ -48,11 +61,13 @@ def ground(analysis: ConversationAnalysis, transcript: Transcript) -> tuple[dict
 
     raw = analysis.model_dump()
     summary = raw["summary"]
-    if not _reads_as_prose(summary):
+    if not _reads_as_prose(summary) or (support and not support.supports(summary, list(user_turns.values()))):
         summary, dropped = None, dropped + 1
+    if distress_markers and raw["emotional_state"] and raw["emotional_state"]["value"] in _CALM_EMOTIONS:
+        raw["emotional_state"], dropped = None, dropped + 1
     grounded = {"summary": summary, "emotional_trajectory": raw["emotional_trajectory"]}
     for field in _CLAIM_SCALARS:
-        grounded[field] = keep(raw[field])
+        grounded[field] = keep(raw[field], free_text=field == "life_situation")
     for field in _CLAIM_LISTS:
         grounded[field] = keep_all(raw[field])
     facts = raw["facts"]

@@ -83,6 +83,7 @@ _FACET_ADDITIONS = {
     "how it shows up in daily life in Bali": "Neighbours, drivers and landlords show it several times a day in small ways.",
 }
 
+_WORRY = ("worried", "paura", "takut", "bingung", "malu", "capek", "stres", "confused", "overwhelmed", "preoccupat")
 _NAME = re.compile(r"(?i:my name is|mi chiamo|nama saya|I'm|sono) ([A-Z][a-z]+)")
 
 
@@ -90,20 +91,34 @@ def fake_analysis(prompt: str) -> dict:
     """An analysis that cites the transcript's user turns, and the name if someone says it (as a good model would)."""
     user_turns = [(int(n), text) for n, text in re.findall(r"^T(\d+) user: (.*)$", prompt, flags=re.MULTILINE)]
     first = [user_turns[0][0]] if user_turns else [1]
-    worried = any(word in text.lower() for _, text in user_turns for word in ("worried", "paura", "takut", "bingung"))
+    worry = next(
+        (
+            (n, text[text.lower().index(word) :][:100])
+            for n, text in user_turns
+            for word in _WORRY
+            if word in text.lower()
+        ),
+        None,
+    )
     named = next(((n, m.group(1)) for n, text in user_turns if (m := _NAME.search(text))), None)
     claim = lambda value, evidence=first: {"value": value, "evidence": evidence}  # noqa: E731
     return {
-        "summary": f"The person asked about moving to Bali in {len(user_turns)} messages.",
-        "emotional_state": claim("anxious" if worried else "curious"),
+        # A summary of what they wrote, as a good model would give (and the support check expects).
+        "summary": f"The person wrote about this: {user_turns[0][1][:150] if user_turns else 'moving to Bali'}",
+        "emotional_state": claim("anxious" if worry else "curious"),
         "emotional_trajectory": "improving",
         "personality": claim("careful_planner"),
         "communication_style": claim("detailed"),
         "relationship_phase": claim("getting_to_know"),
         "trust_level": claim("medium"),
         "life_phase": claim("planning"),
-        "anxieties": [claim("visa paperwork")] if worried else [],
-        "facts": {"name": claim(named[1], [named[0]]) if named else None, "interests": [claim("yoga")], "plans": []},
+        # What they said they fear, in their own words: a claim their turns support.
+        "anxieties": [claim(worry[1], [worry[0]])] if worry else [],
+        "facts": {
+            "name": claim(named[1], [named[0]]) if named else None,
+            "interests": [claim("yoga")] if any("yoga" in text.lower() for _, text in user_turns) else [],
+            "plans": [],
+        },
     }
 
 
