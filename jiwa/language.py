@@ -176,6 +176,13 @@ def detect_language(text: str, *, min_hits: int = 1) -> str:
     return best
 
 
+def foreign_words(text: str, language: str, allowed: frozenset[str] = frozenset()) -> list[str]:
+    """Words of the text that belong only to another of the users' languages (one-letter and allowed words aside)."""
+    own = _FUNCTION_WORDS[language]
+    others = set().union(*(words for lang, words in _FUNCTION_WORDS.items() if lang != language)) - own - allowed
+    return [word for word in (w.lower() for w in _WORD.findall(text)) if len(word) > 1 and word in others]
+
+
 def language_counts(texts: list[str]) -> dict[str, int]:
     """How many of the texts are in each language, unknown ones left out."""
     counts = Counter(detect_language(text) for text in texts)

@@ -69,6 +69,11 @@ class KnowledgeSettings(BaseSettings):
         le=1.0,
         description="Truth gate: how far below another topic's closest text its own topic's may be.",
     )
+    insights_verify_with_model: bool = Field(
+        default=True,
+        description="Truth gate: LLAMA reads each insight that passed the other rules again, under a yes/no schema, "
+        "against the team's insights of its topic; a no drops it.",
+    )
     insights_min_pass_share: float = Field(
         default=0.0,
         ge=0.0,

@@ -99,12 +99,28 @@ def test_a_trigger_in_another_language_is_dropped_and_the_insight_kept_when_each
     assert [insight.triggers.id for _, insight in result.passed] == [["aku malu banget mau tanya ini, maaf ya"]]
 
 
-def test_the_teams_own_insights_pass_their_gate(embedder):
+def test_the_teams_own_insights_are_never_off_topic_or_planted(embedder):
     catalogue = load_catalogue()
     curated = load_curated(catalogue)
     reference = GateReference.build(catalogue, curated, embedder)
     topics = {topic.id: topic for topic in catalogue.topics}
     generated = [(topics[topic_id], insight) for topic_id, items in curated.by_topic.items() for insight in items]
     result = vet(generated, reference, embedder, min_agreement=0.4, max_gap=0.2)
-    # Curated insights may state numbers (a gate rule for generated text only); nothing else stops them.
-    assert set(result.dropped) <= {"number"} and result.pass_share > 0.85
+    # Judged as if LLAMA had written them: they copy the team (of course), and some state numbers or mix languages in
+    # a trigger the way real users do (rules for generated text only). None is off its topic or planted.
+    assert set(result.dropped) <= {"copies_the_team", "number", "trigger_language"}
+    assert result.dropped["copies_the_team"] > 0.8 * len(generated)
+
+
+def test_llamas_second_reading_can_refuse_an_insight(resources, data_uri):
+    script = [json.dumps(TRUE_MALU), json.dumps({"agrees": "no"})]
+    result = dg.materialize(
+        [cultural_topics, cultural_insights],
+        resources=dict(resources, llama=FakeLlamaResource(script=script)),
+        partition_key="phrases_emotions",
+        run_config={"ops": {"cultural_insights": {"config": {"insights_per_topic": 1, "topic_limit": 1}}}},
+        instance=dg.DagsterInstance.ephemeral(),
+    )
+    metadata = result.asset_materializations_for_node("cultural_insights")[0].metadata
+    assert metadata["dropped_by_truth_gate"].value == {"verifier_disagreed": 1}
+    assert metadata["rows_written"].value == 0

@@ -18,12 +18,14 @@ from jiwa.catalogue.curated import load_curated
 from jiwa.catalogue.topics import TopicCatalogue
 from jiwa.knowledge import insight_rows, truth_gate
 from jiwa.knowledge.insight_rows import Provenance, audit_batch, insight_record, with_novel_vectors
-from jiwa.knowledge.truth_gate import GateReference, vet
+from jiwa.knowledge.truth_gate import GateReference, LlamaVerifier, vet
+from jiwa.prompts import load_prompt
 from jiwa.store.insights import published_vectors
 from jiwa.store.lance import refresh_indexes, sql_literal, tag_version, upsert
 from jiwa.store.schema import INSIGHTS_TABLE, LLAMA_OFFLINE, insights_schema
 from jiwa.versions import code_version
 
+VERIFY_PROMPT = load_prompt("insight_verification")
 INSIGHT_CHECKS = ("truth_gate_pass_share", "schema_valid", "no_empty_text", "duplicate_rate")
 # Said in the metadata of every run, because it is what an analyst sees first with the embedded model.
 GATE_NOTE = (
@@ -57,7 +59,10 @@ class InsightsConfig(dg.Config):
     # After the curated base: it is the examples in LLAMA's prompt and the reference of the truth gate.
     deps=[curated_insights],
     code_version=INSIGHT_PROMPT.code_version(
-        configured_model(), configured_embedder(), code_version(Path(__file__), generation, insight_rows, truth_gate)
+        VERIFY_PROMPT.sha256,
+        configured_model(),
+        configured_embedder(),
+        code_version(Path(__file__), generation, insight_rows, truth_gate),
     ),
     check_specs=[dg.AssetCheckSpec(name, asset="cultural_insights", blocking=True) for name in INSIGHT_CHECKS],
     description="Cultural insights LLAMA writes per topic, with guidance for the responder and multilingual triggers; "
@@ -93,6 +98,7 @@ def cultural_insights(
         model,
         min_agreement=knobs.insights_min_agreement,
         max_gap=knobs.insights_max_agreement_gap,
+        verifier=LlamaVerifier(llm, VERIFY_PROMPT) if knobs.insights_verify_with_model else None,
     )
     provenance = Provenance.of_run(LLAMA_OFFLINE, llm, INSIGHT_PROMPT, context.run_id)
     records = [insight_record(topic, insight, provenance) for topic, insight in gate.passed]

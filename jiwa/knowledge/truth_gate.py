@@ -5,8 +5,12 @@ An insight passes when
   the catalogue that the team's own texts for the topic do not already connect with it;
 - each language keeps at least one trigger that reads as that language (triggers in another language are dropped);
 - its meaning agrees with its topic: its closest reference text of the topic (the team's description and curated
-  insights) is at least `min_agreement` similar, and no more than `max_gap` below the closest text of any other topic.
-Everything dropped is counted by reason; nothing dropped is published.
+  insights) is at least `min_agreement` similar, and no more than `max_gap` below the closest text of any other topic;
+- it is not a copy of one of the team's insights (`max_copy` similarity), which would add nothing but risk;
+- with a verifier, LLAMA's second reading under a yes/no schema says it agrees with the team's insights.
+A trigger counts as its language only when it holds no common word of another of the users' languages: a generated
+trigger that mixes them is more often noise than a real user's code-switching. Everything dropped is counted by
+reason; nothing dropped is published.
 """
 
 from __future__ import annotations
@@ -14,13 +18,14 @@ from __future__ import annotations
 import re
 from collections import Counter
 from dataclasses import dataclass, field
+from typing import Protocol
 
 import numpy as np
 
 from jiwa.catalogue.curated import CuratedBase
 from jiwa.catalogue.topics import Topic, TopicCatalogue
 from jiwa.embedding import Embedder
-from jiwa.language import detect_language
+from jiwa.language import detect_language, foreign_words
 from jiwa.llm.outputs import CulturalInsight, TriggerPhrases
 
 _PLANTED = {
@@ -41,17 +46,21 @@ class GateReference:
     topics: tuple[Topic, ...]
     vectors: np.ndarray
     owner: np.ndarray
+    curated: np.ndarray  # True for the rows that are curated insights (not descriptions)
     other_names: dict[str, re.Pattern | None]
+    team_texts: dict[str, str]
 
     @classmethod
     def build(cls, catalogue: TopicCatalogue, curated: CuratedBase, embedder: Embedder) -> GateReference:
-        texts, owner = [], []
+        texts, owner, is_curated = [], [], []
         for index, topic in enumerate(catalogue.topics):
             texts.append(f"{topic.name}. {topic.description}")
             owner.append(index)
+            is_curated.append(False)
             for insight in curated.of(topic.id):
                 texts.append(f"{insight.insight} {insight.guidance}")
                 owner.append(index)
+                is_curated.append(True)
         names = {topic.id: _names(topic) for topic in catalogue.topics}
         other_names = {}
         for topic in catalogue.topics:
@@ -65,7 +74,18 @@ class GateReference:
             )
             pattern = "|".join(re.escape(name) for name in others)
             other_names[topic.id] = re.compile(rf"(?<!\w)(?:{pattern})(?!\w)", re.IGNORECASE) if others else None
-        return cls(tuple(catalogue.topics), embedder.embed(texts), np.asarray(owner), other_names)
+        team_texts = {
+            topic.id: "\n".join([f"- {topic.description}", *(f"- {i.insight}" for i in curated.of(topic.id))])
+            for topic in catalogue.topics
+        }
+        return cls(
+            tuple(catalogue.topics),
+            embedder.embed(texts),
+            np.asarray(owner),
+            np.asarray(is_curated),
+            other_names,
+            team_texts,
+        )
 
     def agreement(self, topic: Topic, vector: np.ndarray) -> tuple[float, float]:
         """Similarity to the topic's closest reference text, and to the closest text of any other topic."""
@@ -73,6 +93,10 @@ class GateReference:
         np.maximum.at(scores, self.owner, self.vectors @ vector)
         own = next(i for i, t in enumerate(self.topics) if t.id == topic.id)
         return float(scores[own]), float(np.delete(scores, own).max(initial=-1.0))
+
+    def closest_curated(self, vector: np.ndarray) -> float:
+        """Similarity to the closest curated insight of any topic."""
+        return float((self.vectors[self.curated] @ vector).max(initial=-1.0))
 
 
 @dataclass
@@ -87,6 +111,10 @@ class GateResult:
         return len(self.passed) / total if total else 0.0
 
 
+class Verifier(Protocol):
+    def agrees(self, topic: Topic, insight: CulturalInsight, team_text: str) -> bool | None: ...
+
+
 def vet(
     generated: list[tuple[Topic, CulturalInsight]],
     reference: GateReference,
@@ -94,6 +122,8 @@ def vet(
     *,
     min_agreement: float,
     max_gap: float,
+    max_copy: float = 0.9,
+    verifier: Verifier | None = None,
 ) -> GateResult:
     result = GateResult()
     candidates = []
@@ -102,7 +132,7 @@ def vet(
         if reason:
             result.dropped[reason] += 1
             continue
-        triggers, removed = _triggers_in_their_language(insight.triggers)
+        triggers, removed = _triggers_in_their_language(topic, insight.triggers)
         result.triggers_dropped += removed
         if triggers is None:
             result.dropped["trigger_language"] += 1
@@ -113,6 +143,10 @@ def vet(
         own, other = reference.agreement(topic, vector)
         if own < min_agreement or own < other - max_gap:
             result.dropped["off_topic"] += 1
+        elif reference.closest_curated(vector) >= max_copy:
+            result.dropped["copies_the_team"] += 1
+        elif verifier is not None and not verifier.agrees(topic, insight, reference.team_texts[topic.id]):
+            result.dropped["verifier_disagreed"] += 1
         else:
             result.passed.append((topic, insight))
     return result
@@ -138,9 +172,31 @@ def _planted(topic: Topic, insight: CulturalInsight, reference: GateReference) -
     return None
 
 
-def _triggers_in_their_language(triggers: TriggerPhrases) -> tuple[TriggerPhrases | None, int]:
-    kept = {lang: [t for t in getattr(triggers, lang) if detect_language(t) == lang] for lang in ("id", "en", "it")}
+def _reads_as(text: str, lang: str, topic_words: frozenset[str]) -> bool:
+    return detect_language(text) == lang and not foreign_words(text, lang, allowed=topic_words)
+
+
+def _triggers_in_their_language(topic: Topic, triggers: TriggerPhrases) -> tuple[TriggerPhrases | None, int]:
+    # The topic's own term ("what does maaf mean?") is not a sign of mixed languages.
+    topic_words = frozenset(re.findall(r"\w+", topic.name.casefold()))
+    kept = {
+        lang: [t for t in getattr(triggers, lang) if _reads_as(t, lang, topic_words)] for lang in ("id", "en", "it")
+    }
     removed = sum(len(getattr(triggers, lang)) - len(kept[lang]) for lang in kept)
     if not all(kept.values()):
         return None, removed
     return TriggerPhrases(**kept), removed
+
+
+class LlamaVerifier:
+    """The second reading: LLAMA, under a yes/no schema, compares the insight with the team's texts of its topic.
+    An answer that fails its schema counts as a no: what is served stays what the team would sign."""
+
+    def __init__(self, llm, prompt) -> None:
+        self.llm, self.prompt = llm, prompt
+
+    def agrees(self, topic: Topic, insight: CulturalInsight, team_text: str) -> bool:
+        verdict = self.llm.generate(
+            self.prompt, topic=topic.name, reference=team_text, claim=f"{insight.insight} {insight.guidance}"
+        )
+        return verdict is not None and verdict.agrees == "yes"

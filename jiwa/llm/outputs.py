@@ -230,7 +230,14 @@ class CachedAnswer(_Strict):
     ]
 
 
+class InsightVerdict(_Strict):
+    """LLAMA's second reading of a generated insight against what the team wrote: does it agree?"""
+
+    agrees: Literal["yes", "no"]
+
+
 OUTPUT_MODELS: dict[str, type[BaseModel]] = {
+    "InsightVerdict": InsightVerdict,
     "IntentParaphrases": IntentParaphrases,
     "NightlyFinding": NightlyFinding,
     "CachedAnswer": CachedAnswer,

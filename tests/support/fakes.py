@@ -22,6 +22,8 @@ class FakeChatBackend:
         self.calls.append(messages)
         if self.script:
             text = self.script.pop(0)
+        elif "Does the new statement agree with the experts?" in messages[-1]["content"]:
+            text = json.dumps({"agrees": "yes"})
         elif "Ratings of Jiwa's replies:" in messages[-1]["content"]:
             first = re.search(r"^T\d+ user: (.*)$", messages[-1]["content"], flags=re.MULTILINE).group(1)
             rated_down = "rated this reply down" in messages[-1]["content"]
