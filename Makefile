@@ -47,3 +47,4 @@ bench: install
 	$(BIN)/python -m bench.analysis
 	$(BIN)/python -m bench.cache_matching
 	$(BIN)/python -m bench.languages
+	$(BIN)/python -m bench.first_answer
