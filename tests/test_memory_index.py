@@ -84,6 +84,10 @@ def test_only_the_curated_base_and_vetted_rows_are_served(tmp_path):
     )
     index = MemoryIndex.from_table(table)
     assert index.size == 2
+    from jiwa.store.insights import search_insights
+
+    direct = search_insights(table, np.asarray([1.0, 0, 0, 0], dtype=np.float32), "", k=5)
+    assert {hit.id for hit in direct} == {"curated", "llama_offline"}
     assert {hit.id for hit in index.search(np.asarray([1.0, 0, 0, 0], dtype=np.float32), "insight", k=5)} == {
         "curated",
         "llama_offline",

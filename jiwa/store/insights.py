@@ -8,7 +8,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from jiwa.store.lance import table_embedder
-from jiwa.store.schema import INSIGHTS_TABLE
+from jiwa.store.schema import INSIGHTS_TABLE, SERVED_SOURCES
 
 _RESULT_COLUMNS = ["id", "topic", "category", "insight", "guidance", "tone_tags"]
 _QUERY_WORDS = re.compile(r"\w+", re.UNICODE)
@@ -36,7 +36,8 @@ ANN_REFINE_FACTOR = 4
 
 
 def search_insights(table, query_vector: np.ndarray, message: str, k: int = 5) -> list[InsightHit]:
-    """Hybrid top-k: vector and full-text results fused by reciprocal rank; falls back to vector only for wordless input."""
+    """Hybrid top-k over the served rows (the curated base and what passed the truth gate): vector and full-text
+    results fused by reciprocal rank; vector only for wordless input."""
     text = full_text_query(message)
     if text:
         builder = table.search(query_type="hybrid").vector(query_vector).text(text).select(_RESULT_COLUMNS)
@@ -46,7 +47,8 @@ def search_insights(table, query_vector: np.ndarray, message: str, k: int = 5) -
             table.search(query_vector, vector_column_name="vector").distance_type("cosine").select(_RESULT_COLUMNS)
         )
         score_column = "_distance"
-    builder = builder.nprobes(ANN_NPROBES).refine_factor(ANN_REFINE_FACTOR)
+    served = "source IN (" + ", ".join(f"'{source}'" for source in SERVED_SOURCES) + ")"
+    builder = builder.where(served, prefilter=True).nprobes(ANN_NPROBES).refine_factor(ANN_REFINE_FACTOR)
     rows = builder.limit(k).to_list()
     return [
         InsightHit(
