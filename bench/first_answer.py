@@ -27,11 +27,14 @@ def main() -> None:
     published = time.perf_counter()
     server = subprocess.Popen([sys.executable, "-m", "serving"], **quiet)
     try:
+        deadline = time.monotonic() + 120
         while True:
             try:
                 if httpx.get(f"http://127.0.0.1:{port}/health", timeout=1).status_code == 200:
                     break
             except httpx.HTTPError:
+                if time.monotonic() > deadline or server.poll() is not None:
+                    raise SystemExit("the chat server did not start within 120 s") from None
                 time.sleep(0.2)
         up = time.perf_counter()
         body = {"user_id": "first", "message": "aku malu mau tanya soal visa, maaf ya"}

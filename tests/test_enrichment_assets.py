@@ -214,12 +214,16 @@ def test_what_an_analysis_says_about_a_person_must_be_what_they_wrote(resources,
         "trust_level": {"value": "medium", "evidence": [1]},
         "life_phase": {"value": "planning", "evidence": [3]},
         "life_situation": {"value": "a surfer who loves the nightlife", "evidence": [1]},
-        "dreams": [{"value": "open a cafe with her husband", "evidence": [3]}],
+        "dreams": [
+            {"value": "open a cafe with her husband", "evidence": [3]},
+            {"value": "open a surf school with her brother in Ubud", "evidence": [3]},  # plausible, and not hers
+        ],
         "facts": {"plans": [{"value": "open a cafe in Canggu", "evidence": [3]}]},
     }
     llama = FakeLlamaResource(script=[json.dumps(model_wrote)])
     result = _run(dict(resources, llama=llama))
-    assert result["conversation_analyses"]["dropped_claims"] == 3  # the summary, the emotion, the situation
+    # The summary, the emotion, the situation and the surf school.
+    assert result["conversation_analyses"]["dropped_claims"] == 4
     analysis = json.loads(_rows(data_uri, ANALYSES_TABLE)["c1"]["analysis"])
     assert analysis["summary"] is None and analysis["emotional_state"] is None and analysis["life_situation"] is None
     assert [d["value"] for d in analysis["dreams"]] == ["open a cafe with her husband"]

@@ -115,3 +115,12 @@ def test_the_default_embedder_understands_italian_and_indonesian(embedder):
         ]
     )
     assert english @ italian > 0.5 and english @ indonesian > 0.8 and english @ other < 0.2
+
+
+def test_the_knowledge_base_is_rebuilt_when_the_embedder_changes(tmp_path, embedder):
+    db = lancedb.connect(str(tmp_path))
+    old = insights_schema("all-MiniLM-L6-v2", 384)
+    upsert(db, "cultural_insights", old, _one_row(old))
+    new = insights_schema(embedder.model_name, embedder.dimension)
+    table = upsert(db, "cultural_insights", new, _one_row(new), rebuild_on_new_embedder=True)
+    assert table.count_rows() == 1 and open_vector_table(db, "cultural_insights", embedder).schema == table.schema

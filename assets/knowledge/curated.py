@@ -83,8 +83,15 @@ def curated_insights(
     if not all(check.passed for check in checks):
         return dg.MaterializeResult(metadata={**metadata, "published": False}, check_results=checks)
     db = stores.lance()
+    # The curated base starts the knowledge base: with a new embedder it is built anew, and LLAMA's categories,
+    # whose code versions changed with it, are queued again.
     table = upsert(
-        db, INSIGHTS_TABLE, schema, pa.Table.from_pylist(rows, schema=schema), replace_scope=f"source = '{CURATED}'"
+        db,
+        INSIGHTS_TABLE,
+        schema,
+        pa.Table.from_pylist(rows, schema=schema),
+        replace_scope=f"source = '{CURATED}'",
+        rebuild_on_new_embedder=True,
     )
     refresh_indexes(table, text_column="search_text", vector_min_rows=knowledge.settings().vector_index_min_rows)
     version = tag_version(table, f"curated-{context.run_id[:8]}")

@@ -29,8 +29,10 @@ VERIFY_PROMPT = load_prompt("insight_verification")
 INSIGHT_CHECKS = ("truth_gate_pass_share", "schema_valid", "no_empty_text", "duplicate_rate")
 # Said in the metadata of every run, because it is what an analyst sees first with the embedded model.
 GATE_NOTE = (
-    "Only what agrees with the team's curated insights is published; the curated base serves every topic regardless. "
-    "The embedded SmolLM2-135M writes few insights that pass; a larger model (JIWA_LLM_MODEL_PATH or "
+    "Only what agrees with the team's curated insights is published; the curated base serves every topic regardless."
+)
+SMALL_MODEL_NOTE = (
+    " The embedded SmolLM2-135M writes almost nothing that passes; a larger model (JIWA_LLM_MODEL_PATH or "
     "JIWA_LLM_SERVER_URL) adds more."
 )
 
@@ -143,7 +145,7 @@ def cultural_insights(
         "truth_gate_pass_share": round(gate.pass_share, 4),
         "dropped_by_truth_gate": dg.MetadataValue.json(dict(gate.dropped)),
         "triggers_in_wrong_language": gate.triggers_dropped,
-        "truth_gate": GATE_NOTE,
+        "truth_gate": GATE_NOTE + (SMALL_MODEL_NOTE if llm.model_id.startswith("SmolLM2") else ""),
         "dropped_invalid": stats.dropped,
         "rejected_attempts": stats.rejected,
         "rejections": dg.MetadataValue.json(dict(stats.rejections)),

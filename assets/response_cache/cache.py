@@ -152,7 +152,12 @@ def common_response_cache(
         context.log.error("Not publishing the response cache: a blocking check failed")
         return dg.MaterializeResult(metadata={**metadata, "published": False}, check_results=checks)
     table = upsert(
-        stores.lance(), RESPONSE_CACHE_TABLE, schema, pa.Table.from_pylist(rows, schema=schema), replace_scope="true"
+        stores.lance(),
+        RESPONSE_CACHE_TABLE,
+        schema,
+        pa.Table.from_pylist(rows, schema=schema),
+        replace_scope="true",
+        rebuild_on_new_embedder=True,
     )
     table.optimize()
     version = tag_version(table, f"cache-{context.run_id[:8]}")

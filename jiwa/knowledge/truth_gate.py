@@ -28,14 +28,26 @@ from jiwa.embedding import Embedder
 from jiwa.language import detect_language, foreign_words
 from jiwa.llm.outputs import CulturalInsight, TriggerPhrases
 
+_MONTHS = (
+    "january february march april june july august september october november december "
+    "gennaio febbraio marzo aprile maggio giugno luglio agosto settembre ottobre dicembre "
+    "januari februari maret mei juni juli agustus oktober desember"
+)
+_NUMBER_WORDS = (
+    "two three four five six seven eight nine ten eleven twelve twenty thirty forty fifty hundred thousand million "
+    "billion dozen percent tre quattro cinque sette otto nove dieci venti cento mille milioni percento "
+    "dua tiga empat lima enam tujuh delapan sembilan sepuluh sebelas puluh belas ratus ribu juta miliar persen"
+)
 _PLANTED = {
-    "url": re.compile(r"https?://|www\.|\b[\w-]+\.(?:com|net|org|io|id|co|ly|me|info|biz)\b", re.IGNORECASE),
     "contact": re.compile(r"[\w.+-]+@[\w-]+\.\w+|(?<!\w)@\w{2,}", re.IGNORECASE),
     "file_name": re.compile(
         r"\b[\w-]+\.(?:jpe?g|png|gif|pdf|docx?|xlsx?|txt|html?|zip|exe|mp[34]|csv|json)\b", re.IGNORECASE
     ),
-    "date": re.compile(r"\b\d{1,4}[/.-]\d{1,2}[/.-]\d{1,4}\b"),
-    "number": re.compile(r"\d"),
+    "url": re.compile(r"https?://|www\.|(?<![\w@.])[a-z0-9-]+(?:\.[a-z0-9-]+)*\.[a-z]{2,}\b"),
+    "date": re.compile(
+        rf"\b\d{{1,4}}[/.-]\d{{1,2}}[/.-]\d{{1,4}}\b|\b(?:{'|'.join(_MONTHS.split())})\b", re.IGNORECASE
+    ),
+    "number": re.compile(rf"\d|\b(?:{'|'.join(_NUMBER_WORDS.split())})\b", re.IGNORECASE),
 }
 
 
@@ -153,9 +165,16 @@ def vet(
 
 
 def _names(topic: Topic) -> list[str]:
-    """How a topic is named in text: its name without the gloss in brackets, each alternative of a slash."""
+    """How a topic is named in text: its name without the gloss in brackets, each alternative of a slash, and each
+    of two proper names joined by "and" ("Galungan and Kuningan" is also "Galungan")."""
     bare = re.sub(r"\([^)]*\)", " ", topic.name)
-    return [" ".join(part.split()).casefold() for part in bare.split("/") if len(part.strip()) >= 3]
+    names = []
+    for part in (p.strip() for p in bare.split("/")):
+        names.append(part)
+        pair = part.split(" and ")
+        if len(pair) == 2 and all(word[:1].isupper() for word in pair):
+            names += pair
+    return [" ".join(name.split()).casefold() for name in names if len(name.strip()) >= 3]
 
 
 def _planted(topic: Topic, insight: CulturalInsight, reference: GateReference) -> str | None:
@@ -193,7 +212,11 @@ class LlamaVerifier:
     An answer that fails its schema counts as a no: what is served stays what the team would sign."""
 
     def __init__(self, llm, prompt) -> None:
-        self.llm, self.prompt = llm, prompt
+        from jiwa.llm import StructuredLLM
+
+        # Greedy, so the same insight always gets the same verdict.
+        self.llm = StructuredLLM(llm.backend, temperature=0.0, seed=llm.seed, max_retries=llm.max_retries)
+        self.prompt = prompt
 
     def agrees(self, topic: Topic, insight: CulturalInsight, team_text: str) -> bool:
         verdict = self.llm.generate(

@@ -50,8 +50,13 @@ def upsert(
     rows: pa.Table,
     *,
     replace_scope: str | None = None,
+    rebuild_on_new_embedder: bool = False,
 ):
-    """Insert or update rows by id in one commit; with replace_scope, rows in that scope absent from `rows` are deleted."""
+    """Insert or update rows by id in one commit; with replace_scope, rows in that scope absent from `rows` are deleted.
+
+    A table whose vectors came from another embedder is refused, unless rebuild_on_new_embedder: then, for a table
+    the pipeline derives whole again (the knowledge base, the cache), it is dropped and built anew.
+    """
     if name in db.table_names():
         table = db.open_table(name)
     else:
@@ -59,7 +64,11 @@ def upsert(
         table = db.create_table(name, schema=schema, exist_ok=True)
     stored_model, stored_dim = table_embedder(table.schema)
     new_model, new_dim = table_embedder(schema)
-    if (stored_model, stored_dim) != (new_model, new_dim):
+    if (stored_model, stored_dim) != (new_model, new_dim) and rebuild_on_new_embedder:
+        log.warning("%s: vectors from '%s' replaced by a rebuild with '%s'", name, stored_model, new_model)
+        db.drop_table(name)
+        table = db.create_table(name, schema=schema, exist_ok=True)
+    elif (stored_model, stored_dim) != (new_model, new_dim):
         raise ValueError(
             f"Table '{name}' holds vectors from '{stored_model}' ({stored_dim} dims) but this run embeds with "
             f"'{new_model}' ({new_dim} dims). Rematerialize every partition of {name} after dropping the table, "
