@@ -147,16 +147,22 @@ def compact(table, *, keep_versions_for: timedelta | None) -> dict:
     """Rewrite fragments so deleted rows are gone from the data files, then drop old versions.
 
     keep_versions_for=None keeps no older version and no tag: for tables of user data, where a version from before
-    a deletion would still hold the deleted rows.
+    a deletion would still hold the deleted rows. Otherwise a tag keeps its version restorable for as long as the
+    retention, not longer: a tagged old version could hold rows derived from a user who was forgotten since.
     """
-    if keep_versions_for is None:
-        for tag in list(table.tags.list()):
+    latest = table.version
+    stamps = {entry["version"]: entry["timestamp"] for entry in table.list_versions()}
+    # Lance reports naive local times.
+    cutoff = None if keep_versions_for is None else datetime.now() - keep_versions_for
+    for tag, info in list(table.tags.list().items()):
+        expired = cutoff is None or (stamps.get(info["version"]) is not None and stamps[info["version"]] < cutoff)
+        if expired and (cutoff is None or info["version"] != latest):
             table.tags.delete(tag)
     compaction = table.to_lance().optimize.compact_files(
         materialize_deletions=True, materialize_deletions_threshold=0.0
     )
     table.checkout_latest()
-    # Tagged versions of other tables stay restorable; cleanup skips them instead of failing.
+    # Tagged versions within the retention stay restorable; cleanup skips them instead of failing.
     cleanup = table.to_lance().cleanup_old_versions(
         older_than=keep_versions_for or timedelta(0), error_if_tagged_old_versions=False
     )
