@@ -49,3 +49,25 @@ def test_asset_modules_stay_small():
         for p in (PROJECT_ROOT / "assets").rglob("*.py")
     }
     assert {path: lines for path, lines in sizes.items() if lines > MAX_ASSET_MODULE_LINES} == {}
+
+
+def test_every_module_imports_on_its_own():
+    """Whatever a process imports first, no module meets a half-initialised one (an import cycle)."""
+    import subprocess
+    import sys
+
+    modules = sorted(
+        ".".join(path.relative_to(PROJECT_ROOT).with_suffix("").parts).removesuffix(".__init__")
+        for package in ("jiwa", "serving")
+        for path in (PROJECT_ROOT / package).rglob("*.py")
+        if path.name != "__main__.py"
+    )
+    script = (
+        "import importlib, sys\n"
+        f"for name in {modules!r}:\n"
+        "    for loaded in [m for m in sys.modules if m.split('.')[0] in ('jiwa', 'serving')]:\n"
+        "        del sys.modules[loaded]\n"
+        "    importlib.import_module(name)\n"
+    )
+    result = subprocess.run([sys.executable, "-c", script], cwd=PROJECT_ROOT, capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr[-2000:]

@@ -17,7 +17,9 @@ from assets.versions import configured_embedder, configured_model
 from jiwa.catalogue.topics import Topic
 from jiwa.enrichment import transcript as transcript_rendering
 from jiwa.knowledge import insight_rows
+from jiwa.knowledge import screen as screening
 from jiwa.knowledge.insight_rows import Provenance, insight_record, with_novel_vectors
+from jiwa.knowledge.screen import screen
 from jiwa.prompts import as_data, load_prompt
 from jiwa.store.insights import published_vectors
 from jiwa.store.lance import refresh_indexes, sql_literal, tag_version, upsert
@@ -26,7 +28,7 @@ from jiwa.versions import code_version
 
 FINDING_PROMPT = load_prompt("nightly_finding")
 NIGHTLY_CHECKS = ("findings_schema_valid", "findings_provenance_complete")
-_SOURCES = code_version(Path(__file__), days, transcript_rendering, insight_rows)
+_SOURCES = code_version(Path(__file__), days, transcript_rendering, insight_rows, screening)
 _KIND_NAMES = {
     "cultural_pattern": "cultural pattern seen in conversations",
     "unmet_need": "emotional need that went unmet",
@@ -91,7 +93,15 @@ def nightly_insights(
             feedback=as_data("; ".join(own_notes.values())) or "none",
         )
         if finding is not None:
-            findings.append((transcript.conversation_id, finding))
+            findings.append((transcript, finding))
+    # What users tried to teach is screened before anything is stored: planted content and their own words go.
+    # The users' words are their turns and their feedback comments (in the notes).
+    written = [
+        list(t.user_turns.values()) + [notes[m] for m in (turn.message_id for turn in t.turns) if m in notes]
+        for t, _ in findings
+    ]
+    screened = screen([finding for _, finding in findings], written)
+    findings = [(findings[i][0].conversation_id, findings[i][1]) for i in screened.kept]
 
     def provenance(conversation_id: str) -> Provenance:
         return Provenance.of_run(
@@ -134,6 +144,7 @@ def nightly_insights(
         "added": len(kept),
         "kinds": dg.MetadataValue.json(dict(Counter(row["topic_id"] for row in kept))),
         "dropped_invalid": llm.stats.dropped,
+        "screened_out": dg.MetadataValue.json(dict(screened.dropped)),
         "elapsed_s": round(time.perf_counter() - started, 1),
         "preview": markdown_table(
             ["kind", "insight", "guidance", "conversation"],

@@ -177,12 +177,17 @@ def _names(topic: Topic) -> list[str]:
     return [" ".join(name.split()).casefold() for name in names if len(name.strip()) >= 3]
 
 
+def planted_content(text: str) -> str | None:
+    """The first kind of planted content in the text (contact, file name, URL, date, number), or None."""
+    return next((reason for reason, pattern in _PLANTED.items() if pattern.search(text)), None)
+
+
 def _planted(topic: Topic, insight: CulturalInsight, reference: GateReference) -> str | None:
     texts = [insight.insight, insight.guidance, *insight.triggers.id, *insight.triggers.en, *insight.triggers.it]
     joined = "\n".join(texts)
-    for reason, pattern in _PLANTED.items():
-        if pattern.search(joined):
-            return reason
+    reason = planted_content(joined)
+    if reason:
+        return reason
     # Triggers are what users write, and everyday words such as "maaf" or "belum" are topics of their own: only the
     # insight and the guidance must keep to their topic.
     other = reference.other_names.get(topic.id)

@@ -30,7 +30,9 @@ class FakeChatBackend:
             text = json.dumps(
                 {
                     "kind": "phrasing_failed" if rated_down else "cultural_pattern",
-                    "insight": f"A user opened with '{first[:60]}', which shows what newcomers worry about first.",
+                    # A lesson drawn from the conversation, in its own words: it names what it was about, no more.
+                    "insight": f"Newcomers who ask about {max(re.findall(r'[A-Za-z]+', first), key=len)} want "
+                    "reassurance before the practical steps.",
                     "guidance": "Acknowledge the worry warmly, then give one concrete next step they can take today.",
                     "triggers": {"id": ["saya khawatir"], "en": ["I'm worried"], "it": ["sono preoccupato"]},
                     "tone_tags": ["warm", "reassuring"],
