@@ -95,6 +95,7 @@ def nightly_insights(
         if finding is not None:
             findings.append((transcript, finding))
     # What users tried to teach is screened before anything is stored: planted content and their own words go.
+    written_by_llama = len(findings)
     # The users' words are their turns and their feedback comments (in the notes).
     written = [
         list(t.user_turns.values()) + [notes[m] for m in (turn.message_id for turn in t.turns) if m in notes]
@@ -139,7 +140,8 @@ def nightly_insights(
         "conversations": len(transcripts),
         "read": len(chosen),
         "rated_conversations": len(rated),
-        "findings": len(records),
+        "findings": written_by_llama,
+        "kept_after_screening": len(records),
         "duplicates_of_knowledge_base": duplicates,
         "added": len(kept),
         "kinds": dg.MetadataValue.json(dict(Counter(row["topic_id"] for row in kept))),
