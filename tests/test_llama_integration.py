@@ -140,6 +140,7 @@ def test_nightly_findings_and_cache_answers_with_smollm2(data_uri):
     assert night.success
     metadata = {k: v.value for k, v in night.asset_materializations_for_node("nightly_insights")[0].metadata.items()}
     assert metadata["read"] == 2 and metadata["findings"] + metadata["dropped_invalid"] == 2
+    assert metadata["findings"] == metadata["kept_after_screening"] + sum(metadata["screened_out"].values())
 
     cache = dg.materialize(
         [curated_facts, intent_catalogue, common_response_cache],
