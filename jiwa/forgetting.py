@@ -8,8 +8,8 @@ A user is (tenant, user_id). What they wrote, and everything inferred about them
    commit per table (delete_user_rows);
 3. the conversation log: their events are removed from the active and every sealed segment, then a `forget`
    tombstone is appended, so every reader drops a copy the purge could not reach (serving.conversations);
-4. runs already under way: an analysis or profile run that read the user before the forget sweeps what it wrote
-   about them again right after its commit (sweep_forgotten);
+4. runs already under way: every run that writes user data commits through commit_user_rows, which sweeps what
+   the run wrote about a user forgotten while it ran right after the commit (sweep_forgotten);
 5. old versions: compaction (hourly, and in the nightly job) keeps no older version or tag of the user-data tables
    and merges log segments without the user's events (jiwa.store.compaction.compact_stores).
 
@@ -23,9 +23,10 @@ from dataclasses import dataclass
 from typing import Protocol
 
 import lancedb
+import pyarrow as pa
 
 from jiwa.convlog import LogReader
-from jiwa.store.lance import delete_where, sql_list, sql_timestamp
+from jiwa.store.lance import delete_where, sql_list, sql_timestamp, tag_version, upsert
 from jiwa.store.schema import ANALYSES_TABLE, PROFILES_TABLE, USER_DATA_TABLES
 
 # The column of each user-data table that says when the evidence behind a row was written: a row from before the
@@ -67,6 +68,18 @@ async def forget_user(
 def delete_user_rows(db: lancedb.DBConnection, user_id: str) -> int:
     """Step 2: the user's rows in the current version of every user-data table."""
     return sum(delete_where(db, name, f"user_id IN {sql_list([user_id])}") for name in USER_DATA_TABLES)
+
+
+def commit_user_rows(
+    db: lancedb.DBConnection, reader: LogReader, name: str, schema: pa.Schema, rows: list[dict], label: str
+) -> dict:
+    """Write a run's rows of a user-data table in one commit, then step 4: sweep what the run wrote about a user
+    forgotten while it ran. Every writer of user data commits through here, so the sweep cannot be left out."""
+    table = upsert(db, name, schema, pa.Table.from_pylist(rows, schema=schema))
+    table.optimize()
+    version = tag_version(table, label)
+    swept = sweep_forgotten(db, reader)
+    return {"table_version": version, "table_rows": table.count_rows(), "forgotten_rows_swept": swept}
 
 
 def sweep_forgotten(db: lancedb.DBConnection, reader: LogReader) -> int:

@@ -1,26 +1,17 @@
 """Hybrid retrieval over a table the asset wrote (fake LLM)."""
 
-import dagster as dg
 import lancedb
 import pytest
 
-from assets.knowledge import cultural_insights, cultural_topics
 from jiwa.store.insights import full_text_query, search_insights
 from jiwa.store.lance import open_vector_table
 from jiwa.store.schema import INSIGHTS_TABLE
+from tests.support.server import publish_insights
 
 
 @pytest.fixture()
 def insights_table(resources, data_uri, embedder):
-    instance = dg.DagsterInstance.ephemeral()
-    for category in ("phrases_emotions", "bali_time_ceremony"):
-        dg.materialize(
-            [cultural_topics, cultural_insights],
-            resources=resources,
-            partition_key=category,
-            run_config={"ops": {"cultural_insights": {"config": {"insights_per_topic": 1}}}},
-            instance=instance,
-        )
+    publish_insights(resources, categories=("phrases_emotions", "bali_time_ceremony"))
     return open_vector_table(lancedb.connect(data_uri), INSIGHTS_TABLE, embedder)
 
 

@@ -24,11 +24,10 @@ from jiwa.enrichment.records import analysis_record
 from jiwa.enrichment.signals import count_signals
 from jiwa.enrichment.support import EvidenceSupport
 from jiwa.enrichment.transcript import Transcript
-from jiwa.forgetting import sweep_forgotten
+from jiwa.forgetting import commit_user_rows
 from jiwa.prompts import load_prompt
 from jiwa.settings import AnalysisSettings
 from jiwa.store.analyses import analysis_rows, stored_analyses
-from jiwa.store.lance import tag_version, upsert
 from jiwa.store.schema import ANALYSES_TABLE, ANALYSIS_OK, analyses_schema
 from jiwa.versions import code_version
 
@@ -180,20 +179,10 @@ def conversation_analyses(
     if not new_records and not refreshed:
         return dg.MaterializeResult(metadata={**metadata, "published": False}, check_results=checks)
 
-    table = upsert(db, ANALYSES_TABLE, schema, pa.Table.from_pylist(new_records + refreshed, schema=schema))
-    table.optimize()
-    version = tag_version(table, f"analyses-{context.run_id[:8]}")
-    swept = sweep_forgotten(db, reader)
-    return dg.MaterializeResult(
-        metadata={
-            **metadata,
-            "published": True,
-            "table_version": version,
-            "table_rows": table.count_rows(),
-            "forgotten_rows_swept": swept,
-        },
-        check_results=checks,
+    committed = commit_user_rows(
+        db, reader, ANALYSES_TABLE, schema, new_records + refreshed, f"analyses-{context.run_id[:8]}"
     )
+    return dg.MaterializeResult(metadata={**metadata, "published": True, **committed}, check_results=checks)
 
 
 def pending_conversations(reader, db, policy: AnalysisSettings, limit: int) -> list[str]:

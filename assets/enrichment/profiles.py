@@ -5,7 +5,6 @@ from datetime import timedelta
 from pathlib import Path
 
 import dagster as dg
-import pyarrow as pa
 from pydantic import Field, ValidationError
 
 from assets.enrichment.analyses import conversation_analyses
@@ -13,10 +12,9 @@ from assets.previews import markdown_table
 from assets.resources import StoresResource
 from jiwa.enrichment import profile_merge
 from jiwa.enrichment.profile_merge import AnalysedConversation, build_profile, sources_fingerprint
-from jiwa.forgetting import sweep_forgotten
+from jiwa.forgetting import commit_user_rows
 from jiwa.profile import Profile
 from jiwa.store.analyses import analyses_of, stored_profiles, users_with_analyses
-from jiwa.store.lance import tag_version, upsert
 from jiwa.store.schema import ANALYSES_TABLE, PROFILES_TABLE, profiles_schema
 from jiwa.versions import code_version
 
@@ -98,20 +96,10 @@ def rebuild_profiles(
     }
     if not records or not all(check.passed for check in checks):
         return dg.MaterializeResult(metadata={**metadata, "published": False}, check_results=checks)
-    table = upsert(db, PROFILES_TABLE, profiles_schema(), pa.Table.from_pylist(records, schema=profiles_schema()))
-    table.optimize()
-    version = tag_version(table, f"profiles-{context.run_id[:8]}")
-    swept = sweep_forgotten(db, stores.log_reader())
-    return dg.MaterializeResult(
-        metadata={
-            **metadata,
-            "published": True,
-            "table_version": version,
-            "table_rows": table.count_rows(),
-            "forgotten_rows_swept": swept,
-        },
-        check_results=checks,
+    committed = commit_user_rows(
+        db, stores.log_reader(), PROFILES_TABLE, profiles_schema(), records, f"profiles-{context.run_id[:8]}"
     )
+    return dg.MaterializeResult(metadata={**metadata, "published": True, **committed}, check_results=checks)
 
 
 def _checks(records: list[dict], built: dict[str, list[AnalysedConversation]]) -> list[dg.AssetCheckResult]:

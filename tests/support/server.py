@@ -2,7 +2,7 @@
 
 import dagster as dg
 
-from assets.knowledge import cultural_insights, cultural_topics, curated_insights
+from assets.knowledge import cultural_insights, cultural_topics
 from jiwa.settings import Settings
 from serving.auth import hash_key
 
@@ -28,11 +28,9 @@ def server_settings(data_uri: str, anthropic_url: str = "", **overrides) -> Sett
     return Settings(**fields)
 
 
-def publish_insights(resources, categories=("phrases_emotions",), curated: bool = False) -> None:
-    """LLAMA's insights (fake) for these categories; with curated=True the team's base first, as make run does."""
+def publish_insights(resources, categories=("phrases_emotions",)) -> None:
+    """LLAMA's insights (the fake's) for these categories, as the pipeline publishes them."""
     instance = dg.DagsterInstance.ephemeral()
-    if curated:
-        dg.materialize([cultural_topics, curated_insights], resources=resources, instance=instance)
     for category in categories:
         dg.materialize(
             [cultural_topics, cultural_insights],
