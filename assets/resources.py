@@ -1,4 +1,4 @@
-"""Dagster resources: LLAMA, the embedder, the stores, the analysis policy and the knowledge-base policy.
+"""Dagster resources: LLAMA, the embedder, the stores, and the analysis, knowledge-base and learning policies.
 
 Each resource mirrors one settings class of `jiwa` field for field, so a setting is declared once: a field left
 unset in the launchpad takes its JIWA_* environment value when the run (or sensor tick) starts, never at import.
@@ -15,7 +15,7 @@ from pydantic_settings import BaseSettings
 from jiwa.convlog import LogReader, log_root
 from jiwa.embedding import Embedder, EmbedderSettings
 from jiwa.llm import LlamaSettings, StructuredLLM, open_structured
-from jiwa.settings import AnalysisSettings, KnowledgeSettings, StoreSettings
+from jiwa.settings import AnalysisSettings, KnowledgeSettings, LearningSettings, StoreSettings
 from jiwa.store.lance import connect
 
 
@@ -95,6 +95,10 @@ class _Knowledge(_FromSettings):
     settings_class = KnowledgeSettings
 
 
+class _Learning(_FromSettings):
+    settings_class = LearningSettings
+
+
 LlamaResource = _mirror(
     "LlamaResource",
     _Llama,
@@ -116,4 +120,9 @@ KnowledgeResource = _mirror(
     "KnowledgeResource",
     _Knowledge,
     "How many insights are written, when two are duplicates, what the checks demand, when to index.",
+)
+LearningResource = _mirror(
+    "LearningResource",
+    _Learning,
+    "When a learned lesson is earned by its tenant, when a finding supports a candidate, when feedback withholds.",
 )

@@ -39,6 +39,7 @@ EVENT_SCHEMA = pa.schema(
         pa.field("language", pa.string()),
         pa.field("source", pa.string()),
         pa.field("cache_intent", pa.string()),
+        pa.field("cache_answer", pa.string()),  # the cached answer variant served (its id in the cache table)
         pa.field("insight_ids", pa.list_(pa.string())),
         pa.field("model", pa.string()),
         pa.field("input_tokens", pa.int32()),
@@ -63,6 +64,7 @@ class LogEvent:
     language: str | None = None
     source: str | None = None
     cache_intent: str | None = None
+    cache_answer: str | None = None
     insight_ids: list[str] = field(default_factory=list)
     model: str | None = None
     input_tokens: int | None = None
@@ -106,6 +108,14 @@ def events_table(events: Iterable[LogEvent]) -> pa.Table:
     return pa.Table.from_pylist(rows, schema=EVENT_SCHEMA)
 
 
+def conform(table: pa.Table) -> pa.Table:
+    """A sealed segment in today's event schema: columns added since it was written are null."""
+    missing = [f for f in EVENT_SCHEMA if f.name not in table.column_names]
+    for missing_field in missing:
+        table = table.append_column(missing_field.name, pa.nulls(table.num_rows, missing_field.type))
+    return table.select(EVENT_SCHEMA.names).cast(EVENT_SCHEMA)
+
+
 def log_root(data_uri: str) -> str:
     return f"{data_uri.rstrip('/')}/{LOG_DIR}"
 
@@ -133,13 +143,16 @@ class LogReader:
         if not files:
             return events_table([]).slice(0, 0)
         cursor = self._db.cursor()
+        # Unioned with every read, so a column added since older segments were sealed is still there, as null.
+        cursor.register("event_columns", events_table([]))
         listed = ", ".join("'" + path.replace("'", "''") + "'" for path in files)
         source = f"read_parquet([{listed}], union_by_name = true, hive_partitioning = false)"
         # Deduplicated by event id: for a moment a merged segment and its sources can both be listed.
         cursor.execute(
             f"""
             CREATE OR REPLACE TEMP VIEW raw_events AS
-            SELECT * FROM {source} QUALIFY row_number() OVER (PARTITION BY event_id) = 1;
+            SELECT * FROM (SELECT * FROM event_columns UNION ALL BY NAME SELECT * FROM {source})
+            QUALIFY row_number() OVER (PARTITION BY event_id) = 1;
             CREATE OR REPLACE TEMP VIEW forgets AS
             SELECT user_id, max(created_at) AS forgotten_at FROM raw_events WHERE type = '{FORGET}' GROUP BY user_id;
             CREATE OR REPLACE TEMP VIEW events AS

@@ -4,16 +4,22 @@ A user is (tenant, user_id). What they wrote, and everything inferred about them
 
 1. the server's memory: the profile it serves is dropped at once, and a profile built from conversations older
    than the forget is never served again (serving.profiles.ProfileStore.stop_serving);
-2. the user-data tables (USER_DATA_TABLES: conversation_analyses, jiwa_profiles): the user's rows are deleted, one
-   commit per table (delete_user_rows);
-3. the conversation log: their events are removed from the active and every sealed segment, then a `forget`
+2. the user-data tables (USER_DATA_TABLES: conversation_analyses, jiwa_profiles, nightly_findings,
+   intent_proposals): the user's rows are deleted, one commit per table (delete_user_rows);
+3. learned lessons: the candidates are rebuilt from the findings that remain, so the user's support is gone, a
+   candidate below JIWA_LEARNING_MIN_USERS stops being served and one with no support left is deleted
+   (jiwa.knowledge.learning.rebuild_learned);
+4. the conversation log: their events are removed from the active and every sealed segment, then a `forget`
    tombstone is appended, so every reader drops a copy the purge could not reach (serving.conversations);
-4. runs already under way: every run that writes user data commits through commit_user_rows, which sweeps what
-   the run wrote about a user forgotten while it ran right after the commit (sweep_forgotten);
-5. old versions: compaction (hourly, and in the nightly job) keeps no older version or tag of the user-data tables
-   and merges log segments without the user's events (jiwa.store.compaction.compact_stores).
+5. runs already under way: every run that writes user data commits through commit_user_rows, which sweeps what
+   the run wrote about a user forgotten while it ran right after the commit (sweep_forgotten), and the learned
+   candidates are rebuilt after the sweep;
+6. old versions: compaction (hourly, and in the nightly job) keeps no older version or tag of the tables derived
+   from users (UNRETAINED_TABLES), tags of the knowledge tables expire with the retention, and log segments are
+   merged without the user's events (jiwa.store.compaction.compact_stores).
 
-Steps 1 to 3 run in forget_user, at DELETE /v1/users/{id}; 4 and 5 run in the pipeline.
+Dagster's run storage never holds any of it: asset metadata shows counts, ids and aggregates only.
+Steps 1 to 4 run in forget_user, at DELETE /v1/users/{id}; 5 and 6 run in the pipeline.
 """
 
 from __future__ import annotations
@@ -26,12 +32,25 @@ import lancedb
 import pyarrow as pa
 
 from jiwa.convlog import LogReader
-from jiwa.store.lance import delete_where, sql_list, sql_timestamp, tag_version, upsert
-from jiwa.store.schema import ANALYSES_TABLE, PROFILES_TABLE, USER_DATA_TABLES
+from jiwa.knowledge.learning import rebuild_learned
+from jiwa.settings import LearningSettings
+from jiwa.store.lance import delete_where, sql_list, sql_literal, sql_timestamp, tag_version, upsert
+from jiwa.store.schema import (
+    ANALYSES_TABLE,
+    FINDINGS_TABLE,
+    PROFILES_TABLE,
+    PROPOSALS_TABLE,
+    USER_DATA_TABLES,
+)
 
 # The column of each user-data table that says when the evidence behind a row was written: a row from before the
 # forget goes, a row about conversations the user had after coming back stays.
-EVIDENCE_TIME = {ANALYSES_TABLE: "ended_at", PROFILES_TABLE: "first_seen"}
+EVIDENCE_TIME = {
+    ANALYSES_TABLE: "ended_at",
+    PROFILES_TABLE: "first_seen",
+    FINDINGS_TABLE: "ended_at",
+    PROPOSALS_TABLE: "asked_at",
+}
 
 
 class ServedMemory(Protocol):
@@ -53,29 +72,50 @@ class ForgetIncomplete(RuntimeError):
 
 
 async def forget_user(
-    tenant: str, user_id: str, *, memory: ServedMemory, db: lancedb.DBConnection, log: UserLog
+    tenant: str,
+    user_id: str,
+    *,
+    memory: ServedMemory,
+    db: lancedb.DBConnection,
+    log: UserLog,
+    learning: LearningSettings,
 ) -> ForgetReport:
-    """Steps 1 to 3, in order. The log goes last: while it still knows the user, a failed forget can be repeated."""
+    """Steps 1 to 4, in order. The log goes last: while it still knows the user, a failed forget can be repeated."""
     memory.stop_serving(user_id)
     try:
-        derived = await asyncio.to_thread(delete_user_rows, db, user_id)
+        derived = await asyncio.to_thread(_forget_derived, db, tenant, user_id, learning)
     except Exception as exc:  # lance raises many kinds; what matters is that nothing irreversible happened yet
         raise ForgetIncomplete(f"the user-data tables refused the delete: {type(exc).__name__}") from exc
     events = await log.forget(tenant, user_id)
     return ForgetReport(events_removed=events, derived_rows_removed=derived)
 
 
-def delete_user_rows(db: lancedb.DBConnection, user_id: str) -> int:
-    """Step 2: the user's rows in the current version of every user-data table."""
-    return sum(delete_where(db, name, f"user_id IN {sql_list([user_id])}") for name in USER_DATA_TABLES)
+def _forget_derived(db: lancedb.DBConnection, tenant: str, user_id: str, learning: LearningSettings) -> int:
+    removed = delete_user_rows(db, tenant, user_id)
+    if removed[FINDINGS_TABLE]:
+        rebuild_learned(db, learning)
+    return sum(removed.values())
+
+
+def delete_user_rows(db: lancedb.DBConnection, tenant: str, user_id: str) -> dict[str, int]:
+    """Step 2: the user's rows in the current version of every user-data table, by table."""
+    user = f"tenant = {sql_literal(tenant)} AND user_id = {sql_literal(user_id)}"
+    return {name: delete_where(db, name, user) for name in USER_DATA_TABLES}
 
 
 def commit_user_rows(
-    db: lancedb.DBConnection, reader: LogReader, name: str, schema: pa.Schema, rows: list[dict], label: str
+    db: lancedb.DBConnection,
+    reader: LogReader,
+    name: str,
+    schema: pa.Schema,
+    rows: list[dict],
+    label: str,
+    *,
+    replace_scope: str | None = None,
 ) -> dict:
-    """Write a run's rows of a user-data table in one commit, then step 4: sweep what the run wrote about a user
+    """Write a run's rows of a user-data table in one commit, then step 5: sweep what the run wrote about a user
     forgotten while it ran. Every writer of user data commits through here, so the sweep cannot be left out."""
-    table = upsert(db, name, schema, pa.Table.from_pylist(rows, schema=schema))
+    table = upsert(db, name, schema, pa.Table.from_pylist(rows, schema=schema), replace_scope=replace_scope)
     table.optimize()
     version = tag_version(table, label)
     swept = sweep_forgotten(db, reader)
@@ -83,7 +123,7 @@ def commit_user_rows(
 
 
 def sweep_forgotten(db: lancedb.DBConnection, reader: LogReader) -> int:
-    """Step 4: delete what a run wrote about a user forgotten while it ran (the server deleted the rest).
+    """Step 5: delete what a run wrote about a user forgotten while it ran (the server deleted the rest).
 
     Judged by when the evidence happened, not when the run wrote: a user who came back after being forgotten keeps
     what was learnt since.

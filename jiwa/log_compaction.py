@@ -20,7 +20,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from jiwa.convlog import EVENT_SCHEMA, FORGET, SEALED_DIR
+from jiwa.convlog import FORGET, SEALED_DIR, conform
 
 COMPACTED_PREFIX = "compacted-"
 _LOCK_NAME = ".maintenance.lock"
@@ -50,7 +50,7 @@ def compact_sealed(log_root: Path, *, min_age_s: float = 300.0) -> dict:
             sources = sorted(p for p in folder.glob("*.parquet") if p.stat().st_mtime <= cutoff)
             if len(sources) < 2:
                 continue
-            table = pa.concat_tables([pq.read_table(path).cast(EVENT_SCHEMA) for path in sources])
+            table = pa.concat_tables([conform(pq.read_table(path)) for path in sources])
             kept = _without_forgotten(_unique_events(table), forgotten)
             target = folder / f"{COMPACTED_PREFIX}{int(time.time())}-{uuid.uuid4().hex[:8]}.parquet"
             temporary = target.with_suffix(".parquet.tmp")

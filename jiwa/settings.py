@@ -96,6 +96,29 @@ class KnowledgeSettings(BaseSettings):
     )
 
 
+class LearningSettings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="JIWA_LEARNING_", extra="ignore")
+
+    min_users: int = Field(
+        default=3,
+        ge=1,
+        description="Distinct users of one tenant whose conversations must support a learned lesson before it is "
+        "served to that tenant; other tenants get it only once an analyst approves it.",
+    )
+    match_similarity: float = Field(
+        default=0.75,
+        gt=0.0,
+        le=1.0,
+        description="Cosine similarity at which a new finding supports an existing candidate of its tenant and kind.",
+    )
+    withhold_after_users: int = Field(
+        default=3,
+        ge=1,
+        description="Distinct users who rated down replies an insight or cached answer shaped (more than rated "
+        "them up) before it is withheld.",
+    )
+
+
 class AnalysisSettings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="JIWA_", extra="ignore")
 
@@ -141,6 +164,9 @@ class Settings(StoreSettings):
     llm: LlamaSettings = Field(default_factory=LlamaSettings, description="LLAMA, the local responder (JIWA_LLM_*).")
     embedding: EmbedderSettings = Field(
         default_factory=EmbedderSettings, description="The query embedder (JIWA_EMBEDDING_*)."
+    )
+    learning: LearningSettings = Field(
+        default_factory=LearningSettings, description="How learned lessons are earned (JIWA_LEARNING_*)."
     )
     profile_prompt_chars: int = Field(
         default=1500, ge=200, description="Budget for the user's memory in the responder prompt."

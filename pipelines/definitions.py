@@ -5,7 +5,14 @@ import os
 import dagster as dg
 
 from assets import conversations, enrichment, knowledge, maintenance, nightly, response_cache
-from assets.resources import AnalysisResource, EmbedderResource, KnowledgeResource, LlamaResource, StoresResource
+from assets.resources import (
+    AnalysisResource,
+    EmbedderResource,
+    KnowledgeResource,
+    LearningResource,
+    LlamaResource,
+    StoresResource,
+)
 
 LLM_SERVER_API_KEY = "JIWA_LLM_SERVER_API_KEY"
 
@@ -28,6 +35,7 @@ def build_definitions() -> dg.Definitions:
             "stores": StoresResource(),
             "analysis": AnalysisResource(),
             "knowledge": KnowledgeResource(),
+            "learning": LearningResource(),
         }
     )
     return dg.Definitions.merge(families, resources)

@@ -31,6 +31,7 @@ class TurnContext:
     grounding: Grounding
     cached: Reply | None
     cache_intent: str | None
+    cache_answer: str | None = None
     timings: dict[str, float] = field(default_factory=dict)
     started: float = field(default_factory=time.perf_counter)
 
@@ -154,11 +155,14 @@ class ChatService:
                 message, turn.grounding.language or DEFAULT_LANGUAGE, turn.grounding.profile, user_id
             )
         if hit:
-            turn.cached, turn.cache_intent = Reply(hit.reply, source="cache"), hit.intent
+            turn.cached = Reply(hit.reply, source="cache")
+            turn.cache_intent, turn.cache_answer = hit.intent, hit.answer_id
             return turn
         with self._timed(turn, "retrieval"):
             try:
-                turn.grounding.insights = await self.insights.search(message, self.settings.retrieval_k)
+                turn.grounding.insights = await self.insights.search(
+                    message, self.settings.retrieval_k, tenant=owner.tenant.name
+                )
             except Exception:  # answer without insights rather than not at all
                 log.exception("insight retrieval failed")
         return turn
@@ -173,6 +177,7 @@ class ChatService:
                 language=turn.grounding.language,
                 source=reply.source,
                 cache_intent=turn.cache_intent,
+                cache_answer=turn.cache_answer,
                 insight_ids=insight_ids,
                 model=reply.model,
                 input_tokens=reply.input_tokens,

@@ -12,8 +12,9 @@ import numpy as np
 from jiwa.embedding import Embedder
 from jiwa.store.insights import InsightHit
 from jiwa.store.memory_index import MemoryIndex
-from jiwa.store.schema import INSIGHTS_TABLE
+from jiwa.store.schema import INSIGHTS_TABLE, LEARNED_TABLE
 from serving.published import PublishedTable
+from serving.withheld import Withheld
 
 log = logging.getLogger(__name__)
 
@@ -61,33 +62,41 @@ class QueryEmbedder:
 
 
 class InsightIndex:
-    """The latest published cultural-insights version, held in memory and swapped whole when a new one appears."""
+    """The served knowledge in memory: the latest cultural_insights and learned_insights versions, less what feedback
+    withheld; swapped whole when any of them changes."""
 
-    def __init__(self, data_uri: str, embedder: Embedder) -> None:
+    def __init__(self, data_uri: str, embedder: Embedder, withheld: Withheld) -> None:
         self.queries = QueryEmbedder(embedder)
         self._published = PublishedTable(data_uri, INSIGHTS_TABLE, embedder)
+        self._learned = PublishedTable(data_uri, LEARNED_TABLE, embedder)
+        self._withheld = withheld
         self._snapshot: MemoryIndex | None = None
 
     def refresh(self) -> None:
-        """Load a newer committed version if the pipeline published one; readers keep the old one meanwhile."""
-        table = self._published.newer_than(self._snapshot.version if self._snapshot else None)
-        if table is not None:
-            snapshot = MemoryIndex.from_table(table)
+        """Load newer committed versions if the pipeline published any; readers keep the old snapshot meanwhile."""
+        current = self._snapshot.version if self._snapshot else (None, None, None)
+        table = self._published.newer_than(None)
+        if table is None:
+            return
+        learned = self._learned.newer_than(None)
+        version = (table.version, learned.version if learned is not None else None, self._withheld.version)
+        if version != current:
+            snapshot = MemoryIndex.from_tables(table, learned, self._withheld.ids, version)
             self._snapshot = snapshot
-            log.info("serving cultural_insights version %d (%d rows)", snapshot.version, snapshot.size)
+            log.info("serving knowledge versions %s (%d rows)", version, snapshot.size)
 
     @property
     def error(self) -> str | None:
-        return self._published.error
+        return self._published.error or self._learned.error
 
-    async def search(self, message: str, k: int) -> list[InsightHit]:
+    async def search(self, message: str, k: int, tenant: str | None = None) -> list[InsightHit]:
         snapshot = self._snapshot
         if snapshot is None:
             return []
-        return snapshot.search(await self.queries.embed(message), message, k)
+        return snapshot.search(await self.queries.embed(message), message, k, tenant=tenant)
 
     def status(self) -> dict:
         snapshot = self._snapshot
         if snapshot is None:
             return {"loaded": False, "error": self.error}
-        return {"loaded": True, "version": snapshot.version, "rows": snapshot.size}
+        return {"loaded": True, "version": snapshot.version[0], "rows": snapshot.size}

@@ -12,6 +12,7 @@ from jiwa.intent_matching import IntentMatcher, MatcherSpec
 from jiwa.store.schema import CACHE_ANSWER, CACHE_PHRASING, CACHE_SPEC, RESPONSE_CACHE_TABLE
 from serving.insights import QueryEmbedder
 from serving.published import PublishedTable
+from serving.withheld import Withheld
 
 log = logging.getLogger(__name__)
 
@@ -29,40 +30,56 @@ _ROTATION_MEMORY = 100_000
 class CacheHit:
     intent: str
     reply: str
+    answer_id: str  # the variant served, so feedback on the reply scores it
+
+
+@dataclass(frozen=True)
+class _Variant:
+    id: str
+    style: str
+    text: str
 
 
 @dataclass(frozen=True)
 class _Snapshot:
-    version: int
+    version: tuple[int, int | None]
     matcher: IntentMatcher
-    answers: dict[tuple[str, str], list[tuple[str, str]]]
+    answers: dict[tuple[str, str], list[_Variant]]
 
 
 class ResponseCache:
-    """The latest published common_response_cache version in memory, swapped whole when a new one appears."""
+    """The latest published common_response_cache version in memory, less the answers feedback withheld; swapped
+    whole when either changes."""
 
-    def __init__(self, data_uri: str, embedder: Embedder, queries: QueryEmbedder) -> None:
+    def __init__(self, data_uri: str, embedder: Embedder, queries: QueryEmbedder, withheld: Withheld) -> None:
         self._published = PublishedTable(data_uri, RESPONSE_CACHE_TABLE, embedder)
         self._queries = queries
+        self._withheld = withheld
         self._snapshot: _Snapshot | None = None
         self._served: OrderedDict[tuple[str, str], int] = OrderedDict()
 
     def refresh(self) -> None:
-        table = self._published.newer_than(self._snapshot.version if self._snapshot else None)
+        table = self._published.newer_than(None)
         if table is None:
+            return
+        version = (table.version, self._withheld.version)
+        if self._snapshot is not None and self._snapshot.version == version:
             return
         rows = table.to_arrow().to_pylist()
         spec = next(row["text"] for row in rows if row["kind"] == CACHE_SPEC)
         phrasings = [row for row in rows if row["kind"] == CACHE_PHRASING]
-        answers: dict[tuple[str, str], list[tuple[str, str]]] = {}
+        answers: dict[tuple[str, str], list[_Variant]] = {}
         for row in sorted((r for r in rows if r["kind"] == CACHE_ANSWER), key=lambda r: r["id"]):
-            answers.setdefault((row["intent"], row["language"]), []).append((row["style"], row["text"]))
+            if row["id"] not in self._withheld.ids:
+                answers.setdefault((row["intent"], row["language"]), []).append(
+                    _Variant(row["id"], row["style"], row["text"])
+                )
         matcher = IntentMatcher(
             MatcherSpec.from_json(spec),
             [row["intent"] for row in phrasings],
             np.asarray([row["vector"] for row in phrasings], dtype=np.float32).reshape(len(phrasings), -1),
         )
-        self._snapshot = _Snapshot(table.version, matcher, answers)
+        self._snapshot = _Snapshot(version, matcher, answers)
         log.info(
             "serving common_response_cache version %d (%d phrasings, %d answers)",
             table.version,
@@ -84,21 +101,22 @@ class ResponseCache:
         variants = snapshot.answers.get((result.intent, lang))
         if not variants:
             return None
-        return CacheHit(result.intent, self._personalise(result.intent, lang, variants, profile or {}, user_id))
+        variant = self._rotate(result.intent, variants, profile or {}, user_id)
+        return CacheHit(result.intent, self._personalise(result.intent, lang, variant.text, profile or {}), variant.id)
 
     def status(self) -> dict:
         if self._snapshot is None:
             return {"loaded": False, "error": self._published.error}
         return {
             "loaded": True,
-            "version": self._snapshot.version,
+            "version": self._snapshot.version[0],
             "intents": len({i for i, _ in self._snapshot.answers}),
         }
 
-    def _personalise(self, intent: str, lang: str, variants: list[tuple[str, str]], profile: dict, user_id: str) -> str:
+    def _rotate(self, intent: str, variants: list[_Variant], profile: dict, user_id: str) -> _Variant:
         preference = profile.get("communication_preference")
         preferred = "long" if preference == "detailed" else "short" if preference == "brief" else None
-        pool = [text for style, text in variants if style == preferred] or [text for _, text in variants]
+        pool = [v for v in variants if v.style == preferred] or variants
         # Rotate per user, so someone who comes back is not greeted with the same sentence.
         key = (user_id, intent)
         served = self._served.pop(key, 0)
@@ -106,7 +124,10 @@ class ResponseCache:
         if len(self._served) > _ROTATION_MEMORY:
             self._served.popitem(last=False)
         seed = int(hashlib.sha256(user_id.encode()).hexdigest()[:8], 16) + int(profile.get("conversations_so_far") or 0)
-        text = pool[(seed + served) % len(pool)]
+        return pool[(seed + served) % len(pool)]
+
+    @staticmethod
+    def _personalise(intent: str, lang: str, text: str, profile: dict) -> str:
         name = profile.get("name")
         text = text.replace("{name}", f" {name}" if name else "")
         if profile.get("emotional_state") in _WORRIED and intent not in _SOCIAL_INTENTS:

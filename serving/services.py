@@ -24,6 +24,7 @@ from serving.profiles import ProfileStore
 from serving.published import refresh_forever
 from serving.responder import Responder
 from serving.response_cache import ResponseCache
+from serving.withheld import Withheld
 
 log = logging.getLogger(__name__)
 
@@ -87,17 +88,19 @@ async def open_services(settings: Settings) -> Services:
     conversations = ConversationStore(writer, LogReader(str(root)))
     await conversations.load()
     embedder = await asyncio.to_thread(settings.embedding.open)
-    insights = InsightIndex(settings.data_uri, embedder)
+    withheld = Withheld(settings.data_uri)
+    insights = InsightIndex(settings.data_uri, embedder, withheld)
     profiles = ProfileStore(settings.data_uri, settings.profile_prompt_chars)
-    cache = ResponseCache(settings.data_uri, embedder, insights.queries)
-    for store in (insights, profiles, cache):
+    cache = ResponseCache(settings.data_uri, embedder, insights.queries, withheld)
+    # What feedback withheld first, so the stores built from it see the same scores.
+    for store in (withheld, insights, profiles, cache):
         await asyncio.to_thread(store.refresh)
     claude = claude_client(settings)
     local = await asyncio.to_thread(local_llm, settings)
     responder = Responder(settings, load_prompt("responder"), metrics, claude, local)
     chat = ChatService(settings, conversations, cache, insights, profiles, responder, metrics)
     background = [
-        asyncio.create_task(refresh_forever([insights, profiles, cache], settings.store_refresh_s)),
+        asyncio.create_task(refresh_forever([withheld, insights, profiles, cache], settings.store_refresh_s)),
         asyncio.create_task(_seal_forever(writer)),
     ]
     return Services(

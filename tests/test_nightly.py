@@ -1,45 +1,22 @@
-"""The nightly learning job: its schedule and partitions, findings into the knowledge base with provenance and
-without duplicates, profiles refreshed, intents proposed from cache misses, and compaction."""
+"""Nightly learning: findings are vetted user data, the night reruns cleanly, proposals keep users' words out of
+Dagster, and the schedule runs over the Bali day before."""
 
 import json
-import uuid
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 
 import dagster as dg
-import lancedb
 
 from assets.enrichment import conversation_analyses, jiwa_profiles
-from assets.nightly import compacted_stores, nightly_insights, proposed_intents, refreshed_profiles
+from assets.nightly import nightly_findings, proposed_intents
 from assets.nightly.days import BALI, bali_day_window
-from jiwa.convlog import FEEDBACK, LogEvent
-from jiwa.store.schema import INSIGHTS_TABLE
+from jiwa.store.schema import FINDINGS_TABLE, INSIGHTS_TABLE, LEARNED_TABLE, PROPOSALS_TABLE
 from pipelines.definitions import defs
 from tests.support.fakes import FakeLlamaResource
 from tests.support.log import conversation, seal
+from tests.support.nightly import bali, feedback, lesson, night, rows
 from tests.support.server import publish_insights
 
 DAY = "2026-11-23"
-NIGHTLY = [nightly_insights, refreshed_profiles, proposed_intents, compacted_stores]
-
-
-def _bali(hour: float, day: str = DAY) -> datetime:
-    return datetime.strptime(day, "%Y-%m-%d").replace(tzinfo=BALI) + timedelta(hours=hour)
-
-
-def _night(resources, day=DAY, instance=None):
-    result = dg.materialize(
-        NIGHTLY, resources=resources, partition_key=day, instance=instance or dg.DagsterInstance.ephemeral()
-    )
-    assert result.success
-    return {
-        e.asset_key.to_user_string(): {k: v.value for k, v in e.materialization.metadata.items()}
-        for e in result.get_asset_materialization_events()
-    }
-
-
-def _nightly_rows(data_uri):
-    table = lancedb.connect(data_uri).open_table(INSIGHTS_TABLE)
-    return [row for row in table.to_arrow().to_pylist() if row["source"] == "llama_nightly"]
 
 
 def test_schedule_runs_at_three_in_bali_over_the_day_before():
@@ -52,83 +29,67 @@ def test_schedule_runs_at_three_in_bali_over_the_day_before():
     assert bali_day_window(DAY) == (datetime(2026, 11, 22, 16, tzinfo=UTC), datetime(2026, 11, 23, 16, tzinfo=UTC))
 
 
-def test_a_night_adds_findings_with_provenance_refreshes_profiles_and_reruns_cleanly(resources, data_uri):
-    events = conversation("c_day", "ana", ["Maaf, saya bingung soal KITAS", "Terima kasih"], start=_bali(10))
-    events += conversation("c_late", "ben", ["Hello, late question about NPWP"], start=_bali(23.9))  # 23:54 in Bali
-    events += conversation("c_next", "cai", ["Next day question"], start=_bali(24.5))  # the following day
+def test_a_night_keeps_vetted_findings_as_user_data_and_reruns_cleanly(resources, data_uri):
+    events = conversation("c_day", "ana", ["Maaf, saya bingung soal KITAS", "Terima kasih"], start=bali(DAY, 10))
+    events += conversation("c_late", "ben", ["Hello, late question about NPWP"], start=bali(DAY, 23.9))  # 23:54
+    events += conversation("c_next", "cai", ["Next day question"], start=bali(DAY, 24.5))  # the following day
     reply = next(e for e in events if e.conversation_id == "c_day" and e.role == "assistant")
-    events.append(
-        LogEvent(
-            f"evt_{uuid.uuid4().hex}",
-            FEEDBACK,
-            _bali(10.2),
-            "acme",
-            "ana",
-            "c_day",
-            reply.message_id,
-            rating="down",
-            comment="too vague",
-        )
-    )
+    events.append(feedback(reply, "down", "too vague for me"))
     seal(data_uri, events)
     assert dg.materialize(
         [conversation_analyses, jiwa_profiles], resources=resources, instance=dg.DagsterInstance.ephemeral()
     ).success
 
-    first = _night(resources)
-    assert first["nightly_insights"]["conversations"] == 2 and first["nightly_insights"]["rated_conversations"] == 1
-    rows = _nightly_rows(data_uri)
-    assert {tuple(row["source_conversations"]) for row in rows} <= {("c_day",), ("c_late",)} and rows
-    assert all(row["source_date"] == DAY and row["category"] == "nightly" for row in rows)
-    assert "nightly_phrasing_failed" in {row["topic_id"] for row in rows}  # learnt from the down-rating
+    first = night(resources, DAY)
+    findings = first["nightly_findings"]
+    assert findings["conversations"] == 2 and findings["rated_conversations"] == 1 and findings["findings"] == 2
+    assert findings["kept"] + sum(findings["filtered"].values()) - findings["filtered"]["schema_invalid"] == 2
+    stored = rows(data_uri, FINDINGS_TABLE)
+    assert {(r["id"], r["tenant"], r["user_id"], r["day"]) for r in stored} <= {
+        ("c_day", "acme", "ana", DAY),
+        ("c_late", "acme", "ben", DAY),
+    }
+    assert stored and "phrasing_failed" in {r["kind"] for r in stored}  # learnt from the down-rating
+    # One person's lesson is a candidate: not served, and its words are not in Dagster.
+    candidates = rows(data_uri, LEARNED_TABLE)
+    assert candidates and {c["status"] for c in candidates} == {"candidate"}
+    assert "want reassurance" not in first["learned_insights"]["preview"]
+    assert not any(r["source"] not in ("curated", "llama_offline") for r in rows(data_uri, INSIGHTS_TABLE))
+    dumped = json.dumps(first, default=str).lower()
+    assert not any(words in dumped for words in ("saya bingung", "late question", "too vague"))
     assert first["refreshed_profiles"]["users_that_day"] == 2
     assert first["compacted_stores"]["tables"]
 
-    _night(resources)  # a rerun (or a backfill) of the same day replaces that day's rows
-    assert sorted(r["id"] for r in _nightly_rows(data_uri)) == sorted(r["id"] for r in rows)
+    night(resources, DAY)  # a rerun (or a backfill) of the same day replaces that day's findings
+    assert sorted(r["id"] for r in rows(data_uri, FINDINGS_TABLE)) == sorted(r["id"] for r in stored)
+    assert [c["id"] for c in rows(data_uri, LEARNED_TABLE)] == [c["id"] for c in candidates]
 
 
-def test_findings_already_in_the_knowledge_base_are_not_added(resources, data_uri):
+def test_findings_already_in_the_knowledge_base_are_not_kept(resources, data_uri):
     publish_insights(resources)
-    existing = lancedb.connect(data_uri).open_table(INSIGHTS_TABLE).to_arrow().to_pylist()[0]
-    duplicate = json.dumps(
-        {
-            "kind": "cultural_pattern",
-            "insight": existing["insight"],
-            "guidance": existing["guidance"],
-            "triggers": {"id": existing["triggers_id"], "en": existing["triggers_en"], "it": existing["triggers_it"]},
-            "tone_tags": ["warm"],
-        }
-    )
-    seal(data_uri, conversation("c1", "ana", ["Maaf, saya malu"], start=_bali(9)))
-    night = dg.materialize(
-        [nightly_insights],
-        resources={**resources, "llama": FakeLlamaResource(script=[duplicate])},
-        partition_key=DAY,
-        instance=dg.DagsterInstance.ephemeral(),
-    )
-    metadata = {k: v.value for k, v in night.asset_materializations_for_node("nightly_insights")[0].metadata.items()}
-    assert metadata["findings"] == 1 and metadata["duplicates_of_knowledge_base"] == 1 and metadata["added"] == 0
-    assert _nightly_rows(data_uri) == []
+    existing = rows(data_uri, INSIGHTS_TABLE)[0]
+    seal(data_uri, conversation("c1", "ana", ["Maaf, saya malu"], start=bali(DAY, 9)))
+    triggers = {lang: existing[f"triggers_{lang}"] for lang in ("id", "en", "it")}
+    llama = FakeLlamaResource(script=[lesson(existing["insight"], existing["guidance"], triggers=triggers)])
+    metadata = night({**resources, "llama": llama}, DAY, assets=[nightly_findings])["nightly_findings"]
+    assert metadata["findings"] == 1 and metadata["kept"] == 0
+    # The truth gate sees a copy of the team's words first; the knowledge base check would catch it next.
+    assert metadata["filtered"].get("copies_the_team", 0) + metadata["filtered"].get("known_already", 0) == 1
+    assert rows(data_uri, FINDINGS_TABLE) == []
 
 
-def test_frequent_cache_misses_are_proposed_not_served(resources, data_uri):
+def test_frequent_cache_misses_are_proposed_without_users_words_in_dagster(resources, data_uri):
+    questions = ["Can I bring my dog to Bali?", "can i bring my dog to bali", "Can I bring my dog into Bali?"]
     events = []
-    for index, text in enumerate(
-        [
-            "Can I bring my dog to Bali?",
-            "can i bring my dog to bali",
-            "Can I bring my dog into Bali?",
-            "How much is a KITAS?",
-        ]
-    ):
-        events += conversation(f"c{index}", f"user{index}", [text], start=_bali(8 + index))
+    for index, text in enumerate([*questions, "How much is a KITAS?"]):
+        events += conversation(f"c{index}", f"user{index}", [text], start=bali(DAY, 8 + index))
     seal(data_uri, events)
-    result = dg.materialize(
-        [proposed_intents], resources=resources, partition_key=DAY, instance=dg.DagsterInstance.ephemeral()
-    )
-    metadata = {k: v.value for k, v in result.asset_materializations_for_node("proposed_intents")[0].metadata.items()}
+    metadata = night(resources, DAY, assets=[proposed_intents])["proposed_intents"]
     assert metadata["proposals"] == 1
     proposal = metadata["proposed"][0]
-    assert "dog" in proposal["representative"].lower() and proposal["messages"] == 3 and proposal["users"] == 3
-    assert "intents.yaml" in metadata["preview"]
+    assert proposal["messages"] == 3 and proposal["users"] == 3 and proposal["id"] == f"{DAY}-1"
+    assert "dog" not in json.dumps(metadata).lower()
+    stored = rows(data_uri, PROPOSALS_TABLE)
+    assert sorted(r["question"] for r in stored) == sorted(questions)
+    assert {r["proposal"] for r in stored} == {proposal["id"]}
+    assert "intent_proposals" in metadata["to_accept"]

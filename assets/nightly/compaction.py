@@ -5,7 +5,8 @@ from pathlib import Path
 import dagster as dg
 
 from assets.nightly.days import nightly_partitions
-from assets.nightly.findings import nightly_insights
+from assets.nightly.feedback import feedback_scores
+from assets.nightly.learned import learned_insights
 from assets.nightly.profiles import refreshed_profiles
 from assets.nightly.proposals import proposed_intents
 from assets.resources import StoresResource
@@ -18,10 +19,10 @@ from jiwa.versions import code_version
     partitions_def=nightly_partitions,
     group_name="nightly",
     kinds={"lancedb"},
-    deps=[nightly_insights, refreshed_profiles, proposed_intents],
+    deps=[learned_insights, feedback_scores, refreshed_profiles, proposed_intents],
     code_version=code_version(Path(__file__), compaction),
     description="After the night's writes: every table compacted; knowledge tables keep JIWA_STORE_RETENTION_HOURS "
-    "of versions, user-data tables none.",
+    "of versions, tables derived from users none.",
 )
 def compacted_stores(context: dg.AssetExecutionContext, stores: StoresResource):
     stats = compact_stores(stores.uri, retention_hours=stores.settings().store_retention_hours)

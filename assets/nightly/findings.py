@@ -1,40 +1,38 @@
-"""Pattern 4: every night LLAMA learns from yesterday's conversations (one daily partition per Bali day)."""
+"""Pattern 4: every night LLAMA reads yesterday's conversations (one daily partition per Bali day) and writes one
+lesson per conversation. A lesson is kept only if it passes the screen for planted content and users' own words,
+the truth gate against the team's curated base, and is not already known; kept lessons are user data (they came
+from one person's conversation) and wait in nightly_findings until enough people support them (learned_insights)."""
 
 import time
 from collections import Counter
 from pathlib import Path
 
 import dagster as dg
-import pyarrow as pa
 from pydantic import Field
 
 from assets.checks import rows_match_schema
+from assets.knowledge.insights import VERIFY_PROMPT
 from assets.nightly import days
 from assets.nightly.days import day_conversations, nightly_partitions
 from assets.previews import markdown_table
 from assets.resources import AnalysisResource, EmbedderResource, KnowledgeResource, LlamaResource, StoresResource
 from assets.versions import configured_embedder, configured_model
-from jiwa.catalogue.topics import Topic
+from jiwa.catalogue.curated import load_curated
+from jiwa.catalogue.topics import load_catalogue
 from jiwa.enrichment import transcript as transcript_rendering
-from jiwa.knowledge import insight_rows
-from jiwa.knowledge import screen as screening
-from jiwa.knowledge.insight_rows import Provenance, insight_record, with_novel_vectors
-from jiwa.knowledge.screen import screen
+from jiwa.forgetting import commit_user_rows
+from jiwa.knowledge import insight_rows, screen, truth_gate
+from jiwa.knowledge.insight_rows import closest_existing, search_text
+from jiwa.knowledge.truth_gate import GateReference, LlamaVerifier, vet
 from jiwa.prompts import as_data, load_prompt
 from jiwa.store.insights import published_vectors
-from jiwa.store.lance import refresh_indexes, sql_literal, tag_version, upsert
-from jiwa.store.schema import INSIGHTS_TABLE, insights_schema
+from jiwa.store.lance import sql_literal
+from jiwa.store.schema import FINDINGS_TABLE, findings_schema, insights_schema
 from jiwa.versions import code_version
 
 FINDING_PROMPT = load_prompt("nightly_finding")
 NIGHTLY_CHECKS = ("findings_schema_valid", "findings_provenance_complete")
-_SOURCES = code_version(Path(__file__), days, transcript_rendering, insight_rows, screening)
-_KIND_NAMES = {
-    "cultural_pattern": "cultural pattern seen in conversations",
-    "unmet_need": "emotional need that went unmet",
-    "phrasing_worked": "phrasing that worked",
-    "phrasing_failed": "phrasing that did not work",
-}
+_SOURCES = code_version(Path(__file__), days, transcript_rendering, insight_rows, screen, truth_gate)
 
 
 class NightlyConfig(dg.Config):
@@ -54,15 +52,19 @@ class NightlyConfig(dg.Config):
     group_name="nightly",
     kinds={"llamacpp", "lancedb"},
     pool="llama",
-    # A day's learning reads the whole knowledge base, every category of it.
-    deps=["conversation_log", dg.AssetDep("cultural_insights", partition_mapping=dg.AllPartitionMapping())],
-    code_version=FINDING_PROMPT.code_version(configured_model(), configured_embedder(), _SOURCES),
-    check_specs=[dg.AssetCheckSpec(name, asset="nightly_insights", blocking=True) for name in NIGHTLY_CHECKS],
-    description="What LLAMA learnt from one Bali day of conversations and their feedback: cultural patterns, unmet "
-    "needs, phrasings that worked or not. Deduplicated against the knowledge base, then added to cultural_insights "
-    "with source llama_nightly, the day and the source conversations.",
+    # The knowledge base as it stands decides what is already known; the curated base is the truth gate's reference.
+    deps=[
+        "conversation_log",
+        "curated_insights",
+        dg.AssetDep("cultural_insights", partition_mapping=dg.AllPartitionMapping()),
+    ],
+    code_version=FINDING_PROMPT.code_version(VERIFY_PROMPT.sha256, configured_model(), configured_embedder(), _SOURCES),
+    check_specs=[dg.AssetCheckSpec(name, asset="nightly_findings", blocking=True) for name in NIGHTLY_CHECKS],
+    description="One lesson per conversation of one Bali day, from the conversation and its feedback: cultural "
+    "patterns, unmet needs, phrasings that worked or not. Screened, truth-gated against the curated base and "
+    "deduplicated against the knowledge base; kept lessons are user data, forgotten with their user.",
 )
-def nightly_insights(
+def nightly_findings(
     context: dg.AssetExecutionContext,
     config: NightlyConfig,
     llama: LlamaResource,
@@ -75,15 +77,15 @@ def nightly_insights(
     day = context.partition_key
     policy = analysis.settings()
     knobs = knowledge.settings()
-    transcripts, notes = day_conversations(stores.log_reader(), day, policy.conversation_max_days)
+    reader = stores.log_reader()
+    transcripts, notes = day_conversations(reader, day, policy.conversation_max_days)
     rated = {t.conversation_id for t in transcripts if any(turn.message_id in notes for turn in t.turns)}
     chosen = sorted(
         (t for t in transcripts if t.user_turns), key=lambda t: (t.conversation_id not in rated, t.conversation_id)
-    )
-    chosen = chosen[: config.max_conversations]
+    )[: config.max_conversations]
 
     llm = llama.structured()
-    findings = []
+    written = []
     for index, transcript in enumerate(chosen):
         own_notes = {turn.message_id: notes[turn.message_id] for turn in transcript.turns if turn.message_id in notes}
         finding = llm.generate(
@@ -93,90 +95,112 @@ def nightly_insights(
             feedback=as_data("; ".join(own_notes.values())) or "none",
         )
         if finding is not None:
-            findings.append((transcript, finding))
-    # What users tried to teach is screened before anything is stored: planted content and their own words go.
-    written_by_llama = len(findings)
-    # The users' words are their turns and their feedback comments (in the notes).
-    written = [
-        list(t.user_turns.values()) + [notes[m] for m in (turn.message_id for turn in t.turns) if m in notes]
-        for t, _ in findings
-    ]
-    screened = screen([finding for _, finding in findings], written)
-    findings = [(findings[i][0].conversation_id, findings[i][1]) for i in screened.kept]
+            # What the user wrote in this conversation: their turns and their feedback comments.
+            written.append((transcript, finding, [*transcript.user_turns.values(), *own_notes.values()]))
+    generated_s = time.perf_counter() - started
 
-    def provenance(conversation_id: str) -> Provenance:
-        return Provenance.of_run(
-            "llama_nightly",
-            llm,
-            FINDING_PROMPT,
-            context.run_id,
-            source_date=day,
-            source_conversations=(conversation_id,),
-        )
+    filtered = Counter({"schema_invalid": llm.stats.dropped})
+    screened = screen.screen([finding for _, finding, _ in written], [texts for _, _, texts in written])
+    filtered.update(screened.dropped)
+    survivors = [written[i][:2] for i in screened.kept]
 
-    records = [
-        insight_record(
-            Topic(
-                id=f"nightly_{f.kind}", category="nightly", name=_KIND_NAMES[f.kind], description=_KIND_NAMES[f.kind]
-            ),
-            f,
-            provenance(conversation_id),
-        )
-        for conversation_id, f in findings
-    ]
     model = embedder.embedder()
-    schema = insights_schema(model.model_name, model.dimension)
-    vectors = model.embed([record["search_text"] for record in records])
-    db = stores.lance()
-    # The knowledge base as it stands, minus this day's own earlier nightly rows (they are being replaced).
-    this_day = f"source = 'llama_nightly' AND source_date = {sql_literal(day)}"
-    existing = published_vectors(db, schema, f"NOT ({this_day})")
-    kept, duplicates = with_novel_vectors(
-        records, vectors, existing, config.dedup_threshold or knobs.insights_dedup_threshold
-    )
+    reference = GateReference.build(load_catalogue(), load_curated(load_catalogue()), model)
+    placed = [
+        (transcript, reference.closest_topic(vector), finding)
+        for (transcript, finding), vector in zip(
+            survivors, model.embed([f"{f.insight} {f.guidance}" for _, f in survivors]), strict=True
+        )
+    ]
+    verifier = LlamaVerifier(llm, VERIFY_PROMPT) if knobs.insights_verify_with_model else None
+    rows = []
+    for transcript, topic, finding in placed:
+        # One at a time, so each vetted lesson (its off-language triggers removed) stays with its conversation.
+        gate = vet(
+            [(topic, finding)],
+            reference,
+            model,
+            min_agreement=knobs.insights_min_agreement,
+            max_gap=knobs.insights_max_agreement_gap,
+            verifier=verifier,
+        )
+        filtered.update(gate.dropped)
+        rows += [_finding_row(transcript, *passed, day, llm.model_id, context.run_id) for passed in gate.passed]
+
+    schema = findings_schema(model.model_name, model.dimension)
+    vectors = model.embed([row["search_text"] for row in rows])
+    known = published_vectors(stores.lance(), insights_schema(model.model_name, model.dimension), "true")
+    # Only against the knowledge base: the same lesson from several conversations is support, not a duplicate.
+    novel = closest_existing(vectors, known) < (config.dedup_threshold or knobs.insights_dedup_threshold)
+    filtered["known_already"] += int((~novel).sum())
+    kept = [dict(row, vector=vector.tolist()) for row, vector, ok in zip(rows, vectors, novel, strict=True) if ok]
+
     checks = _checks(kept, schema, day)
     metadata = {
         "day": day,
         "conversations": len(transcripts),
         "read": len(chosen),
         "rated_conversations": len(rated),
-        "findings": written_by_llama,
-        "kept_after_screening": len(records),
-        "duplicates_of_knowledge_base": duplicates,
-        "added": len(kept),
-        "kinds": dg.MetadataValue.json(dict(Counter(row["topic_id"] for row in kept))),
-        "dropped_invalid": llm.stats.dropped,
-        "screened_out": dg.MetadataValue.json(dict(screened.dropped)),
+        "findings": len(written),
+        "kept": len(kept),
+        "filtered": dg.MetadataValue.json(dict(sorted(filtered.items()))),
+        "llama_s": round(generated_s, 1),
         "elapsed_s": round(time.perf_counter() - started, 1),
+        # Counts only: a finding came from one person's conversation.
         "preview": markdown_table(
-            ["kind", "insight", "guidance", "conversation"],
-            ([r["topic_id"], r["insight"], r["guidance"], r["source_conversations"][0]] for r in kept),
-            limit=5,
+            ["kind", "topic", "lessons kept"],
+            ([kind, topic, n] for (kind, topic), n in Counter((r["kind"], r["topic"]) for r in kept).most_common()),
+            empty="No lesson of this day passed the screen and the truth gate.",
         ),
     }
     if not all(check.passed for check in checks):
         return dg.MaterializeResult(metadata={**metadata, "published": False}, check_results=checks)
-    if kept or INSIGHTS_TABLE in db.table_names():
-        # Replaces exactly this day's nightly rows, so a backfill or a rerun of the day never duplicates them.
-        table = upsert(db, INSIGHTS_TABLE, schema, pa.Table.from_pylist(kept, schema=schema), replace_scope=this_day)
-        refresh_indexes(table, text_column="search_text", vector_min_rows=knobs.vector_index_min_rows)
-        metadata["table_version"] = tag_version(table, f"nightly-{day}-{context.run_id[:8]}")
-    return dg.MaterializeResult(metadata={**metadata, "published": True}, check_results=checks)
+    # Replaces exactly this day's findings, so a rerun or a backfill of the day never duplicates them.
+    stored = commit_user_rows(
+        stores.lance(),
+        reader,
+        FINDINGS_TABLE,
+        schema,
+        kept,
+        f"findings-{day}",
+        replace_scope=f"day = {sql_literal(day)}",
+    )
+    return dg.MaterializeResult(metadata={**metadata, **stored, "published": True}, check_results=checks)
 
 
-def _checks(rows: list[dict], schema: pa.Schema, day: str) -> list[dg.AssetCheckResult]:
-    incomplete = [
-        r["id"]
-        for r in rows
-        if r["source"] != "llama_nightly" or r["source_date"] != day or not r["source_conversations"]
-    ]
+def _finding_row(transcript, topic, finding, day: str, model_id: str, run_id: str) -> dict:
+    return {
+        "id": transcript.conversation_id,
+        "tenant": transcript.tenant,
+        "user_id": transcript.user_id,
+        "day": day,
+        "ended_at": max(turn.created_at for turn in transcript.turns),
+        "kind": finding.kind,
+        "topic_id": topic.id,
+        "topic": topic.name,
+        "category": topic.category,
+        "insight": finding.insight,
+        "guidance": finding.guidance,
+        "triggers_id": list(finding.triggers.id),
+        "triggers_en": list(finding.triggers.en),
+        "triggers_it": list(finding.triggers.it),
+        "tone_tags": list(dict.fromkeys(finding.tone_tags)),
+        "search_text": search_text(topic, finding),
+        "model": model_id,
+        "prompt_version": FINDING_PROMPT.version,
+        "run_id": run_id,
+    }
+
+
+def _checks(rows: list[dict], schema, day: str) -> list[dg.AssetCheckResult]:
+    incomplete = [r["id"] for r in rows if r["day"] != day or not r["tenant"] or not r["user_id"]]
     return [
         rows_match_schema("findings_schema_valid", rows, schema),
         dg.AssetCheckResult(
             check_name="findings_provenance_complete",
             passed=not incomplete,
-            description="every row names its source, day and conversations"
+            description="every finding names its tenant, user, day and conversation"
             if not incomplete
-            else f"incomplete provenance: {incomplete[:5]}",
+            else f"{len(incomplete)} findings without full provenance",
         ),
     ]

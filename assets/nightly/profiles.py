@@ -4,7 +4,7 @@ import dagster as dg
 
 from assets.enrichment.profiles import PROFILES_CODE_VERSION, rebuild_profiles
 from assets.nightly.days import day_conversations, nightly_partitions
-from assets.nightly.findings import nightly_insights
+from assets.nightly.findings import nightly_findings
 from assets.resources import AnalysisResource, StoresResource
 
 
@@ -12,7 +12,7 @@ from assets.resources import AnalysisResource, StoresResource
     partitions_def=nightly_partitions,
     group_name="nightly",
     kinds={"lancedb"},
-    deps=[nightly_insights, "conversation_analyses"],
+    deps=[nightly_findings, "conversation_analyses"],
     code_version=PROFILES_CODE_VERSION,
     description="The JIWA profiles of everyone who talked to Jiwa that day, folded again from their latest analyses.",
 )

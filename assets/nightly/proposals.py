@@ -8,12 +8,15 @@ from pydantic import Field
 
 from assets.nightly.days import bali_day_window, nightly_partitions
 from assets.previews import markdown_table
-from assets.resources import EmbedderResource, StoresResource
+from assets.resources import EmbedderResource, LearningResource, StoresResource
 from assets.versions import configured_embedder
 from jiwa import clustering
 from jiwa.clustering import greedy_clusters
+from jiwa.forgetting import commit_user_rows
 from jiwa.intent_matching import TermFinder
 from jiwa.store.cache import published_matcher_spec
+from jiwa.store.lance import sql_literal
+from jiwa.store.schema import PROPOSALS_TABLE, proposals_schema
 from jiwa.versions import code_version
 
 
@@ -27,21 +30,27 @@ class ProposalConfig(dg.Config):
 @dg.asset(
     partitions_def=nightly_partitions,
     group_name="nightly",
-    kinds={"duckdb"},
+    kinds={"duckdb", "lancedb"},
     deps=["conversation_log", "common_response_cache"],
     code_version=code_version(Path(__file__), clustering, configured_embedder()),
-    description="Questions asked often that day and not answered from the cache, clustered and proposed as new "
-    "intents. Nothing here is served: an analyst accepts a proposal by adding it to assets/catalogue/intents.yaml.",
+    description="Questions asked often that day by several users and not answered from the cache, clustered and "
+    "proposed as new intents. The questions themselves are user data: they wait in the intent_proposals table, "
+    "forgotten with their users; the metadata shows counts and the terms they use. Nothing here is served: an "
+    "analyst accepts a proposal by adding it to assets/catalogue/intents.yaml.",
 )
 def proposed_intents(
-    context: dg.AssetExecutionContext, config: ProposalConfig, embedder: EmbedderResource, stores: StoresResource
+    context: dg.AssetExecutionContext,
+    config: ProposalConfig,
+    embedder: EmbedderResource,
+    stores: StoresResource,
+    learning: LearningResource,
 ):
-    start, end = bali_day_window(context.partition_key)
-    rows = (
-        stores.log_reader()
-        .query(
-            """
-        SELECT u.content, u.user_id FROM events u
+    day = context.partition_key
+    start, end = bali_day_window(day)
+    reader = stores.log_reader()
+    rows = reader.query(
+        """
+        SELECT u.message_id, u.tenant, u.user_id, u.content, u.created_at FROM events u
         JOIN events a ON a.conversation_id = u.conversation_id AND a.role = 'assistant' AND a.type = 'turn'
           AND a.created_at >= u.created_at
           AND NOT EXISTS (SELECT 1 FROM events m WHERE m.conversation_id = u.conversation_id AND m.role = 'user'
@@ -49,51 +58,66 @@ def proposed_intents(
         WHERE u.type = 'turn' AND u.role = 'user' AND u.created_at >= ? AND u.created_at < ?
           AND coalesce(a.source, '') <> 'cache' AND length(u.content) <= 200
         """,
-            [start, end],
-        )
-        .to_pylist()
-    )
+        [start, end],
+    ).to_pylist()
     questions = [row for row in rows if "?" in row["content"] or len(row["content"].split()) <= 12]
     vectors = embedder.embedder().embed([row["content"] for row in questions])
-    clusters = greedy_clusters(vectors, config.similarity)
     spec = published_matcher_spec(stores.lance())
     finder = TermFinder(spec.terms) if spec else None
-    proposals = []
-    for members in clusters:
-        users = {questions[i]["user_id"] for i in members}
-        if len(members) < config.min_cluster_size or len(users) < 2:
+    proposals, members_of = [], {}
+    for members in greedy_clusters(vectors, config.similarity):
+        users = {(questions[i]["tenant"], questions[i]["user_id"]) for i in members}
+        if len(members) < config.min_cluster_size or len(users) < learning.settings().min_users:
             continue
-        examples = [questions[i]["content"] for i in members]
         centre = vectors[members].mean(axis=0)
-        representative = examples[int(np.argmax(vectors[members] @ centre))]
-        proposals.append(
+        representative = questions[members[int(np.argmax(vectors[members] @ centre))]]["content"]
+        proposal = {
+            "messages": len(members),
+            "users": len(users),
+            "term_groups": sorted(finder.groups(representative)) if finder else [],
+        }
+        proposals.append(proposal)
+        members_of[id(proposal)] = members
+    proposals.sort(key=lambda p: (-p["messages"], p["term_groups"]))
+    stored = []
+    for number, proposal in enumerate(proposals, start=1):
+        proposal["id"] = f"{day}-{number}"
+        stored += [
             {
-                "representative": representative,
-                "messages": len(members),
-                "users": len(users),
-                "examples": examples[:5],
-                "term_groups": sorted(finder.groups(representative)) if finder else [],
+                "id": questions[i]["message_id"],
+                "proposal": proposal["id"],
+                "day": day,
+                "tenant": questions[i]["tenant"],
+                "user_id": questions[i]["user_id"],
+                "question": questions[i]["content"],
+                "asked_at": questions[i]["created_at"],
+                "run_id": context.run_id,
             }
-        )
-    proposals.sort(key=lambda p: (-p["messages"], p["representative"]))
+            for i in members_of[id(proposal)]
+        ]
+    committed = commit_user_rows(
+        stores.lance(),
+        reader,
+        PROPOSALS_TABLE,
+        proposals_schema(),
+        stored,
+        f"proposals-{day}",
+        replace_scope=f"day = {sql_literal(day)}",
+    )
     return dg.MaterializeResult(
         metadata={
-            "day": context.partition_key,
+            "day": day,
             "cache_missed_questions": len(questions),
             "proposals": len(proposals),
             "proposed": dg.MetadataValue.json(proposals[:20]),
+            **committed,
             "preview": markdown_table(
-                ["question", "messages", "users", "terms it uses", "to accept, add to intents.yaml"],
-                (
-                    [p["representative"], p["messages"], p["users"], ", ".join(p["term_groups"]), _intent_snippet(p)]
-                    for p in proposals
-                ),
+                ["proposal", "messages", "users", "terms they use"],
+                ([p["id"], p["messages"], p["users"], ", ".join(p["term_groups"])] for p in proposals),
                 limit=10,
                 empty="No question was frequent enough that day.",
             ),
+            "to_accept": "Read a proposal's questions in the intent_proposals table (column `proposal`), then add "
+            "the intent to assets/catalogue/intents.yaml with phrasings of your own.",
         }
     )
-
-
-def _intent_snippet(proposal: dict) -> str:
-    return f'`new_intent: {{require: {proposal["term_groups"]}, phrasings: {{en: ["{proposal["representative"]}"]}}}}`'

@@ -87,6 +87,14 @@ def insight_record(topic: Topic, insight: CulturalInsight, provenance: Provenanc
     }
 
 
+def closest_existing(vectors: np.ndarray, existing: np.ndarray, chunk: int = 4096) -> np.ndarray:
+    """Each vector's cosine similarity to its closest existing vector (-1 when there is none); unit vectors."""
+    best = np.full(len(vectors), -1.0, dtype=np.float32)
+    for start in range(0, len(existing), chunk):
+        best = np.maximum(best, (vectors @ existing[start : start + chunk].T).max(axis=1))
+    return best
+
+
 def novel_mask(vectors: np.ndarray, existing: np.ndarray, threshold: float, chunk: int = 4096) -> np.ndarray:
     """True for each vector whose cosine similarity to every earlier kept vector and every existing one is below threshold.
 
@@ -95,12 +103,7 @@ def novel_mask(vectors: np.ndarray, existing: np.ndarray, threshold: float, chun
     keep = np.zeros(len(vectors), dtype=bool)
     if len(vectors) == 0:
         return keep
-    if len(existing):
-        best_existing = np.full(len(vectors), -1.0, dtype=np.float32)
-        for start in range(0, len(existing), chunk):
-            best_existing = np.maximum(best_existing, (vectors @ existing[start : start + chunk].T).max(axis=1))
-    else:
-        best_existing = np.full(len(vectors), -1.0, dtype=np.float32)
+    best_existing = closest_existing(vectors, existing, chunk)
     kept: list[int] = []
     for index, vector in enumerate(vectors):
         if best_existing[index] >= threshold:

@@ -51,6 +51,16 @@ def screen(findings: list[CulturalInsight], user_texts: list[list[str]]) -> Scre
 
 def screen_reason(finding: CulturalInsight, user_texts: list[str]) -> str | None:
     texts = [finding.insight, finding.guidance, *finding.triggers.id, *finding.triggers.en, *finding.triggers.it]
+    reason = lesson_reason(texts)
+    if reason:
+        return reason
+    if _copies_a_run(f"{finding.insight} {finding.guidance}", user_texts):
+        return "copied_user_words"
+    return None
+
+
+def lesson_reason(texts: list[str]) -> str | None:
+    """Why a lesson's texts may not be served (planted content, an instruction, a person's name), or None."""
     joined = "\n".join(texts)
     reason = planted_content(joined)
     if reason:
@@ -59,8 +69,6 @@ def screen_reason(finding: CulturalInsight, user_texts: list[str]) -> str | None
         return "instruction"
     if _PERSON.search(joined):
         return "person_name"
-    if _copies_a_run(f"{finding.insight} {finding.guidance}", user_texts):
-        return "copied_user_words"
     return None
 
 

@@ -106,6 +106,10 @@ class GateReference:
         own = next(i for i, t in enumerate(self.topics) if t.id == topic.id)
         return float(scores[own]), float(np.delete(scores, own).max(initial=-1.0))
 
+    def closest_topic(self, vector: np.ndarray) -> Topic:
+        """The topic whose team texts are closest: where a lesson learned from a conversation belongs."""
+        return self.topics[int(self.owner[int(np.argmax(self.vectors @ vector))])]
+
     def closest_curated(self, vector: np.ndarray) -> float:
         """Similarity to the closest curated insight of any topic."""
         return float((self.vectors[self.curated] @ vector).max(initial=-1.0))

@@ -8,7 +8,7 @@ from pathlib import Path
 from jiwa.convlog import log_root
 from jiwa.log_compaction import compact_sealed
 from jiwa.store.lance import compact, connect
-from jiwa.store.schema import USER_DATA_TABLES
+from jiwa.store.schema import UNRETAINED_TABLES
 
 
 def compact_stores(data_uri: str, *, retention_hours: float) -> dict:
@@ -17,7 +17,7 @@ def compact_stores(data_uri: str, *, retention_hours: float) -> dict:
     db = connect(data_uri)
     retention = timedelta(hours=retention_hours)
     tables = {
-        name: compact(db.open_table(name), keep_versions_for=None if name in USER_DATA_TABLES else retention)
+        name: compact(db.open_table(name), keep_versions_for=None if name in UNRETAINED_TABLES else retention)
         for name in db.table_names()
     }
     return {

@@ -17,7 +17,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from jiwa.store.insights import InsightHit
-from jiwa.store.schema import SERVED_SOURCES
+from jiwa.store.schema import APPROVED, EARNED, SERVED_SOURCES
 
 _TOKEN = re.compile(r"\w+", re.UNICODE)
 _RRF_K = 60
@@ -25,6 +25,8 @@ _BM25_K1, _BM25_B = 1.2, 0.75
 # A topic holds several insights that say related things; the responder is better served by several topics.
 PER_TOPIC = 1
 SNAPSHOT_COLUMNS = ["id", "topic", "category", "insight", "guidance", "tone_tags", "search_text", "vector"]
+# A row every tenant may be served; a learned row earned by one tenant carries that tenant instead.
+EVERY_TENANT = ""
 
 
 def tokens(text: str) -> list[str]:
@@ -38,9 +40,12 @@ class _Postings:
 
 
 class MemoryIndex:
-    def __init__(self, records: list[dict], vectors: np.ndarray, version: int) -> None:
+    def __init__(self, records: list[dict], vectors: np.ndarray, version, scopes: list[str] | None = None) -> None:
         self.version = version
         self.size = len(records)
+        self._scopes = np.asarray(scopes if scopes is not None else [EVERY_TENANT] * len(records), dtype=object)
+        self._scoped = bool((self._scopes != EVERY_TENANT).any())
+        self._allowed: dict[str | None, np.ndarray] = {}
         self._hits = [
             InsightHit(
                 r["id"], r["topic"], r["category"], r["insight"], r["guidance"], tuple(r["tone_tags"] or ()), 0.0
@@ -53,13 +58,41 @@ class MemoryIndex:
     @classmethod
     def from_table(cls, table) -> MemoryIndex:
         """The served rows of one committed version: the curated base and what passed the truth gate."""
-        version = table.version
-        arrow = table.to_arrow()
+        return cls.from_tables(table)
+
+    @classmethod
+    def from_tables(cls, insights, learned=None, withheld: frozenset[str] = frozenset(), version=None) -> MemoryIndex:
+        """The knowledge base's served rows, plus learned lessons that are earned (scoped to their tenant) or
+        approved (for every tenant), minus what feedback withheld."""
+        arrow = insights.to_arrow()
         arrow = arrow.filter(pc.is_in(arrow.column("source"), pa.array(SERVED_SOURCES))).select(SNAPSHOT_COLUMNS)
+        scopes = [EVERY_TENANT] * arrow.num_rows
+        if learned is not None:
+            lessons = learned.to_arrow()
+            lessons = lessons.filter(pc.is_in(lessons.column("status"), pa.array([EARNED, APPROVED])))
+            scopes += [
+                EVERY_TENANT if status == APPROVED else tenant
+                for status, tenant in zip(
+                    lessons.column("status").to_pylist(), lessons.column("tenant").to_pylist(), strict=True
+                )
+            ]
+            arrow = pa.concat_tables([arrow, lessons.select(SNAPSHOT_COLUMNS).cast(arrow.schema)])
+        if withheld:
+            keep = pc.invert(pc.is_in(arrow.column("id"), pa.array(sorted(withheld), pa.string())))
+            scopes = [scope for scope, kept in zip(scopes, keep.to_pylist(), strict=True) if kept]
+            arrow = arrow.filter(keep)
         vectors = np.asarray(arrow.column("vector").combine_chunks().flatten(), dtype=np.float32)
         dimension = arrow.schema.field("vector").type.list_size
         records = arrow.drop_columns(["vector"]).to_pylist()
-        return cls(records, vectors.reshape(len(records), dimension), version)
+        return cls(records, vectors.reshape(len(records), dimension), version or insights.version, scopes)
+
+    def allowed(self, tenant: str | None) -> np.ndarray | None:
+        """Rows this tenant may be served: every tenant's rows and its own; None when no row is scoped."""
+        if not self._scoped:
+            return None
+        if tenant not in self._allowed:
+            self._allowed[tenant] = (self._scopes == EVERY_TENANT) | (self._scopes == tenant)
+        return self._allowed[tenant]
 
     def _build_postings(self, texts: list[str]) -> dict[str, _Postings]:
         lengths = np.zeros(len(texts), dtype=np.float32)
@@ -79,33 +112,46 @@ class MemoryIndex:
             postings[token] = _Postings(rows, idf * tf * (_BM25_K1 + 1) / norm)
         return postings
 
-    def _vector_ranking(self, query: np.ndarray, depth: int) -> np.ndarray:
+    def _vector_ranking(self, query: np.ndarray, depth: int, allowed: np.ndarray | None) -> np.ndarray:
         scores = self._vectors @ query
+        if allowed is not None:
+            scores = np.where(allowed, scores, -np.inf)
         depth = min(depth, self.size)
         top = np.argpartition(-scores, depth - 1)[:depth]
-        return top[np.argsort(-scores[top])]
+        top = top[np.argsort(-scores[top])]
+        return top if allowed is None else top[allowed[top]]
 
-    def _text_ranking(self, message: str, depth: int) -> np.ndarray:
+    def _text_ranking(self, message: str, depth: int, allowed: np.ndarray | None) -> np.ndarray:
         matched = [self._postings[token] for token in set(tokens(message)) if token in self._postings]
         if not matched:
             return np.zeros(0, dtype=np.int64)
         scores = np.zeros(self.size, dtype=np.float32)
         for postings in matched:
             scores[postings.rows] += postings.weights  # rows are unique within one token's postings
+        if allowed is not None:
+            scores[~allowed] = 0.0
         candidates = np.flatnonzero(scores)
         depth = min(depth, len(candidates))
         top = candidates[np.argpartition(-scores[candidates], depth - 1)[:depth]]
         return top[np.argsort(-scores[top])]
 
     def search(
-        self, query_vector: np.ndarray, message: str, k: int = 5, per_topic: int = PER_TOPIC
+        self,
+        query_vector: np.ndarray,
+        message: str,
+        k: int = 5,
+        per_topic: int = PER_TOPIC,
+        tenant: str | None = None,
     ) -> list[InsightHit]:
-        """Reciprocal-rank fusion of the exact vector ranking and the BM25 ranking, at most per_topic hits a topic."""
+        """Reciprocal-rank fusion of the exact vector ranking and the BM25 ranking, at most per_topic hits a topic,
+        over the rows the tenant may be served (without a tenant: the rows every tenant may be served)."""
         if self.size == 0:
             return []
         depth = max(k * 8, 40)
+        allowed = self.allowed(tenant)
         fused: dict[int, float] = defaultdict(float)
-        for ranking in (self._vector_ranking(query_vector, depth), self._text_ranking(message, depth)):
+        rankings = (self._vector_ranking(query_vector, depth, allowed), self._text_ranking(message, depth, allowed))
+        for ranking in rankings:
             for rank, row in enumerate(ranking.tolist()):
                 fused[row] += 1.0 / (_RRF_K + rank + 1)
         best, taken = [], defaultdict(int)

@@ -48,9 +48,18 @@ def insights_schema(embedding_model: str, dimension: int) -> pa.Schema:
 
 ANALYSES_TABLE = "conversation_analyses"
 PROFILES_TABLE = "jiwa_profiles"
-# Tables that hold what users wrote or what we inferred about them: forgetting a user deletes their rows here, and
-# compaction keeps no older version of these tables, so deleted rows do not survive on disk.
-USER_DATA_TABLES = (ANALYSES_TABLE, PROFILES_TABLE)
+FINDINGS_TABLE = "nightly_findings"
+PROPOSALS_TABLE = "intent_proposals"
+# Tables that hold what users wrote or what we inferred about them, one row per (tenant, user_id): forgetting a user
+# deletes their rows here, and compaction keeps no older version of these tables, so deleted rows leave the disk.
+USER_DATA_TABLES = (ANALYSES_TABLE, PROFILES_TABLE, FINDINGS_TABLE, PROPOSALS_TABLE)
+
+LEARNED_TABLE = "learned_insights"
+REVIEWS_TABLE = "insight_reviews"
+FEEDBACK_TABLE = "feedback_scores"
+# Derived from users' conversations without a row per user: rebuilt when a user is forgotten, and compaction keeps
+# no older version of it either.
+UNRETAINED_TABLES = (*USER_DATA_TABLES, LEARNED_TABLE)
 
 ANALYSIS_OK = "ok"
 ANALYSIS_FAILED = "failed"
@@ -122,4 +131,114 @@ def response_cache_schema(embedding_model: str, dimension: int) -> pa.Schema:
             pa.field("vector", pa.list_(pa.float32(), dimension), nullable=False),  # phrasings; zeros elsewhere
         ],
         metadata={EMBEDDING_MODEL_KEY: embedding_model.encode(), EMBEDDING_DIM_KEY: str(dimension).encode()},
+    )
+
+
+def _lesson_fields(dimension: int) -> list[pa.Field]:
+    """What a learned lesson says, the same in a night's findings and in the candidates built from them."""
+    return [
+        pa.field("kind", pa.string(), nullable=False),
+        pa.field("topic_id", pa.string(), nullable=False),
+        pa.field("topic", pa.string(), nullable=False),
+        pa.field("category", pa.string(), nullable=False),
+        pa.field("insight", pa.string(), nullable=False),
+        pa.field("guidance", pa.string(), nullable=False),
+        pa.field("triggers_id", pa.list_(pa.string())),
+        pa.field("triggers_en", pa.list_(pa.string())),
+        pa.field("triggers_it", pa.list_(pa.string())),
+        pa.field("tone_tags", pa.list_(pa.string())),
+        pa.field("search_text", pa.string(), nullable=False),
+        pa.field("vector", pa.list_(pa.float32(), dimension), nullable=False),
+    ]
+
+
+def findings_schema(embedding_model: str, dimension: int) -> pa.Schema:
+    """One vetted lesson LLAMA drew from one conversation: user data, forgotten with its user."""
+    return pa.schema(
+        [
+            pa.field("id", pa.string(), nullable=False),  # the conversation id: one finding per conversation
+            pa.field("tenant", pa.string(), nullable=False),
+            pa.field("user_id", pa.string(), nullable=False),
+            pa.field("day", pa.string(), nullable=False),  # the Bali day whose night wrote it
+            pa.field("ended_at", pa.timestamp("us", tz="UTC"), nullable=False),  # the conversation's last turn
+            *_lesson_fields(dimension),
+            pa.field("model", pa.string(), nullable=False),
+            pa.field("prompt_version", pa.string(), nullable=False),
+            pa.field("run_id", pa.string()),
+        ],
+        metadata={EMBEDDING_MODEL_KEY: embedding_model.encode(), EMBEDDING_DIM_KEY: str(dimension).encode()},
+    )
+
+
+# A learned candidate's status: below the support threshold, served to its tenant, served to all after review,
+# or turned down by an analyst.
+CANDIDATE = "candidate"
+EARNED = "earned"
+APPROVED = "approved"
+REJECTED = "rejected"
+
+
+def learned_schema(embedding_model: str, dimension: int) -> pa.Schema:
+    """Lessons of one tenant, each with the findings that support it (support accumulates across nights)."""
+    return pa.schema(
+        [
+            pa.field("id", pa.string(), nullable=False),
+            pa.field("tenant", pa.string(), nullable=False),
+            *_lesson_fields(dimension),
+            pa.field("supporting_conversations", pa.list_(pa.string()), nullable=False),
+            pa.field("supporting_users", pa.list_(pa.string()), nullable=False),
+            pa.field("users", pa.int32(), nullable=False),
+            pa.field("first_seen", pa.string(), nullable=False),
+            pa.field("last_seen", pa.string(), nullable=False),
+            pa.field("status", pa.string(), nullable=False),
+        ],
+        metadata={EMBEDDING_MODEL_KEY: embedding_model.encode(), EMBEDDING_DIM_KEY: str(dimension).encode()},
+    )
+
+
+def reviews_schema() -> pa.Schema:
+    """An analyst's decision on a learned candidate; the latest one per candidate counts."""
+    return pa.schema(
+        [
+            pa.field("id", pa.string(), nullable=False),  # the candidate id
+            pa.field("decision", pa.string(), nullable=False),  # APPROVED or REJECTED
+            pa.field("decided_at", pa.timestamp("us", tz="UTC"), nullable=False),
+            pa.field("run_id", pa.string()),
+        ]
+    )
+
+
+# What feedback scores: an insight that grounded replies, or one cached answer variant that was served.
+SCORED_INSIGHT = "insight"
+SCORED_CACHE_ANSWER = "cache_answer"
+
+
+def feedback_schema() -> pa.Schema:
+    """Ratings of the replies each insight or cached answer shaped, counted in distinct users: aggregates only."""
+    return pa.schema(
+        [
+            pa.field("id", pa.string(), nullable=False),
+            pa.field("kind", pa.string(), nullable=False),
+            pa.field("replies", pa.int32(), nullable=False),
+            pa.field("rated_up_users", pa.int32(), nullable=False),
+            pa.field("rated_down_users", pa.int32(), nullable=False),
+            pa.field("withheld", pa.bool_(), nullable=False),
+            pa.field("scored_at", pa.timestamp("us", tz="UTC"), nullable=False),
+        ]
+    )
+
+
+def proposals_schema() -> pa.Schema:
+    """A question that joined a proposed intent: user data (their words), forgotten with its user."""
+    return pa.schema(
+        [
+            pa.field("id", pa.string(), nullable=False),  # the message id
+            pa.field("proposal", pa.string(), nullable=False),  # the proposal it belongs to
+            pa.field("day", pa.string(), nullable=False),
+            pa.field("tenant", pa.string(), nullable=False),
+            pa.field("user_id", pa.string(), nullable=False),
+            pa.field("question", pa.string(), nullable=False),
+            pa.field("asked_at", pa.timestamp("us", tz="UTC"), nullable=False),
+            pa.field("run_id", pa.string()),
+        ]
     )

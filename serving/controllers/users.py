@@ -43,7 +43,12 @@ class UserController(Controller):
         owner.user(user_id)
         try:
             report = await forget_user(
-                tenant.name, user_id, memory=services.profiles, db=services.db, log=services.conversations
+                tenant.name,
+                user_id,
+                memory=services.profiles,
+                db=services.db,
+                log=services.conversations,
+                learning=services.settings.learning,
             )
         except ForgetIncomplete as exc:
             raise Unavailable(f"user '{user_id}' could not be forgotten right now ({exc}); repeat the DELETE.") from exc

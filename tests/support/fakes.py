@@ -14,8 +14,9 @@ class FakeChatBackend:
 
     model_id = "fake-llama"
 
-    def __init__(self, script: list[str] | None = None) -> None:
+    def __init__(self, script: list[str] | None = None, copies_users: bool = False) -> None:
         self.script = list(script or [])
+        self.copies_users = copies_users
         self.calls: list[list[dict]] = []
 
     def complete(self, messages, *, json_schema, max_tokens, temperature, seed) -> Completion:
@@ -24,6 +25,8 @@ class FakeChatBackend:
             text = self.script.pop(0)
         elif "Does the new statement agree with the experts?" in messages[-1]["content"]:
             text = json.dumps({"agrees": "yes"})
+        elif self.copies_users and "Ratings of Jiwa's replies:" in messages[-1]["content"]:
+            text = json.dumps(verbatim_finding(messages[-1]["content"]))
         elif "Ratings of Jiwa's replies:" in messages[-1]["content"]:
             first = re.search(r"^T\d+ user: (.*)$", messages[-1]["content"], flags=re.MULTILINE).group(1)
             rated_down = "rated this reply down" in messages[-1]["content"]
@@ -78,6 +81,20 @@ class FakeChatBackend:
         )
 
 
+def verbatim_finding(prompt: str) -> dict:
+    """The worst case of a nightly finding: everything the user wrote, and their feedback, copied as the lesson."""
+    said = " ".join(re.findall(r"^T\d+ user: (.*)$", prompt, flags=re.MULTILINE))
+    rated = re.search(r"Ratings of Jiwa's replies: (.*)$", prompt, flags=re.MULTILINE).group(1)
+    comment = rated.split(": ", 1)[1] if ": " in rated else said
+    return {
+        "kind": "cultural_pattern",
+        "insight": f"Lesson: {said} {comment}"[:280],
+        "guidance": f"Tell users: {comment}"[:280],
+        "triggers": {"id": [said[:80] or "halo"], "en": [said[:80] or "hello"], "it": [said[:80] or "ciao"]},
+        "tone_tags": ["warm"],
+    }
+
+
 # What a decent model adds to the team's description for each facet, so that insights of one topic differ.
 _FACET_ADDITIONS = {
     "what the signal really means": "Underneath the words there is usually a feeling that deserves to be named kindly.",
@@ -130,10 +147,11 @@ class FakeLlamaResource(LlamaResource):
     """LlamaResource whose backend is the fake; everything else (validation, retries, counting) is the real code."""
 
     script: list[str] = Field(default_factory=list, description="Raw outputs to return before the generated ones.")
+    copies_users: bool = Field(default=False, description="Nightly findings copy the users' words verbatim.")
 
     def setup_for_execution(self, context) -> None:
         settings = self.settings()
-        backend = FakeChatBackend(self.script)
+        backend = FakeChatBackend(self.script, self.copies_users)
         self._llm = StructuredLLM(
             backend, temperature=settings.temperature, seed=settings.seed, max_retries=settings.max_retries
         )

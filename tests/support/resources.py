@@ -1,6 +1,12 @@
 """The pipeline's resources for a test: every one of them, on a temp data folder, the fake LLAMA unless given."""
 
-from assets.resources import AnalysisResource, EmbedderResource, KnowledgeResource, StoresResource
+from assets.resources import (
+    AnalysisResource,
+    EmbedderResource,
+    KnowledgeResource,
+    LearningResource,
+    StoresResource,
+)
 from jiwa.embedding import Embedder, EmbedderSettings
 from tests.support.fakes import FakeLlamaResource
 
@@ -17,4 +23,5 @@ def pipeline_resources(data_uri: str, llama=None, **analysis) -> dict:
         "stores": StoresResource(data_uri=data_uri),
         "analysis": AnalysisResource(**analysis),
         "knowledge": KnowledgeResource(),
+        "learning": LearningResource(),
     }

@@ -1,0 +1,133 @@
+"""Learned insights: lessons of one tenant that enough of its users taught, served to that tenant; to every tenant
+only once an analyst approves them. Launch the review job from the launchpad with candidate ids to decide."""
+
+from collections import Counter
+from pathlib import Path
+
+import dagster as dg
+from pydantic import Field
+
+from assets.nightly.findings import nightly_findings
+from assets.previews import markdown_table
+from assets.resources import LearningResource, StoresResource
+from jiwa.forgetting import sweep_forgotten
+from jiwa.knowledge import learning, screen
+from jiwa.knowledge.learning import rebuild_learned
+from jiwa.knowledge.screen import lesson_reason
+from jiwa.store import learned as learned_queries
+from jiwa.store.learned import record_reviews
+from jiwa.store.schema import APPROVED, EARNED, REJECTED
+from jiwa.versions import code_version
+
+LEARNED_CHECKS = ("served_lessons_clean", "earned_lessons_supported")
+
+
+class ReviewConfig(dg.Config):
+    approve: list[str] = Field(
+        default_factory=list, description="Candidate ids to serve to every tenant (ids from this asset's preview)."
+    )
+    reject: list[str] = Field(default_factory=list, description="Candidate ids never to serve, to any tenant.")
+
+
+@dg.asset(
+    group_name="nightly",
+    kinds={"lancedb"},
+    deps=[dg.AssetDep(nightly_findings, partition_mapping=dg.AllPartitionMapping())],
+    code_version=code_version(Path(__file__), learning, learned_queries, screen),
+    check_specs=[dg.AssetCheckSpec(name, asset="learned_insights", blocking=True) for name in LEARNED_CHECKS],
+    description="Every night's findings grouped per tenant into candidate lessons, their support counted in "
+    "distinct users across nights. Served to the tenant once JIWA_LEARNING_MIN_USERS users support one; to every "
+    "tenant once an analyst approves it (review_learned_insights job).",
+)
+def learned_insights(
+    context: dg.AssetExecutionContext, config: ReviewConfig, stores: StoresResource, learning: LearningResource
+):
+    settings = learning.settings()
+    db = stores.lance()
+    swept = sweep_forgotten(db, stores.log_reader())
+    decisions = {**{key: APPROVED for key in config.approve}, **{key: REJECTED for key in config.reject}}
+    both = sorted(set(config.approve) & set(config.reject))
+    if both:
+        raise dg.Failure(f"Candidates both approved and rejected: {both}. Put each id in one list only.")
+    candidates = rebuild_learned(db, settings)
+    unknown = sorted(set(decisions) - {c["id"] for c in candidates})
+    if unknown:
+        raise dg.Failure(
+            f"No learned candidate has the id(s) {unknown}. Copy ids from the latest learned_insights preview; a "
+            "candidate whose support was forgotten no longer exists."
+        )
+    if decisions:
+        record_reviews(db, decisions, context.run_id)
+        candidates = rebuild_learned(db, settings)
+
+    statuses = Counter(c["status"] for c in candidates)
+    return dg.MaterializeResult(
+        metadata={
+            "candidates": len(candidates),
+            "statuses": dg.MetadataValue.json(dict(statuses)),
+            "promoted": statuses[EARNED] + statuses[APPROVED],
+            "tenants": len({c["tenant"] for c in candidates}),
+            "reviewed_now": len(decisions),
+            "forgotten_rows_swept": swept,
+            "min_users": settings.min_users,
+            "preview": _preview(candidates, settings.min_users),
+        },
+        check_results=_checks(candidates, settings.min_users),
+    )
+
+
+def _preview(candidates: list[dict], min_users: int) -> str:
+    """Support as counts. A lesson's words are shown only once at least min_users people support it: below that,
+    it could describe one person."""
+    ranked = sorted(candidates, key=lambda c: (-c["users"], c["tenant"], c["id"]))
+    return markdown_table(
+        ["id", "tenant", "status", "users", "conversations", "first seen", "last seen", "topic", "lesson"],
+        (
+            [
+                c["id"],
+                c["tenant"],
+                c["status"],
+                c["users"],
+                len(c["supporting_conversations"]),
+                c["first_seen"],
+                c["last_seen"],
+                c["topic"],
+                f"{c['insight']} / {c['guidance']}"
+                if c["users"] >= min_users
+                else "(shown once enough users support it)",
+            ]
+            for c in ranked
+        ),
+        limit=50,
+        empty="No lesson learned yet.",
+    )
+
+
+def _checks(candidates: list[dict], min_users: int) -> list[dg.AssetCheckResult]:
+    served = [c for c in candidates if c["status"] in (EARNED, APPROVED)]
+    unclean = Counter(
+        reason
+        for c in served
+        if (
+            reason := lesson_reason(
+                [c["insight"], c["guidance"], *c["triggers_id"], *c["triggers_en"], *c["triggers_it"]]
+            )
+        )
+    )
+    thin = [c["id"] for c in served if c["status"] == EARNED and c["users"] < min_users]
+    return [
+        dg.AssetCheckResult(
+            check_name="served_lessons_clean",
+            passed=not unclean,
+            description="no served lesson holds planted content, an instruction or a name"
+            if not unclean
+            else f"served lessons that fail the screen, by reason: {dict(unclean)}",
+        ),
+        dg.AssetCheckResult(
+            check_name="earned_lessons_supported",
+            passed=not thin,
+            description=f"every earned lesson has at least {min_users} distinct users"
+            if not thin
+            else f"{len(thin)} earned lessons with too few users",
+        ),
+    ]

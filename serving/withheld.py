@@ -1,0 +1,25 @@
+"""What feedback withheld: insights and cached answers that several distinct users rated down, as the pipeline's
+feedback_scores asset last scored them. The insight index and the response cache leave them out."""
+
+import logging
+
+from jiwa.store.learned import withheld_ids
+from jiwa.store.schema import FEEDBACK_TABLE
+from serving.published import PublishedTable
+
+log = logging.getLogger(__name__)
+
+
+class Withheld:
+    def __init__(self, data_uri: str) -> None:
+        self._published = PublishedTable(data_uri, FEEDBACK_TABLE)
+        self.version: int | None = None
+        self.ids: frozenset[str] = frozenset()
+
+    def refresh(self) -> None:
+        table = self._published.newer_than(self.version)
+        if table is None:
+            return
+        self.ids = withheld_ids(self._published.db)
+        self.version = table.version
+        log.info("feedback_scores version %d: %d withheld", self.version, len(self.ids))

@@ -1,0 +1,83 @@
+"""Running the nightly learning in tests, and reading what it published."""
+
+import json
+import uuid
+from datetime import datetime, timedelta
+
+import dagster as dg
+import lancedb
+
+from assets.nightly import (
+    compacted_stores,
+    feedback_scores,
+    learned_insights,
+    nightly_findings,
+    proposed_intents,
+    refreshed_profiles,
+)
+from assets.nightly.days import BALI
+from jiwa.convlog import FEEDBACK, LogEvent
+
+NIGHTLY = [nightly_findings, learned_insights, feedback_scores, refreshed_profiles, proposed_intents, compacted_stores]
+
+
+def bali(day: str, hour: float) -> datetime:
+    return datetime.strptime(day, "%Y-%m-%d").replace(tzinfo=BALI) + timedelta(hours=hour)
+
+
+def night(resources, day: str | None, instance=None, assets=NIGHTLY) -> dict[str, dict]:
+    """One night's run; each asset's metadata by asset key."""
+    result = dg.materialize(
+        assets, resources=resources, partition_key=day, instance=instance or dg.DagsterInstance.ephemeral()
+    )
+    assert result.success
+    return {
+        e.asset_key.to_user_string(): {k: v.value for k, v in e.materialization.metadata.items()}
+        for e in result.get_asset_materialization_events()
+    }
+
+
+def review(resources, approve=(), reject=(), instance=None) -> dict:
+    result = dg.materialize(
+        [learned_insights],
+        resources=resources,
+        run_config={"ops": {"learned_insights": {"config": {"approve": list(approve), "reject": list(reject)}}}},
+        instance=instance or dg.DagsterInstance.ephemeral(),
+    )
+    assert result.success
+    return {k: v.value for k, v in result.asset_materializations_for_node("learned_insights")[0].metadata.items()}
+
+
+def rows(data_uri: str, table: str) -> list[dict]:
+    db = lancedb.connect(data_uri)
+    return db.open_table(table).to_arrow().to_pylist() if table in db.table_names() else []
+
+
+def feedback(reply: LogEvent, rating: str, comment: str | None = None, *, user_id: str | None = None) -> LogEvent:
+    return LogEvent(
+        f"evt_{uuid.uuid4().hex}",
+        FEEDBACK,
+        reply.created_at + timedelta(seconds=5),
+        reply.tenant,
+        user_id or reply.user_id,
+        reply.conversation_id,
+        reply.message_id,
+        rating=rating,
+        comment=comment,
+    )
+
+
+WORRIED = {"id": ["saya khawatir soal ini"], "en": ["I'm worried about this"], "it": ["sono preoccupato"]}
+
+
+def lesson(insight: str, guidance: str, kind: str = "cultural_pattern", triggers: dict = WORRIED) -> str:
+    """A nightly finding as LLAMA would write it."""
+    return json.dumps(
+        {
+            "kind": kind,
+            "insight": insight,
+            "guidance": guidance,
+            "triggers": triggers,
+            "tone_tags": ["warm"],
+        }
+    )
