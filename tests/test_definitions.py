@@ -67,16 +67,25 @@ def test_workspace_loads_this_code_location():
     loaded = importlib.import_module(target["module_name"]).defs
     assert target["location_name"] == "jiwa"
     keys = {key.to_user_string() for key in loaded.resolve_asset_graph().get_all_asset_keys()}
-    assert {"cultural_insights", "conversation_analyses", "common_response_cache", "nightly_insights"} <= keys
+    assert {"cultural_insights", "conversation_analyses", "common_response_cache", "learned_insights"} <= keys
 
 
 def test_the_nightly_job_reads_every_category_of_the_knowledge_base():
     dep = next(
         d
-        for d in defs.get_assets_def("nightly_insights").specs_by_key[dg.AssetKey("nightly_insights")].deps
+        for d in defs.get_assets_def("nightly_findings").specs_by_key[dg.AssetKey("nightly_findings")].deps
         if d.asset_key == dg.AssetKey("cultural_insights")
     )
     assert isinstance(dep.partition_mapping, dg.AllPartitionMapping)
+
+
+def test_served_knowledge_shows_where_it_comes_from_and_the_night_writes_only_its_own_tables():
+    graph = defs.resolve_asset_graph()
+    learned = dg.AssetKey("learned_insights")
+    assert graph.get(learned).parent_keys == {dg.AssetKey("nightly_findings")}
+    assert dg.AssetKey("cultural_insights") not in graph.get(dg.AssetKey("nightly_findings")).child_keys
+    review = defs.get_job_def("review_learned_insights")
+    assert {key.to_user_string() for key in review.asset_layer.executable_asset_keys} == {"learned_insights"}
 
 
 def test_resources_read_the_environment_when_a_run_starts_not_at_import(monkeypatch):

@@ -118,7 +118,7 @@ def test_analyses_and_profiles_with_smollm2(data_uri):
 def test_nightly_findings_and_cache_answers_with_smollm2(data_uri):
     from datetime import datetime, timedelta
 
-    from assets.nightly import nightly_insights
+    from assets.nightly import nightly_findings
     from assets.nightly.days import BALI
     from assets.response_cache import common_response_cache, curated_facts, intent_catalogue
     from jiwa.store.schema import CACHE_ANSWER, RESPONSE_CACHE_TABLE
@@ -135,12 +135,13 @@ def test_nightly_findings_and_cache_answers_with_smollm2(data_uri):
     )
     resources = pipeline_resources(data_uri, LlamaResource(model_path="", server_url="", context_size=4096))
     night = dg.materialize(
-        [nightly_insights], resources=resources, partition_key=day, instance=dg.DagsterInstance.ephemeral()
+        [nightly_findings], resources=resources, partition_key=day, instance=dg.DagsterInstance.ephemeral()
     )
     assert night.success
-    metadata = {k: v.value for k, v in night.asset_materializations_for_node("nightly_insights")[0].metadata.items()}
-    assert metadata["read"] == 2 and metadata["findings"] + metadata["dropped_invalid"] == 2
-    assert metadata["findings"] == metadata["kept_after_screening"] + sum(metadata["screened_out"].values())
+    metadata = {k: v.value for k, v in night.asset_materializations_for_node("nightly_findings")[0].metadata.items()}
+    filtered = dict(metadata["filtered"])
+    assert metadata["read"] == 2 and metadata["findings"] + filtered.pop("schema_invalid") == 2
+    assert metadata["findings"] == metadata["kept"] + sum(filtered.values())
 
     cache = dg.materialize(
         [curated_facts, intent_catalogue, common_response_cache],
@@ -160,3 +161,18 @@ def test_nightly_findings_and_cache_answers_with_smollm2(data_uri):
     answers = [row for row in rows if row["kind"] == CACHE_ANSWER]
     assert {row["language"] for row in answers} == {"en", "it", "id"}
     assert not any(ch.isdigit() for row in answers for ch in row["template"].replace("{", "").split("}")[-1])
+
+
+async def test_attack_corpus_through_the_loop_with_smollm2(claude, data_uri, monkeypatch):
+    """Two attempts per language through chat, the night with the real model, approval of everything, retrieval
+    and a cache rebuild: nothing planted is served, whatever the small model writes."""
+    from tests.support.attack_loop import ATTEMPTS, attack_loop, describe, yesterday_clock
+
+    attempts = [a for lang in ("en", "it", "id") for a in [x for x in ATTEMPTS if x["language"] == lang][:2]]
+    day = yesterday_clock(monkeypatch)
+    llama = LlamaResource(model_path="", server_url="", context_size=4096)
+    report = await attack_loop(claude.url, data_uri, llama, attempts, day)
+    print(describe(report))
+    assert report.conversations == len(attempts)
+    assert report.accounted(attempts), describe(report)
+    assert report.leaked(attempts) == []

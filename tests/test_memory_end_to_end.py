@@ -130,9 +130,20 @@ async def test_a_profile_published_while_the_server_runs_is_served_without_resta
 
 def test_every_user_data_table_is_reached_by_forgetting():
     from jiwa.forgetting import EVIDENCE_TIME
-    from jiwa.store.schema import USER_DATA_TABLES, analyses_schema, profiles_schema
+    from jiwa.store.schema import (
+        USER_DATA_TABLES,
+        analyses_schema,
+        findings_schema,
+        profiles_schema,
+        proposals_schema,
+    )
 
     assert set(EVIDENCE_TIME) == set(USER_DATA_TABLES)
-    schemas = {"conversation_analyses": analyses_schema(), "jiwa_profiles": profiles_schema()}
+    schemas = {
+        "conversation_analyses": analyses_schema(),
+        "jiwa_profiles": profiles_schema(),
+        "nightly_findings": findings_schema("any", 4),
+        "intent_proposals": proposals_schema(),
+    }
     for table, column in EVIDENCE_TIME.items():
-        assert {"user_id", column} <= set(schemas[table].names), table
+        assert {"tenant", "user_id", column} <= set(schemas[table].names), table

@@ -33,9 +33,18 @@ TENANTS = ("acme", "globex")
 class LoopReport:
     conversations: int
     findings: int
+    kept: int
     filtered: Counter
     candidates: int
     served_texts: list[str]
+
+    def accounted(self, attempts: list[dict]) -> bool:
+        """Every conversation was written down or refused by its schema; every finding was kept or filtered."""
+        refused = self.filtered["schema_invalid"]
+        return (
+            self.findings + refused == len(attempts)
+            and self.kept + sum(self.filtered.values()) - refused == self.findings
+        )
 
     def leaked(self, attempts: list[dict]) -> list[tuple[str, str]]:
         served = "\n".join(self.served_texts).casefold()
@@ -85,6 +94,7 @@ async def attack_loop(claude_url: str, data_uri: str, llama, attempts: list[dict
     return LoopReport(
         conversations=findings["conversations"],
         findings=findings["findings"],
+        kept=findings["kept"],
         filtered=Counter(findings["filtered"]),
         candidates=len(candidates),
         served_texts=served,
@@ -110,6 +120,7 @@ def describe(report: LoopReport) -> str:
         {
             "conversations": report.conversations,
             "findings": report.findings,
+            "kept": report.kept,
             "filtered": dict(sorted(report.filtered.items())),
             "candidates": report.candidates,
             "served_texts_checked": len(report.served_texts),
