@@ -6,6 +6,8 @@ from collections.abc import Iterable, Sequence
 
 import dagster as dg
 
+from jiwa.markdown import table
+
 
 def markdown_table(
     headers: Sequence[str],
@@ -15,14 +17,5 @@ def markdown_table(
     cell_chars: int | None = None,
     empty: str | None = None,
 ) -> dg.MetadataValue:
-    """A Markdown table; cells are flattened to one line, and a `|` inside a cell cannot break the table.
-
-    With no rows: `empty` when given, else the header alone.
-    """
-    lines = ["| " + " | ".join(headers) + " |", "|" + "---|" * len(headers)]
-    for index, row in enumerate(rows):
-        if limit is not None and index >= limit:
-            break
-        cells = [" ".join(str("" if cell is None else cell).split()).replace("|", "/") for cell in row]
-        lines.append("| " + " | ".join(cell[:cell_chars] if cell_chars else cell for cell in cells) + " |")
-    return dg.MetadataValue.md(empty if empty is not None and len(lines) == 2 else "\n".join(lines))
+    """A Markdown table as Dagster metadata (jiwa.markdown.table)."""
+    return dg.MetadataValue.md(table(headers, rows, limit=limit, cell_chars=cell_chars, empty=empty))

@@ -2,6 +2,7 @@
 an analyst approves it, loses a forgotten user's support, and feedback withholds what users rated down."""
 
 import asyncio
+from pathlib import Path
 
 import dagster as dg
 import lancedb
@@ -94,7 +95,9 @@ def test_a_lesson_from_three_users_over_two_nights_is_earned_by_its_tenant_and_s
     assert earned["id"] not in _served(data_uri, embedder, None)
 
     approved = review(resources, approve=[earned["id"]])
-    assert approved["statuses"] == {"approved": 1} and LATENESS[0] in approved["preview"]
+    assert approved["statuses"] == {"approved": 1} and earned["id"] in approved["preview"]
+    # The words are for the analyst beside the stores, not in Dagster's storage.
+    assert LATENESS[0] not in approved["preview"] and LATENESS[0] in Path(approved["review_sheet"]).read_text()
     assert earned["id"] in _served(data_uri, embedder, "globex")
     review(resources, reject=[earned["id"]])
     assert earned["id"] not in _served(data_uri, embedder, "acme")
@@ -127,6 +130,7 @@ def test_forgetting_a_user_removes_their_support(resources, data_uri, embedder):
     _forget(data_uri, "acme", "ana")
     _forget(data_uri, "acme", "ben")
     assert rows(data_uri, LEARNED_TABLE) == []
+    assert LATENESS[0] not in (Path(data_uri) / "learned_insights_review.md").read_text()
 
 
 def test_unknown_or_contradictory_review_ids_are_refused_with_the_way_out(resources, data_uri):

@@ -11,14 +11,17 @@ from __future__ import annotations
 
 import hashlib
 from collections import defaultdict
+from pathlib import Path
 
 import numpy as np
 
+from jiwa.markdown import table
 from jiwa.settings import LearningSettings
 from jiwa.store.lance import delete_where
 from jiwa.store.learned import review_decisions, stored_findings, write_candidates
 from jiwa.store.schema import APPROVED, CANDIDATE, EARNED, LEARNED_TABLE, REJECTED
 
+REVIEW_SHEET = "learned_insights_review.md"
 LESSON_COLUMNS = (
     "kind",
     "topic_id",
@@ -96,13 +99,37 @@ def _candidate(tenant: str, group: list[dict], min_users: int, reviews: dict[str
 
 
 def rebuild_learned(db, settings: LearningSettings) -> list[dict]:
-    """The learned table rebuilt from every stored finding and review: after a night, a review, or a forget."""
+    """The learned table rebuilt from every stored finding and review: after a night, a review, or a forget. The
+    review sheet beside it is rewritten with it, so a forgotten user's lesson leaves the sheet too."""
     findings, schema = stored_findings(db)
     if schema is None:
         delete_where(db, LEARNED_TABLE, "true")
-        return []
-    candidates = build_candidates(
-        findings, similarity=settings.match_similarity, min_users=settings.min_users, reviews=review_decisions(db)
-    )
-    write_candidates(db, candidates, schema).optimize()
+        candidates = []
+    else:
+        candidates = build_candidates(
+            findings, similarity=settings.match_similarity, min_users=settings.min_users, reviews=review_decisions(db)
+        )
+        write_candidates(db, candidates, schema).optimize()
+    write_review_sheet(review_sheet_path(db), candidates)
     return candidates
+
+
+def review_sheet_path(db) -> Path:
+    """Where analysts read the candidates' words: beside the stores, where forgetting reaches, never in Dagster."""
+    return Path(db.uri) / REVIEW_SHEET
+
+
+def write_review_sheet(path: Path, candidates: list[dict]) -> None:
+    ranked = sorted(candidates, key=lambda c: (-c["users"], c["tenant"], c["id"]))
+    sheet = table(
+        ["id", "tenant", "status", "users", "kind", "topic", "insight", "guidance"],
+        (
+            [c["id"], c["tenant"], c["status"], c["users"], c["kind"], c["topic"], c["insight"], c["guidance"]]
+            for c in ranked
+        ),
+        empty="No lesson learned yet.",
+    )
+    path.parent.mkdir(parents=True, exist_ok=True)
+    temporary = path.with_suffix(".tmp")
+    temporary.write_text(f"# Learned lessons to review\n\n{sheet}\n", encoding="utf-8")
+    temporary.replace(path)
