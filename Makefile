@@ -48,3 +48,4 @@ bench: install
 	$(BIN)/python -m bench.cache_matching
 	$(BIN)/python -m bench.languages
 	$(BIN)/python -m bench.first_answer
+	$(BIN)/python -m bench.nightly

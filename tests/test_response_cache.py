@@ -1,5 +1,6 @@
 """The common-response cache: the asset and its fact check, matching on the team's evaluation set, and serving."""
 
+import asyncio
 from datetime import UTC, datetime
 
 import dagster as dg
@@ -8,13 +9,17 @@ import pyarrow as pa
 import pytest
 from litestar.testing import AsyncTestClient
 
+from assets.nightly import feedback_scores
+from assets.resources import LearningResource
 from assets.response_cache import common_response_cache, curated_facts, intent_catalogue
 from assets.response_cache.cache import ResponseCacheConfig
 from jiwa.catalogue.intents import load_facts, load_intents
+from jiwa.convlog import LogReader, log_root
 from jiwa.intent_matching import IntentMatcher
 from jiwa.profile import Profile, Remembered
 from jiwa.settings import KnowledgeSettings
 from jiwa.store.lance import upsert
+from jiwa.store.learned import withheld_ids
 from jiwa.store.schema import CACHE_ANSWER, PROFILES_TABLE, RESPONSE_CACHE_TABLE, profiles_schema
 from serving.app import create_app
 from tests.support.fakes import FakeLlamaResource
@@ -252,3 +257,33 @@ def test_the_cache_rebuilds_itself_when_its_files_change(data_uri):
     dg.materialize([curated_facts, intent_catalogue], instance=instance)
     after_edit = dg.evaluate_automation_conditions(defs=cache_defs, instance=instance, cursor=baseline.cursor)
     assert after_edit.get_num_requested(common_response_cache.key) == 1
+
+
+async def _served_variants(client, data_uri: str, user: str, question: str, times: int) -> set[str]:
+    """The cached answer variants the user was served (as the log records them, for feedback to score)."""
+    for _ in range(times):
+        assert (await _ask(client, question, user=user))["source"] == "cache"
+    await client.app.state.services.writer.seal()
+    served = LogReader(log_root(data_uri)).query(
+        "SELECT cache_answer FROM events WHERE user_id = ? AND role = 'assistant'", [user]
+    )
+    return set(served.column("cache_answer").to_pylist())
+
+
+async def test_cached_answers_rated_down_are_withheld_from_then_on(cached_client, data_uri):
+    question = "how much does a KITAS cost?"
+    for user in ("u1", "u2"):
+        answer = await _ask(cached_client, question, user=user)
+        feedback = {"rating": "down", "comment": "wrong for me"}
+        await cached_client.post(f"/v1/messages/{answer['message_id']}/feedback", json=feedback, headers=auth())
+    rated = await _served_variants(cached_client, data_uri, "u1", question, 0)
+    rated |= await _served_variants(cached_client, data_uri, "u2", question, 0)
+    # The rotation serves every variant, the rated ones included.
+    assert rated <= await _served_variants(cached_client, data_uri, "u8", question, 6)
+
+    resources = {**pipeline_resources(data_uri), "learning": LearningResource(withhold_after_users=1)}
+    assert dg.materialize([feedback_scores], resources=resources).success
+    assert rated <= withheld_ids(lancedb.connect(data_uri))
+    await asyncio.sleep(1.0)  # the server's refresh loop runs every 0.2 s here
+    after = await _served_variants(cached_client, data_uri, "u9", question, 6)
+    assert after and not (after & rated)

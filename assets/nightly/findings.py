@@ -145,6 +145,7 @@ def nightly_findings(
         "kept": len(kept),
         "filtered": dg.MetadataValue.json(dict(sorted(filtered.items()))),
         "llama_s": round(generated_s, 1),
+        "llama_completion_tokens": llm.stats.completion_tokens,
         "elapsed_s": round(time.perf_counter() - started, 1),
         # Counts only: a finding came from one person's conversation.
         "preview": markdown_table(
