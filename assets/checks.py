@@ -15,3 +15,12 @@ def rows_match_schema(check_name: str, rows: list[dict], schema: pa.Schema) -> d
     return dg.AssetCheckResult(
         check_name=check_name, passed=True, description=f"{len(rows)} rows match the table schema"
     )
+
+
+def none_of(check_name: str, offenders: list, passed: str, failed: str) -> dg.AssetCheckResult:
+    """Passes when nothing offends; `failed` may use {count} and {sample} (the first five offenders)."""
+    return dg.AssetCheckResult(
+        check_name=check_name,
+        passed=not offenders,
+        description=passed if not offenders else failed.format(count=len(offenders), sample=offenders[:5]),
+    )

@@ -7,6 +7,7 @@ from pathlib import Path
 import dagster as dg
 import lancedb
 import pytest
+from litestar.testing import AsyncTestClient
 
 from assets.knowledge import cultural_topics, curated_insights
 from assets.nightly import feedback_scores, learned_insights, nightly_findings
@@ -15,9 +16,11 @@ from jiwa.settings import LearningSettings
 from jiwa.store.learned import withheld_ids
 from jiwa.store.memory_index import MemoryIndex
 from jiwa.store.schema import FEEDBACK_TABLE, INSIGHTS_TABLE, LEARNED_TABLE
+from serving.app import create_app
 from tests.support.fakes import FakeLlamaResource
 from tests.support.log import conversation, seal
 from tests.support.nightly import bali, feedback, lesson, night, review, rows
+from tests.support.server import auth, server_settings
 
 NIGHT_1, NIGHT_2 = "2026-11-20", "2026-11-21"
 LATENESS = (
@@ -55,6 +58,20 @@ def _teach(resources, data_uri: str, day: str, users: list[tuple[str, str]]) -> 
     return night({**resources, "llama": llama}, day, assets=LEARNING)
 
 
+async def _grounds_chat(claude, data_uri: str) -> dict[str, bool]:
+    """Whether a learned lesson grounds the server's reply to each tenant's user."""
+    app = create_app(server_settings(data_uri, claude.url))
+    grounded = {}
+    async with AsyncTestClient(app=app) as client:
+        for tenant in ("acme", "globex"):
+            reply = await client.post(
+                "/v1/chat", json={"user_id": f"dewi-{tenant}", "message": QUESTION}, headers=auth(tenant)
+            )
+            assert reply.status_code == 200, reply.text
+            grounded[tenant] = any(i.startswith("learned-") for i in reply.json()["insight_ids"])
+    return grounded
+
+
 class _Forgets:
     """The server's memory and log as forget_user sees them; the pipeline tables are the real ones."""
 
@@ -76,8 +93,8 @@ def _lateness(data_uri: str, tenant: str = "acme") -> dict | None:
     return next((c for c in rows(data_uri, LEARNED_TABLE) if c["tenant"] == tenant), None)
 
 
-def test_a_lesson_from_three_users_over_two_nights_is_earned_by_its_tenant_and_shared_only_once_approved(
-    resources, data_uri, embedder
+async def test_a_lesson_from_three_users_over_two_nights_is_earned_by_its_tenant_and_shared_only_once_approved(
+    resources, data_uri, embedder, claude
 ):
     _publish_curated(resources)
     first = _teach(resources, data_uri, NIGHT_1, [("acme", "ana"), ("acme", "ben")])
@@ -94,11 +111,14 @@ def test_a_lesson_from_three_users_over_two_nights_is_earned_by_its_tenant_and_s
     assert earned["id"] not in _served(data_uri, embedder, "globex")
     assert earned["id"] not in _served(data_uri, embedder, None)
 
+    assert await _grounds_chat(claude, data_uri) == {"acme": True, "globex": False}
+
     approved = review(resources, approve=[earned["id"]])
     assert approved["statuses"] == {"approved": 1} and earned["id"] in approved["preview"]
     # The words are for the analyst beside the stores, not in Dagster's storage.
     assert LATENESS[0] not in approved["preview"] and LATENESS[0] in Path(approved["review_sheet"]).read_text()
     assert earned["id"] in _served(data_uri, embedder, "globex")
+    assert await _grounds_chat(claude, data_uri) == {"acme": True, "globex": True}
     review(resources, reject=[earned["id"]])
     assert earned["id"] not in _served(data_uri, embedder, "acme")
 

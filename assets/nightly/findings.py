@@ -10,7 +10,7 @@ from pathlib import Path
 import dagster as dg
 from pydantic import Field
 
-from assets.checks import rows_match_schema
+from assets.checks import none_of, rows_match_schema
 from assets.knowledge.insights import VERIFY_PROMPT
 from assets.nightly import days
 from assets.nightly.days import day_conversations, nightly_partitions
@@ -194,14 +194,12 @@ def _finding_row(transcript, topic, finding, day: str, model_id: str, run_id: st
 
 
 def _checks(rows: list[dict], schema, day: str) -> list[dg.AssetCheckResult]:
-    incomplete = [r["id"] for r in rows if r["day"] != day or not r["tenant"] or not r["user_id"]]
     return [
         rows_match_schema("findings_schema_valid", rows, schema),
-        dg.AssetCheckResult(
-            check_name="findings_provenance_complete",
-            passed=not incomplete,
-            description="every finding names its tenant, user, day and conversation"
-            if not incomplete
-            else f"{len(incomplete)} findings without full provenance",
+        none_of(
+            "findings_provenance_complete",
+            [r["id"] for r in rows if r["day"] != day or not r["tenant"] or not r["user_id"]],
+            "every finding names its tenant, user, day and conversation",
+            "{count} findings without full provenance: {sample}",
         ),
     ]

@@ -7,6 +7,7 @@ from pathlib import Path
 import dagster as dg
 from pydantic import Field
 
+from assets.checks import none_of
 from assets.nightly.findings import nightly_findings
 from assets.previews import markdown_table
 from assets.resources import LearningResource, StoresResource
@@ -104,29 +105,27 @@ def _preview(candidates: list[dict]) -> dg.MetadataValue:
 
 def _checks(candidates: list[dict], min_users: int) -> list[dg.AssetCheckResult]:
     served = [c for c in candidates if c["status"] in (EARNED, APPROVED)]
-    unclean = Counter(
-        reason
+    unclean = [
+        f"{c['id']}: {reason}"
         for c in served
         if (
             reason := lesson_reason(
                 [c["insight"], c["guidance"], *c["triggers_id"], *c["triggers_en"], *c["triggers_it"]]
             )
         )
-    )
+    ]
     thin = [c["id"] for c in served if c["status"] == EARNED and c["users"] < min_users]
     return [
-        dg.AssetCheckResult(
-            check_name="served_lessons_clean",
-            passed=not unclean,
-            description="no served lesson holds planted content, an instruction or a name"
-            if not unclean
-            else f"served lessons that fail the screen, by reason: {dict(unclean)}",
+        none_of(
+            "served_lessons_clean",
+            unclean,
+            "no served lesson holds planted content, an instruction or a name",
+            "{count} served lessons fail the screen: {sample}",
         ),
-        dg.AssetCheckResult(
-            check_name="earned_lessons_supported",
-            passed=not thin,
-            description=f"every earned lesson has at least {min_users} distinct users"
-            if not thin
-            else f"{len(thin)} earned lessons with too few users",
+        none_of(
+            "earned_lessons_supported",
+            thin,
+            f"every earned lesson has at least {min_users} distinct users",
+            "{count} earned lessons with too few users: {sample}",
         ),
     ]

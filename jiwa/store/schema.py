@@ -17,6 +17,11 @@ EMBEDDING_MODEL_KEY = b"jiwa.embedding_model"
 EMBEDDING_DIM_KEY = b"jiwa.embedding_dim"
 
 
+def embedder_metadata(embedding_model: str, dimension: int) -> dict[bytes, bytes]:
+    """Schema metadata naming the embedder whose vectors a table holds."""
+    return {EMBEDDING_MODEL_KEY: embedding_model.encode(), EMBEDDING_DIM_KEY: str(dimension).encode()}
+
+
 def insights_schema(embedding_model: str, dimension: int) -> pa.Schema:
     return pa.schema(
         [
@@ -42,7 +47,7 @@ def insights_schema(embedding_model: str, dimension: int) -> pa.Schema:
             pa.field("source_conversations", pa.list_(pa.string())),
             pa.field("vector", pa.list_(pa.float32(), dimension), nullable=False),
         ],
-        metadata={EMBEDDING_MODEL_KEY: embedding_model.encode(), EMBEDDING_DIM_KEY: str(dimension).encode()},
+        metadata=embedder_metadata(embedding_model, dimension),
     )
 
 
@@ -130,7 +135,7 @@ def response_cache_schema(embedding_model: str, dimension: int) -> pa.Schema:
             pa.field("facts_version", pa.string(), nullable=False),
             pa.field("vector", pa.list_(pa.float32(), dimension), nullable=False),  # phrasings; zeros elsewhere
         ],
-        metadata={EMBEDDING_MODEL_KEY: embedding_model.encode(), EMBEDDING_DIM_KEY: str(dimension).encode()},
+        metadata=embedder_metadata(embedding_model, dimension),
     )
 
 
@@ -166,7 +171,7 @@ def findings_schema(embedding_model: str, dimension: int) -> pa.Schema:
             pa.field("prompt_version", pa.string(), nullable=False),
             pa.field("run_id", pa.string()),
         ],
-        metadata={EMBEDDING_MODEL_KEY: embedding_model.encode(), EMBEDDING_DIM_KEY: str(dimension).encode()},
+        metadata=embedder_metadata(embedding_model, dimension),
     )
 
 
@@ -192,7 +197,7 @@ def learned_schema(embedding_model: str, dimension: int) -> pa.Schema:
             pa.field("last_seen", pa.string(), nullable=False),
             pa.field("status", pa.string(), nullable=False),
         ],
-        metadata={EMBEDDING_MODEL_KEY: embedding_model.encode(), EMBEDDING_DIM_KEY: str(dimension).encode()},
+        metadata=embedder_metadata(embedding_model, dimension),
     )
 
 
