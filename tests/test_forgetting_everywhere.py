@@ -17,9 +17,10 @@ from tests.support.nightly import NIGHTLY, night
 from tests.support.resources import pipeline_resources
 from tests.support.server import auth, server_settings
 
-CANARY = "Zebracanary"  # the longest word of her question, so the fake LLAMA's lesson carries it too
+# The longest word of her question, so the fake LLAMA's lesson carries it too (in lower case, a name would be screened).
+CANARY = "zebracanary"
 NAME = "Giulietta"
-QUESTION = "Can I bring my dog Zebracanary to Bali?"
+QUESTION = "Can I bring my dog zebracanary to Bali?"
 OTHERS = ["Can I bring my dog to Bali?", "can i bring my dog to bali please"]
 
 

@@ -99,13 +99,19 @@ def nightly_findings(
             written.append((transcript, finding, [*transcript.user_turns.values(), *own_notes.values()]))
     generated_s = time.perf_counter() - started
 
+    catalogue = load_catalogue()
+    curated = load_curated(catalogue)
     filtered = Counter({"schema_invalid": llm.stats.dropped})
-    screened = screen.screen([finding for _, finding, _ in written], [texts for _, _, texts in written])
+    screened = screen.screen(
+        [finding for _, finding, _ in written],
+        [texts for _, _, texts in written],
+        screen.team_vocabulary(catalogue, curated),
+    )
     filtered.update(screened.dropped)
     survivors = [written[i][:2] for i in screened.kept]
 
     model = embedder.embedder()
-    reference = GateReference.build(load_catalogue(), load_curated(load_catalogue()), model)
+    reference = GateReference.build(catalogue, curated, model)
     placed = [
         (transcript, reference.closest_topic(vector), finding)
         for (transcript, finding), vector in zip(

@@ -11,10 +11,12 @@ from assets.checks import none_of
 from assets.nightly.findings import nightly_findings
 from assets.previews import markdown_table
 from assets.resources import LearningResource, StoresResource
+from jiwa.catalogue.curated import load_curated
+from jiwa.catalogue.topics import load_catalogue
 from jiwa.forgetting import sweep_forgotten
 from jiwa.knowledge import learning, screen
 from jiwa.knowledge.learning import rebuild_learned, review_sheet_path
-from jiwa.knowledge.screen import lesson_reason
+from jiwa.knowledge.screen import lesson_reason, team_vocabulary
 from jiwa.store import learned as learned_queries
 from jiwa.store.learned import record_reviews
 from jiwa.store.schema import APPROVED, EARNED, REJECTED
@@ -104,13 +106,15 @@ def _preview(candidates: list[dict]) -> dg.MetadataValue:
 
 
 def _checks(candidates: list[dict], min_users: int) -> list[dg.AssetCheckResult]:
+    catalogue = load_catalogue()
+    vocabulary = team_vocabulary(catalogue, load_curated(catalogue))
     served = [c for c in candidates if c["status"] in (EARNED, APPROVED)]
     unclean = [
         f"{c['id']}: {reason}"
         for c in served
         if (
             reason := lesson_reason(
-                [c["insight"], c["guidance"], *c["triggers_id"], *c["triggers_en"], *c["triggers_it"]]
+                [c["insight"], c["guidance"], *c["triggers_id"], *c["triggers_en"], *c["triggers_it"]], vocabulary
             )
         )
     ]

@@ -10,6 +10,8 @@ import re
 from collections import Counter
 from dataclasses import dataclass, field
 
+from jiwa.catalogue.curated import CuratedBase
+from jiwa.catalogue.topics import TopicCatalogue
 from jiwa.knowledge.truth_gate import planted_content
 from jiwa.llm.outputs import CulturalInsight
 
@@ -26,6 +28,10 @@ _INSTRUCTION = re.compile(
 _PERSON = re.compile(
     r"\b(?:Pak|Bapak|Bu|Ibu|Mas|Mbak|Bli|Kak|Mr|Mrs|Ms|Miss|Dr|Signor|Signora|Sig|Dott)\.?\s+[A-Z][a-z]+"
 )
+# A capitalised word inside a sentence is a name. One the team's own texts never use is a person (or a business,
+# or a place) a user brought into the conversation: it has no place in a lesson for everyone.
+_CAPITALISED = re.compile(r"\b[A-Z][a-z][\w'-]*")
+_SENTENCE_END = re.compile(r"[.!?:;]\s+|\n")
 # So many of the user's words in a row is their text, not a lesson drawn from it.
 COPIED_RUN = 5
 _WORD = re.compile(r"\w+", re.UNICODE)
@@ -37,11 +43,26 @@ class ScreenResult:
     dropped: Counter = field(default_factory=Counter)
 
 
-def screen(findings: list[CulturalInsight], user_texts: list[list[str]]) -> ScreenResult:
+def team_vocabulary(catalogue: TopicCatalogue, curated: CuratedBase) -> frozenset[str]:
+    """Every word the team's topics and curated insights use, casefolded: the names a lesson may mention."""
+    texts = [f"{topic.name} {topic.description}" for topic in catalogue.topics]
+    for topic in catalogue.topics:
+        for insight in curated.of(topic.id):
+            texts += [
+                insight.insight,
+                insight.guidance,
+                *insight.triggers.id,
+                *insight.triggers.en,
+                *insight.triggers.it,
+            ]
+    return frozenset(word.casefold() for text in texts for word in _WORD.findall(text))
+
+
+def screen(findings: list[CulturalInsight], user_texts: list[list[str]], vocabulary: frozenset[str]) -> ScreenResult:
     """Indexes of the findings to keep; user_texts[i] is what the users wrote in finding i's conversation."""
     result = ScreenResult()
     for index, (finding, texts) in enumerate(zip(findings, user_texts, strict=True)):
-        reason = screen_reason(finding, texts)
+        reason = screen_reason(finding, texts, vocabulary)
         if reason:
             result.dropped[reason] += 1
         else:
@@ -49,9 +70,9 @@ def screen(findings: list[CulturalInsight], user_texts: list[list[str]]) -> Scre
     return result
 
 
-def screen_reason(finding: CulturalInsight, user_texts: list[str]) -> str | None:
+def screen_reason(finding: CulturalInsight, user_texts: list[str], vocabulary: frozenset[str]) -> str | None:
     texts = [finding.insight, finding.guidance, *finding.triggers.id, *finding.triggers.en, *finding.triggers.it]
-    reason = lesson_reason(texts)
+    reason = lesson_reason(texts, vocabulary)
     if reason:
         return reason
     if _copies_a_run(f"{finding.insight} {finding.guidance}", user_texts):
@@ -59,7 +80,7 @@ def screen_reason(finding: CulturalInsight, user_texts: list[str]) -> str | None
     return None
 
 
-def lesson_reason(texts: list[str]) -> str | None:
+def lesson_reason(texts: list[str], vocabulary: frozenset[str]) -> str | None:
     """Why a lesson's texts may not be served (planted content, an instruction, a person's name), or None."""
     joined = "\n".join(texts)
     reason = planted_content(joined)
@@ -69,7 +90,17 @@ def lesson_reason(texts: list[str]) -> str | None:
         return "instruction"
     if _PERSON.search(joined):
         return "person_name"
+    if _unknown_names(joined, vocabulary):
+        return "unknown_name"
     return None
+
+
+def _unknown_names(text: str, vocabulary: frozenset[str]) -> list[str]:
+    names = []
+    for sentence in _SENTENCE_END.split(text):
+        first = sentence.strip().lstrip("\"'(")
+        names += [m.group() for m in _CAPITALISED.finditer(sentence) if not first.startswith(m.group())]
+    return [name for name in names if name.casefold() not in vocabulary]
 
 
 def _copies_a_run(text: str, user_texts: list[str]) -> bool:
