@@ -5,11 +5,11 @@ from __future__ import annotations
 import pyarrow as pa
 
 INSIGHTS_TABLE = "cultural_insights"
-# Where an insight came from: the team, LLAMA offline (after the truth gate), or LLAMA's nightly learning.
+# Where an insight came from: the team, or LLAMA offline (after the truth gate).
 CURATED = "curated"
 LLAMA_OFFLINE = "llama_offline"
-LLAMA_NIGHTLY = "llama_nightly"
-# What the server serves: the team's base and what passed the truth gate. Nightly findings wait for their own vetting.
+# What the server serves from this table. Rows of any other source (versions before learned_insights wrote nightly
+# findings here) are never served; what the nights learn is served from learned_insights once earned.
 SERVED_SOURCES = (CURATED, LLAMA_OFFLINE)
 
 # Schema metadata keys: a table records which embedder wrote its vectors.
