@@ -80,6 +80,7 @@ async def test_a_forgotten_user_leaves_no_byte_under_the_data_directory_or_dagst
     assert store_compaction.execute_in_process(
         resources={"stores": StoresResource(data_uri=str(data))}, instance=instance
     ).success
+    instance.dispose()  # closes its SQLite storage here, so every byte is on disk and no connection outlives the test
     for needle in (CANARY, NAME, "preoccupata"):
         assert _files_with(data, needle) == [], needle
         assert _files_with(home, needle) == [], needle

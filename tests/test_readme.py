@@ -5,12 +5,19 @@ import re
 from jiwa.embedding import EmbedderSettings
 from jiwa.llm import LlamaSettings
 from jiwa.paths import PROJECT_ROOT
-from jiwa.settings import AnalysisSettings, KnowledgeSettings, Settings
+from jiwa.settings import AnalysisSettings, KnowledgeSettings, LearningSettings, Settings
 
 
 def _declared() -> set[str]:
     names = set()
-    for settings_class in (Settings, AnalysisSettings, KnowledgeSettings, LlamaSettings, EmbedderSettings):
+    for settings_class in (
+        Settings,
+        AnalysisSettings,
+        KnowledgeSettings,
+        LearningSettings,
+        LlamaSettings,
+        EmbedderSettings,
+    ):
         prefix = settings_class.model_config["env_prefix"]
         names |= {
             f"{prefix}{field}".upper()
@@ -18,7 +25,7 @@ def _declared() -> set[str]:
             if info.annotation is not None
         }
     # Nested settings objects are not variables of their own.
-    return names - {"JIWA_LLM", "JIWA_EMBEDDING"}
+    return names - {"JIWA_LLM", "JIWA_EMBEDDING", "JIWA_LEARNING"}
 
 
 def _documented(section: str | None = None) -> set[str]:
@@ -34,7 +41,9 @@ def test_every_variable_the_readme_names_is_declared():
 
 def test_every_pipeline_and_model_variable_is_documented():
     server_only = {
-        name for name in Settings.model_fields if name not in ("data_uri", "store_retention_hours", "llm", "embedding")
+        name
+        for name in Settings.model_fields
+        if name not in ("data_uri", "store_retention_hours", "llm", "embedding", "learning")
     }
     undocumented = _declared() - _documented("Configuration") - {f"JIWA_{name.upper()}" for name in server_only}
     assert undocumented == set()
