@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from jiwa.language import DEFAULT_LANGUAGE, reply_language
 from jiwa.settings import Settings
 from serving.conversations import Conversation, ConversationStore
-from serving.errors import PayloadTooLarge
+from serving.errors import JiwaError, PayloadTooLarge
 from serving.grounding import Grounding
 from serving.insights import InsightIndex
 from serving.metrics import Metrics
@@ -126,6 +126,8 @@ class ChatService:
     ) -> TurnContext:
         """Everything before the responder: limits, ownership (a missing conversation_id starts a conversation),
         the user turn persisted, then cache, profile and retrieval."""
+        if not message.strip():
+            raise JiwaError("message is empty or only whitespace; send the text you want answered.", field="message")
         if len(message) > self.settings.max_message_chars:
             raise PayloadTooLarge(
                 f"message is {len(message)} characters; the limit is {self.settings.max_message_chars}. Split it into shorter messages.",

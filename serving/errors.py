@@ -109,8 +109,22 @@ def unexpected_error(request: Request, exc: Exception) -> Response:
     )
 
 
+def undecodable_body(request: Request, exc: Exception) -> Response:
+    """Bodies the JSON decoder cannot read at all: not UTF-8, or nested deeper than any real request."""
+    if isinstance(exc, RecursionError) and "deserializing" not in str(exc):
+        return unexpected_error(request, exc)
+    detail = (
+        "the request body is not valid UTF-8; send JSON encoded as UTF-8"
+        if isinstance(exc, UnicodeDecodeError)
+        else "the request body nests JSON too deeply; send a flat JSON object that matches the API schema"
+    )
+    return Response(_body("invalid_request", f"{detail}."), status_code=400, media_type=MediaType.JSON)
+
+
 EXCEPTION_HANDLERS = {
     JiwaError: jiwa_error,
+    UnicodeDecodeError: undecodable_body,
+    RecursionError: undecodable_body,
     ValidationException: validation_error,
     NotAuthorizedException: http_error,
     PermissionDeniedException: http_error,

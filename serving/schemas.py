@@ -99,9 +99,16 @@ class ErrorBody(msgspec.Struct):
 
 
 # OpenAI-compatible chat completions.
+class ContentPart(msgspec.Struct):
+    """One part of a message's content; only text parts are read, other kinds (images, audio) are skipped."""
+
+    type: str
+    text: str | None = None
+
+
 class OpenAIMessage(msgspec.Struct):
     role: Literal["system", "user", "assistant", "tool", "developer"]
-    content: str | list[dict] | None = None
+    content: str | list[ContentPart] | None = None
 
 
 class CompletionRequest(msgspec.Struct):

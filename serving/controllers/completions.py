@@ -1,6 +1,7 @@
 """POST /v1/chat/completions: OpenAI-compatible, so existing chat clients and the openai SDK work unchanged."""
 
 import time
+import uuid
 
 import msgspec
 from litestar import Controller, Response, post
@@ -12,6 +13,7 @@ from serving.errors import AUTHENTICATED, JiwaError, documented
 from serving.ownership import Ownership
 from serving.schemas import (
     ChatResponse,
+    ContentPart,
     CompletionChoice,
     CompletionChoiceMessage,
     CompletionRequest,
@@ -21,16 +23,24 @@ from serving.schemas import (
 from serving.services import Services
 
 CONVERSATION_HEADER = "X-Jiwa-Conversation-Id"
+ANONYMOUS_PREFIX = "anonymous-"
 
 
-def _text(content) -> str:
+def _text(content: str | list[ContentPart] | None) -> str:
     if isinstance(content, str):
         return content
-    if isinstance(content, list):
-        return "".join(
-            part.get("text", "") for part in content if isinstance(part, dict) and part.get("type") == "text"
-        )
-    return ""
+    parts = [part for part in content or () if part.type == "text"]
+    if any(part.text is None for part in parts):
+        raise JiwaError("a content part of type 'text' needs a 'text' string", field="messages")
+    return "".join(part.text for part in parts)
+
+
+async def _anonymous(owner: Ownership, conversation_id: str | None) -> str:
+    """Without `user`, a conversation has an id of its own that no other conversation shares: Jiwa answers without
+    memory of earlier conversations, and no two end users of a tenant share a profile."""
+    if conversation_id:
+        return (await owner.conversation(conversation_id)).user_id
+    return f"{ANONYMOUS_PREFIX}{uuid.uuid4().hex}"
 
 
 class CompletionsController(Controller):
@@ -53,8 +63,8 @@ class CompletionsController(Controller):
         history = [
             {"role": m.role, "content": _text(m.content)} for m in data.messages[:-1] if m.role in ("user", "assistant")
         ]
-        user_id = data.user or tenant.name
         conversation_id = (data.metadata or {}).get("conversation_id")
+        user_id = data.user or await _anonymous(owner, conversation_id)
         chat = services.chat
         created = int(time.time())
 
