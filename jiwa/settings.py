@@ -188,6 +188,19 @@ class Settings(StoreSettings):
         default=True, description="Load LLAMA in the server as the offline and fallback responder."
     )
     local_max_tokens: int = Field(default=200, ge=16)
+    local_queue_limit: int = Field(
+        default=4, ge=1, description="Local replies running or waiting at once; beyond it the fallback answers at once."
+    )
+    local_timeout_s: float = Field(default=20.0, gt=0, description="Longest a local reply may take.")
+    claude_breaker_failures: int = Field(
+        default=5, ge=1, description="Claude failures in a row after which Jiwa stops calling it for a while."
+    )
+    claude_breaker_open_s: float = Field(
+        default=30.0, gt=0, description="How long Claude is not called once the breaker opened; then one trial call."
+    )
+    turn_deadline_s: float = Field(
+        default=25.0, gt=0, description="One chat turn's overall deadline: what is not answered by then falls back."
+    )
     api_keys: str = Field(
         default="",
         description="Comma-separated tenant=sha256:<hex of the key>. "

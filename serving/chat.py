@@ -32,6 +32,7 @@ class TurnContext:
     cached: Reply | None
     cache_intent: str | None
     cache_answer: str | None = None
+    deadline: float = 0.0  # on time.monotonic(): the whole turn is answered by then
     timings: dict[str, float] = field(default_factory=dict)
     started: float = field(default_factory=time.perf_counter)
 
@@ -71,7 +72,7 @@ class ChatService:
             reply = turn.cached
         else:
             with self._timed(turn, "responder"):
-                reply = await self.responder.reply(turn.history, message, turn.grounding)
+                reply = await self.responder.reply(turn.history, message, turn.grounding, turn.deadline)
         return await self.finish(turn, reply, endpoint)
 
     async def stream(self, turn: TurnContext, endpoint: str) -> AsyncIterator[str | ChatResponse]:
@@ -84,7 +85,7 @@ class ChatService:
         reply: Reply | None = None
         sent: list[str] = []
         try:
-            async for item in self.responder.stream(turn.history, turn.message, turn.grounding):
+            async for item in self.responder.stream(turn.history, turn.message, turn.grounding, turn.deadline):
                 if isinstance(item, Reply):
                     reply = item
                 else:
@@ -143,7 +144,9 @@ class ChatService:
                 for t in self.conversations.history(conversation, self.settings.history_turns)
             ]
         )
-        turn = TurnContext(conversation, message, alternating(history), Grounding(), None, None)
+        turn = TurnContext(
+            conversation, message, alternating(history), Grounding(), None, None, deadline=self.responder.deadline()
+        )
 
         with self._timed(turn, "persist_user"):
             await self.conversations.add_turn(conversation, "user", message, language=language)

@@ -2,6 +2,7 @@
 
 import asyncio
 import logging
+import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 
@@ -11,7 +12,9 @@ from jiwa.language import DEFAULT_LANGUAGE, supported
 from jiwa.llm import StructuredLLM
 from jiwa.prompts import Prompt
 from jiwa.settings import Settings
+from serving.breaker import CircuitBreaker
 from serving.grounding import Grounding, data_block
+from serving.local_pool import LocalPool
 from serving.metrics import Metrics
 
 log = logging.getLogger(__name__)
@@ -50,6 +53,20 @@ class Responder:
         self.metrics = metrics
         self.claude = claude
         self.local = local
+        self.breaker = CircuitBreaker(settings.claude_breaker_failures, settings.claude_breaker_open_s)
+        self.local_pool = LocalPool(settings.local_queue_limit, settings.local_timeout_s)
+
+    def deadline(self) -> float:
+        """When a turn starting now must be answered, on time.monotonic()."""
+        return time.monotonic() + self.settings.turn_deadline_s
+
+    def _claude_allowed(self) -> bool:
+        if not self.claude:
+            return False
+        if self.breaker.allow():
+            return True
+        self.metrics.responder_failures.labels("claude", "circuit_open").inc()
+        return False
 
     @property
     def primary(self) -> str:
@@ -72,36 +89,44 @@ class Responder:
             "messages": [*history, {"role": "user", "content": message}],
         }
 
-    async def reply(self, history: list[dict], message: str, grounding: Grounding) -> Reply:
-        if self.claude:
+    async def reply(self, history: list[dict], message: str, grounding: Grounding, deadline: float) -> Reply:
+        if self._claude_allowed():
             try:
-                return await self._claude(history, message, grounding)
+                reply = await asyncio.wait_for(self._claude(history, message, grounding), deadline - time.monotonic())
+                self.breaker.success()
+                return reply
             except Exception as exc:
+                self.breaker.failure()
                 self._count_failure("claude", exc)
-        return await self.local_or_fallback(history, message, grounding)
+        return await self.local_or_fallback(history, message, grounding, deadline)
 
-    async def stream(self, history: list[dict], message: str, grounding: Grounding) -> AsyncIterator[str | Reply]:
+    async def stream(
+        self, history: list[dict], message: str, grounding: Grounding, deadline: float
+    ) -> AsyncIterator[str | Reply]:
         """Yields text deltas, then the final Reply. Falls back only if Claude fails before its first token."""
-        if self.claude:
+        if self._claude_allowed():
             request = self._claude_request(history, message, grounding)
             parts: list[str] = []
             try:
-                async with self.claude.messages.stream(**request) as stream:
-                    async for text in stream.text_stream:
-                        parts.append(text)
-                        yield text
-                    final = await stream.get_final_message()
+                async with asyncio.timeout(deadline - time.monotonic()):
+                    async with self.claude.messages.stream(**request) as stream:
+                        async for text in stream.text_stream:
+                            parts.append(text)
+                            yield text
+                        final = await stream.get_final_message()
                 if not parts:
                     raise ValueError("Claude streamed no text")
+                self.breaker.success()
                 yield self._record_claude(final, "".join(parts))
                 return
             except Exception as exc:
+                self.breaker.failure()
                 self._count_failure("claude", exc)
                 if parts:
                     # Part of the answer already reached the client: end it honestly rather than start over.
                     yield Reply("".join(parts), source="claude", model=request["model"])
                     return
-        reply = await self.local_or_fallback(history, message, grounding)
+        reply = await self.local_or_fallback(history, message, grounding, deadline)
         yield reply.text
         yield reply
 
@@ -134,10 +159,16 @@ class Responder:
         )
         return Reply(text.strip(), source="claude", model=model, input_tokens=input_tokens, output_tokens=output_tokens)
 
-    async def local_or_fallback(self, history: list[dict], message: str, grounding: Grounding) -> Reply:
-        if self.local:
+    async def local_or_fallback(
+        self, history: list[dict], message: str, grounding: Grounding, deadline: float
+    ) -> Reply:
+        remaining = deadline - time.monotonic()
+        if self.local and remaining > 0:
             try:
-                return await asyncio.to_thread(self._local, history, message, grounding)
+                reply = await self.local_pool.run(lambda: self._local(history, message, grounding), remaining)
+                if reply is not None:
+                    return reply
+                self.metrics.responder_failures.labels("local", "busy_or_timeout").inc()
             except Exception as exc:
                 self._count_failure("local", exc)
         return fallback_reply(grounding.language)

@@ -51,6 +51,7 @@ class Services:
             task.cancel()
         await asyncio.gather(*self.background, return_exceptions=True)
         await self.writer.close()
+        self.responder.local_pool.close()
         if self.claude is not None:
             await self.claude.close()
 

@@ -13,12 +13,12 @@ from serving.errors import AUTHENTICATED, JiwaError, documented
 from serving.ownership import Ownership
 from serving.schemas import (
     ChatResponse,
-    ContentPart,
     CompletionChoice,
     CompletionChoiceMessage,
     CompletionRequest,
     CompletionResponse,
     CompletionUsage,
+    ContentPart,
 )
 from serving.services import Services
 

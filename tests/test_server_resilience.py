@@ -1,0 +1,94 @@
+"""Faults cost nothing: a circuit breaker stops calling a failing Claude, every turn has one deadline, and local
+replies run on their own bounded executor where a full queue or a slow generation falls back at once."""
+
+import asyncio
+import time
+from types import SimpleNamespace
+
+from litestar.testing import AsyncTestClient
+
+from jiwa.prompts import load_prompt
+from serving.app import create_app
+from serving.breaker import CircuitBreaker
+from serving.grounding import Grounding
+from serving.local_pool import LocalPool
+from serving.metrics import Metrics
+from serving.responder import Responder
+from tests.support.server import auth, server_settings
+
+
+def test_the_breaker_opens_after_repeated_failures_and_tries_once_after_a_while():
+    now = [0.0]
+    breaker = CircuitBreaker(failures=3, open_s=30, clock=lambda: now[0])
+    for _ in range(3):
+        assert breaker.allow()
+        breaker.failure()
+    assert breaker.state == "open" and not breaker.allow()
+    now[0] = 31
+    assert breaker.allow() and not breaker.allow()  # one trial call at a time
+    breaker.failure()
+    assert breaker.state == "open"
+    now[0] = 62
+    assert breaker.allow()
+    breaker.success()
+    assert breaker.state == "closed" and breaker.allow()
+
+
+async def test_a_failing_claude_is_not_called_once_the_breaker_opens(claude, data_uri):
+    claude.mode = "529"
+    settings = server_settings(data_uri, claude.url, claude_breaker_failures=2, claude_breaker_open_s=60)
+    async with AsyncTestClient(app=create_app(settings)) as client:
+        sources = []
+        for index in range(6):
+            reply = await client.post("/v1/chat", json={"user_id": f"u{index}", "message": "Halo"}, headers=auth())
+            sources.append(reply.json()["source"])
+    assert len(claude.requests) == 2 and sources == ["fallback"] * 6
+
+
+async def test_one_deadline_bounds_the_whole_turn(claude, data_uri):
+    claude.delay_s = 5.0
+    settings = server_settings(data_uri, claude.url, claude_timeout_s=30, turn_deadline_s=0.5)
+    async with AsyncTestClient(app=create_app(settings)) as client:
+        started = time.perf_counter()
+        reply = await client.post("/v1/chat", json={"user_id": "ana", "message": "Halo"}, headers=auth())
+        elapsed = time.perf_counter() - started
+    assert reply.status_code == 200 and reply.json()["source"] == "fallback"
+    assert elapsed < 2.0
+
+
+class _SlowLocal:
+    model_id = "slow-local"
+
+    def __init__(self, seconds: float) -> None:
+        self.seconds = seconds
+
+    def generate_from(self, prompt, messages, max_tokens):
+        time.sleep(self.seconds)
+        return SimpleNamespace(reply="Halo dari LLAMA lokal, semoga membantu.")
+
+
+async def test_local_replies_queue_on_their_own_executor_and_overflow_falls_back_at_once(data_uri):
+    settings = server_settings(data_uri, local_queue_limit=2, local_timeout_s=5.0)
+    responder = Responder(settings, load_prompt("responder"), Metrics(), None, _SlowLocal(0.3))
+
+    async def timed():
+        started = time.perf_counter()
+        reply = await responder.reply([], "Halo", Grounding(language="id"), responder.deadline())
+        return reply.source, time.perf_counter() - started
+
+    results = await asyncio.gather(*(timed() for _ in range(6)))
+    local = [elapsed for source, elapsed in results if source == "local"]
+    fallback = [elapsed for source, elapsed in results if source == "fallback"]
+    assert len(local) == 2 and len(fallback) == 4
+    assert max(fallback) < 0.2 <= min(local)
+    assert responder.local_pool.in_flight == 0
+    responder.local_pool.close()
+
+
+async def test_a_slow_local_generation_times_out_and_keeps_its_slot_until_it_ends():
+    pool = LocalPool(queue_limit=1, timeout_s=0.1)
+    assert await pool.run(lambda: time.sleep(0.5)) is None  # timed out
+    assert pool.in_flight == 1 and await pool.run(lambda: "next") is None  # still generating: no queue left
+    await asyncio.sleep(0.6)
+    assert pool.in_flight == 0 and await pool.run(lambda: "next") == "next"
+    pool.close()
