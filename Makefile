@@ -24,11 +24,11 @@ run: install
 	cp -n pipelines/dagster.yaml $(DAGSTER_HOME)/dagster.yaml || true
 	# What needs no model first: the curated base and a team-only response cache (seconds).
 	$(BIN)/python -m pipelines.bootstrap
-	# The chat server answers from here on; LLAMA's work is queued as runs in the Dagster UI, which stops them all.
-	$(BIN)/python -m serving & server=$$!; \
-	$(BIN)/python -m pipelines.bootstrap --enqueue --host $(DAGSTER_HOST) --port $(DAGSTER_PORT) & queue=$$!; \
-	trap 'kill $$server $$queue 2>/dev/null' EXIT INT TERM; \
-	$(BIN)/dagster dev -w workspace.yaml -h $(DAGSTER_HOST) -p $(DAGSTER_PORT)
+	# The chat server answers from here on; LLAMA's work is queued as runs in the Dagster UI. One Ctrl-C stops all.
+	exec $(BIN)/python -m pipelines.supervise \
+		-- $(BIN)/python -m serving \
+		-- $(BIN)/python -m pipelines.bootstrap --enqueue --host $(DAGSTER_HOST) --port $(DAGSTER_PORT) \
+		-- $(BIN)/dagster dev -w workspace.yaml -h $(DAGSTER_HOST) -p $(DAGSTER_PORT)
 
 test: install lint
 	mkdir -p $(DAGSTER_HOME)
