@@ -38,3 +38,40 @@ def test_user_data_tables_keep_no_tag_and_no_old_version(tmp_path):
     table = _table(tmp_path)
     compact(table, keep_versions_for=None)
     assert table.tags.list() == {} and len(table.list_versions()) == 1
+
+
+def test_nightly_rows_an_older_version_wrote_into_the_knowledge_base_leave_the_disk(tmp_path):
+    from pathlib import Path
+
+    from jiwa.store.compaction import compact_stores
+    from jiwa.store.lance import upsert
+    from jiwa.store.schema import insights_schema
+
+    schema = insights_schema("test-embedder", 4)
+    rows = [
+        {name: None for name in schema.names}
+        | {
+            "id": source,
+            "topic_id": "t",
+            "topic": "t",
+            "category": "c",
+            "insight": f"learnt from {source} canaryword-{source}",
+            "guidance": "g",
+            "search_text": "s",
+            "source": source,
+            "model": "m",
+            "prompt_name": "p",
+            "prompt_version": "1",
+            "generated_at": pa.scalar(0, pa.timestamp("us", tz="UTC")).as_py(),
+            "vector": [1.0, 0.0, 0.0, 0.0],
+        }
+        for source in ("curated", "llama_nightly")
+    ]
+    upsert(lancedb.connect(str(tmp_path)), "cultural_insights", schema, pa.Table.from_pylist(rows, schema=schema))
+    stats = compact_stores(str(tmp_path), retention_hours=168)
+    assert stats["legacy_nightly_rows_removed"] == 1
+    remaining = lancedb.connect(str(tmp_path)).open_table("cultural_insights").to_arrow().column("id").to_pylist()
+    assert remaining == ["curated"]
+    files = [p for p in Path(tmp_path).rglob("*") if p.is_file()]
+    assert not [p for p in files if b"canaryword-llama_nightly" in p.read_bytes()]
+    assert [p for p in files if b"canaryword-curated" in p.read_bytes()]

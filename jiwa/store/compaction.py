@@ -7,21 +7,28 @@ from pathlib import Path
 
 from jiwa.convlog import log_root
 from jiwa.log_compaction import compact_sealed
-from jiwa.store.lance import compact, connect
-from jiwa.store.schema import UNRETAINED_TABLES
+from jiwa.store.lance import compact, connect, delete_where, sql_list
+from jiwa.store.schema import INSIGHTS_TABLE, SERVED_SOURCES, UNRETAINED_TABLES
 
 
 def compact_stores(data_uri: str, *, retention_hours: float) -> dict:
     """Knowledge tables keep `retention_hours` of versions; user-data tables keep none, so forgotten users leave the disk."""
     log_stats = compact_sealed(Path(log_root(data_uri)))
     db = connect(data_uri)
+    # Versions before learned_insights wrote nightly findings into the knowledge base. They came from users'
+    # conversations, without a user to forget them by, and were never served: they go, with their old versions.
+    legacy = delete_where(db, INSIGHTS_TABLE, f"source NOT IN {sql_list(SERVED_SOURCES)}")
     retention = timedelta(hours=retention_hours)
     tables = {
-        name: compact(db.open_table(name), keep_versions_for=None if name in UNRETAINED_TABLES else retention)
+        name: compact(
+            db.open_table(name),
+            keep_versions_for=None if name in UNRETAINED_TABLES or (legacy and name == INSIGHTS_TABLE) else retention,
+        )
         for name in db.table_names()
     }
     return {
         "conversation_log": log_stats,
+        "legacy_nightly_rows_removed": legacy,
         "tables": tables,
         "versions_removed": sum(stats["versions_removed"] for stats in tables.values()),
         "bytes_removed": sum(stats["bytes_removed"] for stats in tables.values()),
