@@ -12,7 +12,7 @@ import dagster as dg
 from pydantic import Field, PrivateAttr, create_model
 from pydantic_settings import BaseSettings
 
-from jiwa.convlog import LogReader, log_root
+from jiwa.conversations.reader import EventReader
 from jiwa.embedding import Embedder, EmbedderSettings
 from jiwa.llm import LlamaSettings, StructuredLLM, open_structured
 from jiwa.settings import AnalysisSettings, KnowledgeSettings, LearningSettings, StoreSettings
@@ -83,8 +83,8 @@ class _Stores(_FromSettings):
     def lance(self):
         return connect(self.uri)
 
-    def log_reader(self) -> LogReader:
-        return LogReader(log_root(self.uri))
+    def event_reader(self) -> EventReader:
+        return EventReader(self.settings().conversations_db)
 
 
 class _Analysis(_FromSettings):

@@ -18,7 +18,7 @@ from bench.common import save
 from jiwa.llm import LlamaCppBackend, LlamaSettings
 from jiwa.store.lance import connect
 from jiwa.store.schema import ANALYSES_TABLE
-from tests.support.log import conversation, seal
+from tests.support.log import conversation, record
 from tests.support.resources import pipeline_resources
 
 CONVERSATIONS = [
@@ -58,7 +58,7 @@ def main() -> None:
     for index in range(args.conversations):
         turns = CONVERSATIONS[index % len(CONVERSATIONS)]
         events += conversation(f"bench_{index:04d}", f"user_{index % 6}", turns, start=start + timedelta(seconds=index))
-    seal(data_uri, events)
+    record(data_uri, events)
 
     resources = pipeline_resources(data_uri, LlamaResource())
     started = time.perf_counter()

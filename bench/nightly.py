@@ -19,7 +19,7 @@ from assets.resources import LearningResource, LlamaResource
 from bench.common import save
 from jiwa.llm import LlamaCppBackend, LlamaSettings
 from jiwa.paths import PROJECT_ROOT
-from tests.support.log import conversation, seal
+from tests.support.log import conversation, record
 from tests.support.nightly import bali, feedback
 from tests.support.resources import pipeline_resources
 
@@ -63,7 +63,7 @@ def main() -> None:
             )
             reply = [e for e in turns if e.role == "assistant"][-1]
             events += [*turns, feedback(reply, attack["feedback"]["rating"], attack["feedback"].get("comment"))]
-        seal(data_uri, events)
+        record(data_uri, events)
         resources = {
             **pipeline_resources(data_uri, LlamaResource()),
             "learning": LearningResource(min_users=args.min_users),

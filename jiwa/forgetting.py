@@ -9,14 +9,16 @@ A user is (tenant, user_id). What they wrote, and everything inferred about them
 3. learned lessons: the candidates are rebuilt from the findings that remain, so the user's support is gone, a
    candidate below JIWA_LEARNING_MIN_USERS stops being served and one with no support left is deleted
    (jiwa.knowledge.learning.rebuild_learned);
-4. the conversation log: their events are removed from the active and every sealed segment, then a `forget`
-   tombstone is appended, so every reader drops a copy the purge could not reach (serving.conversations);
+4. the conversation store: their events, conversations and user row are deleted in one transaction, and a
+   tombstone keeps only their id and the time, so the pipeline sweeps what runs under way wrote and every server
+   process stops serving their profile (jiwa.conversations.repository.forget);
 5. runs already under way: every run that writes user data commits through commit_user_rows, which sweeps what
    the run wrote about a user forgotten while it ran right after the commit (sweep_forgotten), and the learned
    candidates are rebuilt after the sweep;
 6. old versions: compaction (hourly, and in the nightly job) keeps no older version or tag of the tables derived
-   from users (UNRETAINED_TABLES), tags of the knowledge tables expire with the retention, and log segments are
-   merged without the user's events (jiwa.store.compaction.compact_stores).
+   from users (UNRETAINED_TABLES), tags of the knowledge tables expire with the retention, and the conversation
+   store erases deleted rows physically (SQLite: secure_delete, WAL checkpoint and VACUUM; PostgreSQL: VACUUM)
+   (jiwa.store.compaction.compact_stores).
 
 Dagster's run storage never holds any of it: asset metadata shows counts, ids and aggregates only.
 Steps 1 to 4 run in forget_user, at DELETE /v1/users/{id}; 5 and 6 run in the pipeline.
@@ -31,10 +33,10 @@ from typing import Protocol
 import lancedb
 import pyarrow as pa
 
-from jiwa.convlog import LogReader
+from jiwa.conversations.reader import EventReader
 from jiwa.knowledge.learning import rebuild_learned
 from jiwa.settings import LearningSettings
-from jiwa.store.lance import delete_where, sql_list, sql_literal, sql_timestamp, tag_version, upsert
+from jiwa.store.lance import delete_where, sql_literal, sql_timestamp, tag_version, upsert
 from jiwa.store.schema import (
     ANALYSES_TABLE,
     FINDINGS_TABLE,
@@ -54,7 +56,7 @@ EVIDENCE_TIME = {
 
 
 class ServedMemory(Protocol):
-    def stop_serving(self, user_id: str) -> None: ...
+    def stop_serving(self, tenant: str, user_id: str) -> None: ...
 
 
 class UserLog(Protocol):
@@ -81,7 +83,7 @@ async def forget_user(
     learning: LearningSettings,
 ) -> ForgetReport:
     """Steps 1 to 4, in order. The log goes last: while it still knows the user, a failed forget can be repeated."""
-    memory.stop_serving(user_id)
+    memory.stop_serving(tenant, user_id)
     try:
         derived = await asyncio.to_thread(_forget_derived, db, tenant, user_id, learning)
     except Exception as exc:  # lance raises many kinds; what matters is that nothing irreversible happened yet
@@ -105,7 +107,7 @@ def delete_user_rows(db: lancedb.DBConnection, tenant: str, user_id: str) -> dic
 
 def commit_user_rows(
     db: lancedb.DBConnection,
-    reader: LogReader,
+    reader: EventReader,
     name: str,
     schema: pa.Schema,
     rows: list[dict],
@@ -122,16 +124,15 @@ def commit_user_rows(
     return {"table_version": version, "table_rows": table.count_rows(), "forgotten_rows_swept": swept}
 
 
-def sweep_forgotten(db: lancedb.DBConnection, reader: LogReader) -> int:
+def sweep_forgotten(db: lancedb.DBConnection, reader: EventReader) -> int:
     """Step 5: delete what a run wrote about a user forgotten while it ran (the server deleted the rest).
 
     Judged by when the evidence happened, not when the run wrote: a user who came back after being forgotten keeps
     what was learnt since.
     """
     removed = 0
-    for user_id, at in reader.forgotten_users().items():
+    for (tenant, user_id), at in reader.forgotten_users().items():
+        user = f"tenant = {sql_literal(tenant)} AND user_id = {sql_literal(user_id)}"
         for table, column in EVIDENCE_TIME.items():
-            removed += delete_where(
-                db, table, f"user_id IN {sql_list([user_id])} AND {column} <= timestamp '{sql_timestamp(at)}'"
-            )
+            removed += delete_where(db, table, f"{user} AND {column} <= timestamp '{sql_timestamp(at)}'")
     return removed

@@ -10,6 +10,7 @@ from functools import lru_cache
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from jiwa.conversations import sqlite_url
 from jiwa.embedding import EmbedderSettings
 from jiwa.llm.config import LlamaSettings
 from jiwa.paths import PROJECT_ROOT
@@ -40,6 +41,15 @@ class StoreSettings(BaseSettings):
         ge=0,
         description="Compaction keeps older versions of the knowledge tables this long (user-data tables keep none).",
     )
+    conversations_url: str = Field(
+        default="",
+        description="The conversation store: a SQLAlchemy URL (postgresql://user:password@host/db for several "
+        "machines); empty: a SQLite file, conversations.sqlite3, in the data folder.",
+    )
+
+    @property
+    def conversations_db(self) -> str:
+        return self.conversations_url or sqlite_url(self.data_uri)
 
 
 class KnowledgeSettings(BaseSettings):
@@ -214,12 +224,6 @@ class Settings(StoreSettings):
     history_turns: int = Field(default=12, ge=0, description="Earlier turns of the conversation sent to the responder.")
     store_refresh_s: float = Field(
         default=2.0, gt=0, description="How often the server looks for newly published store versions."
-    )
-    log_seal_s: float = Field(
-        default=20.0, gt=0, description="Seconds an active log segment stays open before it is sealed for the pipeline."
-    )
-    log_spool_dir: str = Field(
-        default="", description="Local folder for active log segments; empty means <data_uri>/conversation_log/active."
     )
 
 

@@ -5,6 +5,7 @@ import logging
 from datetime import UTC, datetime, timedelta
 from typing import NamedTuple
 
+from jiwa.conversations.repository import ConversationRepository
 from jiwa.profile import Profile, Remembered
 from jiwa.store.analyses import profile_rows
 from jiwa.store.lance import sql_timestamp
@@ -20,15 +21,22 @@ _REFRESH_OVERLAP = timedelta(hours=1)
 class ProfileStore:
     """The latest published jiwa_profiles version in memory; lookups never touch the disk or wait for the pipeline."""
 
-    def __init__(self, data_uri: str, budget_chars: int) -> None:
+    def __init__(self, data_uri: str, budget_chars: int, forgets: ConversationRepository | None = None) -> None:
         self._published = PublishedTable(data_uri, PROFILES_TABLE)
         self._budget = budget_chars
         self._version: int | None = None
-        self._rows: dict[str, _Entry] = {}
-        self._parsed: dict[str, Profile] = {}
-        self._forgotten: dict[str, datetime] = {}
+        self._rows: dict[tuple[str, str], _Entry] = {}
+        self._parsed: dict[tuple[str, str], Profile] = {}
+        self._forgotten: dict[tuple[str, str], datetime] = {}
+        # Forgets made through other server processes reach this one through the conversation store.
+        self._forgets = forgets
+        self._forgets_seen: datetime | None = None
 
     def refresh(self) -> None:
+        if self._forgets is not None:
+            for tenant, user_id, at in self._forgets.forgotten_since(self._forgets_seen):
+                self._forget_at((tenant, user_id), at)
+                self._forgets_seen = max(at, self._forgets_seen or at)
         table = self._published.newer_than(self._version)
         if table is None:
             return
@@ -36,42 +44,46 @@ class ProfileStore:
         newest = max((entry.updated_at for entry in rows.values()), default=None)
         where = None if newest is None else f"updated_at >= timestamp '{sql_timestamp(newest - _REFRESH_OVERLAP)}'"
         for row in profile_rows(table, where).to_pylist():
-            rows[row["user_id"]] = _entry(row)
+            rows[(row["tenant"], row["user_id"])] = _entry(row)
         if len(rows) != table.count_rows():
             # Rows were deleted (a user forgotten through another server process): start from the whole table.
-            rows = {row["user_id"]: _entry(row) for row in profile_rows(table).to_pylist()}
+            rows = {(row["tenant"], row["user_id"]): _entry(row) for row in profile_rows(table).to_pylist()}
         self._rows = {user: entry for user, entry in rows.items() if not self._was_forgotten(user, entry.first_seen)}
         self._parsed = {}
         self._version = table.version
         log.info("serving jiwa_profiles version %d (%d profiles)", self._version, len(self._rows))
 
     def profile(self, tenant: str, user_id: str) -> Profile | None:
-        entry = self._rows.get(user_id)
-        if entry is None or entry.tenant != tenant or self._was_forgotten(user_id, entry.first_seen):
+        user = (tenant, user_id)
+        entry = self._rows.get(user)
+        if entry is None or self._was_forgotten(user, entry.first_seen):
             return None
-        if user_id not in self._parsed:
-            self._parsed[user_id] = Profile.model_validate_json(entry.profile_json)
-        return self._parsed[user_id]
+        if user not in self._parsed:
+            self._parsed[user] = Profile.model_validate_json(entry.profile_json)
+        return self._parsed[user]
 
     async def lookup(self, tenant: str, user_id: str) -> dict | None:
         """The user's memory as the responder sees it, within the length budget; None for someone new."""
         profile = self.profile(tenant, user_id)
         return prompt_memory(profile, datetime.now(UTC), self._budget) if profile else None
 
-    def stop_serving(self, user_id: str) -> None:
+    def stop_serving(self, tenant: str, user_id: str) -> None:
         """Step 1 of jiwa.forgetting: drop the profile now, and never serve one built from evidence older than now."""
-        self._forgotten[user_id] = datetime.now(UTC)
-        self._rows.pop(user_id, None)
-        self._parsed.pop(user_id, None)
+        self._forget_at((tenant, user_id), datetime.now(UTC))
+
+    def _forget_at(self, user: tuple[str, str], at: datetime) -> None:
+        self._forgotten[user] = max(at, self._forgotten.get(user, at))
+        self._rows.pop(user, None)
+        self._parsed.pop(user, None)
 
     def status(self) -> dict:
         if self._version is None:
             return {"loaded": False}
         return {"loaded": True, "version": self._version, "profiles": len(self._rows)}
 
-    def _was_forgotten(self, user_id: str, first_seen: datetime) -> bool:
+    def _was_forgotten(self, user: tuple[str, str], first_seen: datetime) -> bool:
         """A profile that draws on conversations from before the user was forgotten must not be served."""
-        forgotten_at = self._forgotten.get(user_id)
+        forgotten_at = self._forgotten.get(user)
         return forgotten_at is not None and first_seen <= forgotten_at
 
 

@@ -4,12 +4,12 @@ import asyncio
 import logging
 import os
 from dataclasses import dataclass
-from pathlib import Path
 
 import anthropic
 import lancedb
 
-from jiwa.convlog import LogReader, log_root
+from jiwa.conversations.legacy_log import import_legacy_log
+from jiwa.conversations.repository import ConversationRepository
 from jiwa.llm import StructuredLLM, open_structured
 from jiwa.prompts import load_prompt
 from jiwa.settings import Settings
@@ -18,7 +18,6 @@ from serving.auth import ApiKeys, RateLimiter
 from serving.chat import ChatService
 from serving.conversations import ConversationStore
 from serving.insights import InsightIndex
-from serving.log_writer import LogWriter
 from serving.metrics import Metrics
 from serving.profiles import ProfileStore
 from serving.published import refresh_forever
@@ -35,7 +34,7 @@ class Services:
     api_keys: ApiKeys
     rate_limiter: RateLimiter
     metrics: Metrics
-    writer: LogWriter
+    repository: ConversationRepository
     conversations: ConversationStore
     insights: InsightIndex
     cache: ResponseCache
@@ -50,7 +49,7 @@ class Services:
         for task in self.background:
             task.cancel()
         await asyncio.gather(*self.background, return_exceptions=True)
-        await self.writer.close()
+        self.repository.close()
         self.responder.local_pool.close()
         if self.claude is not None:
             await self.claude.close()
@@ -79,19 +78,13 @@ def local_llm(settings: Settings) -> StructuredLLM | None:
 async def open_services(settings: Settings) -> Services:
     api_keys = ApiKeys(settings.api_keys, settings.host)
     metrics = Metrics()
-    root = Path(log_root(settings.data_uri))
-    writer = LogWriter(
-        root,
-        spool_dir=Path(settings.log_spool_dir) if settings.log_spool_dir else None,
-        seal_after_s=settings.log_seal_s,
-    )
-    await writer.start()
-    conversations = ConversationStore(writer, LogReader(str(root)))
-    await conversations.load()
+    repository = await asyncio.to_thread(ConversationRepository.open, settings.conversations_db)
+    await asyncio.to_thread(import_legacy_log, settings.data_uri, repository)
+    conversations = ConversationStore(repository)
     embedder = await asyncio.to_thread(settings.embedding.open)
     withheld = Withheld(settings.data_uri)
     insights = InsightIndex(settings.data_uri, embedder, withheld)
-    profiles = ProfileStore(settings.data_uri, settings.profile_prompt_chars)
+    profiles = ProfileStore(settings.data_uri, settings.profile_prompt_chars, repository)
     cache = ResponseCache(settings.data_uri, embedder, insights.queries, withheld)
     # What feedback withheld first, so the stores built from it see the same scores.
     for store in (withheld, insights, profiles, cache):
@@ -102,14 +95,13 @@ async def open_services(settings: Settings) -> Services:
     chat = ChatService(settings, conversations, cache, insights, profiles, responder, metrics)
     background = [
         asyncio.create_task(refresh_forever([withheld, insights, profiles, cache], settings.store_refresh_s)),
-        asyncio.create_task(_seal_forever(writer)),
     ]
     return Services(
         settings,
         api_keys,
         RateLimiter(settings.rate_limit_per_minute),
         metrics,
-        writer,
+        repository,
         conversations,
         insights,
         cache,
@@ -120,12 +112,3 @@ async def open_services(settings: Settings) -> Services:
         connect(settings.data_uri),
         background,
     )
-
-
-async def _seal_forever(writer: LogWriter) -> None:
-    while True:
-        await asyncio.sleep(min(5.0, writer.seal_after_s))
-        try:
-            await writer.seal_if_due()
-        except Exception:  # appends keep working on the active segment; sealing retries next round
-            log.exception("sealing the conversation log failed")

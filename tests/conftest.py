@@ -36,3 +36,23 @@ def claude(fake_anthropic, monkeypatch):
     fake_anthropic.requests.clear()
     monkeypatch.setenv("ANTHROPIC_API_KEY", "test-key-not-a-secret")
     return fake_anthropic
+
+
+@pytest.fixture(scope="session")
+def postgres(tmp_path_factory):
+    """A real PostgreSQL server, started once for the session."""
+    from tests.support.postgres import Postgres
+
+    server = Postgres(str(tmp_path_factory.mktemp("postgres")))
+    yield server
+    server.stop()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def store_url(request, tmp_path) -> str:
+    """The conversation store's URL, once for each engine Jiwa supports."""
+    from jiwa.conversations import sqlite_url
+
+    if request.param == "sqlite":
+        return sqlite_url(str(tmp_path / "stores"))
+    return request.getfixturevalue("postgres").new_database()

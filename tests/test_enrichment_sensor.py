@@ -13,7 +13,7 @@ from assets.resources import AnalysisResource, StoresResource
 from jiwa.convlog import END, LogEvent
 from jiwa.settings import AnalysisSettings
 from jiwa.store.schema import ANALYSES_TABLE
-from tests.support.log import conversation, hours_ago, seal
+from tests.support.log import conversation, hours_ago, record
 from tests.support.resources import pipeline_resources
 
 IDLE_H = AnalysisSettings().conversation_idle_timeout_s / 3600
@@ -46,9 +46,9 @@ def _analyse(data_uri, request):
 
 
 def test_ended_and_idle_conversations_are_requested_once(data_uri):
-    seal(data_uri, conversation("ended", "u1", ["Hello, KITAS question"], start=hours_ago(0.2)))
-    seal(data_uri, conversation("idle", "u2", ["Halo, saya mau tanya"], start=hours_ago(IDLE_H + 0.5), ended=False))
-    seal(data_uri, conversation("open", "u3", ["Still typing..."], start=hours_ago(0.1), ended=False))
+    record(data_uri, conversation("ended", "u1", ["Hello, KITAS question"], start=hours_ago(0.2)))
+    record(data_uri, conversation("idle", "u2", ["Halo, saya mau tanya"], start=hours_ago(IDLE_H + 0.5), ended=False))
+    record(data_uri, conversation("open", "u3", ["Still typing..."], start=hours_ago(0.1), ended=False))
     ids, requests, cursor = _tick(data_uri)
     assert sorted(ids) == ["ended", "idle"]
     assert requests[0].run_key.startswith("analyse-") and requests[0].tags["jiwa/conversations"] == "2"
@@ -59,20 +59,20 @@ def test_ended_and_idle_conversations_are_requested_once(data_uri):
 
 
 def test_analysed_conversations_leave_the_cursor_and_new_turns_bring_them_back(data_uri):
-    seal(data_uri, conversation("c1", "u1", ["Hi, how much is a KITAS?"], start=hours_ago(0.3)))
+    record(data_uri, conversation("c1", "u1", ["Hi, how much is a KITAS?"], start=hours_ago(0.3)))
     ids, requests, cursor = _tick(data_uri)
     assert ids == ["c1"]
     _analyse(data_uri, requests[0])
     ids, _, cursor = _tick(data_uri, cursor)
     assert ids == [] and json.loads(cursor)["inflight"] == {}
 
-    seal(data_uri, conversation("c1", "u1", ["And a KITAP?"], start=hours_ago(0.05)))
+    record(data_uri, conversation("c1", "u1", ["And a KITAP?"], start=hours_ago(0.05)))
     ids, _, _ = _tick(data_uri, cursor)
     assert ids == ["c1"]
 
 
 def test_a_conversation_whose_run_failed_is_requested_again_after_the_retry_delay(data_uri):
-    seal(data_uri, conversation("c1", "u1", ["Hello"], start=hours_ago(0.3)))
+    record(data_uri, conversation("c1", "u1", ["Hello"], start=hours_ago(0.3)))
     ids, _, cursor = _tick(data_uri)
     assert ids == ["c1"]
     # The run never wrote anything (it failed); once the retry delay has passed the sensor asks again.
@@ -86,7 +86,7 @@ def test_many_conversations_are_batched_into_few_runs(data_uri):
     events = []
     for index in range(25):
         events += conversation(f"c{index:02d}", f"u{index}", ["Hello"], start=hours_ago(0.5))
-    seal(data_uri, events)
+    record(data_uri, events)
     ids, requests, _ = _tick(data_uri, analysis_batch_size=10)
     assert len(ids) == 25 and [
         len(r.run_config["ops"]["conversation_analyses"]["config"]["conversation_ids"]) for r in requests
@@ -104,7 +104,7 @@ def test_backpressure_holds_the_watermark_until_runs_drain(data_uri, monkeypatch
     events = []
     for index in range(5):
         events += conversation(f"c{index}", f"u{index}", ["Hello"], start=hours_ago(0.5 - index * 0.01))
-    seal(data_uri, events)
+    record(data_uri, events)
     ids, _, cursor = _tick(data_uri, instance=instance, analysis_batch_size=2)
     assert ids == ["c0", "c1"]
     monkeypatch.setattr("assets.enrichment.sensor._pending_runs", lambda context: 0)
@@ -120,12 +120,12 @@ def test_first_tick_with_an_empty_log_skips(data_uri, cursor):
 
 
 def test_an_end_marker_after_the_analysis_refreshes_the_row_without_a_model_call(data_uri):
-    seal(data_uri, conversation("c1", "u1", ["Hello, a KITAS question"], start=hours_ago(IDLE_H + 1), ended=False))
+    record(data_uri, conversation("c1", "u1", ["Hello, a KITAS question"], start=hours_ago(IDLE_H + 1), ended=False))
     ids, requests, cursor = _tick(data_uri)
     assert ids == ["c1"]
     _analyse(data_uri, requests[0])
     ended_at = datetime.now(UTC)
-    seal(data_uri, [LogEvent("evt_end_c1", END, ended_at, "acme", "u1", "c1")])
+    record(data_uri, [LogEvent("evt_end_c1", END, ended_at, "acme", "u1", "c1")])
 
     ids, requests, cursor = _tick(data_uri, cursor)
     assert ids == ["c1"]  # the log has news the stored analysis does not cover

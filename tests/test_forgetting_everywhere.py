@@ -57,7 +57,6 @@ async def test_a_forgotten_user_leaves_no_byte_under_the_data_directory_or_dagst
         await _chat(client, "u-7", [QUESTION, f"Mi chiamo {NAME}, sono preoccupata"], "down", f"{CANARY} again")
         for index, question in enumerate(OTHERS):
             await _chat(client, f"u-{index}", [question], "up", "thanks")
-        await app.state.services.writer.seal()
 
         for assets in ([cultural_topics, curated_insights], [conversation_analyses, jiwa_profiles]):
             assert dg.materialize(assets, resources=resources, instance=instance).success

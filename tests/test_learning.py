@@ -18,7 +18,7 @@ from jiwa.store.memory_index import MemoryIndex
 from jiwa.store.schema import FEEDBACK_TABLE, INSIGHTS_TABLE, LEARNED_TABLE
 from serving.app import create_app
 from tests.support.fakes import FakeLlamaResource
-from tests.support.log import conversation, seal
+from tests.support.log import conversation, record
 from tests.support.nightly import bali, feedback, lesson, night, review, rows
 from tests.support.server import auth, server_settings
 
@@ -53,7 +53,7 @@ def _teach(resources, data_uri: str, day: str, users: list[tuple[str, str]]) -> 
             start=bali(day, 9 + index),
             tenant=tenant,
         )
-    seal(data_uri, events)
+    record(data_uri, events)
     llama = FakeLlamaResource(script=[lesson(*LATENESS)] * len(users))
     return night({**resources, "llama": llama}, day, assets=LEARNING)
 
@@ -75,7 +75,7 @@ async def _grounds_chat(claude, data_uri: str) -> dict[str, bool]:
 class _Forgets:
     """The server's memory and log as forget_user sees them; the pipeline tables are the real ones."""
 
-    def stop_serving(self, user_id: str) -> None:
+    def stop_serving(self, tenant: str, user_id: str) -> None:
         pass
 
     async def forget(self, tenant: str, user_id: str) -> int:
@@ -178,7 +178,7 @@ def test_an_insight_rated_down_by_enough_users_is_withheld(resources, data_uri, 
     happy_reply = next(e for e in happy if e.role == "assistant")
     happy_reply.insight_ids = [insight["id"]]
     events += [*happy, feedback(happy_reply, "up"), feedback(happy_reply, "up")]
-    seal(data_uri, events)
+    record(data_uri, events)
 
     metadata = night(resources, None, assets=[feedback_scores])["feedback_scores"]
     scores = {row["id"]: row for row in rows(data_uri, FEEDBACK_TABLE)}

@@ -58,9 +58,9 @@ def test_analyses_and_profiles_with_smollm2(data_uri):
     from assets.enrichment import conversation_analyses, jiwa_profiles
     from jiwa.profile import Profile
     from jiwa.store.schema import ANALYSES_TABLE, PROFILES_TABLE
-    from tests.support.log import conversation, hours_ago, seal
+    from tests.support.log import conversation, hours_ago, record
 
-    seal(
+    record(
         data_uri,
         conversation(
             "c_it",
@@ -72,7 +72,7 @@ def test_analyses_and_profiles_with_smollm2(data_uri):
             start=hours_ago(3),
         ),
     )
-    seal(
+    record(
         data_uri,
         conversation("c_id", "made", ["Permisi Pak, saya bingung soal NPWP. Terima kasih"], start=hours_ago(2)),
     )
@@ -122,11 +122,11 @@ def test_nightly_findings_and_cache_answers_with_smollm2(data_uri):
     from assets.nightly.days import BALI
     from assets.response_cache import common_response_cache, curated_facts, intent_catalogue
     from jiwa.store.schema import CACHE_ANSWER, RESPONSE_CACHE_TABLE
-    from tests.support.log import conversation, seal
+    from tests.support.log import conversation, record
 
     day = "2026-11-23"
     start = datetime(2026, 11, 23, 9, tzinfo=BALI)
-    seal(
+    record(
         data_uri,
         conversation("c1", "ana", ["Maaf Pak, saya malu bertanya, berapa biaya KITAS?"], start=start)
         + conversation(

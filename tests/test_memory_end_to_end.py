@@ -55,7 +55,6 @@ async def test_profile_reaches_the_api_and_the_prompt_then_is_forgotten_everywhe
         unknown = (await client.get("/v1/users/giulia/memory", headers=auth())).json()
         assert unknown["known"] is False
 
-        await services.writer.seal()
         assert _sensor_then_run(data_uri) == [conversation_id]
         services.profiles.refresh()
 
@@ -93,10 +92,10 @@ async def test_profile_reaches_the_api_and_the_prompt_then_is_forgotten_everywhe
     # ...and then nowhere: neither her name nor what she wrote, in the tables or in the conversation log.
     assert _files_mentioning(stores, "Giulia") == []
     assert _files_mentioning(stores, "paura per il mio KITAS") == []
-    # Only the bare user id stays: in the log's forget tombstone, and in the record of the delete itself (the
+    # Only the bare user id stays: in the store's forget tombstone, and in the record of the delete itself (the
     # current version of each table), which goes with the next write and compaction.
     leftovers = _files_mentioning(stores, "giulia")
-    assert all("conversation_log" in path or "_transactions" in path or "_versions" in path for path in leftovers)
+    assert all("conversations.sqlite3" in path or "_transactions" in path or "_versions" in path for path in leftovers)
 
 
 async def test_a_profile_published_while_the_server_runs_is_served_without_restart(claude, data_uri):
@@ -109,7 +108,6 @@ async def test_a_profile_published_while_the_server_runs_is_served_without_resta
             headers=auth(),
         )
         await client.post(f"/v1/conversations/{reply.json()['conversation_id']}/end", headers=auth())
-        await services.writer.seal()
         _sensor_then_run(data_uri)
         import asyncio
 

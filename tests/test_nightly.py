@@ -12,7 +12,7 @@ from assets.nightly.days import BALI, bali_day_window
 from jiwa.store.schema import FINDINGS_TABLE, INSIGHTS_TABLE, LEARNED_TABLE, PROPOSALS_TABLE
 from pipelines.definitions import defs
 from tests.support.fakes import FakeLlamaResource
-from tests.support.log import conversation, seal
+from tests.support.log import conversation, record
 from tests.support.nightly import bali, feedback, lesson, night, rows
 from tests.support.server import publish_insights
 
@@ -35,7 +35,7 @@ def test_a_night_keeps_vetted_findings_as_user_data_and_reruns_cleanly(resources
     events += conversation("c_next", "cai", ["Next day question"], start=bali(DAY, 24.5))  # the following day
     reply = next(e for e in events if e.conversation_id == "c_day" and e.role == "assistant")
     events.append(feedback(reply, "down", "too vague for me"))
-    seal(data_uri, events)
+    record(data_uri, events)
     assert dg.materialize(
         [conversation_analyses, jiwa_profiles], resources=resources, instance=dg.DagsterInstance.ephemeral()
     ).success
@@ -68,7 +68,7 @@ def test_a_night_keeps_vetted_findings_as_user_data_and_reruns_cleanly(resources
 def test_findings_already_in_the_knowledge_base_are_not_kept(resources, data_uri):
     publish_insights(resources)
     existing = rows(data_uri, INSIGHTS_TABLE)[0]
-    seal(data_uri, conversation("c1", "ana", ["Maaf, saya malu"], start=bali(DAY, 9)))
+    record(data_uri, conversation("c1", "ana", ["Maaf, saya malu"], start=bali(DAY, 9)))
     triggers = {lang: existing[f"triggers_{lang}"] for lang in ("id", "en", "it")}
     llama = FakeLlamaResource(script=[lesson(existing["insight"], existing["guidance"], triggers=triggers)])
     metadata = night({**resources, "llama": llama}, DAY, assets=[nightly_findings])["nightly_findings"]
@@ -83,7 +83,7 @@ def test_frequent_cache_misses_are_proposed_without_users_words_in_dagster(resou
     events = []
     for index, text in enumerate([*questions, "How much is a KITAS?"]):
         events += conversation(f"c{index}", f"user{index}", [text], start=bali(DAY, 8 + index))
-    seal(data_uri, events)
+    record(data_uri, events)
     metadata = night(resources, DAY, assets=[proposed_intents])["proposed_intents"]
     assert metadata["proposals"] == 1
     proposal = metadata["proposed"][0]

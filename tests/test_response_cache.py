@@ -14,7 +14,8 @@ from assets.resources import LearningResource
 from assets.response_cache import common_response_cache, curated_facts, intent_catalogue
 from assets.response_cache.cache import ResponseCacheConfig
 from jiwa.catalogue.intents import load_facts, load_intents
-from jiwa.convlog import LogReader, log_root
+from jiwa.conversations import sqlite_url
+from jiwa.conversations.reader import EventReader
 from jiwa.intent_matching import IntentMatcher
 from jiwa.profile import Profile, Remembered
 from jiwa.settings import KnowledgeSettings
@@ -263,8 +264,7 @@ async def _served_variants(client, data_uri: str, user: str, question: str, time
     """The cached answer variants the user was served (as the log records them, for feedback to score)."""
     for _ in range(times):
         assert (await _ask(client, question, user=user))["source"] == "cache"
-    await client.app.state.services.writer.seal()
-    served = LogReader(log_root(data_uri)).query(
+    served = EventReader(sqlite_url(data_uri)).query(
         "SELECT cache_answer FROM events WHERE user_id = ? AND role = 'assistant'", [user]
     )
     return set(served.column("cache_answer").to_pylist())

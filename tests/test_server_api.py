@@ -28,16 +28,36 @@ async def test_missing_and_wrong_keys_are_401_with_json(client):
     assert missing.json()["error"]["code"] == "unauthorized" and "Authorization" in missing.json()["error"]["message"]
 
 
-async def test_a_tenant_cannot_touch_another_tenants_user_or_conversation(client):
+async def test_a_tenant_cannot_touch_or_even_see_another_tenants_user_or_conversation(client):
     answer = await _chat(client, user="bima")
     other = auth("globex")
-    assert (await client.get("/v1/users/bima/memory", headers=other)).status_code == 403
-    assert (await client.delete("/v1/users/bima", headers=other)).status_code == 403
-    assert (await client.get(f"/v1/conversations/{answer['conversation_id']}", headers=other)).status_code == 403
-    hijack = await client.post("/v1/chat", json={"user_id": "bima", "message": "hi"}, headers=other)
-    assert hijack.status_code == 403 and hijack.json()["error"]["param"] == "user_id"
-    feedback = await client.post(f"/v1/messages/{answer['message_id']}/feedback", json={"rating": "up"}, headers=other)
-    assert feedback.status_code == 403
+    never_seen = [
+        await client.get("/v1/users/nobody/memory", headers=other),
+        await client.get("/v1/conversations/conv_nobody", headers=other),
+        await client.post("/v1/messages/msg_nobody/feedback", json={"rating": "up"}, headers=other),
+    ]
+    someone_elses = [
+        await client.get("/v1/users/bima/memory", headers=other),
+        await client.get(f"/v1/conversations/{answer['conversation_id']}", headers=other),
+        await client.post(f"/v1/messages/{answer['message_id']}/feedback", json={"rating": "up"}, headers=other),
+    ]
+    # The same answers, word for word but for the id, as for ids that exist nowhere: nothing tells them apart.
+    for unknown, theirs in zip(never_seen, someone_elses, strict=True):
+        assert theirs.status_code == unknown.status_code == 404
+        assert theirs.json()["error"]["code"] == unknown.json()["error"]["code"]
+    # "bima" at globex is another person, who starts with no conversation and no memory of acme's bima.
+    own = await _chat(client, user="bima", tenant="globex")
+    assert own["conversation_id"] != answer["conversation_id"]
+    elsewhere = await client.post(
+        "/v1/chat",
+        json={"user_id": "bima", "message": "hi", "conversation_id": answer["conversation_id"]},
+        headers=other,
+    )
+    assert elsewhere.status_code == 404 and elsewhere.json()["error"]["param"] == "conversation_id"
+    # Forgetting globex's bima leaves acme's bima as they were.
+    assert (await client.delete("/v1/users/bima", headers=other)).status_code == 200
+    view = await client.get(f"/v1/conversations/{answer['conversation_id']}", headers=auth())
+    assert view.status_code == 200 and len(view.json()["turns"]) == 2
 
 
 @pytest.mark.parametrize(

@@ -11,7 +11,8 @@ import httpx
 import pytest
 from litestar.testing import AsyncTestClient
 
-from jiwa.convlog import LogReader, log_root
+from jiwa.conversations import sqlite_url
+from jiwa.conversations.reader import EventReader
 from jiwa.llm import LlamaSettings
 from serving.app import create_app
 from tests.support.server import KEYS, auth, free_port, publish_insights, server_settings
@@ -24,7 +25,6 @@ def _start_server(data_uri: str, claude_url: str, port: int) -> subprocess.Popen
         "JIWA_PORT": str(port),
         "JIWA_ANTHROPIC_BASE_URL": claude_url,
         "JIWA_LOCAL_RESPONDER": "false",
-        "JIWA_LOG_SEAL_S": "1",
         "JIWA_API_KEYS": server_settings(data_uri).api_keys,
     }
     process = subprocess.Popen(
@@ -84,9 +84,9 @@ async def test_acknowledged_turns_survive_kill_9(claude, data_uri):
     finally:
         server.terminate()
         server.wait(timeout=10)
-    # The dead writer's active segment was sealed at restart, so the pipeline can read every acknowledged turn.
-    sealed = LogReader(log_root(data_uri)).query("SELECT message_id FROM events WHERE role = 'assistant'")
-    assert {a["message_id"] for a in acknowledged} <= set(sealed.column("message_id").to_pylist())
+    # The pipeline reads every acknowledged turn from the store.
+    stored = EventReader(sqlite_url(data_uri)).query("SELECT message_id FROM events WHERE role = 'assistant'")
+    assert {a["message_id"] for a in acknowledged} <= set(stored.column("message_id").to_pylist())
 
 
 async def test_newly_published_insights_are_served_without_restart(claude, data_uri, resources):

@@ -43,6 +43,7 @@ def test_user_data_tables_keep_no_tag_and_no_old_version(tmp_path):
 def test_nightly_rows_an_older_version_wrote_into_the_knowledge_base_leave_the_disk(tmp_path):
     from pathlib import Path
 
+    from jiwa.conversations import sqlite_url
     from jiwa.store.compaction import compact_stores
     from jiwa.store.lance import upsert
     from jiwa.store.schema import insights_schema
@@ -68,7 +69,7 @@ def test_nightly_rows_an_older_version_wrote_into_the_knowledge_base_leave_the_d
         for source in ("curated", "llama_nightly")
     ]
     upsert(lancedb.connect(str(tmp_path)), "cultural_insights", schema, pa.Table.from_pylist(rows, schema=schema))
-    stats = compact_stores(str(tmp_path), retention_hours=168)
+    stats = compact_stores(str(tmp_path), sqlite_url(str(tmp_path)), retention_hours=168)
     assert stats["legacy_nightly_rows_removed"] == 1
     remaining = lancedb.connect(str(tmp_path)).open_table("cultural_insights").to_arrow().column("id").to_pylist()
     assert remaining == ["curated"]

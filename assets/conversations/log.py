@@ -1,4 +1,4 @@
-"""The conversation log the chat server writes: an observable source, so lineage starts there."""
+"""The conversations the chat server stores: an observable source, so lineage starts there."""
 
 import dagster as dg
 
@@ -7,13 +7,14 @@ from assets.resources import StoresResource
 
 @dg.observable_source_asset(
     group_name="conversations",
-    tags={"dagster/kind/parquet": "", "dagster/kind/duckdb": ""},
-    description="Turns, conversation ends and feedback, appended by the chat server and sealed into Parquet segments "
-    "under <data_uri>/conversation_log/sealed/. Read with DuckDB; no process locks another's file.",
+    tags={"dagster/kind/sqlite": "", "dagster/kind/postgresql": "", "dagster/kind/duckdb": ""},
+    description="Turns, conversation ends and feedback, written by the chat server into the conversation store "
+    "(JIWA_CONVERSATIONS_URL: SQLite in the data folder by default, or PostgreSQL); read into Arrow and queried "
+    "with DuckDB.",
 )
 def conversation_log(stores: StoresResource) -> dg.ObserveResult:
     summary = (
-        stores.log_reader()
+        stores.event_reader()
         .query(
             """
         SELECT count(*) AS events,

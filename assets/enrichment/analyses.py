@@ -80,7 +80,7 @@ def conversation_analyses(
     started = time.perf_counter()
     policy: AnalysisSettings = analysis.settings()
     limit = config.max_conversations or policy.analysis_batch_size
-    reader = stores.log_reader()
+    reader = stores.event_reader()
     db = stores.lance()
     ids = config.conversation_ids or pending_conversations(reader, db, policy, limit)
     ids = list(dict.fromkeys(ids))[:limit]

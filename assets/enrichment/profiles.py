@@ -14,7 +14,7 @@ from jiwa.enrichment import profile_merge
 from jiwa.enrichment.profile_merge import AnalysedConversation, build_profile, sources_fingerprint
 from jiwa.forgetting import commit_user_rows
 from jiwa.profile import Profile
-from jiwa.store.analyses import analyses_of, stored_profiles, users_with_analyses
+from jiwa.store.analyses import analyses_of, profile_id, stored_profiles, users_with_analyses
 from jiwa.store.schema import ANALYSES_TABLE, PROFILES_TABLE, profiles_schema
 from jiwa.versions import code_version
 
@@ -54,23 +54,24 @@ def jiwa_profiles(context: dg.AssetExecutionContext, config: ProfilesConfig, sto
 
 
 def rebuild_profiles(
-    context: dg.AssetExecutionContext, stores: StoresResource, users: list[str]
+    context: dg.AssetExecutionContext, stores: StoresResource, users: list[tuple[str, str]]
 ) -> dg.MaterializeResult:
     """Fold these users' analyses into their profiles, check the batch, and publish it in one commit."""
     db = stores.lance()
     stored = stored_profiles(db)
     analyses = analyses_of(db, users)
     records, built, unchanged = [], {}, 0
-    for user_id, items in sorted(analyses.items()):
+    for (tenant, user_id), items in sorted(analyses.items()):
         fingerprint = sources_fingerprint(items)
-        if stored.get(user_id, {}).get("sources_fingerprint") == fingerprint:
+        row_id = profile_id(tenant, user_id)
+        if stored.get(row_id, {}).get("sources_fingerprint") == fingerprint:
             unchanged += 1
             continue
-        profile = build_profile(user_id, items[0].tenant, items)
-        built[user_id] = items
+        profile = build_profile(user_id, tenant, items)
+        built[row_id] = items
         records.append(
             {
-                "id": user_id,
+                "id": row_id,
                 "tenant": profile.tenant,
                 "user_id": user_id,
                 "updated_at": max(item.analysed_at for item in items),
@@ -97,7 +98,7 @@ def rebuild_profiles(
     if not records or not all(check.passed for check in checks):
         return dg.MaterializeResult(metadata={**metadata, "published": False}, check_results=checks)
     committed = commit_user_rows(
-        db, stores.log_reader(), PROFILES_TABLE, profiles_schema(), records, f"profiles-{context.run_id[:8]}"
+        db, stores.event_reader(), PROFILES_TABLE, profiles_schema(), records, f"profiles-{context.run_id[:8]}"
     )
     return dg.MaterializeResult(metadata={**metadata, "published": True, **committed}, check_results=checks)
 
@@ -117,7 +118,7 @@ def _checks(records: list[dict], built: dict[str, list[AnalysedConversation]]) -
     for record in records:
         items = list(built[record["id"]])
         shuffler.shuffle(items)
-        if build_profile(record["id"], record["tenant"], items + items[:1]).model_dump_json() != record["profile"]:
+        if build_profile(record["user_id"], record["tenant"], items + items[:1]).model_dump_json() != record["profile"]:
             unstable.append(record["id"])
     return [
         dg.AssetCheckResult(

@@ -61,7 +61,7 @@ def finished_conversations(context: dg.SensorEvaluationContext, stores: StoresRe
     idle = policy.conversation_idle_timeout_s
     after = (cursor.watermark - lag) if cursor.watermark else now - _FIRST_LOOKBACK
 
-    ready = stores.log_reader().ready_conversations(
+    ready = stores.event_reader().ready_conversations(
         after=after, until=now, idle_s=idle, scan_from=after - timedelta(seconds=idle)
     )
     candidates = {row["conversation_id"]: (row["ready_at"], row["last_event_at"]) for row in ready}

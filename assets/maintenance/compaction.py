@@ -7,12 +7,14 @@ from jiwa.store import compaction
 
 
 @dg.op(
-    description="Merge the conversation log's small segments per day, and compact every LanceDB table. User-data "
-    "tables keep no older version, so forgotten users are gone from disk."
+    description="Erase deleted conversations physically (SQLite: WAL checkpoint and VACUUM; PostgreSQL: VACUUM), and "
+    "compact every LanceDB table. User-data tables keep no older version, so forgotten users are gone from disk."
 )
 def compact_stores(context: dg.OpExecutionContext, stores: StoresResource) -> None:
-    stats = compaction.compact_stores(stores.uri, retention_hours=stores.settings().store_retention_hours)
-    context.log.info(f"compacted the conversation log: {stats['conversation_log']}")
+    stats = compaction.compact_stores(
+        stores.uri, stores.settings().conversations_db, retention_hours=stores.settings().store_retention_hours
+    )
+    context.log.info(f"erased deleted conversations: {stats['conversations']}")
     for name, table_stats in stats["tables"].items():
         context.log.info(f"compacted {name}: {table_stats}")
 

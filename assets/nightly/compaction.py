@@ -25,10 +25,12 @@ from jiwa.versions import code_version
     "of versions, tables derived from users none.",
 )
 def compacted_stores(context: dg.AssetExecutionContext, stores: StoresResource):
-    stats = compact_stores(stores.uri, retention_hours=stores.settings().store_retention_hours)
+    stats = compact_stores(
+        stores.uri, stores.settings().conversations_db, retention_hours=stores.settings().store_retention_hours
+    )
     return dg.MaterializeResult(
         metadata={
-            "conversation_log": dg.MetadataValue.json(stats["conversation_log"]),
+            "conversations": dg.MetadataValue.json(stats["conversations"]),
             "tables": dg.MetadataValue.json(stats["tables"]),
             "versions_removed": stats["versions_removed"],
             "bytes_removed": stats["bytes_removed"],

@@ -6,7 +6,7 @@ from zoneinfo import ZoneInfo
 
 import dagster as dg
 
-from jiwa.convlog import LogReader
+from jiwa.conversations.reader import EventReader
 from jiwa.enrichment.transcript import Transcript
 
 BALI = ZoneInfo("Asia/Makassar")
@@ -20,7 +20,7 @@ def bali_day_window(partition_key: str) -> tuple[datetime, datetime]:
 
 
 def day_conversations(
-    reader: LogReader, partition_key: str, max_days: float
+    reader: EventReader, partition_key: str, max_days: float
 ) -> tuple[list[Transcript], dict[str, str]]:
     """Conversations with a turn that day (all their turns), and the feedback on their replies as notes by message id."""
     start, end = bali_day_window(partition_key)

@@ -49,7 +49,7 @@ ORDER BY s.id
 )
 def feedback_scores(stores: StoresResource, learning: LearningResource):
     threshold = learning.settings().withhold_after_users
-    scored = stores.log_reader().query(_SCORES).to_pylist()
+    scored = stores.event_reader().query(_SCORES).to_pylist()
     now = datetime.now(UTC)
     rows = [
         {

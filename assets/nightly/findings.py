@@ -77,7 +77,7 @@ def nightly_findings(
     day = context.partition_key
     policy = analysis.settings()
     knobs = knowledge.settings()
-    reader = stores.log_reader()
+    reader = stores.event_reader()
     transcripts, notes = day_conversations(reader, day, policy.conversation_max_days)
     rated = {t.conversation_id for t in transcripts if any(turn.message_id in notes for turn in t.turns)}
     chosen = sorted(

@@ -47,7 +47,7 @@ def learned_insights(
 ):
     settings = learning.settings()
     db = stores.lance()
-    swept = sweep_forgotten(db, stores.log_reader())
+    swept = sweep_forgotten(db, stores.event_reader())
     decisions = {**{key: APPROVED for key in config.approve}, **{key: REJECTED for key in config.reject}}
     both = sorted(set(config.approve) & set(config.reject))
     if both:

@@ -18,9 +18,9 @@ from assets.resources import AnalysisResource, StoresResource
 )
 def refreshed_profiles(context: dg.AssetExecutionContext, stores: StoresResource, analysis: AnalysisResource):
     transcripts, _ = day_conversations(
-        stores.log_reader(), context.partition_key, analysis.settings().conversation_max_days
+        stores.event_reader(), context.partition_key, analysis.settings().conversation_max_days
     )
-    users = sorted({t.user_id for t in transcripts})
+    users = sorted({(t.tenant, t.user_id) for t in transcripts})
     result = rebuild_profiles(context, stores, users) if users else None
     failed = [check.check_name for check in (result.check_results if result else []) if not check.passed]
     if failed:

@@ -47,7 +47,7 @@ def proposed_intents(
 ):
     day = context.partition_key
     start, end = bali_day_window(day)
-    reader = stores.log_reader()
+    reader = stores.event_reader()
     rows = reader.query(
         """
         SELECT u.message_id, u.tenant, u.user_id, u.content, u.created_at FROM events u

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 from datetime import datetime
 
@@ -54,33 +55,43 @@ def stored_profiles(db: lancedb.DBConnection) -> dict[str, dict]:
     return {row["id"]: row for row in rows.to_pylist()}
 
 
+def profile_id(tenant: str, user_id: str) -> str:
+    """A profile's row id: one per (tenant, user_id), since the same id under two tenants is two people."""
+    return hashlib.sha256(f"{tenant}\x00{user_id}".encode()).hexdigest()[:32]
+
+
 def users_with_analyses(
     db: lancedb.DBConnection, *, since: datetime | None = None, run_id: str | None = None
-) -> list[str]:
-    """Users with a successful analysis, all of them or those analysed after `since` (or by this run)."""
+) -> list[tuple[str, str]]:
+    """(tenant, user_id) of users with a successful analysis, all or those analysed after `since` (or by this run)."""
     where = f"status = '{ANALYSIS_OK}'"
     if since is not None:
         where += f" AND (analysed_at > timestamp '{sql_timestamp(since)}' OR run_id = {sql_literal(run_id or '')})"
-    rows = db.open_table(ANALYSES_TABLE).search().where(where).select(["user_id"]).limit(None).to_arrow()
-    return sorted(set(rows.column("user_id").to_pylist()))
+    rows = db.open_table(ANALYSES_TABLE).search().where(where).select(["tenant", "user_id"]).limit(None).to_arrow()
+    return sorted(set(zip(rows.column("tenant").to_pylist(), rows.column("user_id").to_pylist(), strict=True)))
 
 
-def analyses_of(db: lancedb.DBConnection, users: list[str]) -> dict[str, list[AnalysedConversation]]:
-    """Each user's successful analyses, as the profile merge reads them."""
+def analyses_of(
+    db: lancedb.DBConnection, users: list[tuple[str, str]]
+) -> dict[tuple[str, str], list[AnalysedConversation]]:
+    """Each (tenant, user_id)'s successful analyses, as the profile merge reads them."""
     if not users:
         return {}
+    wanted = set(users)
     rows = (
         db.open_table(ANALYSES_TABLE)
         .search()
-        .where(f"status = '{ANALYSIS_OK}' AND user_id IN {sql_list(users)}")
+        .where(f"status = '{ANALYSIS_OK}' AND user_id IN {sql_list(sorted({user for _, user in wanted}))}")
         .limit(None)
         .to_arrow()
         .to_pylist()
     )
-    grouped: dict[str, list[AnalysedConversation]] = {}
+    grouped: dict[tuple[str, str], list[AnalysedConversation]] = {}
     for row in rows:
+        if (row["tenant"], row["user_id"]) not in wanted:
+            continue
         signals = json.loads(row["signals"])
-        grouped.setdefault(row["user_id"], []).append(
+        grouped.setdefault((row["tenant"], row["user_id"]), []).append(
             AnalysedConversation(
                 conversation_id=row["id"],
                 tenant=row["tenant"],

@@ -1,19 +1,21 @@
-"""Compaction of every store: the conversation log's segments merged per day, and every LanceDB table rewritten."""
+"""Compaction of every store: deleted conversations physically erased, and every LanceDB table rewritten."""
 
 from __future__ import annotations
 
 from datetime import timedelta
-from pathlib import Path
 
-from jiwa.convlog import log_root
-from jiwa.log_compaction import compact_sealed
+from jiwa.conversations.repository import ConversationRepository
 from jiwa.store.lance import compact, connect, delete_where, sql_list
 from jiwa.store.schema import INSIGHTS_TABLE, SERVED_SOURCES, UNRETAINED_TABLES
 
 
-def compact_stores(data_uri: str, *, retention_hours: float) -> dict:
+def compact_stores(data_uri: str, conversations_url: str, *, retention_hours: float) -> dict:
     """Knowledge tables keep `retention_hours` of versions; user-data tables keep none, so forgotten users leave the disk."""
-    log_stats = compact_sealed(Path(log_root(data_uri)))
+    repository = ConversationRepository(conversations_url)
+    try:
+        erased = repository.erase_deleted()
+    finally:
+        repository.close()
     db = connect(data_uri)
     # Versions before learned_insights wrote nightly findings into the knowledge base. They came from users'
     # conversations, without a user to forget them by, and were never served: they go, with their old versions.
@@ -27,7 +29,7 @@ def compact_stores(data_uri: str, *, retention_hours: float) -> dict:
         for name in db.table_names()
     }
     return {
-        "conversation_log": log_stats,
+        "conversations": erased,
         "legacy_nightly_rows_removed": legacy,
         "tables": tables,
         "versions_removed": sum(stats["versions_removed"] for stats in tables.values()),

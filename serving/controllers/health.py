@@ -17,7 +17,7 @@ class HealthController(Controller):
     @get("/ready", operation_id="ready", summary="Stores loaded and their versions", responses=documented(503))
     async def ready(self, services: Services) -> Response[Readiness]:
         stores = {
-            "conversation_log": {"loaded": True, "writer": services.writer.writer_id},
+            "conversations": {"loaded": True, "engine": services.repository.dialect},
             "cultural_insights": services.insights.status(),
             "common_response_cache": services.cache.status(),
             "jiwa_profiles": services.profiles.status(),

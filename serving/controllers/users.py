@@ -19,10 +19,10 @@ class UserController(Controller):
         "/{user_id:str}/memory",
         operation_id="getUserMemory",
         summary="The memory used to ground replies to this user",
-        responses=documented(403, 404, *AUTHENTICATED),
+        responses=documented(404, *AUTHENTICATED),
     )
     async def memory(self, user_id: str, tenant: Tenant, owner: Ownership, services: Services) -> MemoryView:
-        owner.user(user_id)
+        await owner.user(user_id)
         profile = services.profiles.profile(tenant.name, user_id)
         memory = await services.profiles.lookup(tenant.name, user_id)
         return MemoryView(
@@ -37,10 +37,10 @@ class UserController(Controller):
         operation_id="forgetUser",
         summary="Forget the user everywhere the server writes",
         status_code=200,
-        responses=documented(403, 404, 503, *AUTHENTICATED),
+        responses=documented(404, 503, *AUTHENTICATED),
     )
     async def forget(self, user_id: str, tenant: Tenant, owner: Ownership, services: Services) -> Forgotten:
-        owner.user(user_id)
+        await owner.user(user_id)
         try:
             report = await forget_user(
                 tenant.name,

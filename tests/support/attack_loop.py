@@ -65,7 +65,6 @@ async def attack_loop(claude_url: str, data_uri: str, llama, attempts: list[dict
         services = app.state.services
         for attempt in attempts:
             await _attack(client, attempt)
-        await services.writer.seal()
 
         resources = {**pipeline_resources(data_uri, llama), "learning": LearningResource(min_users=1)}
         assert dg.materialize([cultural_topics, curated_insights], resources=resources).success

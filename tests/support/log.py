@@ -1,12 +1,11 @@
-"""Writing conversation-log segments for pipeline tests, the way the server seals them."""
+"""Conversation events for pipeline tests, written into the conversation store the way the server writes them."""
 
 import uuid
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
-import pyarrow.parquet as pq
-
-from jiwa.convlog import END, FORGET, SEALED_DIR, TURN, LogEvent, events_table, log_root
+from jiwa.conversations import sqlite_url
+from jiwa.conversations.repository import ConversationRepository
+from jiwa.convlog import END, FORGET, TURN, LogEvent
 
 
 def conversation(
@@ -47,13 +46,15 @@ def forget_event(user_id: str, at: datetime, tenant: str = "acme") -> LogEvent:
     return LogEvent(f"evt_{uuid.uuid4().hex}", FORGET, at, tenant, user_id)
 
 
-def seal(data_uri: str, events: list[LogEvent]) -> Path:
-    """One sealed segment under sealed/dt=<day of its first event>/."""
-    day = min(e.created_at for e in events).astimezone(UTC).strftime("%Y-%m-%d")
-    path = Path(log_root(data_uri)) / SEALED_DIR / f"dt={day}" / f"test-{uuid.uuid4().hex}.parquet"
-    path.parent.mkdir(parents=True, exist_ok=True)
-    pq.write_table(events_table(events), path)
-    return path
+def record(data_uri: str, events: list[LogEvent]) -> None:
+    """Into the data folder's conversation store; a forget event forgets its user as the server would."""
+    repository = ConversationRepository.open(sqlite_url(data_uri))
+    try:
+        repository.append([e for e in events if e.type != FORGET])
+        for event in (e for e in events if e.type == FORGET):
+            repository.forget(event.tenant, event.user_id, event.created_at)
+    finally:
+        repository.close()
 
 
 def hours_ago(hours: float) -> datetime:

@@ -20,7 +20,6 @@ def server_settings(data_uri: str, anthropic_url: str = "", **overrides) -> Sett
         anthropic_base_url=anthropic_url,
         claude_timeout_s=1.0,
         claude_max_retries=0,
-        log_seal_s=3600,
         store_refresh_s=0.2,
         api_keys=",".join(f"{tenant}=sha256:{hash_key(key)}" for tenant, key in KEYS.items()),
     )

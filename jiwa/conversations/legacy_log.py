@@ -1,0 +1,80 @@
+"""The one-time import of a conversation log written by versions before the conversation store.
+
+Those versions kept events in `<data>/conversation_log/`: JSON-lines segments under active/ and Parquet files under
+sealed/. Every event that can be read is imported (an event already in the store is left as it is), a `forget`
+drops its user's earlier events and becomes a forget of the store, and a file or line that cannot be read is
+counted and skipped, never a reason to stop. Then the folder is deleted: the store holds every copy.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import shutil
+from pathlib import Path
+
+import pyarrow.parquet as pq
+
+from jiwa.conversations.repository import ConversationRepository
+from jiwa.convlog import FORGET, LogEvent
+
+log = logging.getLogger(__name__)
+
+LEGACY_DIR = "conversation_log"
+
+
+def import_legacy_log(data_dir: str, repository: ConversationRepository) -> dict:
+    root = Path(data_dir) / LEGACY_DIR
+    stats = {"files": 0, "unreadable_files": 0, "unreadable_lines": 0, "events": 0, "forgotten_events": 0}
+    if not root.is_dir():
+        return stats
+    read: list[LogEvent] = []
+    for path in sorted(root.rglob("*.parquet")):
+        stats["files"] += 1
+        try:
+            rows = pq.read_table(path).to_pylist()
+        except Exception as exc:  # an empty or torn file: whatever pyarrow says, it is skipped, never fatal
+            log.warning("legacy log: %s is unreadable (%s); skipped", path.name, type(exc).__name__)
+            stats["unreadable_files"] += 1
+            continue
+        for row in rows:
+            _add(read, row, stats)
+    for path in sorted(root.rglob("*.jsonl")):
+        stats["files"] += 1
+        for line in path.read_bytes().split(b"\n"):
+            if not line.strip():
+                continue
+            try:
+                _add(read, json.loads(line.decode("utf-8")), stats, strict=True)
+            except (ValueError, TypeError, KeyError, AttributeError):
+                stats["unreadable_lines"] += 1
+    forgotten = {}
+    for event in read:
+        if event.type == FORGET:
+            forgotten[event.user_id] = max(event.created_at, forgotten.get(event.user_id, event.created_at))
+    kept = [
+        e for e in read if e.type != FORGET and not (e.user_id in forgotten and e.created_at <= forgotten[e.user_id])
+    ]
+    stats["forgotten_events"] = len(read) - len(kept) - sum(1 for e in read if e.type == FORGET)
+    # Forgets first: a user who came back after one keeps what they wrote since.
+    for event in (e for e in read if e.type == FORGET):
+        repository.forget(event.tenant, event.user_id, event.created_at)
+    for start in range(0, len(kept), 5000):
+        repository.append(sorted(kept[start : start + 5000], key=lambda e: e.created_at))
+    stats["events"] = len(kept)
+    shutil.rmtree(root)
+    log.info("legacy conversation log imported: %s", stats)
+    return stats
+
+
+def _add(read: list[LogEvent], row: dict, stats: dict, strict: bool = False) -> None:
+    try:
+        event = LogEvent.from_dict(row)
+        if not isinstance(event.created_at.year, int) or not event.event_id or not event.user_id:
+            raise ValueError("incomplete event")
+    except (ValueError, TypeError, KeyError, AttributeError):
+        if strict:
+            raise
+        stats["unreadable_lines"] += 1
+        return
+    read.append(event)
