@@ -1,11 +1,9 @@
 """The common-response cache: the asset and its fact check, matching on the team's evaluation set, and serving."""
 
 import asyncio
-from datetime import UTC, datetime
 
 import dagster as dg
 import lancedb
-import pyarrow as pa
 import pytest
 from litestar.testing import AsyncTestClient
 
@@ -17,16 +15,14 @@ from jiwa.catalogue.intents import load_facts, load_intents
 from jiwa.conversations import sqlite_url
 from jiwa.conversations.reader import EventReader
 from jiwa.intent_matching import IntentMatcher
-from jiwa.profile import Profile, Remembered
 from jiwa.settings import KnowledgeSettings
-from jiwa.store.lance import upsert
 from jiwa.store.learned import withheld_ids
-from jiwa.store.schema import CACHE_ANSWER, PROFILES_TABLE, RESPONSE_CACHE_TABLE, profiles_schema
+from jiwa.store.schema import CACHE_ANSWER, RESPONSE_CACHE_TABLE
 from serving.app import create_app
 from tests.support.fakes import FakeLlamaResource
 from tests.support.intent_eval import load_cases, score
 from tests.support.resources import pipeline_resources
-from tests.support.server import auth, server_settings
+from tests.support.server import auth, publish_profile, server_settings
 
 
 def _resources(data_uri, script=None):
@@ -175,41 +171,10 @@ def test_matching_on_the_team_evaluation_set_meets_the_floor(embedder):
     assert sum(result.positives.values()) >= 140 and len(cases) - sum(result.positives.values()) >= 60
 
 
-def _publish_profile(data_uri, user_id, name, emotion, preference="detailed"):
-    at = datetime(2026, 11, 20, tzinfo=UTC)
-    remember = lambda value: Remembered(value=value, updated_at=at, first_seen=at, confidence=0.7, sources=("c0",))  # noqa: E731
-    profile = Profile(
-        user_id=user_id,
-        tenant="acme",
-        conversations=1,
-        first_seen=at,
-        last_seen=at,
-        facts={"name": remember(name), "language": remember("id")},
-        jiwa_context={"emotional_state": remember(emotion), "communication_preference": remember(preference)},
-    )
-    row = {
-        "id": user_id,
-        "tenant": "acme",
-        "user_id": user_id,
-        "updated_at": at,
-        "first_seen": at,
-        "conversations": 1,
-        "sources_fingerprint": "x",
-        "profile": profile.model_dump_json(),
-        "run_id": "test",
-    }
-    upsert(
-        lancedb.connect(data_uri),
-        PROFILES_TABLE,
-        profiles_schema(),
-        pa.Table.from_pylist([row], schema=profiles_schema()),
-    )
-
-
 @pytest.fixture()
 async def cached_client(claude, data_uri):
     publish_cache(data_uri, paraphrases_per_language=1, variants_per_language=2)
-    _publish_profile(data_uri, "made", "Made", "anxious")
+    publish_profile(data_uri, "made", "Made", "anxious")
     async with AsyncTestClient(app=create_app(server_settings(data_uri, claude.url))) as client:
         yield client
 

@@ -1,9 +1,17 @@
 """Fixtures for server tests: settings on a temp data dir, API keys, a published insight table."""
 
+from datetime import UTC, datetime
+
 import dagster as dg
+import lancedb
+import pyarrow as pa
 
 from assets.knowledge import cultural_insights, cultural_topics
+from jiwa.profile import Profile, Remembered
 from jiwa.settings import Settings
+from jiwa.store.analyses import profile_id
+from jiwa.store.lance import upsert
+from jiwa.store.schema import PROFILES_TABLE, profiles_schema
 from serving.auth import hash_key
 
 KEYS = {"acme": "acme-secret-key", "globex": "globex-secret-key"}
@@ -91,3 +99,35 @@ class LiveServer:
     def __exit__(self, *exc) -> None:
         self._server.should_exit = True
         self._thread.join(timeout=10)
+
+
+def publish_profile(data_uri: str, user_id: str, name: str, emotion: str, preference="detailed", tenant="acme") -> None:
+    """A JIWA profile for (tenant, user_id), as the pipeline publishes it."""
+    at = datetime(2026, 11, 20, tzinfo=UTC)
+    remember = lambda value: Remembered(value=value, updated_at=at, first_seen=at, confidence=0.7, sources=("c0",))  # noqa: E731
+    profile = Profile(
+        user_id=user_id,
+        tenant=tenant,
+        conversations=1,
+        first_seen=at,
+        last_seen=at,
+        facts={"name": remember(name), "language": remember("id")},
+        jiwa_context={"emotional_state": remember(emotion), "communication_preference": remember(preference)},
+    )
+    row = {
+        "id": profile_id(tenant, user_id),
+        "tenant": tenant,
+        "user_id": user_id,
+        "updated_at": at,
+        "first_seen": at,
+        "conversations": 1,
+        "sources_fingerprint": "x",
+        "profile": profile.model_dump_json(),
+        "run_id": "test",
+    }
+    upsert(
+        lancedb.connect(data_uri),
+        PROFILES_TABLE,
+        profiles_schema(),
+        pa.Table.from_pylist([row], schema=profiles_schema()),
+    )
