@@ -1,10 +1,7 @@
 """Durability and freshness: acknowledged turns survive a kill -9; newly published stores are served without a restart."""
 
 import asyncio
-import os
 import signal
-import subprocess
-import sys
 import time
 
 import httpx
@@ -15,35 +12,12 @@ from jiwa.conversations import sqlite_url
 from jiwa.conversations.reader import EventReader
 from jiwa.llm import LlamaSettings
 from serving.app import create_app
-from tests.support.server import KEYS, auth, free_port, publish_insights, server_settings
-
-
-def _start_server(data_uri: str, claude_url: str, port: int) -> subprocess.Popen:
-    env = {
-        **os.environ,
-        "JIWA_DATA_URI": data_uri,
-        "JIWA_PORT": str(port),
-        "JIWA_ANTHROPIC_BASE_URL": claude_url,
-        "JIWA_LOCAL_RESPONDER": "false",
-        "JIWA_API_KEYS": server_settings(data_uri).api_keys,
-    }
-    process = subprocess.Popen(
-        [sys.executable, "-m", "serving"], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
-    )
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        try:
-            if httpx.get(f"http://127.0.0.1:{port}/health", timeout=0.5).status_code == 200:
-                return process
-        except httpx.HTTPError:
-            time.sleep(0.2)
-    process.kill()
-    raise RuntimeError("server did not start")
+from tests.support.server import KEYS, auth, free_port, publish_insights, server_settings, start_server_process
 
 
 async def test_acknowledged_turns_survive_kill_9(claude, data_uri):
     port = free_port()
-    server = _start_server(data_uri, claude.url, port)
+    server = start_server_process(data_uri, claude.url, port)
     acknowledged: list[dict] = []
 
     async def user(client: httpx.AsyncClient, index: int) -> None:
@@ -71,7 +45,7 @@ async def test_acknowledged_turns_survive_kill_9(claude, data_uri):
         server.wait()
         await asyncio.gather(*tasks)
 
-    server = _start_server(data_uri, claude.url, port)
+    server = start_server_process(data_uri, claude.url, port)
     try:
         async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=10) as client:
             for answer in acknowledged:

@@ -131,3 +131,35 @@ def publish_profile(data_uri: str, user_id: str, name: str, emotion: str, prefer
         profiles_schema(),
         pa.Table.from_pylist([row], schema=profiles_schema()),
     )
+
+
+def start_server_process(data_uri: str, claude_url: str, port: int, **env: str):
+    """`python -m serving` on its own port, as an operator starts it; returns once /health answers."""
+    import os
+    import subprocess
+    import sys
+    import time
+
+    import httpx
+
+    environment = {
+        **os.environ,
+        "JIWA_DATA_URI": data_uri,
+        "JIWA_PORT": str(port),
+        "JIWA_ANTHROPIC_BASE_URL": claude_url,
+        "JIWA_LOCAL_RESPONDER": "false",
+        "JIWA_API_KEYS": server_settings(data_uri).api_keys,
+        **env,
+    }
+    process = subprocess.Popen(
+        [sys.executable, "-m", "serving"], env=environment, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        try:
+            if httpx.get(f"http://127.0.0.1:{port}/health", timeout=0.5).status_code == 200:
+                return process
+        except httpx.HTTPError:
+            time.sleep(0.2)
+    process.kill()
+    raise RuntimeError("server did not start")
