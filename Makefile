@@ -49,3 +49,4 @@ bench: install
 	$(BIN)/python -m bench.languages
 	$(BIN)/python -m bench.first_answer
 	$(BIN)/python -m bench.nightly
+	$(BIN)/python -m bench.persistence

@@ -9,6 +9,7 @@ import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
+from jiwa.conversations.group_commit import GroupCommit
 from jiwa.conversations.repository import ConversationRepository
 from jiwa.convlog import END, FEEDBACK, TURN, LogEvent
 
@@ -33,6 +34,7 @@ def utc_now() -> datetime:
 class ConversationStore:
     def __init__(self, repository: ConversationRepository) -> None:
         self.repository = repository
+        self._commits = GroupCommit(repository)
 
     async def user_exists(self, tenant: str, user_id: str) -> bool:
         return await asyncio.to_thread(self.repository.user_exists, tenant, user_id)
@@ -69,13 +71,13 @@ class ConversationStore:
             content=content,
             **fields,
         )
-        await asyncio.to_thread(self.repository.append, [event])
+        await self._commits.append([event])
         self._apply(conversation, event)
         return event
 
     async def end(self, conversation: Conversation) -> None:
         event = self._event(END, conversation.tenant, conversation.user_id, conversation.conversation_id)
-        await asyncio.to_thread(self.repository.append, [event])
+        await self._commits.append([event])
         conversation.ended = True
 
     async def find_message(self, tenant: str, message_id: str) -> LogEvent | None:
@@ -84,7 +86,7 @@ class ConversationStore:
     async def add_feedback(self, turn: LogEvent, rating: str, comment: str | None) -> LogEvent:
         event = self._event(FEEDBACK, turn.tenant, turn.user_id, turn.conversation_id)
         event.message_id, event.rating, event.comment = turn.message_id, rating, comment
-        await asyncio.to_thread(self.repository.append, [event])
+        await self._commits.append([event])
         return event
 
     async def forget(self, tenant: str, user_id: str) -> int:

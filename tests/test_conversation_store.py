@@ -136,3 +136,10 @@ def test_the_schema_keys_and_indexes_lead_with_the_tenant(repository):
         assert inspector.get_pk_constraint(table)["constrained_columns"][0] == "tenant"
     indexes = {index["name"]: index["column_names"] for index in inspector.get_indexes("events")}
     assert indexes["events_by_conversation"][0] == indexes["events_by_message"][0] == "tenant"
+
+
+def test_the_maintenance_erase_runs_on_either_engine(repository):
+    repository.append(conversation("c1", "ana", ["Ciao"], start=START))
+    repository.forget("acme", "ana", START + timedelta(hours=1))
+    assert repository.erase_deleted()["engine"] == repository.dialect
+    assert repository.summary()["events"] == 0
