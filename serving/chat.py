@@ -157,7 +157,10 @@ class ChatService:
         turn.grounding.language = reply_language(language, message, (turn.grounding.profile or {}).get("language"))
         with self._timed(turn, "cache"):
             hit = await self.cache.lookup(
-                message, turn.grounding.language or DEFAULT_LANGUAGE, turn.grounding.profile, user_id
+                message,
+                turn.grounding.language or DEFAULT_LANGUAGE,
+                turn.grounding.profile,
+                (owner.tenant.name, user_id),
             )
         if hit:
             turn.cached = Reply(hit.reply, source="cache")

@@ -87,7 +87,7 @@ class ResponseCache:
             sum(map(len, answers.values())),
         )
 
-    async def lookup(self, message: str, lang: str, profile: dict | None, user_id: str) -> CacheHit | None:
+    async def lookup(self, message: str, lang: str, profile: dict | None, user: tuple[str, str]) -> CacheHit | None:
         """A pre-written answer in `lang` (already decided by jiwa.language.reply_language), or None."""
         snapshot = self._snapshot
         if snapshot is None:
@@ -101,7 +101,7 @@ class ResponseCache:
         variants = snapshot.answers.get((result.intent, lang))
         if not variants:
             return None
-        variant = self._rotate(result.intent, variants, profile or {}, user_id)
+        variant = self._rotate(result.intent, variants, profile or {}, user)
         return CacheHit(result.intent, self._personalise(result.intent, lang, variant.text, profile or {}), variant.id)
 
     def status(self) -> dict:
@@ -113,17 +113,18 @@ class ResponseCache:
             "intents": len({i for i, _ in self._snapshot.answers}),
         }
 
-    def _rotate(self, intent: str, variants: list[_Variant], profile: dict, user_id: str) -> _Variant:
+    def _rotate(self, intent: str, variants: list[_Variant], profile: dict, user: tuple[str, str]) -> _Variant:
         preference = profile.get("communication_preference")
         preferred = "long" if preference == "detailed" else "short" if preference == "brief" else None
         pool = [v for v in variants if v.style == preferred] or variants
         # Rotate per user, so someone who comes back is not greeted with the same sentence.
-        key = (user_id, intent)
+        key = (*user, intent)
         served = self._served.pop(key, 0)
         self._served[key] = served + 1
         if len(self._served) > _ROTATION_MEMORY:
             self._served.popitem(last=False)
-        seed = int(hashlib.sha256(user_id.encode()).hexdigest()[:8], 16) + int(profile.get("conversations_so_far") or 0)
+        seed = int(hashlib.sha256("\x00".join(user).encode()).hexdigest()[:8], 16)
+        seed += int(profile.get("conversations_so_far") or 0)
         return pool[(seed + served) % len(pool)]
 
     @staticmethod
