@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from functools import lru_cache
 
-from pydantic import Field, field_validator
+from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from jiwa.conversations import sqlite_url
@@ -21,20 +21,23 @@ class StoreSettings(BaseSettings):
 
     data_uri: str = Field(
         default=str(PROJECT_ROOT / "data"),
-        description="Where the stores live: a local folder (a shared mount when pipeline and servers run on several machines).",
+        description="Where the tables live: a local folder, or S3-compatible object storage (s3://bucket/prefix).",
     )
 
     @field_validator("data_uri")
     @classmethod
-    def _local_folder(cls, uri: str) -> str:
-        # The conversation log is written with local file operations (fsync, rename, file locks).
+    def _supported_storage(cls, uri: str) -> str:
         scheme = uri.split("://", 1)[0] if "://" in uri else ""
-        if scheme and scheme != "file":
+        if scheme not in ("", "file", "s3"):
             raise ValueError(
-                f"JIWA_DATA_URI '{uri}' is object storage ({scheme}://), which Jiwa does not support yet; "
-                "set it to a local folder, or a folder on a mount that the pipeline and the servers share"
+                f"JIWA_DATA_URI '{uri}' uses {scheme}://, which Jiwa does not support; set it to a local folder or "
+                "to S3-compatible object storage (s3://bucket/prefix, with the endpoint and keys in the AWS_* variables)"
             )
         return uri.removeprefix("file://")
+
+    @property
+    def on_object_storage(self) -> bool:
+        return self.data_uri.startswith("s3://")
 
     store_retention_hours: float = Field(
         default=168.0,
@@ -46,6 +49,15 @@ class StoreSettings(BaseSettings):
         description="The conversation store: a SQLAlchemy URL (postgresql://user:password@host/db for several "
         "machines); empty: a SQLite file, conversations.sqlite3, in the data folder.",
     )
+
+    @model_validator(mode="after")
+    def _conversations_somewhere(self):
+        if self.on_object_storage and not self.conversations_url:
+            raise ValueError(
+                "with JIWA_DATA_URI on object storage, set JIWA_CONVERSATIONS_URL too: a PostgreSQL URL, or "
+                "sqlite:////a/local/path.sqlite3 (a database cannot live in a bucket)"
+            )
+        return self
 
     @property
     def conversations_db(self) -> str:

@@ -109,12 +109,15 @@ def test_the_llama_server_key_reaches_the_resource_as_an_env_var(monkeypatch):
     assert build_definitions().resources["llama"].server_api_key is None
 
 
-def test_object_storage_is_refused_with_a_clear_error():
+def test_only_supported_storage_is_accepted_and_object_storage_names_the_conversation_store():
     import pydantic
 
     from jiwa.settings import Settings, StoreSettings
 
     for settings_class in (StoreSettings, Settings):
-        with pytest.raises(pydantic.ValidationError, match="object storage.*local folder"):
+        with pytest.raises(pydantic.ValidationError, match="gs://, which Jiwa does not support"):
+            settings_class(data_uri="gs://bucket/jiwa")
+        with pytest.raises(pydantic.ValidationError, match="set JIWA_CONVERSATIONS_URL too"):
             settings_class(data_uri="s3://bucket/jiwa")
-    assert StoreSettings(data_uri="file:///srv/jiwa").data_uri == "/srv/jiwa"
+        chosen = settings_class(data_uri="s3://bucket/jiwa", conversations_url="sqlite:////srv/jiwa/c.sqlite3")
+        assert chosen.conversations_db == "sqlite:////srv/jiwa/c.sqlite3"

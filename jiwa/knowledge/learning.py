@@ -14,6 +14,7 @@ from collections import defaultdict
 from pathlib import Path
 
 import numpy as np
+import pyarrow.fs as pafs
 
 from jiwa.markdown import table
 from jiwa.settings import LearningSettings
@@ -114,12 +115,14 @@ def rebuild_learned(db, settings: LearningSettings) -> list[dict]:
     return candidates
 
 
-def review_sheet_path(db) -> Path:
-    """Where analysts read the candidates' words: beside the stores, where forgetting reaches, never in Dagster."""
-    return Path(db.uri) / REVIEW_SHEET
+def review_sheet_path(db) -> str:
+    """Where analysts read the candidates' words: beside the stores (a local folder or a bucket), where forgetting
+    reaches, never in Dagster."""
+    uri = str(db.uri)
+    return f"{uri.rstrip('/')}/{REVIEW_SHEET}" if "://" in uri else str(Path(uri).resolve() / REVIEW_SHEET)
 
 
-def write_review_sheet(path: Path, candidates: list[dict]) -> None:
+def write_review_sheet(location: str, candidates: list[dict]) -> None:
     ranked = sorted(candidates, key=lambda c: (-c["users"], c["tenant"], c["id"]))
     sheet = table(
         ["id", "tenant", "status", "users", "kind", "topic", "insight", "guidance"],
@@ -129,7 +132,11 @@ def write_review_sheet(path: Path, candidates: list[dict]) -> None:
         ),
         empty="No lesson learned yet.",
     )
-    path.parent.mkdir(parents=True, exist_ok=True)
-    temporary = path.with_suffix(".tmp")
-    temporary.write_text(f"# Learned lessons to review\n\n{sheet}\n", encoding="utf-8")
-    temporary.replace(path)
+    filesystem, path = pafs.FileSystem.from_uri(location)
+    filesystem.create_dir(path.rsplit("/", 1)[0], recursive=True)
+    # Object stores replace a whole object in one put; on a local disk the temporary file and rename do the same.
+    temporary = path if "://" in location else f"{path}.tmp"
+    with filesystem.open_output_stream(temporary) as stream:
+        stream.write(f"# Learned lessons to review\n\n{sheet}\n".encode())
+    if temporary != path:
+        filesystem.move(temporary, path)

@@ -46,9 +46,10 @@ def forget_event(user_id: str, at: datetime, tenant: str = "acme") -> LogEvent:
     return LogEvent(f"evt_{uuid.uuid4().hex}", FORGET, at, tenant, user_id)
 
 
-def record(data_uri: str, events: list[LogEvent]) -> None:
-    """Into the data folder's conversation store; a forget event forgets its user as the server would."""
-    repository = ConversationRepository.open(sqlite_url(data_uri))
+def record(data_uri: str, events: list[LogEvent], url: str | None = None) -> None:
+    """Into the conversation store (the data folder's, unless `url`); a forget event forgets its user as the server
+    would."""
+    repository = ConversationRepository.open(url or sqlite_url(data_uri))
     try:
         repository.append([e for e in events if e.type != FORGET])
         for event in (e for e in events if e.type == FORGET):
