@@ -235,3 +235,25 @@ def test_what_an_analysis_says_about_a_person_must_be_what_they_wrote(resources,
     assert [p["value"] for p in analysis["facts"]["plans"]] == ["open a cafe in Canggu"]
     giulia = _profile(data_uri, "giulia")
     assert giulia.last_conversation is None and giulia.jiwa_context.emotional_state is None
+
+
+def test_a_profile_keyed_by_the_bare_user_id_goes_once_its_user_is_rebuilt(resources, data_uri):
+    import pyarrow as pa
+
+    from jiwa.store.lance import upsert
+    from jiwa.store.schema import profiles_schema
+    from tests.support.server import publish_profile
+
+    publish_profile(data_uri, "bob", "Bob", "calm")
+    legacy = {**_profiles(data_uri)["bob"], "id": "bob"}  # how versions before (tenant, user_id) keyed it
+    upsert(
+        lancedb.connect(data_uri),
+        PROFILES_TABLE,
+        profiles_schema(),
+        pa.Table.from_pylist([legacy], schema=profiles_schema()),
+    )
+    assert "bob" in _rows(data_uri, PROFILES_TABLE)
+    record(data_uri, conversation("c_bob", "bob", ["Hi, my name is Bob"], start=hours_ago(6)))
+    result = _run(resources)
+    assert result["jiwa_profiles"]["legacy_rows_removed"] == 1
+    assert "bob" not in _rows(data_uri, PROFILES_TABLE) and "bob" in _profiles(data_uri)

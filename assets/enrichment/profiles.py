@@ -15,6 +15,7 @@ from jiwa.enrichment.profile_merge import AnalysedConversation, build_profile, s
 from jiwa.forgetting import commit_user_rows
 from jiwa.profile import Profile
 from jiwa.store.analyses import analyses_of, profile_id, stored_profiles, users_with_analyses
+from jiwa.store.lance import delete_where
 from jiwa.store.schema import ANALYSES_TABLE, PROFILES_TABLE, profiles_schema
 from jiwa.versions import code_version
 
@@ -97,10 +98,13 @@ def rebuild_profiles(
     }
     if not records or not all(check.passed for check in checks):
         return dg.MaterializeResult(metadata={**metadata, "published": False}, check_results=checks)
+    # Versions before (tenant, user_id) keyed a profile by the bare user id; those rows go once rebuilt.
+    legacy = delete_where(db, PROFILES_TABLE, "id = user_id")
     committed = commit_user_rows(
         db, stores.event_reader(), PROFILES_TABLE, profiles_schema(), records, f"profiles-{context.run_id[:8]}"
     )
-    return dg.MaterializeResult(metadata={**metadata, "published": True, **committed}, check_results=checks)
+    metadata = {**metadata, "legacy_rows_removed": legacy, "published": True, **committed}
+    return dg.MaterializeResult(metadata=metadata, check_results=checks)
 
 
 def _checks(records: list[dict], built: dict[str, list[AnalysedConversation]]) -> list[dg.AssetCheckResult]:
