@@ -5,6 +5,7 @@ import asyncio
 import time
 from types import SimpleNamespace
 
+import httpx
 from litestar.testing import AsyncTestClient
 
 from jiwa.prompts import load_prompt
@@ -14,7 +15,7 @@ from serving.grounding import Grounding
 from serving.local_pool import LocalPool
 from serving.metrics import Metrics
 from serving.responder import Responder
-from tests.support.server import auth, server_settings
+from tests.support.server import LiveServer, auth, server_settings
 
 
 def test_the_breaker_opens_after_repeated_failures_and_tries_once_after_a_while():
@@ -92,3 +93,29 @@ async def test_a_slow_local_generation_times_out_and_keeps_its_slot_until_it_end
     await asyncio.sleep(0.6)
     assert pool.in_flight == 0 and await pool.run(lambda: "next") == "next"
     pool.close()
+
+
+async def test_with_claude_down_twenty_concurrent_chats_are_answered_within_the_bounds(claude, data_uri, monkeypatch):
+    """The fault as measured before: Claude unreachable, 20 chats at once, a local model that takes its time."""
+    claude.mode = "529"
+    monkeypatch.setattr("serving.services.local_llm", lambda settings: _SlowLocal(0.3))
+    settings = server_settings(
+        data_uri, claude.url, local_queue_limit=4, local_timeout_s=2.0, rate_limit_per_minute=10_000
+    )
+    # Real HTTP: the in-process test client runs one request at a time.
+    with LiveServer(create_app(settings)) as server:
+        async with httpx.AsyncClient(base_url=server.url, timeout=30) as client:
+
+            async def chat(index: int) -> tuple[str, float]:
+                started = time.perf_counter()
+                body = {"user_id": f"u{index}", "message": "Halo"}
+                reply = await client.post("/v1/chat", json=body, headers=auth())
+                assert reply.status_code == 200
+                return reply.json()["source"], time.perf_counter() - started
+
+            results = await asyncio.gather(*(chat(index) for index in range(20)))
+    sources = [source for source, _ in results]
+    assert set(sources) <= {"local", "fallback"} and "fallback" in sources  # the queue overflowed: honest at once
+    # At most four local replies queue, one after another, each 0.3 s: nobody waits much longer than that, where
+    # every chat used to wait for every local reply before it (37.8 s for the slowest of 20 with SmolLM2).
+    assert max(elapsed for _, elapsed in results) < 4 * 0.3 + 1.5, sorted(elapsed for _, elapsed in results)

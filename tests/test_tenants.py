@@ -4,23 +4,26 @@ forgetting one of them, under load, touches nobody else and stalls nobody's chat
 import asyncio
 from datetime import UTC, datetime, timedelta
 
+import httpx
 import pytest
-from litestar.testing import AsyncTestClient
 
 from jiwa.conversations import sqlite_url
 from jiwa.conversations.repository import ConversationRepository
 from serving.app import create_app
 from tests.support.log import conversation
-from tests.support.server import auth, publish_profile, server_settings
+from tests.support.server import LiveServer, auth, publish_profile, server_settings
 
 
 @pytest.fixture()
 async def client(claude, data_uri):
+    """Real HTTP on a loopback port: concurrent requests really are concurrent (the in-process test client runs
+    one at a time)."""
     publish_profile(data_uri, "dewi", "Dewinta", "anxious", tenant="acme")
     publish_profile(data_uri, "dewi", "Gloria", "curious", tenant="globex")
     settings = server_settings(data_uri, claude.url, rate_limit_per_minute=10_000)
-    async with AsyncTestClient(app=create_app(settings)) as client:
-        yield client
+    with LiveServer(create_app(settings)) as server:
+        async with httpx.AsyncClient(base_url=server.url, timeout=30) as client:
+            yield client
 
 
 async def _chat(client, tenant: str, user: str, message: str = "Halo") -> dict:
@@ -79,8 +82,13 @@ async def test_chats_of_other_tenants_are_not_stalled_by_a_forget(client, data_u
         answer = await _chat(client, "globex", f"guest{index}")
         return answer["timings_ms"]["total"]
 
+    # The same 20 concurrent chats without a forget, on this machine, now: what the forget may not add to.
+    baseline = await asyncio.gather(*(timed_chat(index) for index in range(20, 40)))
     forget = asyncio.create_task(client.delete("/v1/users/veteran", headers=auth("acme")))
     totals = await asyncio.gather(*(timed_chat(index) for index in range(20)))
     response = await forget
     assert response.status_code == 200 and response.json()["events_removed"] == 300 * 11
-    assert max(totals) < 100, totals
+    print(f"server-side ms, slowest of 20 chats: {max(baseline):.0f} alone, {max(totals):.0f} during the forget")
+    # Client, server and fake Claude share one process here, so the bound has room for this machine's noise; the
+    # forget itself may cost the slowest chat no more than 50 ms (it cost 10 to 18 s with the file log).
+    assert max(totals) < max(baseline) + 50 and max(totals) < 200, (baseline, totals)
