@@ -26,26 +26,14 @@ from jiwa.convlog import LogEvent
 from tests.support.log import conversation
 
 
-class GroupCommitLog:
-    """The file log's append path: one JSON-lines file, concurrent appends share one write and one fsync."""
+class FileLog:
+    """The file log's write: JSON lines appended to one file, flushed and fsynced before acknowledging. Behind
+    GroupCommit, concurrent appends share one write and one fsync, as they did."""
 
     def __init__(self, path: Path) -> None:
         self._handle = open(path, "a", encoding="utf-8")
-        self._pending: list[tuple[list[LogEvent], asyncio.Future]] = []
-        self._lock = asyncio.Lock()
 
-    async def append(self, batch: list[LogEvent]) -> None:
-        future = asyncio.get_running_loop().create_future()
-        self._pending.append((batch, future))
-        async with self._lock:
-            if not future.done():
-                waiting, self._pending = self._pending, []
-                await asyncio.to_thread(self._write, [e for group, _ in waiting for e in group])
-                for _, done in waiting:
-                    done.set_result(None)
-        await future
-
-    def _write(self, batch: list[LogEvent]) -> None:
+    def append(self, batch: list[LogEvent]) -> None:
         lines = []
         for event in batch:
             payload = asdict(event)
@@ -112,7 +100,7 @@ def main() -> None:
     report: dict = {"concurrency": args.concurrency, "turns": args.turns}
     with tempfile.TemporaryDirectory() as scratch:
         root = Path(scratch)
-        report["file_log"] = asyncio.run(_load(GroupCommitLog(root / "log.jsonl"), args.turns, args.concurrency))
+        report["file_log"] = asyncio.run(_load(GroupCommit(FileLog(root / "log.jsonl")), args.turns, args.concurrency))
         engines = {"sqlite": sqlite_url(str(root / "sqlite"))}
         server = None
         if not args.no_postgres:

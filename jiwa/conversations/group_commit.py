@@ -11,6 +11,7 @@ from jiwa.convlog import LogEvent
 
 class GroupCommit:
     def __init__(self, repository: ConversationRepository) -> None:
+        # Anything with a blocking append(list of events) will do; the store's repository is what the server uses.
         self.repository = repository
         self._pending: list[tuple[list[LogEvent], asyncio.Future]] = []
         self._lock = asyncio.Lock()
