@@ -94,7 +94,8 @@ async def forget_user(
 
 def _forget_derived(db: lancedb.DBConnection, tenant: str, user_id: str, learning: LearningSettings) -> int:
     removed = delete_user_rows(db, tenant, user_id)
-    if removed[FINDINGS_TABLE]:
+    # Always, not only when findings went now: a forget repeated after a failed rebuild must still rebuild.
+    if FINDINGS_TABLE in db.table_names():
         rebuild_learned(db, learning)
     return sum(removed.values())
 

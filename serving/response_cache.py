@@ -66,7 +66,9 @@ class ResponseCache:
         if self._snapshot is not None and self._snapshot.version == version:
             return
         rows = table.to_arrow().to_pylist()
-        spec = next(row["text"] for row in rows if row["kind"] == CACHE_SPEC)
+        spec = next((row["text"] for row in rows if row["kind"] == CACHE_SPEC), None)
+        if spec is None:
+            return  # a table created and not yet filled: its next version will have the spec
         phrasings = [row for row in rows if row["kind"] == CACHE_PHRASING]
         answers: dict[tuple[str, str], list[_Variant]] = {}
         for row in sorted((r for r in rows if r["kind"] == CACHE_ANSWER), key=lambda r: r["id"]):

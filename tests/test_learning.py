@@ -189,3 +189,33 @@ def test_an_insight_rated_down_by_enough_users_is_withheld(resources, data_uri, 
     assert (insight["id"] in _served(data_uri, embedder, "acme")) is not withheld
     assert metadata["withheld"] == (2 if withheld else 0)
     assert "not helpful" not in str(metadata)
+
+
+def test_a_rejection_holds_when_the_lesson_loses_its_first_finding(resources, data_uri, embedder):
+    _publish_curated(resources)
+    _teach(resources, data_uri, NIGHT_1, [("acme", "ana"), ("acme", "ben"), ("acme", "cai"), ("acme", "dan")])
+    rejected = _lateness(data_uri)
+    review(resources, reject=[rejected["id"]])
+    _forget(data_uri, "acme", "ana")  # the lesson's first finding goes, so it is rebuilt from ben's
+    again = _lateness(data_uri)
+    assert again["users"] == 3 and again["status"] == "rejected"
+    assert again["id"] not in _served(data_uri, embedder, "acme")
+    _teach(resources, data_uri, NIGHT_2, [("acme", "eva")])  # new support joins a rejected lesson, still rejected
+    assert _lateness(data_uri)["status"] == "rejected"
+
+
+def test_an_approved_lesson_below_the_threshold_again_is_served_nowhere(resources, data_uri, embedder):
+    _publish_curated(resources)
+    _teach(resources, data_uri, NIGHT_1, [("acme", "ana"), ("acme", "ben"), ("acme", "cai")])
+    approved = review(resources, approve=[_lateness(data_uri)["id"]])
+    assert approved["statuses"] == {"approved": 1}
+    _forget(data_uri, "acme", "cai")
+    lesson = _lateness(data_uri)
+    assert (lesson["users"], lesson["status"]) == (2, "candidate")
+    assert lesson["id"] not in _served(data_uri, embedder, "acme") | _served(data_uri, embedder, "globex")
+
+
+def test_the_preview_counts_lessons_of_too_few_users_without_showing_them(resources, data_uri):
+    metadata = _teach(resources, data_uri, NIGHT_1, [("acme", "ana")])["learned_insights"]
+    candidate = _lateness(data_uri)
+    assert candidate["id"] not in metadata["preview"] and "1 more candidates" in metadata["preview"]

@@ -252,3 +252,22 @@ async def test_cached_answers_rated_down_are_withheld_from_then_on(cached_client
     await asyncio.sleep(1.0)  # the server's refresh loop runs every 0.2 s here
     after = await _served_variants(cached_client, data_uri, "u9", question, 6)
     assert after and not (after & rated)
+
+
+def test_a_cache_table_not_yet_filled_is_skipped_and_the_next_version_served(data_uri, embedder):
+    import pyarrow as pa
+
+    from jiwa.store.lance import upsert
+    from jiwa.store.schema import response_cache_schema
+    from serving.insights import QueryEmbedder
+    from serving.response_cache import ResponseCache
+    from serving.withheld import Withheld
+
+    schema = response_cache_schema(embedder.model_name, embedder.dimension)
+    upsert(lancedb.connect(data_uri), RESPONSE_CACHE_TABLE, schema, pa.Table.from_pylist([], schema=schema))
+    cache = ResponseCache(data_uri, embedder, QueryEmbedder(embedder), Withheld(data_uri))
+    cache.refresh()  # the table exists with no rows yet, as between the two commits of its first publish
+    assert cache.status()["loaded"] is False
+    publish_cache(data_uri, paraphrases_per_language=0, variants_per_language=0)
+    cache.refresh()
+    assert cache.status()["loaded"] is True

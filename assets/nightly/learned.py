@@ -60,7 +60,7 @@ def learned_insights(
             "candidate whose support was forgotten no longer exists."
         )
     if decisions:
-        record_reviews(db, decisions, context.run_id)
+        record_reviews(db, decisions, candidates, context.run_id)
         candidates = rebuild_learned(db, settings)
 
     statuses = Counter(c["status"] for c in candidates)
@@ -73,18 +73,21 @@ def learned_insights(
             "reviewed_now": len(decisions),
             "forgotten_rows_swept": swept,
             "min_users": settings.min_users,
-            "preview": _preview(candidates),
+            "preview": _preview(candidates, settings.min_users),
             "review_sheet": dg.MetadataValue.path(str(review_sheet_path(db))),
         },
         check_results=_checks(candidates, settings.min_users),
     )
 
 
-def _preview(candidates: list[dict]) -> dg.MetadataValue:
-    """Ids and support as counts: a lesson's words come from one person's conversation, and Dagster's storage is
-    out of forgetting's reach. Analysts read the words in the review sheet beside the stores."""
-    ranked = sorted(candidates, key=lambda c: (-c["users"], c["tenant"], c["id"]))
-    return markdown_table(
+def _preview(candidates: list[dict], min_users: int) -> dg.MetadataValue:
+    """Ids and support as counts, and only for lessons at least min_users people support: below that, even a
+    lesson's topic and day could describe one person, and Dagster's storage is out of forgetting's reach. Analysts
+    read the words in the review sheet beside the stores."""
+    shown = sorted(
+        (c for c in candidates if c["users"] >= min_users), key=lambda c: (-c["users"], c["tenant"], c["id"])
+    )
+    table = markdown_table(
         ["id", "tenant", "status", "users", "conversations", "first seen", "last seen", "kind", "topic"],
         (
             [
@@ -98,11 +101,13 @@ def _preview(candidates: list[dict]) -> dg.MetadataValue:
                 c["kind"],
                 c["topic"],
             ]
-            for c in ranked
+            for c in shown
         ),
         limit=50,
-        empty="No lesson learned yet.",
+        empty="No lesson is supported by enough users yet.",
     )
+    hidden = len(candidates) - len(shown)
+    return dg.MetadataValue.md(f"{table.value}\n\n{hidden} more candidates with fewer than {min_users} users.")
 
 
 def _checks(candidates: list[dict], min_users: int) -> list[dg.AssetCheckResult]:

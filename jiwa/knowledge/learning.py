@@ -19,10 +19,17 @@ import pyarrow.fs as pafs
 from jiwa.markdown import table
 from jiwa.settings import LearningSettings
 from jiwa.store.lance import delete_where
-from jiwa.store.learned import review_decisions, stored_findings, write_candidates
+from jiwa.store.learned import (
+    forget_reviews_of_gone_findings,
+    review_decisions,
+    source_versions,
+    stored_findings,
+    write_candidates,
+)
 from jiwa.store.schema import APPROVED, CANDIDATE, EARNED, LEARNED_TABLE, REJECTED
 
 REVIEW_SHEET = "learned_insights_review.md"
+_REBUILD_ATTEMPTS = 5
 LESSON_COLUMNS = (
     "kind",
     "topic_id",
@@ -39,10 +46,13 @@ LESSON_COLUMNS = (
 
 
 def status_of(users: int, review: str | None, min_users: int) -> str:
-    """An analyst's decision wins; otherwise a candidate is earned once enough distinct users support it."""
-    if review in (APPROVED, REJECTED):
-        return review
-    return EARNED if users >= min_users else CANDIDATE
+    """A rejection always holds. Below the support threshold a lesson is a candidate, approved or not (a forget can
+    take it back there); above it, it is approved for every tenant or earned by its own."""
+    if review == REJECTED:
+        return REJECTED
+    if users < min_users:
+        return CANDIDATE
+    return APPROVED if review == APPROVED else EARNED
 
 
 def served_to(status: str, owner: str, tenant: str) -> bool:
@@ -50,43 +60,46 @@ def served_to(status: str, owner: str, tenant: str) -> bool:
     return status == APPROVED or (status == EARNED and owner == tenant)
 
 
-def candidate_id(tenant: str, first_finding: str) -> str:
-    return "learned-" + hashlib.sha256(f"{tenant}\x00{first_finding}".encode()).hexdigest()[:16]
+def candidate_id(tenant: str, kind: str, insight: str) -> str:
+    """From the lesson's own words, never from a conversation id a client knows: the id links to no one."""
+    return "learned-" + hashlib.sha256(f"{tenant}\x00{kind}\x00{insight}".encode()).hexdigest()[:16]
 
 
-def build_candidates(findings: list[dict], *, similarity: float, min_users: int, reviews: dict[str, str]) -> list[dict]:
-    """Candidates (rows of the learned table, vectors included) from every stored finding."""
-    by_tenant: dict[str, list[dict]] = defaultdict(list)
+def build_candidates(
+    findings: list[dict], *, similarity: float, min_users: int, reviews: dict[str, tuple]
+) -> list[dict]:
+    """Candidates (rows of the learned table, vectors included) from every stored finding. `reviews` maps a
+    finding's id to (decided_at, decision): a decision is kept with every finding the lesson had when it was made,
+    so it survives the lesson changing its first finding (a forget, a conversation that went on another day)."""
+    by_group: dict[tuple[str, str], list[dict]] = defaultdict(list)
     for finding in findings:
-        by_tenant[finding["tenant"]].append(finding)
+        by_group[(finding["tenant"], finding["kind"])].append(finding)
     candidates = []
-    for tenant in sorted(by_tenant):
-        ordered = sorted(by_tenant[tenant], key=lambda f: (f["day"], f["ended_at"], f["id"]))
-        heads: list[np.ndarray] = []
+    for (tenant, _kind), members in sorted(by_group.items()):
+        ordered = sorted(members, key=lambda f: (f["day"], f["ended_at"], f["id"]))
+        vectors = np.asarray([f["vector"] for f in ordered], dtype=np.float32)
+        heads = np.empty_like(vectors)
         groups: list[list[dict]] = []
-        for finding in ordered:
-            vector = np.asarray(finding["vector"], dtype=np.float32)
-            scores = np.asarray(
-                [
-                    head @ vector if group[0]["kind"] == finding["kind"] else -1.0
-                    for head, group in zip(heads, groups, strict=True)
-                ]
-            )
-            if len(scores) and scores.max() >= similarity:
-                groups[int(scores.argmax())].append(finding)
-            else:
-                heads.append(vector)
-                groups.append([finding])
+        for finding, vector in zip(ordered, vectors, strict=True):
+            if groups:
+                scores = heads[: len(groups)] @ vector
+                best = int(scores.argmax())
+                if scores[best] >= similarity:
+                    groups[best].append(finding)
+                    continue
+            heads[len(groups)] = vector
+            groups.append([finding])
         candidates += [_candidate(tenant, group, min_users, reviews) for group in groups]
     return candidates
 
 
-def _candidate(tenant: str, group: list[dict], min_users: int, reviews: dict[str, str]) -> dict:
+def _candidate(tenant: str, group: list[dict], min_users: int, reviews: dict[str, tuple]) -> dict:
     head = group[0]
-    identifier = candidate_id(tenant, head["id"])
     users = sorted({finding["user_id"] for finding in group})
+    decisions = [reviews[finding["id"]] for finding in group if finding["id"] in reviews]
+    review = max(decisions)[1] if decisions else None
     return {
-        "id": identifier,
+        "id": candidate_id(tenant, head["kind"], head["insight"]),
         "tenant": tenant,
         **{column: head[column] for column in LESSON_COLUMNS},
         "vector": head["vector"],
@@ -95,24 +108,34 @@ def _candidate(tenant: str, group: list[dict], min_users: int, reviews: dict[str
         "users": len(users),
         "first_seen": head["day"],
         "last_seen": max(finding["day"] for finding in group),
-        "status": status_of(len(users), reviews.get(identifier), min_users),
+        "status": status_of(len(users), review, min_users),
     }
 
 
 def rebuild_learned(db, settings: LearningSettings) -> list[dict]:
     """The learned table rebuilt from every stored finding and review: after a night, a review, or a forget. The
-    review sheet beside it is rewritten with it, so a forgotten user's lesson leaves the sheet too."""
-    findings, schema = stored_findings(db)
-    if schema is None:
-        delete_where(db, LEARNED_TABLE, "true")
-        candidates = []
-    else:
-        candidates = build_candidates(
-            findings, similarity=settings.match_similarity, min_users=settings.min_users, reviews=review_decisions(db)
-        )
-        write_candidates(db, candidates, schema).optimize()
-    write_review_sheet(review_sheet_path(db), candidates)
-    return candidates
+    review sheet beside it is rewritten with it, so a forgotten user's lesson leaves the sheet too.
+
+    Rebuilds can run at once (a night in the pipeline, a forget in a server). Each checks after its write that the
+    findings and reviews it read are still the latest, and rebuilds again if not, so the last write reflects them.
+    """
+    for _ in range(_REBUILD_ATTEMPTS):
+        read = source_versions(db)
+        findings, schema = stored_findings(db)
+        reviews = review_decisions(db)
+        if schema is None:
+            delete_where(db, LEARNED_TABLE, "true")
+            candidates = []
+        else:
+            candidates = build_candidates(
+                findings, similarity=settings.match_similarity, min_users=settings.min_users, reviews=reviews
+            )
+            write_candidates(db, candidates, schema).optimize()
+        forget_reviews_of_gone_findings(db, {finding["id"] for finding in findings})
+        write_review_sheet(review_sheet_path(db), candidates)
+        if source_versions(db) == read:
+            return candidates
+    raise RuntimeError("findings kept changing while learned_insights was rebuilt; run it again")
 
 
 def review_sheet_path(db) -> str:

@@ -88,8 +88,13 @@ class StructuredLLM:
                 reason = _rejection_reason(exc)
                 with self._stats_lock:
                     self.stats.rejections[reason] += 1
+                # The reason and the size only: an output can carry the words of the user it was written about.
                 log.debug(
-                    "%s output rejected (%s), attempt %d: %.200s", prompt.name, reason, attempt + 1, completion.text
+                    "%s output rejected (%s), attempt %d, %d characters",
+                    prompt.name,
+                    reason,
+                    attempt + 1,
+                    len(completion.text),
                 )
                 continue
             with self._stats_lock:

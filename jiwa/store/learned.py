@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 import lancedb
 import pyarrow as pa
 
-from jiwa.store.lance import table_embedder, upsert
+from jiwa.store.lance import delete_where, sql_list, table_embedder, upsert
 from jiwa.store.schema import (
     FEEDBACK_TABLE,
     FINDINGS_TABLE,
@@ -40,20 +40,43 @@ def write_candidates(db: lancedb.DBConnection, candidates: list[dict], schema: p
     )
 
 
-def review_decisions(db: lancedb.DBConnection) -> dict[str, str]:
-    """The latest decision per candidate id."""
+def review_decisions(db: lancedb.DBConnection) -> dict[str, tuple]:
+    """(decided_at, decision) per finding id: the latest decision on a lesson it supported."""
     if REVIEWS_TABLE not in db.table_names():
         return {}
-    rows = sorted(db.open_table(REVIEWS_TABLE).to_arrow().to_pylist(), key=lambda row: row["decided_at"])
-    return {row["id"]: row["decision"] for row in rows}
+    return {
+        row["id"]: (row["decided_at"], row["decision"]) for row in db.open_table(REVIEWS_TABLE).to_arrow().to_pylist()
+    }
 
 
-def record_reviews(db: lancedb.DBConnection, decisions: dict[str, str], run_id: str) -> None:
+def record_reviews(db: lancedb.DBConnection, decisions: dict[str, str], candidates: list[dict], run_id: str) -> None:
+    """A decision on a lesson is kept with every finding that supports it now."""
     if not decisions:
         return
     now = datetime.now(UTC)
-    rows = [{"id": key, "decision": value, "decided_at": now, "run_id": run_id} for key, value in decisions.items()]
+    rows = [
+        {"id": finding, "candidate": c["id"], "decision": decisions[c["id"]], "decided_at": now, "run_id": run_id}
+        for c in candidates
+        if c["id"] in decisions
+        for finding in c["supporting_conversations"]
+    ]
     upsert(db, REVIEWS_TABLE, reviews_schema(), pa.Table.from_pylist(rows, schema=reviews_schema()))
+
+
+def forget_reviews_of_gone_findings(db: lancedb.DBConnection, finding_ids: set[str]) -> None:
+    """Decisions kept with findings that no longer exist (forgotten users) go with them."""
+    if REVIEWS_TABLE not in db.table_names():
+        return
+    stored = set(db.open_table(REVIEWS_TABLE).search().select(["id"]).limit(None).to_arrow().column("id").to_pylist())
+    gone = sorted(stored - finding_ids)
+    if gone:
+        delete_where(db, REVIEWS_TABLE, f"id IN {sql_list(gone)}")
+
+
+def source_versions(db: lancedb.DBConnection) -> tuple:
+    """The versions of what learned_insights is built from: equal versions, equal inputs."""
+    names = set(db.table_names())
+    return tuple(db.open_table(name).version if name in names else None for name in (FINDINGS_TABLE, REVIEWS_TABLE))
 
 
 def withheld_ids(db: lancedb.DBConnection) -> frozenset[str]:

@@ -62,9 +62,9 @@ USER_DATA_TABLES = (ANALYSES_TABLE, PROFILES_TABLE, FINDINGS_TABLE, PROPOSALS_TA
 LEARNED_TABLE = "learned_insights"
 REVIEWS_TABLE = "insight_reviews"
 FEEDBACK_TABLE = "feedback_scores"
-# Derived from users' conversations without a row per user: rebuilt when a user is forgotten, and compaction keeps
-# no older version of it either.
-UNRETAINED_TABLES = (*USER_DATA_TABLES, LEARNED_TABLE)
+# Derived from users' conversations without a row per user: rebuilt when a user is forgotten (the reviews name the
+# findings they were kept with), and compaction keeps no older version of them either.
+UNRETAINED_TABLES = (*USER_DATA_TABLES, LEARNED_TABLE, REVIEWS_TABLE)
 
 ANALYSIS_OK = "ok"
 ANALYSIS_FAILED = "failed"
@@ -202,10 +202,11 @@ def learned_schema(embedding_model: str, dimension: int) -> pa.Schema:
 
 
 def reviews_schema() -> pa.Schema:
-    """An analyst's decision on a learned candidate; the latest one per candidate counts."""
+    """An analyst's decision on a learned lesson, kept with each finding that supported it when it was made."""
     return pa.schema(
         [
-            pa.field("id", pa.string(), nullable=False),  # the candidate id
+            pa.field("id", pa.string(), nullable=False),  # the finding id (its conversation)
+            pa.field("candidate", pa.string(), nullable=False),  # the lesson's id when it was decided
             pa.field("decision", pa.string(), nullable=False),  # APPROVED or REJECTED
             pa.field("decided_at", pa.timestamp("us", tz="UTC"), nullable=False),
             pa.field("run_id", pa.string()),
