@@ -66,9 +66,12 @@ def supervise(commands: list[list[str]], grace_s: float) -> int:
 
     signal.signal(signal.SIGINT, stop)
     signal.signal(signal.SIGTERM, stop)
-    processes = [subprocess.Popen(command, start_new_session=True) for command in commands]
+    processes: list[subprocess.Popen] = []
     reported: set[int] = set()
     try:
+        # Inside the try: if a later command cannot start, the ones already started are stopped too.
+        for command in commands:
+            processes.append(subprocess.Popen(command, start_new_session=True))
         while not stopping:
             for process in processes:
                 if process.poll() is not None and process.pid not in reported:

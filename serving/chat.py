@@ -55,7 +55,7 @@ class ChatService:
         self.profiles = profiles
         self.responder = responder
         self.metrics = metrics
-        self._pending: set[asyncio.Task] = set()
+        self.pending: set[asyncio.Task] = set()
 
     async def answer(
         self,
@@ -98,8 +98,8 @@ class ChatService:
                 # in a task of its own, because this generator is being closed and may not wait.
                 log.info("stream for %s ended before the reply completed", turn.conversation.conversation_id)
                 task = asyncio.get_running_loop().create_task(self._store_partial(turn, "".join(sent)))
-                self._pending.add(task)
-                task.add_done_callback(self._pending.discard)
+                self.pending.add(task)
+                task.add_done_callback(self.pending.discard)
         if reply is not None:
             yield await self.finish(turn, reply, endpoint)
 

@@ -19,12 +19,16 @@ class Ownership:
 
     async def user(self, user_id: str) -> None:
         """The user is known to this tenant."""
-        if not await self._conversations.user_exists(self.tenant.name, user_id):
+        if not _storable(user_id) or not await self._conversations.user_exists(self.tenant.name, user_id):
             raise NotFound(f"user '{user_id}' is unknown.", field="user_id")
 
     async def conversation(self, conversation_id: str, *, user_id: str | None = None) -> Conversation:
         """The tenant's conversation; with user_id, it must also be that user's (a reply goes on in their conversation)."""
-        conversation = await self._conversations.conversation(self.tenant.name, conversation_id)
+        conversation = (
+            await self._conversations.conversation(self.tenant.name, conversation_id)
+            if _storable(conversation_id)
+            else None
+        )
         if conversation is None:
             hint = "; omit conversation_id to start one" if user_id is not None else ""
             raise NotFound(f"conversation '{conversation_id}' does not exist{hint}.", field="conversation_id")
@@ -33,7 +37,7 @@ class Ownership:
         return conversation
 
     async def message(self, message_id: str) -> LogEvent:
-        turn = await self._conversations.find_message(self.tenant.name, message_id)
+        turn = await self._conversations.find_message(self.tenant.name, message_id) if _storable(message_id) else None
         if turn is None:
             raise NotFound(f"message '{message_id}' does not exist.", field="message_id")
         return turn
@@ -41,3 +45,8 @@ class Ownership:
     async def writer_conversation(self, user_id: str, conversation_id: str | None) -> Conversation | None:
         """For a new message: this user's conversation of this tenant (None starts a new one)."""
         return await self.conversation(conversation_id, user_id=user_id) if conversation_id else None
+
+
+def _storable(identifier: str) -> bool:
+    """An id from a path or a field that no stored id can equal (NUL, absurd length) is simply unknown."""
+    return "\x00" not in identifier and len(identifier) <= 512

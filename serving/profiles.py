@@ -16,6 +16,7 @@ log = logging.getLogger(__name__)
 
 # Profiles published by a run that started before the previous refresh may carry an older updated_at.
 _REFRESH_OVERLAP = timedelta(hours=1)
+_FORGETS_OVERLAP = timedelta(minutes=5)
 
 
 class ProfileStore:
@@ -34,7 +35,9 @@ class ProfileStore:
 
     def refresh(self) -> None:
         if self._forgets is not None:
-            for tenant, user_id, at in self._forgets.forgotten_since(self._forgets_seen):
+            # Re-read with an overlap: a forget stamped a little earlier may commit after one already seen.
+            since = None if self._forgets_seen is None else self._forgets_seen - _FORGETS_OVERLAP
+            for tenant, user_id, at in self._forgets.forgotten_since(since):
                 self._forget_at((tenant, user_id), at)
                 self._forgets_seen = max(at, self._forgets_seen or at)
         table = self._published.newer_than(self._version)

@@ -60,6 +60,12 @@ class Responder:
         """When a turn starting now must be answered, on time.monotonic()."""
         return time.monotonic() + self.settings.turn_deadline_s
 
+    def _verdict(self, answered: bool) -> None:
+        if answered:
+            self.breaker.success()
+        else:
+            self.breaker.failure()
+
     def _claude_allowed(self) -> bool:
         if not self.claude:
             return False
@@ -91,13 +97,16 @@ class Responder:
 
     async def reply(self, history: list[dict], message: str, grounding: Grounding, deadline: float) -> Reply:
         if self._claude_allowed():
+            answered = False
             try:
                 reply = await asyncio.wait_for(self._claude(history, message, grounding), deadline - time.monotonic())
-                self.breaker.success()
+                answered = True
                 return reply
             except Exception as exc:
-                self.breaker.failure()
                 self._count_failure("claude", exc)
+            finally:
+                # Also when the request is cancelled: a trial call must always leave a verdict.
+                self._verdict(answered)
         return await self.local_or_fallback(history, message, grounding, deadline)
 
     async def stream(
@@ -107,25 +116,32 @@ class Responder:
         if self._claude_allowed():
             request = self._claude_request(history, message, grounding)
             parts: list[str] = []
+            answered = False
             try:
-                async with asyncio.timeout(deadline - time.monotonic()):
-                    async with self.claude.messages.stream(**request) as stream:
-                        async for text in stream.text_stream:
-                            parts.append(text)
-                            yield text
-                        final = await stream.get_final_message()
+                async with self.claude.messages.stream(**request) as stream:
+                    chunks = stream.text_stream.__aiter__()
+                    while True:
+                        # The deadline bounds each wait for Claude, never the time the client takes to read.
+                        try:
+                            text = await asyncio.wait_for(anext(chunks), deadline - time.monotonic())
+                        except StopAsyncIteration:
+                            break
+                        parts.append(text)
+                        yield text
+                    final = await asyncio.wait_for(stream.get_final_message(), max(0.1, deadline - time.monotonic()))
                 if not parts:
                     raise ValueError("Claude streamed no text")
-                self.breaker.success()
+                answered = True
                 yield self._record_claude(final, "".join(parts))
                 return
             except Exception as exc:
-                self.breaker.failure()
                 self._count_failure("claude", exc)
                 if parts:
                     # Part of the answer already reached the client: end it honestly rather than start over.
                     yield Reply("".join(parts), source="claude", model=request["model"])
                     return
+            finally:
+                self._verdict(answered)
         reply = await self.local_or_fallback(history, message, grounding, deadline)
         yield reply.text
         yield reply

@@ -7,11 +7,13 @@ import msgspec
 Source = Literal["cache", "claude", "local", "fallback"]
 Language = Annotated[str, msgspec.Meta(pattern=r"^[a-z]{2}(-[A-Za-z]{2})?$", description="ISO 639-1, e.g. it, en, id")]
 Identifier = Annotated[str, msgspec.Meta(min_length=1, max_length=128, pattern=r"^[A-Za-z0-9_.:@-]+$")]
+# Text may hold anything a person types, except NUL: no database stores it in text, and no one means it.
+NO_NUL = r"^[^\x00]*$"
 
 
 class ChatRequest(msgspec.Struct, forbid_unknown_fields=True):
     user_id: Identifier
-    message: Annotated[str, msgspec.Meta(min_length=1)]
+    message: Annotated[str, msgspec.Meta(min_length=1, pattern=NO_NUL)]
     conversation_id: Identifier | None = None
     language: Language | None = None
     stream: bool = False
@@ -53,7 +55,7 @@ class ConversationView(msgspec.Struct):
 
 class Feedback(msgspec.Struct, forbid_unknown_fields=True):
     rating: Literal["up", "down"]
-    comment: Annotated[str, msgspec.Meta(max_length=2000)] | None = None
+    comment: Annotated[str, msgspec.Meta(max_length=2000, pattern=NO_NUL)] | None = None
 
 
 class FeedbackAck(msgspec.Struct):
@@ -103,12 +105,12 @@ class ContentPart(msgspec.Struct):
     """One part of a message's content; only text parts are read, other kinds (images, audio) are skipped."""
 
     type: str
-    text: str | None = None
+    text: Annotated[str, msgspec.Meta(pattern=NO_NUL)] | None = None
 
 
 class OpenAIMessage(msgspec.Struct):
     role: Literal["system", "user", "assistant", "tool", "developer"]
-    content: str | list[ContentPart] | None = None
+    content: Annotated[str, msgspec.Meta(pattern=NO_NUL)] | list[ContentPart] | None = None
 
 
 class CompletionRequest(msgspec.Struct):
@@ -118,7 +120,7 @@ class CompletionRequest(msgspec.Struct):
     user: Identifier | None = None
     max_tokens: int | None = None
     temperature: float | None = None
-    metadata: dict[str, str] | None = None
+    metadata: dict[str, Annotated[str, msgspec.Meta(pattern=NO_NUL)]] | None = None
 
 
 class CompletionChoiceMessage(msgspec.Struct):

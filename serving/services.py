@@ -49,6 +49,8 @@ class Services:
         for task in self.background:
             task.cancel()
         await asyncio.gather(*self.background, return_exceptions=True)
+        # Partial replies of clients that left mid-stream are still being stored: they finish first.
+        await asyncio.gather(*list(self.chat.pending), return_exceptions=True)
         self.repository.close()
         self.responder.local_pool.close()
         if self.claude is not None:

@@ -143,3 +143,78 @@ def test_the_maintenance_erase_runs_on_either_engine(repository):
     repository.forget("acme", "ana", START + timedelta(hours=1))
     assert repository.erase_deleted()["engine"] == repository.dialect
     assert repository.summary()["events"] == 0
+
+
+async def test_a_cancelled_committer_leaves_no_other_writer_waiting(tmp_path):
+    import asyncio
+
+    from jiwa.conversations.group_commit import GroupCommit
+
+    class SlowStore:
+        def __init__(self) -> None:
+            self.stored: list[str] = []
+
+        def append(self, batch):
+            import time
+
+            time.sleep(0.2)
+            self.stored += [e.event_id for e in batch]
+
+    store = SlowStore()
+    commits = GroupCommit(store)
+    first = asyncio.create_task(commits.append(conversation("c1", "ana", ["a"], start=START)))
+    await asyncio.sleep(0.05)  # first leads a commit; the next two wait for the one after it
+    second = asyncio.create_task(commits.append(conversation("c2", "ben", ["b"], start=START)))
+    third = asyncio.create_task(commits.append(conversation("c3", "cai", ["c"], start=START)))
+    await asyncio.sleep(0.3)  # second now leads the next commit
+    second.cancel()
+    await asyncio.wait_for(asyncio.gather(first, third), timeout=2)
+    assert len(store.stored) == 9  # the cancelled caller's events were committed with the rest
+
+
+def test_one_bad_event_fails_only_its_own_caller(store_url):
+    import asyncio
+
+    from jiwa.conversations.group_commit import GroupCommit
+
+    repository = ConversationRepository.open(store_url)
+    commits = GroupCommit(repository)
+    good = conversation("c_good", "ana", ["Ciao"], start=START)
+    bad = conversation("c_bad", "ben", ["Halo"], start=START)
+    bad[0].event_id = None  # refused by every engine: the primary key cannot be null
+
+    async def both():
+        return await asyncio.gather(commits.append(good), commits.append(bad), return_exceptions=True)
+
+    results = asyncio.run(both())
+    assert results[0] is None and isinstance(results[1], Exception)
+    assert len(repository.conversation_events("acme", "c_good")) == 3
+    repository.close()
+
+
+def test_a_turn_stamped_before_a_forget_but_committed_after_is_never_stored(repository):
+    late = conversation("c1", "ana", ["scritto prima"], start=START)
+    repository.append(conversation("c0", "ana", ["Ciao"], start=START - timedelta(minutes=1)))
+    repository.forget("acme", "ana", START + timedelta(minutes=1))
+    repository.append(late)  # a reply that was being written while the forget committed
+    assert repository.conversation_events("acme", "c1") == [] and not repository.user_exists("acme", "ana")
+    later = conversation("c2", "ana", ["sono tornata"], start=START + timedelta(hours=1))
+    repository.append(later)  # she came back afterwards: that is kept
+    assert len(repository.conversation_events("acme", "c2")) == 3
+
+
+def test_a_legacy_forget_applies_to_its_own_tenant_only(tmp_path):
+    import pyarrow.parquet as pq
+
+    data = tmp_path / "stores"
+    sealed = data / "conversation_log" / "sealed" / "dt=2026-11-20"
+    sealed.mkdir(parents=True)
+    events = conversation("c_acme", "u1", ["acme's"], start=START, tenant="acme")
+    events += conversation("c_globex", "u1", ["globex's"], start=START, tenant="globex")
+    events.append(forget_event("u1", START + timedelta(hours=1), tenant="acme"))
+    pq.write_table(events_table(events), sealed / "seg.parquet")
+    repository = ConversationRepository.open(sqlite_url(str(data)))
+    import_legacy_log(str(data), repository)
+    assert repository.conversation_events("acme", "c_acme") == []
+    assert len(repository.conversation_events("globex", "c_globex")) == 3
+    repository.close()

@@ -36,6 +36,9 @@ async def client(claude, data_uri):
         (COMPLETIONS, _completion([{"type": "text", "text": ["a"]}]), "text"),
         (COMPLETIONS, _completion([{"text": "no type"}]), "type"),
         (CHAT, json.dumps({"user_id": "ana", "message": "  \n\t "}).encode(), "only whitespace"),
+        (CHAT, json.dumps({"user_id": "ana", "message": "ciao \u0000"}).encode(), "message"),
+        (COMPLETIONS, _completion("ciao \u0000"), "content"),
+        (COMPLETIONS, _completion([{"type": "text", "text": "a\u0000"}]), "text"),
         (COMPLETIONS, _completion(" \n "), "non-empty user message"),
     ],
 )
@@ -75,3 +78,15 @@ async def test_without_user_the_openai_endpoint_answers_without_shared_memory(cl
     # Going on in a conversation without `user` keeps its own anonymous id.
     more = {**body, "metadata": {"conversation_id": ids[0]}}
     assert (await client.post(COMPLETIONS, json=more, headers=auth())).headers[CONVERSATION_HEADER] == ids[0]
+
+
+async def test_ids_no_store_can_hold_are_simply_unknown(client):
+    for path in ("/v1/conversations/conv%00x", "/v1/users/ana%00/memory"):
+        response = await client.get(path, headers=auth())
+        assert response.status_code == 404, (path, response.text)
+    feedback = await client.post("/v1/messages/msg%00x/feedback", json={"rating": "up"}, headers=auth())
+    assert feedback.status_code == 404
+    comment = await client.post(
+        "/v1/messages/msg_x/feedback", json={"rating": "up", "comment": "a\u0000"}, headers=auth()
+    )
+    assert comment.status_code == 400

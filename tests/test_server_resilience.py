@@ -2,6 +2,7 @@
 replies run on their own bounded executor where a full queue or a slow generation falls back at once."""
 
 import asyncio
+import contextlib
 import time
 from types import SimpleNamespace
 
@@ -119,3 +120,24 @@ async def test_with_claude_down_twenty_concurrent_chats_are_answered_within_the_
     # At most four local replies queue, one after another, each 0.3 s: nobody waits much longer than that, where
     # every chat used to wait for every local reply before it (37.8 s for the slowest of 20 with SmolLM2).
     assert max(elapsed for _, elapsed in results) < 4 * 0.3 + 1.5, sorted(elapsed for _, elapsed in results)
+
+
+async def test_a_trial_call_cancelled_midway_leaves_a_verdict(data_uri, claude):
+    claude.delay_s = 5.0
+    settings = server_settings(data_uri, claude.url, claude_breaker_failures=1, claude_breaker_open_s=0.1)
+    responder = Responder(settings, load_prompt("responder"), Metrics(), _claude_client(claude), None)
+    responder.breaker.failure()  # open
+    await asyncio.sleep(0.15)  # half-open: the next call is the trial
+    trial = asyncio.create_task(responder.reply([], "Halo", Grounding(language="id"), responder.deadline()))
+    await asyncio.sleep(0.2)
+    trial.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await trial
+    await asyncio.sleep(0.15)
+    assert responder.breaker.allow()  # not stuck waiting for a verdict that never came
+
+
+def _claude_client(claude):
+    import anthropic
+
+    return anthropic.AsyncAnthropic(api_key="test-key-not-a-secret", base_url=claude.url, max_retries=0)

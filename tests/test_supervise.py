@@ -112,3 +112,17 @@ def _group_ids(parent: int) -> list[int]:
             if int(fields[1]) == parent:
                 groups.append(int(fields[2]))
     return groups
+
+
+def test_a_command_that_cannot_start_stops_the_ones_already_started(tmp_path):
+    script, pids = tmp_path / "stubborn.py", tmp_path / "pids"
+    script.write_text(STUBBORN)
+    supervisor = _supervise(
+        [sys.executable, str(script)],
+        [str(tmp_path / "no-such-program")],
+        grace_s=1.0,
+        env={**os.environ, "PIDS": str(pids)},
+    )
+    assert supervisor.wait(timeout=30) != 0
+    started = [int(pid) for pid in pids.read_text().split()] if pids.exists() else []
+    assert _wait(lambda: not any(_alive(pid) for pid in started), 5), [p for p in started if _alive(p)]

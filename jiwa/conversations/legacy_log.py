@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import logging
 import shutil
+import uuid
 from pathlib import Path
 
 import pyarrow.parquet as pq
@@ -24,10 +25,23 @@ LEGACY_DIR = "conversation_log"
 
 
 def import_legacy_log(data_dir: str, repository: ConversationRepository) -> dict:
-    root = Path(data_dir) / LEGACY_DIR
     stats = {"files": 0, "unreadable_files": 0, "unreadable_lines": 0, "events": 0, "forgotten_events": 0}
-    if not root.is_dir():
-        return stats
+    # A folder is claimed by renaming it, so two processes starting at once never import the same one; a claimed
+    # folder left by a process that died mid-import is claimed again.
+    for folder in [Path(data_dir) / LEGACY_DIR, *sorted(Path(data_dir).glob(f"{LEGACY_DIR}.importing-*"))]:
+        claimed = folder.with_name(f"{LEGACY_DIR}.importing-{uuid.uuid4().hex}")
+        try:
+            folder.rename(claimed)
+        except OSError:
+            continue  # not there, or another process took it first
+        _import(claimed, repository, stats)
+        shutil.rmtree(claimed)
+    if stats["files"]:
+        log.info("legacy conversation log imported: %s", stats)
+    return stats
+
+
+def _import(root: Path, repository: ConversationRepository, stats: dict) -> None:
     read: list[LogEvent] = []
     for path in sorted(root.rglob("*.parquet")):
         stats["files"] += 1
@@ -51,20 +65,21 @@ def import_legacy_log(data_dir: str, repository: ConversationRepository) -> dict
     forgotten = {}
     for event in read:
         if event.type == FORGET:
-            forgotten[event.user_id] = max(event.created_at, forgotten.get(event.user_id, event.created_at))
+            user = (event.tenant, event.user_id)
+            forgotten[user] = max(event.created_at, forgotten.get(user, event.created_at))
     kept = [
-        e for e in read if e.type != FORGET and not (e.user_id in forgotten and e.created_at <= forgotten[e.user_id])
+        e
+        for e in read
+        if e.type != FORGET
+        and not ((e.tenant, e.user_id) in forgotten and e.created_at <= forgotten[(e.tenant, e.user_id)])
     ]
-    stats["forgotten_events"] = len(read) - len(kept) - sum(1 for e in read if e.type == FORGET)
+    stats["forgotten_events"] += len(read) - len(kept) - sum(1 for e in read if e.type == FORGET)
     # Forgets first: a user who came back after one keeps what they wrote since.
-    for event in (e for e in read if e.type == FORGET):
-        repository.forget(event.tenant, event.user_id, event.created_at)
+    for (tenant, user_id), at in forgotten.items():
+        repository.forget(tenant, user_id, at)
     for start in range(0, len(kept), 5000):
         repository.append(sorted(kept[start : start + 5000], key=lambda e: e.created_at))
-    stats["events"] = len(kept)
-    shutil.rmtree(root)
-    log.info("legacy conversation log imported: %s", stats)
-    return stats
+    stats["events"] += len(kept)
 
 
 def _add(read: list[LogEvent], row: dict, stats: dict, strict: bool = False) -> None:

@@ -78,10 +78,14 @@ class ConversationRepository:
     # Writes -------------------------------------------------------------------------------------------------------
 
     def append(self, batch: list[LogEvent]) -> None:
-        """One transaction: the events, and the users and conversations they start."""
+        """One transaction: the events, and the users and conversations they start. An event from before its user
+        was forgotten (stamped before a forget that committed first) is dropped, never stored."""
         if not batch:
             return
         with self._write() as connection:
+            batch = self._after_forgets(connection, batch)
+            if not batch:
+                return
             seen_users = {(e.tenant, e.user_id): to_us(e.created_at) for e in batch if e.type == TURN}
             if seen_users:
                 connection.execute(
@@ -98,6 +102,18 @@ class ConversationRepository:
                     ],
                 )
             connection.execute(self._insert_ignore(events), [event_row(e) for e in batch])
+
+    @staticmethod
+    def _after_forgets(connection: sa.Connection, batch: list[LogEvent]) -> list[LogEvent]:
+        pairs = {(e.tenant, e.user_id) for e in batch}
+        condition = sa.or_(*((forgets.c.tenant == t) & (forgets.c.user_id == u) for t, u in pairs))
+        forgotten = {
+            (row.tenant, row.user_id): row.forgotten_us
+            for row in connection.execute(sa.select(forgets).where(condition))
+        }
+        if not forgotten:
+            return batch
+        return [e for e in batch if to_us(e.created_at) > forgotten.get((e.tenant, e.user_id), -1)]
 
     def forget(self, tenant: str, user_id: str, at: datetime) -> int:
         """Everything the user wrote goes in one transaction; the tombstone keeps only their id and the time."""
@@ -119,9 +135,9 @@ class ConversationRepository:
         started = time.perf_counter()
         with self.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
             if self.dialect == "sqlite":
-                connection.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
+                _checkpoint(connection)
                 connection.exec_driver_sql("VACUUM")
-                connection.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
+                _checkpoint(connection)
             else:
                 for table in ("events", "conversations", "users"):
                     connection.exec_driver_sql(f"VACUUM {table}")
@@ -180,6 +196,16 @@ class ConversationRepository:
         """An insert that leaves existing keys alone: the same event, user or conversation written twice is one."""
         dialect = sqlite if self.dialect == "sqlite" else postgresql
         return dialect.insert(table).on_conflict_do_nothing()
+
+
+def _checkpoint(connection: sa.Connection) -> None:
+    """Copy the write-ahead log into the file and truncate it; a reader that holds it busy is waited for."""
+    for attempt in range(1, 21):
+        busy = connection.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)").first()[0]
+        if not busy:
+            return
+        time.sleep(0.1 * attempt)
+    raise RuntimeError("the SQLite write-ahead log stayed busy; deleted rows are not yet erased, run compaction again")
 
 
 class _WriteTransaction:
