@@ -17,7 +17,7 @@ A user is (tenant, user_id). What they wrote, and everything inferred about them
    candidates are rebuilt after the sweep;
 6. old versions: compaction (hourly, and in the nightly job) keeps no older version or tag of the tables derived
    from users (UNRETAINED_TABLES), tags of the knowledge tables expire with the retention, and the conversation
-   store erases deleted rows physically (SQLite: secure_delete, WAL checkpoint and VACUUM; PostgreSQL: VACUUM)
+   store erases deleted rows physically (SQLite: secure_delete and a WAL checkpoint; PostgreSQL: VACUUM)
    (jiwa.store.compaction.compact_stores).
 
 Dagster's run storage never holds any of it: asset metadata shows counts, ids and aggregates only.

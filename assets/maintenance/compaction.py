@@ -7,7 +7,7 @@ from jiwa.store import compaction
 
 
 @dg.op(
-    description="Erase deleted conversations physically (SQLite: WAL checkpoint and VACUUM; PostgreSQL: VACUUM), and "
+    description="Erase deleted conversations physically (SQLite: secure_delete and a WAL checkpoint; PostgreSQL: VACUUM), and "
     "compact every LanceDB table. User-data tables keep no older version, so forgotten users are gone from disk."
 )
 def compact_stores(context: dg.OpExecutionContext, stores: StoresResource) -> None:

@@ -131,12 +131,13 @@ class ConversationRepository:
         return removed
 
     def erase_deleted(self) -> dict:
-        """Physical erasure of deleted rows: SQLite's WAL checkpointed and the file vacuumed; PostgreSQL vacuumed."""
+        """Physical erasure of deleted rows: SQLite's WAL checkpointed into the file; PostgreSQL vacuumed."""
         started = time.perf_counter()
         with self.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
             if self.dialect == "sqlite":
-                _checkpoint(connection)
-                connection.exec_driver_sql("VACUUM")
+                # secure_delete has already zeroed the rows in the pages the deletes wrote; the checkpoint copies
+                # those pages over the old ones in the file and empties the write-ahead log. No VACUUM, which would
+                # hold the write lock for as long as it rewrites the whole file.
                 _checkpoint(connection)
             else:
                 for table in ("events", "conversations", "users"):
