@@ -136,8 +136,8 @@ class LearningSettings(BaseSettings):
     withhold_after_users: int = Field(
         default=3,
         ge=1,
-        description="Distinct users who rated down replies an insight or cached answer shaped (more than rated "
-        "them up) before it is withheld.",
+        description="Distinct users of a tenant who rated down replies an insight or cached answer shaped (more "
+        "than rated them up) before it is withheld from that tenant.",
     )
 
 

@@ -48,8 +48,8 @@ class _Snapshot:
 
 
 class ResponseCache:
-    """The latest published common_response_cache version in memory, less the answers feedback withheld; swapped
-    whole when either changes."""
+    """The latest published common_response_cache version in memory, swapped whole when it changes; a tenant's
+    lookups leave out the answers its users' feedback withheld."""
 
     def __init__(self, data_uri: str, embedder: Embedder, queries: QueryEmbedder, withheld: Withheld) -> None:
         self._published = PublishedTable(data_uri, RESPONSE_CACHE_TABLE, embedder)
@@ -72,10 +72,9 @@ class ResponseCache:
         phrasings = [row for row in rows if row["kind"] == CACHE_PHRASING]
         answers: dict[tuple[str, str], list[_Variant]] = {}
         for row in sorted((r for r in rows if r["kind"] == CACHE_ANSWER), key=lambda r: r["id"]):
-            if row["id"] not in self._withheld.ids:
-                answers.setdefault((row["intent"], row["language"]), []).append(
-                    _Variant(row["id"], row["style"], row["text"])
-                )
+            answers.setdefault((row["intent"], row["language"]), []).append(
+                _Variant(row["id"], row["style"], row["text"])
+            )
         matcher = IntentMatcher(
             MatcherSpec.from_json(spec),
             [row["intent"] for row in phrasings],
@@ -100,7 +99,8 @@ class ResponseCache:
         result = snapshot.matcher.confirm(intent, await self._queries.embed(message), groups)
         if result.intent is None:
             return None
-        variants = snapshot.answers.get((result.intent, lang))
+        withheld = self._withheld.ids.get(user[0], frozenset())
+        variants = [v for v in snapshot.answers.get((result.intent, lang), ()) if v.id not in withheld]
         if not variants:
             return None
         variant = self._rotate(result.intent, variants, profile or {}, user)

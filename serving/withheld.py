@@ -1,5 +1,6 @@
-"""What feedback withheld: insights and cached answers that several distinct users rated down, as the pipeline's
-feedback_scores asset last scored them. The insight index and the response cache leave them out."""
+"""What feedback withheld, per tenant: insights and cached answers that several distinct users of a tenant rated
+down, as the pipeline's feedback_scores asset last scored them. The insight index and the response cache leave them
+out of that tenant's replies."""
 
 import logging
 
@@ -14,7 +15,7 @@ class Withheld:
     def __init__(self, data_uri: str) -> None:
         self._published = PublishedTable(data_uri, FEEDBACK_TABLE)
         self.version: int | None = None
-        self.ids: frozenset[str] = frozenset()
+        self.ids: dict[str, frozenset[str]] = {}
 
     def refresh(self) -> None:
         table = self._published.newer_than(self.version)
@@ -22,4 +23,4 @@ class Withheld:
             return
         self.ids = withheld_ids(self._published.db)
         self.version = table.version
-        log.info("feedback_scores version %d: %d withheld", self.version, len(self.ids))
+        log.info("feedback_scores version %d: %d withheld", self.version, sum(map(len, self.ids.values())))

@@ -181,12 +181,15 @@ def test_an_insight_rated_down_by_enough_users_is_withheld(resources, data_uri, 
     record(data_uri, events)
 
     metadata = night(resources, None, assets=[feedback_scores])["feedback_scores"]
-    scores = {row["id"]: row for row in rows(data_uri, FEEDBACK_TABLE)}
-    assert scores[insight["id"]]["rated_down_users"] == users_rating_down
-    assert scores[insight["id"]]["rated_up_users"] == 1
-    assert (insight["id"] in withheld_ids(lancedb.connect(data_uri))) is withheld
-    assert ("answer-visa-en-short" in withheld_ids(lancedb.connect(data_uri))) is withheld
+    scores = {(row["tenant"], row["item"]): row for row in rows(data_uri, FEEDBACK_TABLE)}
+    assert scores[("acme", insight["id"])]["rated_down_users"] == users_rating_down
+    assert scores[("acme", insight["id"])]["rated_up_users"] == 1
+    acme_withheld = withheld_ids(lancedb.connect(data_uri)).get("acme", frozenset())
+    assert (insight["id"] in acme_withheld) is withheld
+    assert ("answer-visa-en-short" in acme_withheld) is withheld
     assert (insight["id"] in _served(data_uri, embedder, "acme")) is not withheld
+    # acme's users speak for acme only: another customer is still served what they rated down.
+    assert insight["id"] in _served(data_uri, embedder, "globex")
     assert metadata["withheld"] == (2 if withheld else 0)
     assert "not helpful" not in str(metadata)
 

@@ -248,7 +248,7 @@ async def test_cached_answers_rated_down_are_withheld_from_then_on(cached_client
 
     resources = {**pipeline_resources(data_uri), "learning": LearningResource(withhold_after_users=1)}
     assert dg.materialize([feedback_scores], resources=resources).success
-    assert rated <= withheld_ids(lancedb.connect(data_uri))
+    assert rated <= withheld_ids(lancedb.connect(data_uri))["acme"]
     await asyncio.sleep(1.0)  # the server's refresh loop runs every 0.2 s here
     after = await _served_variants(cached_client, data_uri, "u9", question, 6)
     assert after and not (after & rated)

@@ -14,27 +14,29 @@ from jiwa.store.lance import upsert
 from jiwa.store.schema import FEEDBACK_TABLE, SCORED_CACHE_ANSWER, SCORED_INSIGHT, feedback_schema
 from jiwa.versions import code_version
 
-# A user's latest rating of a reply counts; a user counts once per insight or answer however many replies they rated.
+# Per tenant: a user's latest rating of a reply counts, and a user counts once per insight or answer however many
+# replies they rated. One tenant's users can withhold something from that tenant only.
 _SCORES = f"""
 WITH ratings AS (
     SELECT message_id, tenant, user_id, arg_max(rating, created_at) AS rating
     FROM events WHERE type = '{FEEDBACK}' GROUP BY message_id, tenant, user_id
 ),
 replies AS (
-    SELECT message_id, insight_ids, cache_answer FROM events WHERE type = '{TURN}' AND role = 'assistant'
+    SELECT message_id, tenant, insight_ids, cache_answer FROM events WHERE type = '{TURN}' AND role = 'assistant'
 ),
 shaped AS (
-    SELECT unnest(insight_ids) AS id, '{SCORED_INSIGHT}' AS kind, message_id FROM replies
+    SELECT unnest(insight_ids) AS item, '{SCORED_INSIGHT}' AS kind, message_id, tenant FROM replies
     UNION ALL
-    SELECT cache_answer, '{SCORED_CACHE_ANSWER}', message_id FROM replies WHERE cache_answer IS NOT NULL
+    SELECT cache_answer, '{SCORED_CACHE_ANSWER}', message_id, tenant FROM replies WHERE cache_answer IS NOT NULL
 )
-SELECT s.id, s.kind, count(DISTINCT s.message_id)::INTEGER AS replies,
-       count(DISTINCT r.tenant || chr(0) || r.user_id) FILTER (WHERE r.rating = 'up')::INTEGER AS rated_up_users,
-       count(DISTINCT r.tenant || chr(0) || r.user_id) FILTER (WHERE r.rating = 'down')::INTEGER AS rated_down_users
-FROM shaped s LEFT JOIN ratings r USING (message_id)
-GROUP BY s.id, s.kind
+SELECT s.tenant || chr(31) || s.kind || chr(31) || s.item AS id, s.tenant, s.item, s.kind,
+       count(DISTINCT s.message_id)::INTEGER AS replies,
+       count(DISTINCT r.user_id) FILTER (WHERE r.rating = 'up')::INTEGER AS rated_up_users,
+       count(DISTINCT r.user_id) FILTER (WHERE r.rating = 'down')::INTEGER AS rated_down_users
+FROM shaped s LEFT JOIN ratings r ON r.message_id = s.message_id AND r.tenant = s.tenant
+GROUP BY s.tenant, s.kind, s.item
 HAVING count(r.rating) > 0
-ORDER BY s.id
+ORDER BY id
 """
 
 
@@ -43,9 +45,9 @@ ORDER BY s.id
     kinds={"duckdb", "lancedb"},
     deps=["conversation_log"],
     code_version=code_version(Path(__file__)),
-    description="Ratings of the replies each insight and cached answer shaped, in distinct users, over the whole "
-    "log (late feedback included). Withheld from serving: those rated down by JIWA_LEARNING_WITHHOLD_AFTER_USERS "
-    "users or more, and by more users than rated them up.",
+    description="Ratings of the replies each insight and cached answer shaped, per tenant, in distinct users, over "
+    "the whole store (late feedback included). Withheld from a tenant: what JIWA_LEARNING_WITHHOLD_AFTER_USERS of "
+    "its users or more rated down, more than rated it up.",
 )
 def feedback_scores(stores: StoresResource, learning: LearningResource):
     threshold = learning.settings().withhold_after_users

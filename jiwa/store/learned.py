@@ -79,9 +79,12 @@ def source_versions(db: lancedb.DBConnection) -> tuple:
     return tuple(db.open_table(name).version if name in names else None for name in (FINDINGS_TABLE, REVIEWS_TABLE))
 
 
-def withheld_ids(db: lancedb.DBConnection) -> frozenset[str]:
-    """Insights and cached answers that users rated down often enough to be withheld."""
+def withheld_ids(db: lancedb.DBConnection) -> dict[str, frozenset[str]]:
+    """Per tenant, the insights and cached answers its users rated down often enough to be withheld from it."""
     if FEEDBACK_TABLE not in db.table_names():
-        return frozenset()
-    rows = db.open_table(FEEDBACK_TABLE).search().where("withheld").select(["id"]).limit(None).to_arrow()
-    return frozenset(rows.column("id").to_pylist())
+        return {}
+    rows = db.open_table(FEEDBACK_TABLE).search().where("withheld").select(["tenant", "item"]).limit(None).to_arrow()
+    withheld: dict[str, set[str]] = {}
+    for tenant, item in zip(rows.column("tenant").to_pylist(), rows.column("item").to_pylist(), strict=True):
+        withheld.setdefault(tenant, set()).add(item)
+    return {tenant: frozenset(items) for tenant, items in withheld.items()}

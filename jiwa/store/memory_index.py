@@ -40,11 +40,20 @@ class _Postings:
 
 
 class MemoryIndex:
-    def __init__(self, records: list[dict], vectors: np.ndarray, version, scopes: list[str] | None = None) -> None:
+    def __init__(
+        self,
+        records: list[dict],
+        vectors: np.ndarray,
+        version,
+        scopes: list[str] | None = None,
+        withheld: dict[str, frozenset[str]] | None = None,
+    ) -> None:
         self.version = version
         self.size = len(records)
         self._scopes = np.asarray(scopes if scopes is not None else [EVERY_TENANT] * len(records), dtype=object)
-        self._scoped = bool((self._scopes != EVERY_TENANT).any())
+        self._ids = np.asarray([r["id"] for r in records], dtype=object)
+        self._withheld = withheld or {}
+        self._scoped = bool((self._scopes != EVERY_TENANT).any()) or bool(self._withheld)
         self._allowed: dict[str | None, np.ndarray] = {}
         self._hits = [
             InsightHit(
@@ -61,9 +70,11 @@ class MemoryIndex:
         return cls.from_tables(table)
 
     @classmethod
-    def from_tables(cls, insights, learned=None, withheld: frozenset[str] = frozenset(), version=None) -> MemoryIndex:
+    def from_tables(
+        cls, insights, learned=None, withheld: dict[str, frozenset[str]] | None = None, version=None
+    ) -> MemoryIndex:
         """The knowledge base's served rows, plus learned lessons that are earned (scoped to their tenant) or
-        approved (for every tenant), minus what feedback withheld."""
+        approved (for every tenant); what a tenant's feedback withheld is left out for that tenant."""
         arrow = insights.to_arrow()
         arrow = arrow.filter(pc.is_in(arrow.column("source"), pa.array(SERVED_SOURCES))).select(SNAPSHOT_COLUMNS)
         scopes = [EVERY_TENANT] * arrow.num_rows
@@ -77,21 +88,22 @@ class MemoryIndex:
                 )
             ]
             arrow = pa.concat_tables([arrow, lessons.select(SNAPSHOT_COLUMNS).cast(arrow.schema)])
-        if withheld:
-            keep = pc.invert(pc.is_in(arrow.column("id"), pa.array(sorted(withheld), pa.string())))
-            scopes = [scope for scope, kept in zip(scopes, keep.to_pylist(), strict=True) if kept]
-            arrow = arrow.filter(keep)
         vectors = np.asarray(arrow.column("vector").combine_chunks().flatten(), dtype=np.float32)
         dimension = arrow.schema.field("vector").type.list_size
         records = arrow.drop_columns(["vector"]).to_pylist()
-        return cls(records, vectors.reshape(len(records), dimension), version or insights.version, scopes)
+        return cls(records, vectors.reshape(len(records), dimension), version or insights.version, scopes, withheld)
 
     def allowed(self, tenant: str | None) -> np.ndarray | None:
-        """Rows this tenant may be served: every tenant's rows and its own; None when no row is scoped."""
+        """Rows this tenant may be served: every tenant's rows and its own, less what its feedback withheld; None
+        when every row may be served to everyone."""
         if not self._scoped:
             return None
         if tenant not in self._allowed:
-            self._allowed[tenant] = (self._scopes == EVERY_TENANT) | (self._scopes == tenant)
+            mask = (self._scopes == EVERY_TENANT) | (self._scopes == tenant)
+            withheld = self._withheld.get(tenant or "")
+            if withheld:
+                mask &= ~np.isin(self._ids, list(withheld))
+            self._allowed[tenant] = mask
         return self._allowed[tenant]
 
     def _build_postings(self, texts: list[str]) -> dict[str, _Postings]:

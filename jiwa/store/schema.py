@@ -220,10 +220,13 @@ SCORED_CACHE_ANSWER = "cache_answer"
 
 
 def feedback_schema() -> pa.Schema:
-    """Ratings of the replies each insight or cached answer shaped, counted in distinct users: aggregates only."""
+    """Ratings of the replies each insight or cached answer shaped, per tenant, counted in distinct users: aggregates
+    only. A tenant's users withhold it from that tenant only, so no customer can take content away from another."""
     return pa.schema(
         [
-            pa.field("id", pa.string(), nullable=False),
+            pa.field("id", pa.string(), nullable=False),  # tenant, kind and item together
+            pa.field("tenant", pa.string(), nullable=False),
+            pa.field("item", pa.string(), nullable=False),  # the insight id or the cached answer's id
             pa.field("kind", pa.string(), nullable=False),
             pa.field("replies", pa.int32(), nullable=False),
             pa.field("rated_up_users", pa.int32(), nullable=False),
