@@ -42,7 +42,7 @@ class _Variant:
 
 @dataclass(frozen=True)
 class _Snapshot:
-    version: tuple[int, int | None]
+    version: int
     matcher: IntentMatcher
     answers: dict[tuple[str, str], list[_Variant]]
 
@@ -62,7 +62,8 @@ class ResponseCache:
         table = self._published.newer_than(None)
         if table is None:
             return
-        version = (table.version, self._withheld.version)
+        # Feedback is applied per lookup, so only a new version of the cache rebuilds the matcher.
+        version = table.version
         if self._snapshot is not None and self._snapshot.version == version:
             return
         rows = table.to_arrow().to_pylist()
@@ -111,7 +112,7 @@ class ResponseCache:
             return {"loaded": False, "error": self._published.error}
         return {
             "loaded": True,
-            "version": self._snapshot.version[0],
+            "version": self._snapshot.version,
             "intents": len({i for i, _ in self._snapshot.answers}),
         }
 

@@ -53,35 +53,9 @@ def test_empty_index_returns_nothing():
 
 
 def test_only_the_curated_base_and_vetted_rows_are_served(tmp_path):
-    import lancedb
-    import pyarrow as pa
+    from tests.support.insights import insights_table
 
-    from jiwa.store.lance import upsert
-    from jiwa.store.schema import insights_schema
-
-    schema = insights_schema("test-embedder", 4)
-    rows = [
-        {name: None for name in schema.names}
-        | {
-            "id": source,
-            "topic_id": source,
-            "topic": source,
-            "category": "c",
-            "insight": f"an insight from {source}",
-            "guidance": "g",
-            "search_text": f"an insight from {source}",
-            "source": source,
-            "model": "m",
-            "prompt_name": "p",
-            "prompt_version": "1",
-            "generated_at": pa.scalar(0, pa.timestamp("us", tz="UTC")).as_py(),
-            "vector": [1.0, 0.0, 0.0, 0.0],
-        }
-        for source in ("curated", "llama_offline", "llama_nightly")
-    ]
-    table = upsert(
-        lancedb.connect(str(tmp_path)), "cultural_insights", schema, pa.Table.from_pylist(rows, schema=schema)
-    )
+    table = insights_table(str(tmp_path), ("curated", "llama_offline", "llama_nightly"))
     index = MemoryIndex.from_table(table)
     assert index.size == 2
     from jiwa.store.insights import search_insights

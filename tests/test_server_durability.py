@@ -12,7 +12,14 @@ from jiwa.conversations import sqlite_url
 from jiwa.conversations.reader import EventReader
 from jiwa.llm import LlamaSettings
 from serving.app import create_app
-from tests.support.server import KEYS, auth, free_port, publish_insights, server_settings, start_server_process
+from tests.support.server import (
+    auth,
+    chat_until_stopped,
+    free_port,
+    publish_insights,
+    server_settings,
+    start_server_process,
+)
 
 
 async def test_acknowledged_turns_survive_kill_9(claude, data_uri):
@@ -20,23 +27,11 @@ async def test_acknowledged_turns_survive_kill_9(claude, data_uri):
     server = start_server_process(data_uri, claude.url, port)
     acknowledged: list[dict] = []
 
-    async def user(client: httpx.AsyncClient, index: int) -> None:
-        conversation_id = None
-        for turn in range(50):
-            body = {"user_id": f"user{index}", "message": f"message {turn} from user {index}"}
-            if conversation_id:
-                body["conversation_id"] = conversation_id
-            try:
-                response = await client.post("/v1/chat", json=body, headers={"Authorization": f"Bearer {KEYS['acme']}"})
-            except httpx.HTTPError:
-                return  # the server died under us: from here nothing is acknowledged
-            if response.status_code == 200:
-                answer = response.json()
-                conversation_id = answer["conversation_id"]
-                acknowledged.append({**answer, "message": body["message"]})
-
     async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=10) as client:
-        tasks = [asyncio.create_task(user(client, i)) for i in range(8)]
+        tasks = [
+            asyncio.create_task(chat_until_stopped(client, i, 50, acknowledged, one_conversation=True))
+            for i in range(8)
+        ]
         deadline = time.monotonic() + 60
         while len(acknowledged) < 40:
             assert time.monotonic() < deadline, f"only {len(acknowledged)} turns acknowledged in 60 s"

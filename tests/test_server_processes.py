@@ -7,7 +7,7 @@ import time
 
 import httpx
 
-from tests.support.server import KEYS, auth, free_port, publish_profile, start_server_process
+from tests.support.server import auth, chat_until_stopped, free_port, publish_profile, start_server_process
 
 REFRESH_S = "0.2"
 
@@ -51,19 +51,12 @@ async def test_a_process_killed_under_load_loses_no_acknowledged_turn(claude, da
     )
     acknowledged: list[dict] = []
 
-    async def user(client: httpx.AsyncClient, index: int) -> None:
-        for turn in range(40):
-            body = {"user_id": f"user{index}", "message": f"message {turn} from user {index}"}
-            try:
-                response = await client.post("/v1/chat", json=body, headers={"Authorization": f"Bearer {KEYS['acme']}"})
-            except httpx.HTTPError:
-                return
-            if response.status_code == 200:
-                acknowledged.append({**response.json(), "message": body["message"]})
-
     try:
         clients = [httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=10) for port in ports]
-        tasks = [asyncio.create_task(user(clients[i % 2], i)) for i in range(8)]
+        tasks = [
+            asyncio.create_task(chat_until_stopped(clients[i % 2], i, 40, acknowledged, one_conversation=False))
+            for i in range(8)
+        ]
         deadline = time.monotonic() + 60
         while len(acknowledged) < 40:
             assert time.monotonic() < deadline, f"only {len(acknowledged)} turns acknowledged in 60 s"

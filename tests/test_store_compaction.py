@@ -45,30 +45,9 @@ def test_nightly_rows_an_older_version_wrote_into_the_knowledge_base_leave_the_d
 
     from jiwa.conversations import sqlite_url
     from jiwa.store.compaction import compact_stores
-    from jiwa.store.lance import upsert
-    from jiwa.store.schema import insights_schema
+    from tests.support.insights import insights_table
 
-    schema = insights_schema("test-embedder", 4)
-    rows = [
-        {name: None for name in schema.names}
-        | {
-            "id": source,
-            "topic_id": "t",
-            "topic": "t",
-            "category": "c",
-            "insight": f"learnt from {source} canaryword-{source}",
-            "guidance": "g",
-            "search_text": "s",
-            "source": source,
-            "model": "m",
-            "prompt_name": "p",
-            "prompt_version": "1",
-            "generated_at": pa.scalar(0, pa.timestamp("us", tz="UTC")).as_py(),
-            "vector": [1.0, 0.0, 0.0, 0.0],
-        }
-        for source in ("curated", "llama_nightly")
-    ]
-    upsert(lancedb.connect(str(tmp_path)), "cultural_insights", schema, pa.Table.from_pylist(rows, schema=schema))
+    insights_table(str(tmp_path), ("curated", "llama_nightly"), insight=lambda source: f"canaryword-{source}")
     stats = compact_stores(str(tmp_path), sqlite_url(str(tmp_path)), retention_hours=168)
     assert stats["legacy_nightly_rows_removed"] == 1
     remaining = lancedb.connect(str(tmp_path)).open_table("cultural_insights").to_arrow().column("id").to_pylist()

@@ -163,3 +163,25 @@ def start_server_process(data_uri: str, claude_url: str, port: int, **env: str):
             time.sleep(0.2)
     process.kill()
     raise RuntimeError("server did not start")
+
+
+async def chat_until_stopped(
+    client, index: int, turns: int, acknowledged: list[dict], *, one_conversation: bool
+) -> None:
+    """User `index` chats `turns` times (in one conversation, or a new one each turn), recording each acknowledged
+    turn with its message; a server that dies under it ends the user's chat."""
+    import httpx
+
+    conversation_id = None
+    for turn in range(turns):
+        body = {"user_id": f"user{index}", "message": f"message {turn} from user {index}"}
+        if conversation_id:
+            body["conversation_id"] = conversation_id
+        try:
+            response = await client.post("/v1/chat", json=body, headers=auth())
+        except httpx.HTTPError:
+            return  # the server died: from here nothing is acknowledged
+        if response.status_code == 200:
+            answer = response.json()
+            conversation_id = answer["conversation_id"] if one_conversation else None
+            acknowledged.append({**answer, "message": body["message"]})
