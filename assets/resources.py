@@ -14,9 +14,13 @@ from pydantic_settings import BaseSettings
 
 from jiwa.conversations.reader import EventReader
 from jiwa.embedding import Embedder, EmbedderSettings
-from jiwa.llm import LlamaSettings, StructuredLLM, open_structured
+from jiwa.llm import LlamaBuildBroken, LlamaSettings, LLMError, StructuredLLM, open_structured
 from jiwa.settings import AnalysisSettings, KnowledgeSettings, LearningSettings, StoreSettings
 from jiwa.store.lance import connect
+
+# A step whose LLAMA worker crashed mid-run is tried once more (a fresh worker, a fresh probe); a build that cannot
+# run here fails at once, without retries (dg.Failure(allow_retries=False) below).
+LLAMA_RETRY_POLICY = dg.RetryPolicy(max_retries=1, delay=2)
 
 
 class _FromSettings(dg.ConfigurableResource):
@@ -50,11 +54,29 @@ def _mirror(name: str, base: type[_FromSettings], doc: str, secrets: tuple[str, 
 class _Llama(_FromSettings):
     settings_class = LlamaSettings
     _llm: StructuredLLM | None = PrivateAttr(default=None)
+    _failure: dg.Failure | None = PrivateAttr(default=None)
 
     def setup_for_execution(self, context: dg.InitResourceContext) -> None:
-        self._llm = open_structured(self.settings())
+        # Opening starts LLAMA's worker and proves the build with a short generation, at the start of every step.
+        # A failure is raised by structured(), inside the asset, so the UI shows it as the step's own failure.
+        try:
+            self._llm = open_structured(self.settings())
+        except LlamaBuildBroken as exc:
+            self._failure = dg.Failure(
+                description=str(exc),
+                metadata={"reason": "llama.cpp build does not run on this machine"},
+                allow_retries=False,
+            )
+        except LLMError as exc:
+            self._failure = dg.Failure(description=f"LLAMA could not start: {exc}", allow_retries=False)
+
+    def teardown_after_execution(self, context: dg.InitResourceContext) -> None:
+        if self._llm is not None:
+            self._llm.close()
 
     def structured(self) -> StructuredLLM:
+        if self._failure is not None:
+            raise self._failure
         if self._llm is None:
             raise dg.DagsterInvariantViolationError("LlamaResource used outside a run; call it from an asset.")
         return self._llm

@@ -15,7 +15,7 @@ import dagster as dg
 from assets.enrichment import conversation_analyses, jiwa_profiles
 from assets.resources import LlamaResource
 from bench.common import save
-from jiwa.llm import LlamaCppBackend, LlamaSettings
+from jiwa.llm import IsolatedLlamaBackend, LlamaSettings
 from jiwa.store.lance import connect
 from jiwa.store.schema import ANALYSES_TABLE
 from tests.support.log import conversation, record
@@ -45,7 +45,7 @@ def main() -> None:
     args = parser.parse_args()
     settings = LlamaSettings()
 
-    backend = LlamaCppBackend(settings)
+    backend = IsolatedLlamaBackend(settings)
     raw_tokens, raw_seconds = 0, 0.0
     for turns in CONVERSATIONS[:4]:
         tokens, seconds = backend.raw_token_rate(f"A conversation about moving to Bali. {turns[0]}\n", max_tokens=200)

@@ -11,7 +11,7 @@ import time
 
 from bench.common import save
 from jiwa.catalogue.topics import load_catalogue
-from jiwa.llm import LlamaCppBackend, LlamaSettings, StructuredLLM
+from jiwa.llm import IsolatedLlamaBackend, LlamaSettings, StructuredLLM
 from jiwa.prompts import load_prompt
 
 
@@ -21,7 +21,7 @@ def main() -> None:
     parser.add_argument("--per-topic", type=int, default=2)
     args = parser.parse_args()
     settings = LlamaSettings()
-    backend = LlamaCppBackend(settings)
+    backend = IsolatedLlamaBackend(settings)
     prompt = load_prompt("cultural_insight")
     catalogue = load_catalogue()
     topics = catalogue.topics[: args.topics]

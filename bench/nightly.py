@@ -17,7 +17,7 @@ from assets.knowledge import cultural_topics, curated_insights
 from assets.nightly import learned_insights, nightly_findings
 from assets.resources import LearningResource, LlamaResource
 from bench.common import save
-from jiwa.llm import LlamaCppBackend, LlamaSettings
+from jiwa.llm import IsolatedLlamaBackend, LlamaSettings
 from jiwa.paths import PROJECT_ROOT
 from tests.support.log import conversation, record
 from tests.support.nightly import bali, feedback
@@ -47,7 +47,7 @@ def main() -> None:
     ]
 
     settings = LlamaSettings()
-    backend = LlamaCppBackend(settings)
+    backend = IsolatedLlamaBackend(settings)
     raw_tokens, raw_seconds = 0, 0.0
     for turns in ORDINARY[:3]:
         tokens, seconds = backend.raw_token_rate(f"Notes on life in Bali. {turns[0]}\n", max_tokens=200)

@@ -21,6 +21,8 @@ import dagster as dg
 from assets.enrichment import enrichment_job
 from assets.knowledge import cultural_insights, cultural_topics, curated_insights, llama_insights_job
 from assets.response_cache import common_response_cache, curated_facts, intent_catalogue, response_cache_job
+from jiwa.llm import LlamaSettings
+from jiwa.llm.probe import probe
 from pipelines.definitions import defs
 
 log = logging.getLogger("jiwa.bootstrap")
@@ -123,11 +125,18 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--wait-s", type=float, default=600.0, help="How long to wait for the Dagster UI to answer.")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
-    instance = dg.DagsterInstance.get()
     if not args.enqueue:
-        publish_without_a_model(instance)
+        publish_without_a_model(dg.DagsterInstance.get())
         return 0
-    planned = runs_to_queue(instance)
+    proven = probe(LlamaSettings(), tokens=8)
+    if not proven.ok:
+        log.error(
+            "LLAMA cannot run on this machine, so none of its runs are queued; the chat server answers from the "
+            "curated base and the team's cache.\n%s",
+            proven.report,
+        )
+        return 1
+    planned = runs_to_queue(dg.DagsterInstance.get())
     queued = queue(planned, args.host, args.port, args.wait_s)
     return 0 if queued == len(planned) else 1
 

@@ -1,6 +1,6 @@
 """Prometheus metrics, on a registry per app so tests and several apps in one process stay apart."""
 
-from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 
 _BUCKETS = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
 
@@ -18,6 +18,11 @@ class Metrics:
             "jiwa_responder_failures_total",
             "Responder attempts that failed",
             ["responder", "reason"],
+            registry=self.registry,
+        )
+        self.local_responder_up = Gauge(
+            "jiwa_local_responder_up",
+            "1 when LLAMA's worker started and passed its probe generation, 0 when local replies are off",
             registry=self.registry,
         )
         self.claude_tokens = Counter(

@@ -10,7 +10,7 @@ import lancedb
 
 from jiwa.conversations.legacy_log import import_legacy_log
 from jiwa.conversations.repository import ConversationRepository
-from jiwa.llm import StructuredLLM, open_structured
+from jiwa.llm import LlamaBuildBroken, LLMError, StructuredLLM, open_structured
 from jiwa.prompts import load_prompt
 from jiwa.settings import Settings
 from jiwa.store.lance import connect
@@ -53,6 +53,8 @@ class Services:
         await asyncio.gather(*list(self.chat.pending), return_exceptions=True)
         self.repository.close()
         self.responder.local_pool.close()
+        if self.responder.local is not None:
+            await asyncio.to_thread(self.responder.local.close)
         if self.claude is not None:
             await self.claude.close()
 
@@ -71,10 +73,17 @@ def claude_client(settings: Settings) -> anthropic.AsyncAnthropic | None:
 
 
 def local_llm(settings: Settings) -> StructuredLLM | None:
+    """LLAMA for local replies, its worker started and proven; None when it cannot run here (the server goes on)."""
     if not settings.local_responder:
         return None
-    # Cooler and fewer retries than the pipeline: a user is waiting.
-    return open_structured(settings.llm, temperature=0.5, max_retries=1)
+    try:
+        # Cooler and fewer retries than the pipeline: a user is waiting.
+        return open_structured(settings.llm, temperature=0.5, max_retries=1)
+    except LlamaBuildBroken as exc:
+        log.error("local replies are off: %s", exc)
+    except LLMError as exc:
+        log.error("local replies are off: LLAMA could not start: %s", exc)
+    return None
 
 
 async def open_services(settings: Settings) -> Services:
@@ -93,6 +102,7 @@ async def open_services(settings: Settings) -> Services:
         await asyncio.to_thread(store.refresh)
     claude = claude_client(settings)
     local = await asyncio.to_thread(local_llm, settings)
+    metrics.local_responder_up.set(1 if local is not None else 0)
     responder = Responder(settings, load_prompt("responder"), metrics, claude, local)
     chat = ChatService(settings, conversations, cache, insights, profiles, responder, metrics)
     background = [

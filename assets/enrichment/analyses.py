@@ -12,7 +12,7 @@ from pydantic import Field
 
 from assets.checks import rows_match_schema
 from assets.previews import markdown_table
-from assets.resources import AnalysisResource, EmbedderResource, LlamaResource, StoresResource
+from assets.resources import LLAMA_RETRY_POLICY, AnalysisResource, EmbedderResource, LlamaResource, StoresResource
 from assets.versions import configured_embedder, configured_model
 from jiwa import language
 from jiwa.catalogue.markers import MARKERS_PATH
@@ -62,6 +62,7 @@ class AnalysesConfig(dg.Config):
     group_name="enrichment",
     kinds={"llamacpp", "lancedb"},
     pool="llama",
+    retry_policy=LLAMA_RETRY_POLICY,
     deps=["conversation_log"],
     code_version=ANALYSIS_PROMPT.code_version(configured_model(), _SOURCES),
     check_specs=[dg.AssetCheckSpec(name, asset="conversation_analyses", blocking=True) for name in ANALYSIS_CHECKS]

@@ -12,7 +12,7 @@ from assets.knowledge.curated import curated_insights
 from assets.knowledge.generation import INSIGHT_PROMPT, generate_insights
 from assets.knowledge.topics import category_partitions
 from assets.previews import markdown_table
-from assets.resources import EmbedderResource, KnowledgeResource, LlamaResource, StoresResource
+from assets.resources import LLAMA_RETRY_POLICY, EmbedderResource, KnowledgeResource, LlamaResource, StoresResource
 from assets.versions import configured_embedder, configured_model
 from jiwa.catalogue.curated import load_curated
 from jiwa.catalogue.topics import TopicCatalogue
@@ -58,6 +58,7 @@ class InsightsConfig(dg.Config):
     group_name="knowledge",
     kinds={"llamacpp", "lancedb"},
     pool="llama",
+    retry_policy=LLAMA_RETRY_POLICY,
     # After the curated base: it is the examples in LLAMA's prompt and the reference of the truth gate.
     deps=[curated_insights],
     code_version=INSIGHT_PROMPT.code_version(

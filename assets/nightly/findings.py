@@ -15,7 +15,14 @@ from assets.knowledge.insights import VERIFY_PROMPT
 from assets.nightly import days
 from assets.nightly.days import day_conversations, nightly_partitions
 from assets.previews import markdown_table
-from assets.resources import AnalysisResource, EmbedderResource, KnowledgeResource, LlamaResource, StoresResource
+from assets.resources import (
+    LLAMA_RETRY_POLICY,
+    AnalysisResource,
+    EmbedderResource,
+    KnowledgeResource,
+    LlamaResource,
+    StoresResource,
+)
 from assets.versions import configured_embedder, configured_model
 from jiwa.catalogue.curated import load_curated
 from jiwa.catalogue.topics import load_catalogue
@@ -52,6 +59,7 @@ class NightlyConfig(dg.Config):
     group_name="nightly",
     kinds={"llamacpp", "lancedb"},
     pool="llama",
+    retry_policy=LLAMA_RETRY_POLICY,
     # The knowledge base as it stands decides what is already known; the curated base is the truth gate's reference.
     deps=[
         "conversation_log",

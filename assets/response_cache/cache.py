@@ -10,7 +10,7 @@ import pyarrow as pa
 from pydantic import Field
 
 from assets.previews import markdown_table
-from assets.resources import EmbedderResource, KnowledgeResource, LlamaResource, StoresResource
+from assets.resources import LLAMA_RETRY_POLICY, EmbedderResource, KnowledgeResource, LlamaResource, StoresResource
 from assets.response_cache import writing
 from assets.response_cache.writing import (
     ANSWER_PROMPT,
@@ -56,6 +56,7 @@ class ResponseCacheConfig(dg.Config):
     group_name="cache",
     kinds={"llamacpp", "lancedb"},
     pool="llama",
+    retry_policy=LLAMA_RETRY_POLICY,
     deps=["cultural_insights"],
     # The insights only set the tone; a new insights version alone is not a reason to rewrite every answer.
     automation_condition=dg.AutomationCondition.eager().ignore(dg.AssetSelection.assets("cultural_insights")),

@@ -2,6 +2,7 @@
 
 from jiwa.llm.backends import ChatBackend, Completion, LlamaCppBackend, LlamaServerBackend
 from jiwa.llm.config import LlamaSettings
+from jiwa.llm.isolated import IsolatedLlamaBackend, LlamaBuildBroken, LlamaCrashed
 from jiwa.llm.model_files import LLMError, ModelFileError, embedded_model_path
 from jiwa.llm.structured import GenerationStats, StructuredLLM
 
@@ -9,7 +10,10 @@ __all__ = [
     "ChatBackend",
     "Completion",
     "GenerationStats",
+    "IsolatedLlamaBackend",
     "LLMError",
+    "LlamaBuildBroken",
+    "LlamaCrashed",
     "LlamaCppBackend",
     "LlamaServerBackend",
     "LlamaSettings",
@@ -22,8 +26,8 @@ __all__ = [
 
 
 def open_backend(settings: LlamaSettings) -> ChatBackend:
-    """A llama.cpp server when a URL is set, else llama.cpp in this process."""
-    return LlamaServerBackend(settings) if settings.server_url else LlamaCppBackend(settings)
+    """A llama.cpp server when a URL is set, else llama.cpp in a worker process of its own (proven on start)."""
+    return LlamaServerBackend(settings) if settings.server_url else IsolatedLlamaBackend(settings)
 
 
 def open_structured(settings: LlamaSettings, **overrides: float | int) -> StructuredLLM:

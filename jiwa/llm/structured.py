@@ -54,6 +54,12 @@ class StructuredLLM:
     def model_id(self) -> str:
         return self.backend.model_id
 
+    def close(self) -> None:
+        """Releases the backend: the worker process or the HTTP client."""
+        close = getattr(self.backend, "close", None)
+        if close is not None:
+            close()
+
     def generate(self, prompt: Prompt, *, variant: int = 0, **variables: object) -> BaseModel | None:
         return self.generate_from(prompt, prompt.render(**variables), variant=variant)
 
