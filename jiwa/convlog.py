@@ -62,6 +62,9 @@ class LogEvent:
     output_tokens: int | None = None
     rating: str | None = None
     comment: str | None = None
+    # Not stored: when what this event answers was stamped. A reply is written after its question, so a forget that
+    # commits in between must drop it too (the repository compares the earlier of the two stamps with the forget).
+    answers_from: datetime | None = None
 
     @classmethod
     def from_dict(cls, payload: dict) -> LogEvent:

@@ -36,7 +36,7 @@ import pyarrow as pa
 from jiwa.conversations.reader import EventReader
 from jiwa.knowledge.learning import rebuild_learned
 from jiwa.settings import LearningSettings
-from jiwa.store.lance import delete_where, sql_literal, sql_timestamp, tag_version, upsert
+from jiwa.store.lance import delete_where, sql_list, sql_literal, sql_timestamp, tag_version, upsert
 from jiwa.store.schema import (
     ANALYSES_TABLE,
     FINDINGS_TABLE,
@@ -103,7 +103,17 @@ def _forget_derived(db: lancedb.DBConnection, tenant: str, user_id: str, learnin
 def delete_user_rows(db: lancedb.DBConnection, tenant: str, user_id: str) -> dict[str, int]:
     """Step 2: the user's rows in the current version of every user-data table, by table."""
     user = f"tenant = {sql_literal(tenant)} AND user_id = {sql_literal(user_id)}"
-    return {name: delete_where(db, name, user) for name in USER_DATA_TABLES}
+    return {name: delete_rows_matching(db, name, user) for name in USER_DATA_TABLES}
+
+
+def delete_rows_matching(db: lancedb.DBConnection, name: str, predicate: str) -> int:
+    """Delete by the matching rows' ids, never by the predicate itself: LanceDB records a delete's filter text in the
+    table's transaction and manifest files, which compaction keeps, so a filter naming the user would outlive them.
+    A table with no matching row gets no commit at all."""
+    if name not in db.table_names():
+        return 0
+    matching = db.open_table(name).search().where(predicate).select(["id"]).limit(None).to_arrow()["id"].to_pylist()
+    return delete_where(db, name, f"id IN {sql_list(matching)}") if matching else 0
 
 
 def commit_user_rows(
@@ -135,5 +145,5 @@ def sweep_forgotten(db: lancedb.DBConnection, reader: EventReader) -> int:
     for (tenant, user_id), at in reader.forgotten_users().items():
         user = f"tenant = {sql_literal(tenant)} AND user_id = {sql_literal(user_id)}"
         for table, column in EVIDENCE_TIME.items():
-            removed += delete_where(db, table, f"{user} AND {column} <= timestamp '{sql_timestamp(at)}'")
+            removed += delete_rows_matching(db, table, f"{user} AND {column} <= timestamp '{sql_timestamp(at)}'")
     return removed

@@ -49,6 +49,11 @@ class StoreSettings(BaseSettings):
         description="The conversation store: a SQLAlchemy URL (postgresql://user:password@host/db for several "
         "machines); empty: a SQLite file, conversations.sqlite3, in the data folder.",
     )
+    conversations_allow_empty: bool = Field(
+        default=False,
+        description="Start on a SQLite conversation file that exists but is empty (0 bytes). Off: such a file, which "
+        "was truncated or replaced, is refused, so conversations are never lost without a word.",
+    )
 
     @model_validator(mode="after")
     def _conversations_somewhere(self):
@@ -139,6 +144,18 @@ class LearningSettings(BaseSettings):
         description="Distinct users of a tenant who rated down replies an insight or cached answer shaped (more "
         "than rated them up) before it is withheld from that tenant.",
     )
+    withhold_min_share: float = Field(
+        default=0.2,
+        gt=0.0,
+        le=1.0,
+        description="Share of the tenant's users shown an item who must rate it down before it is withheld.",
+    )
+    rater_budget: int = Field(
+        default=5,
+        ge=1,
+        description="Items one account can weigh against in full; an account that rates down more items has its "
+        "vote split between them.",
+    )
 
 
 class AnalysisSettings(BaseSettings):
@@ -203,7 +220,12 @@ class Settings(StoreSettings):
     )
     claude_max_tokens: int = Field(default=700, ge=16, le=8192)
     claude_timeout_s: float = Field(default=8.0, gt=0, description="Per-attempt timeout for Claude.")
-    claude_max_retries: int = Field(default=1, ge=0, le=5, description="SDK retries before the local model takes over.")
+    claude_max_retries: int = Field(
+        default=1,
+        ge=0,
+        le=5,
+        description="Retries of a failed Claude call, each admitted by the circuit breaker, before the local model takes over.",
+    )
     claude_input_usd_per_mtok: float = Field(default=1.0, ge=0, description="Price used for the cost estimate metric.")
     claude_output_usd_per_mtok: float = Field(default=5.0, ge=0)
     local_responder: bool = Field(
@@ -231,6 +253,9 @@ class Settings(StoreSettings):
     host: str = Field(default="127.0.0.1", description="Address the chat server binds.")
     port: int = Field(default=8000, ge=1, le=65535)
     max_message_chars: int = Field(default=4000, ge=1, description="Longer messages are refused with 413.")
+    body_read_timeout_s: float = Field(
+        default=10.0, gt=0, description="Longest wait for the next part of a request body before a 408."
+    )
     rate_limit_per_minute: int = Field(default=120, ge=1, description="Requests per API key per minute.")
     retrieval_k: int = Field(default=4, ge=1, le=20)
     history_turns: int = Field(default=12, ge=0, description="Earlier turns of the conversation sent to the responder.")

@@ -11,6 +11,7 @@ from litestar.di import Provide
 from litestar.openapi import OpenAPIConfig
 
 from jiwa.settings import Settings, get_settings
+from serving.body_timeout import body_read_timeout
 from serving.controllers.chat import ChatController
 from serving.controllers.completions import CompletionsController
 from serving.controllers.conversations import ConversationController
@@ -19,6 +20,7 @@ from serving.controllers.messages import MessageController
 from serving.controllers.users import UserController
 from serving.dependencies import provide_owner, provide_services, provide_tenant
 from serving.errors import EXCEPTION_HANDLERS
+from serving.openapi import declare_body_rules
 from serving.services import open_services
 
 REQUEST_ID_HEADER = "X-Request-Id"
@@ -69,7 +71,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
         finally:
             await app.state.services.close()
 
-    return Litestar(
+    app = Litestar(
         route_handlers=[
             ChatController,
             CompletionsController,
@@ -85,6 +87,9 @@ def create_app(settings: Settings | None = None) -> Litestar:
             "owner": Provide(provide_owner, sync_to_thread=False),
         },
         exception_handlers=EXCEPTION_HANDLERS,
+        middleware=[body_read_timeout(settings.body_read_timeout_s)],
+        # Logging is configure_logging()'s: Litestar's default config would replace the JSON handler on the root logger.
+        logging_config=None,
         before_request=_assign_request_id,
         after_request=_echo_request_id,
         # Room for the longest allowed message in JSON; anything larger is refused with 413 before parsing.
@@ -93,3 +98,5 @@ def create_app(settings: Settings | None = None) -> Litestar:
             title="Jiwa", version="0.1.0", description="Chat with Jiwa, grounded in what LLAMA built offline."
         ),
     )
+    declare_body_rules(app)
+    return app

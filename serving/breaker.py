@@ -2,6 +2,10 @@
 
 Closed: every call goes through. After `failures` failures in a row it opens: calls are refused for `open_s`.
 Then one trial call goes through (half-open); its success closes the breaker, its failure opens it again.
+
+Calls in flight count against the threshold once a streak of failures has begun: with two failures of five
+seen, at most three more calls may be outstanding, so a burst against a failing Claude stops at the threshold
+instead of sending every waiting chat (and its retry) first. Every allowed call must end in success() or failure().
 """
 
 import time
@@ -15,6 +19,7 @@ class CircuitBreaker:
         self._failures = 0
         self._opened_at: float | None = None
         self._trial = False
+        self._in_flight = 0
 
     @property
     def state(self) -> str:
@@ -22,19 +27,26 @@ class CircuitBreaker:
             return "closed"
         return "half_open" if self._clock() - self._opened_at >= self._open_s else "open"
 
+    @property
+    def in_flight(self) -> int:
+        return self._in_flight
+
     def allow(self) -> bool:
         state = self.state
-        if state == "closed":
-            return True
-        if state == "half_open" and not self._trial:
-            self._trial = True
-            return True
-        return False
+        admitted = (
+            state == "closed" and (self._failures == 0 or self._failures + self._in_flight < self._threshold)
+        ) or (state == "half_open" and not self._trial)
+        if admitted:
+            self._trial = state == "half_open"
+            self._in_flight += 1
+        return admitted
 
     def success(self) -> None:
+        self._in_flight = max(0, self._in_flight - 1)
         self._failures, self._opened_at, self._trial = 0, None, False
 
     def failure(self) -> None:
+        self._in_flight = max(0, self._in_flight - 1)
         self._failures += 1
         if self._trial or self._failures >= self._threshold:
             self._opened_at, self._trial = self._clock(), False

@@ -6,6 +6,7 @@ import time
 from collections.abc import AsyncIterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from datetime import datetime
 
 from jiwa.language import DEFAULT_LANGUAGE, reply_language
 from jiwa.settings import Settings
@@ -18,7 +19,7 @@ from serving.ownership import Ownership
 from serving.profiles import ProfileStore
 from serving.responder import Reply, Responder
 from serving.response_cache import ResponseCache
-from serving.schemas import ChatResponse, TokenUsage
+from serving.schemas import ChatResponse, TokenUsage, is_blank
 
 log = logging.getLogger(__name__)
 
@@ -35,6 +36,8 @@ class TurnContext:
     deadline: float = 0.0  # on time.monotonic(): the whole turn is answered by then
     timings: dict[str, float] = field(default_factory=dict)
     started: float = field(default_factory=time.perf_counter)
+    # The stored question's stamp: the reply is dropped if its user is forgotten after it (see LogEvent.answers_from).
+    asked_at: datetime | None = None
 
 
 class ChatService:
@@ -112,6 +115,7 @@ class ChatService:
                 language=turn.grounding.language,
                 source=self.responder.primary,
                 insight_ids=[hit.id for hit in turn.grounding.insights],
+                answers_from=turn.asked_at,
             )
         except Exception:  # the user turn is stored; losing the partial reply must not surface anywhere
             log.exception("storing the partial reply of %s failed", turn.conversation.conversation_id)
@@ -127,8 +131,11 @@ class ChatService:
     ) -> TurnContext:
         """Everything before the responder: limits, ownership (a missing conversation_id starts a conversation),
         the user turn persisted, then cache, profile and retrieval."""
-        if not message.strip():
-            raise JiwaError("message is empty or only whitespace; send the text you want answered.", field="message")
+        if is_blank(message):
+            raise JiwaError(
+                "message is empty or only whitespace or invisible characters; send the text you want answered.",
+                field="message",
+            )
         if len(message) > self.settings.max_message_chars:
             raise PayloadTooLarge(
                 f"message is {len(message)} characters; the limit is {self.settings.max_message_chars}. Split it into shorter messages.",
@@ -149,7 +156,8 @@ class ChatService:
         )
 
         with self._timed(turn, "persist_user"):
-            await self.conversations.add_turn(conversation, "user", message, language=language)
+            question = await self.conversations.add_turn(conversation, "user", message, language=language)
+        turn.asked_at = question.created_at
 
         with self._timed(turn, "profile"):
             turn.grounding.profile = await self.profiles.lookup(owner.tenant.name, user_id)
@@ -190,6 +198,7 @@ class ChatService:
                 model=reply.model,
                 input_tokens=reply.input_tokens,
                 output_tokens=reply.output_tokens,
+                answers_from=turn.asked_at,
             )
         self.metrics.replies.labels(endpoint, reply.source).inc()
         turn.timings["total"] = time.perf_counter() - turn.started

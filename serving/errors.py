@@ -50,6 +50,16 @@ class Unavailable(JiwaError):
     code = "unavailable"
 
 
+ECHO_LIMIT = 80
+
+
+def echoed(value: str) -> str:
+    """A client's value quoted in an error, cut to ECHO_LIMIT characters: an error never repeats a whole upload."""
+    if len(value) <= ECHO_LIMIT:
+        return f"'{value}'"
+    return f"'{value[:ECHO_LIMIT]}…' ({len(value)} characters)"
+
+
 def _body(code: str, detail: str, field: str | None = None) -> dict:
     # OpenAI's error shape, so OpenAI clients surface the message; `param` names the offending field.
     return {"error": {"code": code, "message": detail, "param": field}}
@@ -79,6 +89,9 @@ def validation_error(request: Request, exc: ValidationException) -> Response:
     )
 
 
+CLIENT_LEFT = "client disconnected prematurely"  # what Litestar raises when the client leaves mid-body
+
+
 def http_error(request: Request, exc: HTTPException) -> Response:
     code = {
         400: "invalid_request",
@@ -88,6 +101,12 @@ def http_error(request: Request, exc: HTTPException) -> Response:
         405: "method_not_allowed",
         413: "payload_too_large",
     }.get(exc.status_code, "http_error")
+    if exc.detail == CLIENT_LEFT:
+        # Not our error: nobody is left to read a response, and nothing of the request was stored.
+        log.info("client left before sending the whole body of %s %s", request.method, request.url.path)
+        return Response(
+            _body("client_closed_request", "The client left before sending the whole body."), status_code=400
+        )
     if exc.status_code >= 500:
         return unexpected_error(request, exc)
     detail = str(exc.detail)

@@ -77,6 +77,8 @@ class InsightIndex:
         current = self._snapshot.version if self._snapshot else (None, None, None)
         table = self._published.newer_than(None)
         if table is None:
+            if self._published.missing:
+                self._snapshot = None  # deleted under us: serve nothing rather than what it no longer holds
             return
         learned = self._learned.newer_than(None)
         version = (table.version, learned.version if learned is not None else None, self._withheld.version)
@@ -97,6 +99,13 @@ class InsightIndex:
 
     def status(self) -> dict:
         snapshot = self._snapshot
+        if self._published.missing:
+            return {
+                "loaded": False,
+                "missing": True,
+                "error": f"{INSIGHTS_TABLE} does not exist: replies are grounded in no insight. Publish the curated "
+                "base (python -m pipelines.bootstrap, or materialize curated_insights in the Dagster UI).",
+            }
         if snapshot is None:
-            return {"loaded": False, "error": self.error}
-        return {"loaded": True, "version": snapshot.version[0], "rows": snapshot.size}
+            return {"loaded": False, "missing": False, "error": self.error}
+        return {"loaded": True, "missing": False, "version": snapshot.version[0], "rows": snapshot.size}

@@ -25,6 +25,12 @@ class Metrics:
             "1 when LLAMA's worker started and passed its probe generation, 0 when local replies are off",
             registry=self.registry,
         )
+        self.store_loaded = Gauge(
+            "jiwa_store_loaded",
+            "1 when the server holds a published version of the store, 0 when it is missing or unusable",
+            ["store"],
+            registry=self.registry,
+        )
         self.claude_tokens = Counter(
             "jiwa_claude_tokens_total", "Claude tokens", ["model", "kind"], registry=self.registry
         )

@@ -9,7 +9,7 @@ field that was wrong.
 from jiwa.convlog import LogEvent
 from serving.auth import Tenant
 from serving.conversations import Conversation, ConversationStore
-from serving.errors import Forbidden, NotFound
+from serving.errors import Forbidden, NotFound, echoed
 
 
 class Ownership:
@@ -20,7 +20,7 @@ class Ownership:
     async def user(self, user_id: str) -> None:
         """The user is known to this tenant."""
         if not _storable(user_id) or not await self._conversations.user_exists(self.tenant.name, user_id):
-            raise NotFound(f"user '{user_id}' is unknown.", field="user_id")
+            raise NotFound(f"user {echoed(user_id)} is unknown.", field="user_id")
 
     async def conversation(self, conversation_id: str, *, user_id: str | None = None) -> Conversation:
         """The tenant's conversation; with user_id, it must also be that user's (a reply goes on in their conversation)."""
@@ -31,15 +31,15 @@ class Ownership:
         )
         if conversation is None:
             hint = "; omit conversation_id to start one" if user_id is not None else ""
-            raise NotFound(f"conversation '{conversation_id}' does not exist{hint}.", field="conversation_id")
+            raise NotFound(f"conversation {echoed(conversation_id)} does not exist{hint}.", field="conversation_id")
         if user_id is not None and conversation.user_id != user_id:
-            raise Forbidden(f"conversation '{conversation_id}' belongs to another user.", field="conversation_id")
+            raise Forbidden(f"conversation {echoed(conversation_id)} belongs to another user.", field="conversation_id")
         return conversation
 
     async def message(self, message_id: str) -> LogEvent:
         turn = await self._conversations.find_message(self.tenant.name, message_id) if _storable(message_id) else None
         if turn is None:
-            raise NotFound(f"message '{message_id}' does not exist.", field="message_id")
+            raise NotFound(f"message {echoed(message_id)} does not exist.", field="message_id")
         return turn
 
     async def writer_conversation(self, user_id: str, conversation_id: str | None) -> Conversation | None:

@@ -18,25 +18,43 @@ class PublishedTable:
         self._embedder = embedder
         self._table = None
         self.error: str | None = None
+        self.missing = False
 
     def newer_than(self, version: int | None):
         """The table at its latest version if that is not `version`; None when there is nothing new to load."""
-        if self._table is None:
-            if self.name not in self.db.table_names():
-                return None
-            try:
+        present = self.name in self.db.table_names()
+        if not present and not self.missing:
+            # Said once per disappearance: before its first publication, or deleted under a running server.
+            log.warning(
+                "%s does not exist in the data folder: nothing of it is served until it is published", self.name
+            )
+        self.missing = not present
+        if not present:
+            self._table = None
+            return None
+        try:
+            if self._table is None:
                 self._table = (
                     open_vector_table(self.db, self.name, self._embedder)
                     if self._embedder
                     else self.db.open_table(self.name)
                 )
-                self.error = None
-            except EmbeddingMismatchError as exc:
-                self.error = str(exc)
-                log.error("%s not served: %s", self.name, exc)
-                return None
-        self._table.checkout_latest()
+            self._table.checkout_latest()
+        except EmbeddingMismatchError as exc:
+            return self._unusable(str(exc))
+        except Exception as exc:  # a damaged table: named, with what to do, and tried again at the next refresh
+            return self._unusable(
+                f"{self.name} cannot be read ({str(exc).splitlines()[0][:200]}): restore the data folder from a "
+                f"backup, or delete {self.name}.lance and publish it again from the Dagster UI"
+            )
+        self.error = None
         return None if self._table.version == version else self._table
+
+    def _unusable(self, error: str) -> None:
+        if error != self.error:  # one line per new problem, not one per refresh
+            log.error("%s not served: %s", self.name, error)
+        self.error, self._table = error, None
+        return None
 
 
 async def refresh_forever(stores: list, every_s: float) -> None:

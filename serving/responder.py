@@ -96,17 +96,24 @@ class Responder:
         }
 
     async def reply(self, history: list[dict], message: str, grounding: Grounding, deadline: float) -> Reply:
-        if self._claude_allowed():
-            answered = False
+        # Retries are Jiwa's, not the SDK's: each one must be admitted by the breaker like any other call, so a
+        # burst against a failing Claude does not double its calls.
+        for _attempt in range(1 + self.settings.claude_max_retries):
+            if not self._claude_allowed():
+                break
+            answered = retry = False
             try:
                 reply = await asyncio.wait_for(self._claude(history, message, grounding), deadline - time.monotonic())
                 answered = True
                 return reply
             except Exception as exc:
                 self._count_failure("claude", exc)
+                retry = _retryable(exc) and deadline > time.monotonic()
             finally:
                 # Also when the request is cancelled: a trial call must always leave a verdict.
                 self._verdict(answered)
+            if not retry:
+                break
         return await self.local_or_fallback(history, message, grounding, deadline)
 
     async def stream(
@@ -206,3 +213,10 @@ class Responder:
             reason = f"http_{exc.status_code}"
         self.metrics.responder_failures.labels(responder, reason).inc()
         log.warning("%s responder failed (%s): %s", responder, reason, str(exc)[:200])
+
+
+def _retryable(exc: Exception) -> bool:
+    """What the Anthropic SDK itself would retry: the connection, a timeout, 408, 409, 429 and 5xx."""
+    if isinstance(exc, anthropic.APIConnectionError):  # APITimeoutError included
+        return True
+    return isinstance(exc, anthropic.APIStatusError) and (exc.status_code in (408, 409, 429) or exc.status_code >= 500)

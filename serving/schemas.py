@@ -1,5 +1,6 @@
 """Request and response bodies, as msgspec Structs; Litestar validates requests against them."""
 
+import unicodedata
 from typing import Annotated, Literal
 
 import msgspec
@@ -54,6 +55,7 @@ class ConversationView(msgspec.Struct):
 
 
 class Feedback(msgspec.Struct, forbid_unknown_fields=True):
+    user_id: Identifier  # who rates: only the user who received the reply may
     rating: Literal["up", "down"]
     comment: Annotated[str, msgspec.Meta(max_length=2000, pattern=NO_NUL)] | None = None
 
@@ -148,3 +150,8 @@ class CompletionResponse(msgspec.Struct):
     usage: CompletionUsage
     object: str = "chat.completion"
     system_fingerprint: str | None = None
+
+
+def is_blank(text: str) -> bool:
+    """Nothing a reader would see: whitespace and invisible format characters (zero-width spaces and joiners, BOM)."""
+    return all(character.isspace() or unicodedata.category(character) == "Cf" for character in text)

@@ -4,6 +4,7 @@ import asyncio
 import logging
 import os
 from dataclasses import dataclass
+from functools import partial
 
 import anthropic
 import lancedb
@@ -68,7 +69,8 @@ def claude_client(settings: Settings) -> anthropic.AsyncAnthropic | None:
         api_key=api_key,
         base_url=settings.anthropic_base_url or None,
         timeout=settings.claude_timeout_s,
-        max_retries=settings.claude_max_retries,
+        # The responder retries, through the circuit breaker (serving/responder.py).
+        max_retries=0,
     )
 
 
@@ -89,7 +91,9 @@ def local_llm(settings: Settings) -> StructuredLLM | None:
 async def open_services(settings: Settings) -> Services:
     api_keys = ApiKeys(settings.api_keys, settings.host)
     metrics = Metrics()
-    repository = await asyncio.to_thread(ConversationRepository.open, settings.conversations_db)
+    repository = await asyncio.to_thread(
+        partial(ConversationRepository.open, allow_empty=settings.conversations_allow_empty), settings.conversations_db
+    )
     await asyncio.to_thread(import_legacy_log, settings.data_uri, repository)
     conversations = ConversationStore(repository)
     embedder = await asyncio.to_thread(settings.embedding.open)
@@ -99,7 +103,10 @@ async def open_services(settings: Settings) -> Services:
     cache = ResponseCache(settings.data_uri, embedder, insights.queries, withheld)
     # What feedback withheld first, so the stores built from it see the same scores.
     for store in (withheld, insights, profiles, cache):
-        await asyncio.to_thread(store.refresh)
+        try:
+            await asyncio.to_thread(store.refresh)
+        except Exception as exc:  # a damaged table must not stop the server: /ready names it, the refresh retries
+            log.error("%s could not be loaded: %s", type(store).__name__, str(exc).splitlines()[0][:300])
     claude = claude_client(settings)
     local = await asyncio.to_thread(local_llm, settings)
     metrics.local_responder_up.set(1 if local is not None else 0)

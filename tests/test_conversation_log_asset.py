@@ -26,7 +26,9 @@ async def test_observation_reads_the_store_while_the_server_writes(claude, data_
     async with AsyncTestClient(app=create_app(server_settings(data_uri, claude.url))) as client:
         for user in ("ana", "budi"):
             answer = (await client.post("/v1/chat", json={"user_id": user, "message": "Halo"}, headers=auth())).json()
-        await client.post(f"/v1/messages/{answer['message_id']}/feedback", json={"rating": "up"}, headers=auth())
+        await client.post(
+            f"/v1/messages/{answer['message_id']}/feedback", json={"user_id": "budi", "rating": "up"}, headers=auth()
+        )
 
         # The server is still running and still holds its new active segment open.
         result = observe(stores)

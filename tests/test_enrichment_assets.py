@@ -62,7 +62,8 @@ def test_direct_call_analyses_and_reports_checks(resources, data_uri):
     assert row["user_id"] == "u1" and row["status"] == "ok" and row["turns"] == 4
     assert analysis["facts"]["name"] == {"value": "Giulia", "evidence": [1]}
     assert signals["markers"] == {"ho paura": 1, "permisi": 1} and signals["languages"] == {"it": 2}
-    assert "| conversation | status |" in result.metadata["preview"].value
+    preview = result.metadata["preview"].value
+    assert "| ok | it | 1 | 4 | 0 |" in preview and "c1" not in preview  # counts, no conversation id
 
 
 def test_materialize_builds_profiles_and_skips_unchanged_content(resources, data_uri):

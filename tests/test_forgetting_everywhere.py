@@ -11,6 +11,7 @@ from assets.enrichment import conversation_analyses, jiwa_profiles
 from assets.knowledge import cultural_topics, curated_insights
 from assets.maintenance import store_compaction
 from assets.resources import LearningResource, StoresResource
+from jiwa.store.analyses import profile_id
 from serving.app import create_app
 from tests.support.attack_loop import yesterday_clock
 from tests.support.nightly import NIGHTLY, night
@@ -41,7 +42,9 @@ async def _chat(client, user: str, messages: list[str], rating: str, comment: st
         ).json()
         conversation_id, message_id = reply["conversation_id"], reply["message_id"]
     await client.post(
-        f"/v1/messages/{message_id}/feedback", json={"rating": rating, "comment": comment}, headers=auth()
+        f"/v1/messages/{message_id}/feedback",
+        json={"user_id": user, "rating": rating, "comment": comment},
+        headers=auth(),
     )
     await client.post(f"/v1/conversations/{conversation_id}/end", headers=auth())
 
@@ -83,5 +86,13 @@ async def test_a_forgotten_user_leaves_no_byte_under_the_data_directory_or_dagst
     for needle in (CANARY, NAME, "preoccupata"):
         assert _files_with(data, needle) == [], needle
         assert _files_with(home, needle) == [], needle
+    # Nothing that identifies her either: no profile id (a hash anyone who knows her id can recompute) in Dagster's
+    # storage, and her id only in the conversation store's forget tombstone, not in the tables' transaction files.
+    assert _files_with(home, profile_id("acme", "u-7")) == []
+    assert _files_with(data, profile_id("acme", "u-7")) == []
+    assert {path.split("/")[0] for path in _files_with(data, "u-7")} <= {
+        "conversations.sqlite3",
+        "conversations.sqlite3-wal",
+    }
     # Everyone else's questions are still there to be proposed.
     assert _files_with(data, "please")

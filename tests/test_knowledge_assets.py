@@ -4,13 +4,14 @@ import dagster as dg
 import lancedb
 import yaml
 
-from assets.knowledge import cultural_insights, cultural_topics, curated_insights
+from assets.knowledge import cultural_insights, cultural_topics
 from assets.knowledge.insights import InsightsConfig
 from assets.resources import KnowledgeResource
 from jiwa.catalogue.topics import TOPICS_PATH, load_catalogue
 from jiwa.store.schema import INSIGHTS_TABLE
 from tests.support.fakes import FakeLlamaResource
 from tests.support.resources import pipeline_resources
+from tests.support.server import publish_curated
 
 CATEGORY = "phrases_emotions"
 CURATED_ROWS = {"phrases_emotions": 48, "business_culture": 48, "bali_time_ceremony": 42, "expat_journey": 51}
@@ -27,12 +28,6 @@ def _materialize(resources, partition_key=CATEGORY, run_config=None, instance=No
     )
 
 
-def _publish_curated(resources, instance=None):
-    return dg.materialize(
-        [cultural_topics, curated_insights], resources=resources, instance=instance or dg.DagsterInstance.ephemeral()
-    )
-
-
 def _config(**fields):
     return {"ops": {"cultural_insights": {"config": fields}}}
 
@@ -43,7 +38,7 @@ def _rows(data_uri, source=None):
 
 
 def test_the_curated_base_is_published_for_every_topic_without_a_model(resources, data_uri):
-    result = _publish_curated(resources)
+    result = publish_curated(resources)
     assert result.success
     rows = _rows(data_uri)
     assert {row["source"] for row in rows} == {"curated"} and {row["model"] for row in rows} == {"team"}
@@ -56,7 +51,7 @@ def test_the_curated_base_is_published_for_every_topic_without_a_model(resources
 
 
 def test_direct_call_returns_metadata_and_passing_checks(resources, data_uri):
-    _publish_curated(resources)
+    publish_curated(resources)
     with dg.build_asset_context(partition_key=CATEGORY, resources=resources) as context:
         result = cultural_insights(
             context=context,

@@ -93,3 +93,20 @@ def test_frequent_cache_misses_are_proposed_without_users_words_in_dagster(resou
     assert sorted(r["question"] for r in stored) == sorted(questions)
     assert {r["proposal"] for r in stored} == {proposal["id"]}
     assert "intent_proposals" in metadata["to_accept"]
+
+
+def test_the_whole_night_runs_before_any_enrichment_and_reruns_for_the_same_day(resources, data_uri):
+    """No conversation_analyses table yet is an empty input, and a second run of the same day moves its tags
+    instead of failing on them (it used to: 'tag proposals-<day> already exists')."""
+    questions = ["Can I bring my dog to Bali?", "can i bring my dog to bali", "Can I bring my dog into Bali?"]
+    events = []
+    for index, text in enumerate(questions):
+        events += conversation(f"c{index}", f"user{index}", [text], start=bali(DAY, 8 + index))
+    record(data_uri, events)
+    instance = dg.DagsterInstance.ephemeral()
+    first = night(resources, DAY, instance=instance)
+    again = night(resources, DAY, instance=instance)
+    for metadata in (first, again):
+        assert metadata["refreshed_profiles"]["users_updated"] == 0
+        assert metadata["proposed_intents"]["proposals"] == 1
+        assert "compacted_stores" in metadata

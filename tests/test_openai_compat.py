@@ -52,7 +52,7 @@ def test_openai_sdk_streams(jiwa):
 def test_openai_sdk_sees_errors_as_api_errors(jiwa):
     with pytest.raises(openai.BadRequestError) as error:
         jiwa.chat.completions.create(model="jiwa", messages=[{"role": "assistant", "content": "hi"}])
-    assert "last message must be a non-empty user message" in str(error.value)
+    assert "messages must contain a non-empty user message" in str(error.value)
     bad_key = openai.OpenAI(base_url=str(jiwa.base_url), api_key="wrong", max_retries=0)
     with pytest.raises(openai.AuthenticationError):
         bad_key.chat.completions.create(model="jiwa", messages=[{"role": "user", "content": "hi"}])

@@ -239,7 +239,7 @@ async def test_cached_answers_rated_down_are_withheld_from_then_on(cached_client
     question = "how much does a KITAS cost?"
     for user in ("u1", "u2"):
         answer = await _ask(cached_client, question, user=user)
-        feedback = {"rating": "down", "comment": "wrong for me"}
+        feedback = {"user_id": user, "rating": "down", "comment": "wrong for me"}
         await cached_client.post(f"/v1/messages/{answer['message_id']}/feedback", json=feedback, headers=auth())
     rated = await _served_variants(cached_client, data_uri, "u1", question, 0)
     rated |= await _served_variants(cached_client, data_uri, "u2", question, 0)
@@ -248,10 +248,39 @@ async def test_cached_answers_rated_down_are_withheld_from_then_on(cached_client
 
     resources = {**pipeline_resources(data_uri), "learning": LearningResource(withhold_after_users=1)}
     assert dg.materialize([feedback_scores], resources=resources).success
-    assert rated <= withheld_ids(lancedb.connect(data_uri))["acme"]
+    team = {row["id"] for row in _answers(data_uri) if row["source"] == "team"}
+    withheld = withheld_ids(lancedb.connect(data_uri)).get("acme", frozenset())
+    # LLAMA's variants go; the team's own answer is never withheld by votes (an analyst reviews it instead).
+    assert rated - team and rated - team <= withheld and not (withheld & team)
     await asyncio.sleep(1.0)  # the server's refresh loop runs every 0.2 s here
     after = await _served_variants(cached_client, data_uri, "u9", question, 6)
-    assert after and not (after & rated)
+    assert after and not (after & (rated - team))
+
+
+async def test_three_accounts_cannot_strip_a_tenants_curated_answers(cached_client, data_uri, resources):
+    """The abuse as it was probed: three accounts rate down every reply they get, night after night. Curated and
+    team-written content goes to an analyst, never away; LLAMA's variants are weighed against every user shown
+    them, each account within its budget."""
+    questions = ["quanto costa il KITAS?", "berapa biaya KITAS?", "how much does a KITAS cost?", "cos'è il NIB?"]
+    for index in range(3):
+        for question in questions * 3:
+            answer = await _ask(cached_client, question, user=f"troll{index}")
+            rating = {"user_id": f"troll{index}", "rating": "down", "comment": "bad"}
+            assert (
+                await cached_client.post(f"/v1/messages/{answer['message_id']}/feedback", json=rating, headers=auth())
+            ).status_code == 201
+    for index in range(12):  # ordinary users, shown the same answers, who rate nothing
+        await _ask(cached_client, questions[index % len(questions)], user=f"quiet{index}")
+    scores = dg.materialize([feedback_scores], resources=resources, instance=dg.DagsterInstance.ephemeral())
+    metadata = {k: v.value for k, v in scores.asset_materializations_for_node("feedback_scores")[0].metadata.items()}
+    team = {row["id"] for row in _answers(data_uri) if row["source"] == "team"}
+    withheld = withheld_ids(lancedb.connect(data_uri)).get("acme", frozenset())
+    assert not (withheld & team)
+    assert metadata["needs_review"] >= 1 and "for an analyst" in metadata["review_preview"]
+    assert "bad" not in str(metadata) and "troll" not in str(metadata)
+    await asyncio.sleep(1.0)
+    again = await _ask(cached_client, "quanto costa il KITAS?", user="nuova")
+    assert again["source"] == "cache" and again["cache_intent"] == "kitas_cost"
 
 
 def test_a_cache_table_not_yet_filled_is_skipped_and_the_next_version_served(data_uri, embedder):

@@ -34,12 +34,14 @@ async def test_a_tenant_cannot_touch_or_even_see_another_tenants_user_or_convers
     never_seen = [
         await client.get("/v1/users/nobody/memory", headers=other),
         await client.get("/v1/conversations/conv_nobody", headers=other),
-        await client.post("/v1/messages/msg_nobody/feedback", json={"rating": "up"}, headers=other),
+        await client.post("/v1/messages/msg_nobody/feedback", json={"user_id": "bima", "rating": "up"}, headers=other),
     ]
     someone_elses = [
         await client.get("/v1/users/bima/memory", headers=other),
         await client.get(f"/v1/conversations/{answer['conversation_id']}", headers=other),
-        await client.post(f"/v1/messages/{answer['message_id']}/feedback", json={"rating": "up"}, headers=other),
+        await client.post(
+            f"/v1/messages/{answer['message_id']}/feedback", json={"user_id": "bima", "rating": "up"}, headers=other
+        ),
     ]
     # The same answers, word for word but for the id, as for ids that exist nowhere: nothing tells them apart.
     for unknown, theirs in zip(never_seen, someone_elses, strict=True):
@@ -128,18 +130,33 @@ async def test_end_conversation_then_continue_reopens_it(client):
 async def test_feedback_is_stored_for_assistant_replies_only(client):
     answer = await _chat(client, user="dewi")
     ack = await client.post(
-        f"/v1/messages/{answer['message_id']}/feedback", json={"rating": "down", "comment": "too vague"}, headers=auth()
+        f"/v1/messages/{answer['message_id']}/feedback",
+        json={"user_id": "dewi", "rating": "down", "comment": "too vague"},
+        headers=auth(),
     )
     assert ack.status_code == 201 and ack.json() == {"message_id": answer["message_id"], "rating": "down"}
     view = (await client.get(f"/v1/conversations/{answer['conversation_id']}", headers=auth())).json()
     user_turn = view["turns"][0]["message_id"]
-    own = await client.post(f"/v1/messages/{user_turn}/feedback", json={"rating": "up"}, headers=auth())
+    own = await client.post(
+        f"/v1/messages/{user_turn}/feedback", json={"user_id": "dewi", "rating": "up"}, headers=auth()
+    )
     assert own.status_code == 400
-    bad = await client.post(f"/v1/messages/{answer['message_id']}/feedback", json={"rating": "meh"}, headers=auth())
+    bad = await client.post(
+        f"/v1/messages/{answer['message_id']}/feedback", json={"user_id": "dewi", "rating": "meh"}, headers=auth()
+    )
     assert bad.status_code == 400 and "rating" in bad.json()["error"]["message"]
     assert (
-        await client.post("/v1/messages/msg_nope/feedback", json={"rating": "up"}, headers=auth())
+        await client.post("/v1/messages/msg_nope/feedback", json={"user_id": "dewi", "rating": "up"}, headers=auth())
     ).status_code == 404
+    # Only the user who received a reply rates it: another user of the same tenant cannot.
+    someone = await client.post(
+        f"/v1/messages/{answer['message_id']}/feedback", json={"user_id": "eka", "rating": "down"}, headers=auth()
+    )
+    assert someone.status_code == 403 and "only the user who received it" in someone.json()["error"]["message"]
+    anonymous = await client.post(
+        f"/v1/messages/{answer['message_id']}/feedback", json={"rating": "up"}, headers=auth()
+    )
+    assert anonymous.status_code == 400 and "user_id" in anonymous.json()["error"]["message"]
 
 
 async def test_memory_shows_the_grounding_block(client):
@@ -159,9 +176,12 @@ async def test_forgetting_a_user_removes_their_turns(client):
 
 async def test_health_ready_and_openapi(client):
     assert (await client.get("/health")).json() == {"status": "ok"}
-    ready = (await client.get("/ready")).json()
-    assert ready["ready"] is True and ready["responder"] == "claude"
-    assert ready["stores"]["cultural_insights"]["loaded"] is False
+    ready = await client.get("/ready")
+    # Nothing published in this data folder: the server answers, but says what is missing and is not ready.
+    assert ready.status_code == 503 and ready.json()["ready"] is False and ready.json()["responder"] == "claude"
+    insights = ready.json()["stores"]["cultural_insights"]
+    assert insights["loaded"] is False and insights["missing"] is True and "pipelines.bootstrap" in insights["error"]
+    assert 'jiwa_store_loaded{store="cultural_insights"} 0.0' in (await client.get("/metrics")).text
     schema = (await client.get("/schema/openapi.json")).json()
     operations = {op["operationId"] for path in schema["paths"].values() for op in path.values()}
     assert {
@@ -181,3 +201,24 @@ async def test_health_ready_and_openapi(client):
 async def test_unknown_route_is_json_404(client):
     response = await client.get("/v2/nothing", headers=auth())
     assert response.status_code == 404 and response.json()["error"]["code"] == "not_found"
+
+
+async def test_the_schema_says_what_the_server_refuses(client):
+    components = (await client.get("/schema/openapi.json")).json()["components"]["schemas"]
+    for closed in ("ChatRequest", "Feedback"):  # unknown fields are refused, and the schema says so
+        assert components[closed]["additionalProperties"] is False
+        refused = await client.post("/v1/chat", json={"user_id": "a", "message": "hi", "extra": 1}, headers=auth())
+        assert refused.status_code == 400
+    contains = components["CompletionRequest"]["properties"]["messages"]["contains"]
+    assert contains["properties"]["role"] == {"const": "user"}
+    only_tool = await client.post(
+        "/v1/chat/completions", json={"messages": [{"role": "tool", "content": "42"}]}, headers=auth()
+    )
+    assert only_tool.status_code == 400 and "must contain a non-empty user message" in only_tool.text
+    # What the schema allows is answered: the last user message, whatever follows it.
+    after_user = await client.post(
+        "/v1/chat/completions",
+        json={"messages": [{"role": "user", "content": "Apa itu NIB?"}, {"role": "tool", "content": "42"}]},
+        headers=auth(),
+    )
+    assert after_user.status_code == 200, after_user.text

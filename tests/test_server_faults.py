@@ -2,13 +2,15 @@
 and a message with nothing to answer is refused before anything is stored."""
 
 import json
+import socket
+import time
 
 import pytest
 from litestar.testing import AsyncTestClient
 
 from serving.app import create_app
 from serving.controllers.completions import ANONYMOUS_PREFIX, CONVERSATION_HEADER
-from tests.support.server import auth, server_settings
+from tests.support.server import KEYS, LiveServer, auth, server_settings
 
 CHAT, COMPLETIONS = "/v1/chat", "/v1/chat/completions"
 
@@ -40,6 +42,9 @@ async def client(claude, data_uri):
         (COMPLETIONS, _completion("ciao \u0000"), "content"),
         (COMPLETIONS, _completion([{"type": "text", "text": "a\u0000"}]), "text"),
         (COMPLETIONS, _completion(" \n "), "non-empty user message"),
+        (CHAT, json.dumps({"user_id": "ana", "message": "\u200b\u200b"}).encode(), "invisible characters"),
+        (CHAT, json.dumps({"user_id": "ana", "message": "\ufeff \u200d\u2060"}).encode(), "invisible characters"),
+        (COMPLETIONS, _completion("\u200b\u200c"), "non-empty user message"),
     ],
 )
 async def test_malformed_bodies_are_a_4xx_that_says_what_is_wrong(client, claude, path, body, says):
@@ -84,9 +89,49 @@ async def test_ids_no_store_can_hold_are_simply_unknown(client):
     for path in ("/v1/conversations/conv%00x", "/v1/users/ana%00/memory"):
         response = await client.get(path, headers=auth())
         assert response.status_code == 404, (path, response.text)
-    feedback = await client.post("/v1/messages/msg%00x/feedback", json={"rating": "up"}, headers=auth())
+    feedback = await client.post(
+        "/v1/messages/msg%00x/feedback", json={"user_id": "ana", "rating": "up"}, headers=auth()
+    )
     assert feedback.status_code == 404
     comment = await client.post(
-        "/v1/messages/msg_x/feedback", json={"rating": "up", "comment": "a\u0000"}, headers=auth()
+        "/v1/messages/msg_x/feedback", json={"user_id": "ana", "rating": "up", "comment": "a\u0000"}, headers=auth()
     )
     assert comment.status_code == 400
+
+
+async def test_an_error_never_echoes_more_than_a_bounded_part_of_an_id(client):
+    long_id = "c" * 60_000
+    for path in (f"/v1/conversations/{long_id}", f"/v1/users/{long_id}/memory"):
+        response = await client.get(path, headers=auth())
+        assert response.status_code == 404
+        message = response.json()["error"]["message"]
+        assert len(message) < 300 and "(60000 characters)" in message
+    short = await client.get("/v1/conversations/conv_nope", headers=auth())
+    assert "'conv_nope'" in short.json()["error"]["message"]
+
+
+def _raw_request(port: int, declared: int, sent: bytes) -> socket.socket:
+    connection = socket.create_connection(("127.0.0.1", port), timeout=10)
+    head = (
+        f"POST /v1/chat HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer {KEYS['acme']}\r\n"
+        f"Content-Type: application/json\r\nContent-Length: {declared}\r\n\r\n"
+    )
+    connection.sendall(head.encode() + sent)
+    return connection
+
+
+def test_a_body_shorter_than_its_length_gets_a_408_and_a_client_that_leaves_is_no_error(claude, data_uri, caplog):
+    settings = server_settings(data_uri, claude.url, body_read_timeout_s=0.5)
+    with LiveServer(create_app(settings)) as server, caplog.at_level("INFO"):
+        started = time.monotonic()
+        stalled = _raw_request(server.port, 100, b'{"user_id":')
+        answer = stalled.recv(4096).decode()
+        stalled.close()
+        assert answer.startswith("HTTP/1.1 408") and "did not arrive within 0.5 s" in answer
+        assert time.monotonic() - started < 5
+
+        leaving = _raw_request(server.port, 100, b'{"user_id":')
+        leaving.close()
+        time.sleep(0.3)
+    assert "unhandled error" not in caplog.text and "client disconnected prematurely" not in caplog.text
+    assert claude.requests == []

@@ -6,10 +6,11 @@ import sys
 from pathlib import Path
 
 from serving.app import create_app
-from tests.support.server import LiveServer, server_settings
+from tests.support.server import LiveServer, publish_curated, server_settings
 
 
-def test_no_generated_request_gets_a_server_error(claude, data_uri):
+def test_no_generated_request_gets_a_server_error(claude, data_uri, resources):
+    publish_curated(resources)  # a server without its knowledge base answers /ready with a deliberate 503
     claude.mode = "529"  # degraded responders must not surface as errors either
     settings = server_settings(data_uri, claude.url, api_keys="", rate_limit_per_minute=100_000)
     with LiveServer(create_app(settings)) as server:

@@ -141,3 +141,35 @@ def _claude_client(claude):
     import anthropic
 
     return anthropic.AsyncAnthropic(api_key="test-key-not-a-secret", base_url=claude.url, max_retries=0)
+
+
+async def test_a_burst_against_a_failing_claude_sends_each_chat_at_most_once(claude, data_uri):
+    """20 chats at once, one retry allowed: retries go through the breaker, which counts calls in flight once
+    failures have begun, so the burst costs at most one call per chat (it cost two each, 40, before)."""
+    claude.mode = "529"
+    settings = server_settings(
+        data_uri, claude.url, claude_max_retries=1, claude_breaker_failures=5, rate_limit_per_minute=10_000
+    )
+    app = create_app(settings)
+    with LiveServer(app) as server:
+        async with httpx.AsyncClient(base_url=server.url, timeout=30) as client:
+            replies = await asyncio.gather(
+                *(
+                    client.post("/v1/chat", json={"user_id": f"b{i}", "message": "Halo"}, headers=auth())
+                    for i in range(20)
+                )
+            )
+        breaker = app.state.services.responder.breaker
+        assert breaker.state == "open" and breaker.in_flight == 0
+    assert all(r.status_code == 200 and r.json()["source"] == "fallback" for r in replies)
+    assert 5 <= len(claude.requests) <= 20
+
+
+def test_once_failures_begin_calls_in_flight_count_against_the_threshold():
+    breaker = CircuitBreaker(failures=3, open_s=30)
+    assert all(breaker.allow() for _ in range(10))  # healthy: no limit
+    breaker.failure()  # one failure, nine still out: nothing more until they end
+    assert not breaker.allow()
+    for _ in range(8):
+        breaker.success()
+    assert breaker.in_flight == 1 and breaker.allow() and breaker.allow() and breaker.in_flight == 3

@@ -92,3 +92,16 @@ async def test_chats_of_other_tenants_are_not_stalled_by_a_forget(client, data_u
     # Client, server and fake Claude share one process here, so the bound has room for this machine's noise; the
     # forget itself may cost the slowest chat no more than 50 ms (it cost 10 to 18 s with the file log).
     assert max(totals) < max(baseline) + 50 and max(totals) < 200, (baseline, totals)
+
+
+async def test_a_forget_while_a_reply_is_in_flight_is_not_undone_by_that_reply(client, claude):
+    claude.delay_s = 0.8
+    chat = asyncio.create_task(_chat(client, "acme", "kadek", "SECRET-AFTER: second turn"))
+    await asyncio.sleep(0.3)  # the question is stored, Claude is writing
+    assert (await client.delete("/v1/users/kadek", headers=auth("acme"))).status_code == 200
+    answered = await chat
+    assert answered["source"] == "claude"
+    # The reply came after the forget: it is not stored, and brings back neither the user nor the conversation.
+    assert (await client.get("/v1/users/kadek/memory", headers=auth("acme"))).status_code == 404
+    conversation_id = answered["conversation_id"]
+    assert (await client.get(f"/v1/conversations/{conversation_id}", headers=auth("acme"))).status_code == 404

@@ -166,12 +166,22 @@ def conversation_analyses(
         else 0,
         "elapsed_s": round(time.perf_counter() - started, 1),
         "model": llm.model_id,
-        "failed_conversations": dg.MetadataValue.json([r["id"] for r in failed][:50]),
-        # Ids and counts only: no text a user wrote and nothing inferred about them goes into Dagster metadata.
+        "failed_conversations": len(failed),
+        # Counts only: Dagster's storage outlives any forget, so no conversation id, no text a user wrote and nothing
+        # inferred about them goes into its metadata (the failed rows are in the table, with their ids).
         "preview": markdown_table(
-            ["conversation", "status", "language", "turns", "dropped claims"],
-            ([r["id"], r["status"], r["primary_language"] or "", r["turns"], r["dropped_claims"]] for r in new_records),
-            limit=5,
+            ["status", "language", "conversations", "turns", "dropped claims"],
+            (
+                [
+                    status,
+                    language or "",
+                    len(group),
+                    sum(r["turns"] for r in group),
+                    sum(r["dropped_claims"] for r in group),
+                ]  # fmt: skip
+                for (status, language), group in _grouped(new_records)
+            ),
+            limit=10,
         ),
     }
     if not all(check.passed for check in checks if check.check_name in ANALYSIS_CHECKS):
@@ -217,7 +227,7 @@ def _checks(
             passed=not uncited,
             description="every kept claim cites user turns of its own conversation"
             if not uncited
-            else f"uncited claims in {uncited[:5]}",
+            else f"uncited claims in {len(uncited)} conversation(s)",
             metadata={"conversations_with_uncited_claims": len(uncited)},
         ),
         dg.AssetCheckResult(
@@ -227,9 +237,13 @@ def _checks(
             description=f"{len(failed)} conversation(s) got no valid analysis; the sensor retries them"
             if failed
             else "all analysed",
-            metadata={
-                "failed": len(failed),
-                "failed_conversations": dg.MetadataValue.json([r["id"] for r in failed][:50]),
-            },
+            metadata={"failed": len(failed)},
         ),
     ]
+
+
+def _grouped(records: list[dict]) -> list[tuple[tuple[str, str | None], list[dict]]]:
+    groups: dict[tuple[str, str | None], list[dict]] = {}
+    for record in records:
+        groups.setdefault((record["status"], record["primary_language"]), []).append(record)
+    return sorted(groups.items(), key=lambda item: (item[0][0], item[0][1] or ""))

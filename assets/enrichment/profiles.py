@@ -89,11 +89,19 @@ def rebuild_profiles(
         "users_considered": len(users),
         "users_updated": len(records),
         "unchanged_skipped": unchanged,
-        # Ids and sizes only: what a profile says about its user stays out of Dagster metadata.
+        # Aggregates only: Dagster's storage outlives any forget, so no profile id (a hash of the user's id, which
+        # anyone who knows the id could recompute) and nothing a profile says goes into its metadata.
         "preview": markdown_table(
-            ["user", "conversations", "profile bytes"],
-            ([r["id"], r["conversations"], len(r["profile"].encode())] for r in records),
-            limit=5,
+            ["conversations per profile", "profiles", "profile bytes (largest)"],
+            (
+                [
+                    count,
+                    sum(1 for r in records if r["conversations"] == count),
+                    max(len(r["profile"].encode()) for r in records if r["conversations"] == count),
+                ]  # fmt: skip
+                for count in sorted({r["conversations"] for r in records})
+            ),
+            limit=10,
         ),
     }
     if not records or not all(check.passed for check in checks):

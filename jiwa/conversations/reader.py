@@ -45,7 +45,7 @@ class EventReader:
         self.url = sa.engine.make_url(url)
         self._db = duckdb.connect(":memory:")
 
-    def query(self, sql: str, params: list | None = None, *, since: datetime | None = None) -> pa.Table:
+    def query(self, sql: str, params: list | dict | None = None, *, since: datetime | None = None) -> pa.Table:
         cursor = self._db.cursor()
         cursor.register("raw_events", self._events(since))
         cursor.register("raw_forgets", self._forgets())

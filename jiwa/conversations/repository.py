@@ -36,6 +36,17 @@ def from_us(us: int) -> datetime:
     return EPOCH + timedelta(microseconds=us)
 
 
+class StoreDamaged(RuntimeError):
+    """The conversation store cannot be used as it is; the message names it and says what to do."""
+
+
+def _sqlite_path(url: str) -> Path | None:
+    if not url.startswith("sqlite"):
+        return None
+    database = sa.engine.make_url(url).database
+    return Path(database) if database and database != ":memory:" else None
+
+
 class ConversationRepository:
     def __init__(self, url: str) -> None:
         self.url = url
@@ -50,10 +61,28 @@ class ConversationRepository:
             sa.event.listen(self.engine, "begin", _sqlite_begin)
 
     @classmethod
-    def open(cls, url: str) -> ConversationRepository:
-        """Connect and bring the schema to the latest migration."""
+    def open(cls, url: str, *, allow_empty: bool = False) -> ConversationRepository:
+        """Connect and bring the schema to the latest migration. A SQLite file that shrank to nothing, or that is
+        not a database, is refused with StoreDamaged: which file, and what to do."""
+        path = _sqlite_path(url)
+        if path is not None and path.is_file() and path.stat().st_size == 0 and not allow_empty:
+            raise StoreDamaged(
+                f"The conversation store {path} exists but is empty (0 bytes): it was truncated or replaced, and the "
+                "conversations it held are gone. Restore it from a backup, or start afresh on purpose with "
+                "JIWA_CONVERSATIONS_ALLOW_EMPTY=true."
+            )
         repository = cls(url)
-        repository.migrate()
+        try:
+            repository.migrate()
+        except sa.exc.DatabaseError as exc:
+            repository.close()
+            if path is None:
+                raise
+            reason = str(getattr(exc, "orig", exc)).splitlines()[0]
+            raise StoreDamaged(
+                f"The conversation store {path} cannot be read ({reason}): it is damaged. Restore it from a backup "
+                "(with the server stopped), or move it aside to start an empty store."
+            ) from None
         return repository
 
     def migrate(self) -> None:
@@ -113,7 +142,7 @@ class ConversationRepository:
         }
         if not forgotten:
             return batch
-        return [e for e in batch if to_us(e.created_at) > forgotten.get((e.tenant, e.user_id), -1)]
+        return [e for e in batch if to_us(_stamp(e)) > forgotten.get((e.tenant, e.user_id), -1)]
 
     def forget(self, tenant: str, user_id: str, at: datetime) -> int:
         """Everything the user wrote goes in one transaction; the tombstone keeps only their id and the time."""
@@ -243,6 +272,11 @@ def _sqlite_begin(connection) -> None:
     options = connection.get_execution_options()
     if options.get("isolation_level") != "AUTOCOMMIT":
         connection.exec_driver_sql("BEGIN IMMEDIATE" if options.get("write") else "BEGIN")
+
+
+def _stamp(event: LogEvent) -> datetime:
+    """The moment a forget must come after for this event to be kept: a reply counts from its question."""
+    return min(event.created_at, event.answers_from) if event.answers_from else event.created_at
 
 
 def event_row(event: LogEvent) -> dict:

@@ -64,6 +64,8 @@ def users_with_analyses(
     db: lancedb.DBConnection, *, since: datetime | None = None, run_id: str | None = None
 ) -> list[tuple[str, str]]:
     """(tenant, user_id) of users with a successful analysis, all or those analysed after `since` (or by this run)."""
+    if ANALYSES_TABLE not in db.table_names():  # nothing analysed yet: no users, not an error
+        return []
     where = f"status = '{ANALYSIS_OK}'"
     if since is not None:
         where += f" AND (analysed_at > timestamp '{sql_timestamp(since)}' OR run_id = {sql_literal(run_id or '')})"
@@ -75,7 +77,7 @@ def analyses_of(
     db: lancedb.DBConnection, users: list[tuple[str, str]]
 ) -> dict[tuple[str, str], list[AnalysedConversation]]:
     """Each (tenant, user_id)'s successful analyses, as the profile merge reads them."""
-    if not users:
+    if not users or ANALYSES_TABLE not in db.table_names():
         return {}
     wanted = set(users)
     rows = (

@@ -136,10 +136,14 @@ def refresh_indexes(table, *, text_column: str, vector_min_rows: int) -> None:
 
 
 def tag_version(table, label: str) -> int:
-    """Tag the current version so it stays restorable after compaction; returns the version."""
+    """Tag the current version so it stays restorable after compaction; returns the version. A rerun of the same
+    run or partition moves its tag to the new version instead of failing on it."""
     version = table.version
     tag = re.sub(r"[^A-Za-z0-9._-]+", "-", label).strip("-")
-    table.tags.create(tag, version)
+    if tag in table.tags.list():
+        table.tags.update(tag, version)
+    else:
+        table.tags.create(tag, version)
     return version
 
 

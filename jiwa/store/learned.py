@@ -10,9 +10,12 @@ import pyarrow as pa
 
 from jiwa.store.lance import delete_where, sql_list, table_embedder, upsert
 from jiwa.store.schema import (
+    CACHE_ANSWER,
     FEEDBACK_TABLE,
     FINDINGS_TABLE,
+    INSIGHTS_TABLE,
     LEARNED_TABLE,
+    RESPONSE_CACHE_TABLE,
     REVIEWS_TABLE,
     learned_schema,
     reviews_schema,
@@ -88,3 +91,17 @@ def withheld_ids(db: lancedb.DBConnection) -> dict[str, frozenset[str]]:
     for tenant, item in zip(rows.column("tenant").to_pylist(), rows.column("item").to_pylist(), strict=True):
         withheld.setdefault(tenant, set()).add(item)
     return {tenant: frozenset(items) for tenant, items in withheld.items()}
+
+
+def team_written_ids(db: lancedb.DBConnection) -> set[str]:
+    """Ids of what the team wrote: curated insights and the cache's team-written answers. Votes never withhold them."""
+    ids: set[str] = set()
+    for name, where in (
+        (INSIGHTS_TABLE, "source = 'curated'"),
+        (RESPONSE_CACHE_TABLE, f"kind = '{CACHE_ANSWER}' AND source = 'team'"),
+    ):
+        if name in db.table_names():
+            ids |= set(
+                db.open_table(name).search().where(where).select(["id"]).limit(None).to_arrow()["id"].to_pylist()
+            )
+    return ids

@@ -231,6 +231,10 @@ def feedback_schema() -> pa.Schema:
             pa.field("replies", pa.int32(), nullable=False),
             pa.field("rated_up_users", pa.int32(), nullable=False),
             pa.field("rated_down_users", pa.int32(), nullable=False),
+            pa.field("shown_users", pa.int32(), nullable=False),  # distinct users who got a reply it shaped
+            pa.field("down_weight", pa.float64(), nullable=False),  # rated-down users, each within its budget
+            pa.field("team_written", pa.bool_(), nullable=False),  # curated: never withheld by votes, reviewed
+            pa.field("needs_review", pa.bool_(), nullable=False),
             pa.field("withheld", pa.bool_(), nullable=False),
             pa.field("scored_at", pa.timestamp("us", tz="UTC"), nullable=False),
         ]

@@ -19,6 +19,7 @@ from serving.schemas import (
     CompletionResponse,
     CompletionUsage,
     ContentPart,
+    is_blank,
 )
 from serving.services import Services
 
@@ -56,12 +57,16 @@ class CompletionsController(Controller):
     async def create(
         self, data: CompletionRequest, tenant: Tenant, owner: Ownership, services: Services
     ) -> Response | ServerSentEvent:
-        if data.messages[-1].role != "user" or not _text(data.messages[-1].content).strip():
-            raise JiwaError("the last message must be a non-empty user message", field="messages")
-        message = _text(data.messages[-1].content)
+        # Jiwa answers the last user message; what follows it (a tool result, a prefilled reply) is not a question.
+        asked = [index for index, m in enumerate(data.messages) if m.role == "user"]
+        if not asked or is_blank(_text(data.messages[asked[-1]].content)):
+            raise JiwaError("messages must contain a non-empty user message to answer", field="messages")
+        message = _text(data.messages[asked[-1]].content)
         # The client's own messages are the history; system messages from clients are not instructions to Jiwa.
         history = [
-            {"role": m.role, "content": _text(m.content)} for m in data.messages[:-1] if m.role in ("user", "assistant")
+            {"role": m.role, "content": _text(m.content)}
+            for m in data.messages[: asked[-1]]
+            if m.role in ("user", "assistant")
         ]
         conversation_id = (data.metadata or {}).get("conversation_id")
         user_id = data.user or await _anonymous(owner, conversation_id)

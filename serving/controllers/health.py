@@ -22,11 +22,18 @@ class HealthController(Controller):
             "common_response_cache": services.cache.status(),
             "jiwa_profiles": services.profiles.status(),
         }
-        # Insights are optional (the server answers without them), but an unusable store is not ready.
-        ready = services.insights.error is None
+        # Without its knowledge base, or with an unusable one, the server still answers, but is not ready: a load
+        # balancer should prefer a server that grounds its replies.
+        ready = services.insights.error is None and not stores["cultural_insights"]["missing"]
         body = Readiness(ready=ready, stores=stores, responder=services.responder.primary)
         return Response(body, status_code=200 if ready else 503)
 
     @get("/metrics", operation_id="metrics", summary="Prometheus metrics", media_type="text/plain; version=0.0.4")
     async def metrics(self, services: Services) -> Response[bytes]:
+        for name, status in (
+            ("cultural_insights", services.insights.status()),
+            ("common_response_cache", services.cache.status()),
+            ("jiwa_profiles", services.profiles.status()),
+        ):
+            services.metrics.store_loaded.labels(name).set(1 if status["loaded"] else 0)
         return Response(services.metrics.render(), media_type="text/plain; version=0.0.4")

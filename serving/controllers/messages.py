@@ -2,7 +2,7 @@
 
 from litestar import Controller, post
 
-from serving.errors import AUTHENTICATED, JiwaError, documented
+from serving.errors import AUTHENTICATED, Forbidden, JiwaError, documented, echoed
 from serving.ownership import Ownership
 from serving.schemas import Feedback, FeedbackAck
 from serving.services import Services
@@ -24,6 +24,11 @@ class MessageController(Controller):
         if turn.role != "assistant":
             raise JiwaError(
                 "feedback applies to assistant replies; this message is the user's own.", field="message_id"
+            )
+        if turn.user_id != data.user_id:
+            raise Forbidden(
+                f"message {echoed(message_id)} is a reply to another user; only the user who received it can rate it.",
+                field="user_id",
             )
         await services.conversations.add_feedback(turn, data.rating, data.comment)
         return FeedbackAck(message_id=message_id, rating=data.rating)

@@ -4,7 +4,7 @@ from litestar import Controller, delete, get
 
 from jiwa.forgetting import ForgetIncomplete, forget_user
 from serving.auth import Tenant
-from serving.errors import AUTHENTICATED, Unavailable, documented
+from serving.errors import AUTHENTICATED, Unavailable, documented, echoed
 from serving.grounding import Grounding, data_block
 from serving.ownership import Ownership
 from serving.schemas import Forgotten, MemoryView
@@ -51,7 +51,9 @@ class UserController(Controller):
                 learning=services.settings.learning,
             )
         except ForgetIncomplete as exc:
-            raise Unavailable(f"user '{user_id}' could not be forgotten right now ({exc}); repeat the DELETE.") from exc
+            raise Unavailable(
+                f"user {echoed(user_id)} could not be forgotten right now ({exc}); repeat the DELETE."
+            ) from exc
         return Forgotten(
             user_id=user_id, events_removed=report.events_removed, derived_rows_removed=report.derived_rows_removed
         )

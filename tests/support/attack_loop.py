@@ -108,7 +108,7 @@ async def _attack(client, attempt: dict) -> None:
         )
         assert reply.status_code in (200, 201), reply.text
         conversation_id, message_id = reply.json()["conversation_id"], reply.json()["message_id"]
-    rating = {key: value for key, value in attempt["feedback"].items() if value is not None}
+    rating = {"user_id": user, **{key: value for key, value in attempt["feedback"].items() if value is not None}}
     feedback = await client.post(f"/v1/messages/{message_id}/feedback", json=rating, headers=auth())
     assert feedback.status_code in (200, 201), feedback.text
     await client.post(f"/v1/conversations/{conversation_id}/end", headers=auth())

@@ -35,6 +35,17 @@ def server_settings(data_uri: str, anthropic_url: str = "", **overrides) -> Sett
     return Settings(**fields)
 
 
+def publish_curated(resources, instance=None):
+    """The team's curated base, published as make run's first half does it."""
+    from assets.knowledge import curated_insights
+
+    result = dg.materialize(
+        [cultural_topics, curated_insights], resources=resources, instance=instance or dg.DagsterInstance.ephemeral()
+    )
+    assert result.success
+    return result
+
+
 def publish_insights(resources, categories=("phrases_emotions",)) -> None:
     """LLAMA's insights (the fake's) for these categories, as the pipeline publishes them."""
     instance = dg.DagsterInstance.ephemeral()
@@ -133,7 +144,7 @@ def publish_profile(data_uri: str, user_id: str, name: str, emotion: str, prefer
     )
 
 
-def start_server_process(data_uri: str, claude_url: str, port: int, **env: str):
+def start_server_process(data_uri: str, claude_url: str, port: int, log_file=None, **env: str):
     """`python -m serving` on its own port, as an operator starts it; returns once /health answers."""
     import os
     import subprocess
@@ -152,7 +163,10 @@ def start_server_process(data_uri: str, claude_url: str, port: int, **env: str):
         **env,
     }
     process = subprocess.Popen(
-        [sys.executable, "-m", "serving"], env=environment, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+        [sys.executable, "-m", "serving"],
+        env=environment,
+        stdout=log_file or subprocess.DEVNULL,
+        stderr=log_file or subprocess.DEVNULL,
     )
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
