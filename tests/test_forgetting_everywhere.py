@@ -7,7 +7,7 @@ from pathlib import Path
 import dagster as dg
 from litestar.testing import AsyncTestClient
 
-from assets.enrichment import conversation_analyses, jiwa_profiles
+from assets.enrichment import conversation_analyses, finished_conversations, jiwa_profiles
 from assets.knowledge import cultural_topics, curated_insights
 from assets.maintenance import store_compaction
 from assets.resources import LearningResource, StoresResource
@@ -30,7 +30,7 @@ def _files_with(root: Path, text: str) -> list[str]:
     return sorted(str(p.relative_to(root)) for p in root.rglob("*") if p.is_file() and needle in p.read_bytes())
 
 
-async def _chat(client, user: str, messages: list[str], rating: str, comment: str) -> None:
+async def _chat(client, user: str, messages: list[str], rating: str, comment: str) -> str:
     conversation_id = message_id = None
     for message in messages:
         reply = (
@@ -47,6 +47,7 @@ async def _chat(client, user: str, messages: list[str], rating: str, comment: st
         headers=auth(),
     )
     await client.post(f"/v1/conversations/{conversation_id}/end", headers=auth())
+    return conversation_id
 
 
 async def test_a_forgotten_user_leaves_no_byte_under_the_data_directory_or_dagster_home(claude, tmp_path, monkeypatch):
@@ -57,12 +58,21 @@ async def test_a_forgotten_user_leaves_no_byte_under_the_data_directory_or_dagst
     resources = {**pipeline_resources(str(data)), "learning": LearningResource(min_users=1)}
     app = create_app(server_settings(str(data), claude.url))
     async with AsyncTestClient(app=app) as client:
-        await _chat(client, "u-7", [QUESTION, f"Mi chiamo {NAME}, sono preoccupata"], "down", f"{CANARY} again")
+        hers = await _chat(client, "u-7", [QUESTION, f"Mi chiamo {NAME}, sono preoccupata"], "down", f"{CANARY} again")
         for index, question in enumerate(OTHERS):
             await _chat(client, f"u-{index}", [question], "up", "thanks")
 
-        for assets in ([cultural_topics, curated_insights], [conversation_analyses, jiwa_profiles]):
-            assert dg.materialize(assets, resources=resources, instance=instance).success
+        assert dg.materialize([cultural_topics, curated_insights], resources=resources, instance=instance).success
+        # The analyses run as the sensor asks for them: by token, so no conversation id enters Dagster's storage.
+        with dg.build_sensor_context(instance=instance, resources=resources) as tick:
+            [request] = finished_conversations(tick)
+        assert hers not in tick.cursor and hers not in str(request.run_config)
+        assert dg.materialize(
+            [conversation_analyses, jiwa_profiles],
+            resources=resources,
+            instance=instance,
+            run_config=request.run_config,
+        ).success
         metadata = night(resources, day, instance=instance, assets=NIGHTLY)
         assert metadata["nightly_findings"]["kept"] >= 1 and metadata["proposed_intents"]["proposals"] == 1
         # Before the forget, what she wrote and what was inferred about her is in the stores...
@@ -88,7 +98,7 @@ async def test_a_forgotten_user_leaves_no_byte_under_the_data_directory_or_dagst
         assert _files_with(home, needle) == [], needle
     # Nothing that identifies her either: no profile id (a hash anyone who knows her id can recompute) in Dagster's
     # storage, and her id only in the conversation store's forget tombstone, not in the tables' transaction files.
-    assert _files_with(home, profile_id("acme", "u-7")) == []
+    assert _files_with(home, profile_id("acme", "u-7")) == [] and _files_with(home, hers) == []
     assert _files_with(data, profile_id("acme", "u-7")) == []
     assert {path.split("/")[0] for path in _files_with(data, "u-7")} <= {
         "conversations.sqlite3",

@@ -24,6 +24,7 @@ from jiwa.enrichment.records import analysis_record
 from jiwa.enrichment.signals import count_signals
 from jiwa.enrichment.support import EvidenceSupport
 from jiwa.enrichment.transcript import Transcript
+from jiwa.enrichment.window import pending_conversations, resolve_tokens
 from jiwa.forgetting import commit_user_rows
 from jiwa.prompts import load_prompt
 from jiwa.settings import AnalysisSettings
@@ -50,7 +51,13 @@ _SOURCES = code_version(
 class AnalysesConfig(dg.Config):
     conversation_ids: list[str] = Field(
         default_factory=list,
-        description="Conversations to analyse; the sensor fills this. Empty: every finished conversation not analysed yet.",
+        description="Conversations to analyse, by id (an analyst's choice). Empty, with no tokens: every finished "
+        "conversation not analysed yet.",
+    )
+    conversation_tokens: list[str] = Field(
+        default_factory=list,
+        description="Conversations to analyse, by the keyed tokens the sensor uses so that no conversation id stays in "
+        "Dagster's storage after its user is forgotten; the sensor fills this.",
     )
     max_conversations: int | None = Field(
         default=None, ge=1, description="Most conversations this run takes; unset: the analysis resource's batch size."
@@ -83,7 +90,12 @@ def conversation_analyses(
     limit = config.max_conversations or policy.analysis_batch_size
     reader = stores.event_reader()
     db = stores.lance()
-    ids = config.conversation_ids or pending_conversations(reader, db, policy, limit)
+    if config.conversation_ids:
+        ids = config.conversation_ids
+    elif config.conversation_tokens:  # the sensor's: none left when their users were forgotten meanwhile
+        ids = resolve_tokens(reader, stores.uri, policy, config.conversation_tokens)
+    else:
+        ids = pending_conversations(reader, db, policy, limit)
     ids = list(dict.fromkeys(ids))[:limit]
     stored = stored_analyses(db, ids)
     # Reading only recent segments keeps a run's cost flat however long the log grows.
@@ -194,22 +206,6 @@ def conversation_analyses(
         db, reader, ANALYSES_TABLE, schema, new_records + refreshed, f"analyses-{context.run_id[:8]}"
     )
     return dg.MaterializeResult(metadata={**metadata, "published": True, **committed}, check_results=checks)
-
-
-def pending_conversations(reader, db, policy: AnalysisSettings, limit: int) -> list[str]:
-    """Finished conversations of the recent log that need analysis, oldest ready first."""
-    now = datetime.now(UTC)
-    since = now - timedelta(days=policy.conversation_max_days)
-    ready = reader.ready_conversations(
-        after=since, until=now, idle_s=policy.conversation_idle_timeout_s, scan_from=since
-    )
-    stored = stored_analyses(db, [row["conversation_id"] for row in ready])
-    due = [
-        row["conversation_id"]
-        for row in ready
-        if needs_analysis(stored.get(row["conversation_id"]), row["last_event_at"], policy.analysis_max_attempts)
-    ]
-    return due[:limit]
 
 
 def _checks(

@@ -9,6 +9,7 @@ import dagster as dg
 
 from assets.resources import AnalysisResource, StoresResource
 from jiwa.enrichment.pending import attempts_so_far, needs_analysis
+from jiwa.enrichment.tokens import conversation_token, token_key
 from jiwa.settings import AnalysisSettings
 from jiwa.store.analyses import stored_analyses
 
@@ -60,15 +61,23 @@ def finished_conversations(context: dg.SensorEvaluationContext, stores: StoresRe
     lag = timedelta(seconds=policy.analysis_sensor_lag_s)
     idle = policy.conversation_idle_timeout_s
     after = (cursor.watermark - lag) if cursor.watermark else now - _FIRST_LOOKBACK
+    # Conversations still in flight are looked for again: the cursor knows them by token only.
+    oldest = min((datetime.fromisoformat(e["ready_at"]) for e in cursor.inflight.values()), default=after)
+    scan_after = min(after, oldest - timedelta(microseconds=1))
 
+    key = token_key(stores.uri)
     ready = stores.event_reader().ready_conversations(
-        after=after, until=now, idle_s=idle, scan_from=after - timedelta(seconds=idle)
+        after=scan_after, until=now, idle_s=idle, scan_from=scan_after - timedelta(seconds=idle)
     )
-    candidates = {row["conversation_id"]: (row["ready_at"], row["last_event_at"]) for row in ready}
-    for conversation_id, entry in cursor.inflight.items():
-        candidates.setdefault(
-            conversation_id, (datetime.fromisoformat(entry["ready_at"]), datetime.fromisoformat(entry["content"]))
-        )
+    tokens = {row["conversation_id"]: conversation_token(key, row["conversation_id"]) for row in ready}
+    present = set(tokens.values())
+    candidates = {
+        row["conversation_id"]: (row["ready_at"], row["last_event_at"])
+        for row in ready
+        if row["ready_at"] > after or tokens[row["conversation_id"]] in cursor.inflight
+    }
+    # A token that matches nothing any more: its conversation was forgotten.
+    cursor.inflight = {token: entry for token, entry in cursor.inflight.items() if token in present}
     stored = stored_analyses(stores.lance(), list(candidates))
 
     budget = max(0, _MAX_PENDING_RUNS - _pending_runs(context)) * policy.analysis_batch_size
@@ -78,24 +87,25 @@ def finished_conversations(context: dg.SensorEvaluationContext, stores: StoresRe
     for conversation_id, (ready_at, last_event_at) in sorted(
         candidates.items(), key=lambda item: (item[1][0], item[0])
     ):
+        token = tokens[conversation_id]
         previous = stored.get(conversation_id)
         if not needs_analysis(previous, last_event_at, policy.analysis_max_attempts):
-            cursor.inflight.pop(conversation_id, None)
+            cursor.inflight.pop(token, None)
             continue
-        entry = cursor.inflight.get(conversation_id)
+        entry = cursor.inflight.get(token)
         same = entry is not None and entry["content"] == last_event_at.isoformat()
         if same and now - datetime.fromisoformat(entry["requested_at"]) < retry_after:
             continue  # requested recently; its run may still be queued
         tries = attempts_so_far(previous, last_event_at, requested_runs=entry["tries"] if same else 0)
         if tries >= policy.analysis_max_attempts:
-            context.log.warning(f"giving up on {conversation_id} after {tries} runs; it stays failed")
-            cursor.inflight.pop(conversation_id, None)
+            context.log.warning(f"giving up on conversation {token} after {tries} runs; it stays failed")
+            cursor.inflight.pop(token, None)
             continue
         if len(requested) >= budget:
             watermark = min(watermark, ready_at)
             continue
-        requested.append(conversation_id)
-        cursor.inflight[conversation_id] = {
+        requested.append(token)
+        cursor.inflight[token] = {
             "content": last_event_at.isoformat(),
             "ready_at": ready_at.isoformat(),
             "requested_at": now.isoformat(),
@@ -112,7 +122,7 @@ def finished_conversations(context: dg.SensorEvaluationContext, stores: StoresRe
     return [
         dg.RunRequest(
             run_key=_run_key(batch, cursor),
-            run_config={"ops": {"conversation_analyses": {"config": {"conversation_ids": batch}}}},
+            run_config={"ops": {"conversation_analyses": {"config": {"conversation_tokens": batch}}}},
             tags={"jiwa/trigger": "finished_conversations", "jiwa/conversations": str(len(batch))},
         )
         for batch in (requested[i : i + size] for i in range(0, len(requested), size))
@@ -131,7 +141,7 @@ def _pending_runs(context: dg.SensorEvaluationContext) -> int:
 
 def _run_key(batch: list[str], cursor: EnrichmentCursor) -> str:
     digest = hashlib.sha256()
-    for conversation_id in batch:
-        entry = cursor.inflight[conversation_id]
-        digest.update(f"{conversation_id}|{entry['content']}|{entry['tries']}\n".encode())
+    for token in batch:
+        entry = cursor.inflight[token]
+        digest.update(f"{token}|{entry['content']}|{entry['tries']}\n".encode())
     return f"analyse-{digest.hexdigest()[:20]}"
