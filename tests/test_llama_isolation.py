@@ -150,6 +150,10 @@ def test_the_install_builds_with_the_flags_it_is_given(tmp_path):
     test_plan = subprocess.run(["make", "-n", "test"], cwd=ROOT, capture_output=True, text=True, check=True).stdout
     assert "-m jiwa.llm.probe --forbid AMX\n" in test_plan
     assert test_plan.index("jiwa.llm.probe") < test_plan.index("-m pytest")
+    trusting = subprocess.run(
+        ["make", "-n", "test", "LLAMA_FORBID="], cwd=ROOT, capture_output=True, text=True, check=True
+    ).stdout
+    assert "-m jiwa.llm.probe --forbid \n" in trusting
 
 
 @pytest.mark.model
