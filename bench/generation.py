@@ -9,7 +9,9 @@ Three rates, same model and threads:
 import argparse
 import time
 
+from assets.knowledge.generation import insight_variables
 from bench.common import save
+from jiwa.catalogue.curated import load_curated
 from jiwa.catalogue.topics import load_catalogue
 from jiwa.llm import IsolatedLlamaBackend, LlamaSettings, StructuredLLM
 from jiwa.prompts import load_prompt
@@ -24,6 +26,7 @@ def main() -> None:
     backend = IsolatedLlamaBackend(settings)
     prompt = load_prompt("cultural_insight")
     catalogue = load_catalogue()
+    curated = load_curated(catalogue)
     topics = catalogue.topics[: args.topics]
 
     raw_tokens, raw_seconds = 0, 0.0
@@ -33,9 +36,7 @@ def main() -> None:
 
     free_tokens, free_seconds = 0, 0.0
     for topic in topics:
-        messages = prompt.render(
-            category=topic.category, topic=topic.name, description=topic.description, facet=catalogue.facets[0]
-        )
+        messages = prompt.render(**insight_variables(topic, catalogue.facets, curated, 0))
         started = time.perf_counter()
         completion = backend.complete(messages, json_schema=None, max_tokens=prompt.max_tokens, temperature=0.7, seed=1)
         free_seconds += time.perf_counter() - started
@@ -46,14 +47,7 @@ def main() -> None:
     accepted = 0
     for topic in topics:
         for k in range(args.per_topic):
-            result = llm.generate(
-                prompt,
-                variant=k,
-                category=topic.category,
-                topic=topic.name,
-                description=topic.description,
-                facet=catalogue.facets[k % len(catalogue.facets)],
-            )
+            result = llm.generate(prompt, variant=k, **insight_variables(topic, catalogue.facets, curated, k))
             accepted += result is not None
     jiwa_seconds = time.perf_counter() - started
     stats = llm.stats

@@ -10,14 +10,12 @@ import pytest
 from assets.enrichment import conversation_analyses, jiwa_profiles
 from assets.enrichment.sensor import EnrichmentCursor, finished_conversations
 from assets.resources import AnalysisResource, StoresResource
-from jiwa.conversations import sqlite_url
-from jiwa.conversations.reader import EventReader
 from jiwa.convlog import END, LogEvent
-from jiwa.enrichment.tokens import conversation_token, resolve, token_key
 from jiwa.settings import AnalysisSettings
 from jiwa.store.schema import ANALYSES_TABLE
 from tests.support.log import conversation, hours_ago, record
 from tests.support.resources import pipeline_resources
+from tests.support.sensor import requested_conversations, token_of
 
 IDLE_H = AnalysisSettings().conversation_idle_timeout_s / 3600
 
@@ -30,23 +28,7 @@ def _tick(data_uri, cursor=None, instance=None, **policy):
     result = finished_conversations(context)
     assert isinstance(result, list | dg.SkipReason), result
     requests = result if isinstance(result, list) else []
-    # The sensor names conversations by keyed token only; the test, which knows the ids, resolves them.
-    ids = [
-        _conversation_of(data_uri, token)
-        for request in requests
-        for token in request.run_config["ops"]["conversation_analyses"]["config"]["conversation_tokens"]
-    ]
-    return ids, requests, context.cursor
-
-
-def _token(data_uri: str, conversation_id: str) -> str:
-    return conversation_token(token_key(data_uri), conversation_id)
-
-
-def _conversation_of(data_uri: str, token: str) -> str:
-    known = EventReader(sqlite_url(data_uri)).query("SELECT DISTINCT conversation_id FROM events")
-    [conversation_id] = resolve(token_key(data_uri), [token], known.column("conversation_id").to_pylist())
-    return conversation_id
+    return requested_conversations(data_uri, requests), requests, context.cursor
 
 
 def _analyse(data_uri, request):
@@ -91,9 +73,9 @@ def test_a_conversation_whose_run_failed_is_requested_again_after_the_retry_dela
     assert ids == ["c1"]
     # The run never wrote anything (it failed); once the retry delay has passed the sensor asks again.
     ids, requests, cursor = _tick(data_uri, cursor, analysis_retry_after_s=0.0)
-    assert ids == ["c1"] and json.loads(cursor)["inflight"][_token(data_uri, "c1")]["tries"] == 2
+    assert ids == ["c1"] and json.loads(cursor)["inflight"][token_of(data_uri, "c1")]["tries"] == 2
     ids, _, cursor = _tick(data_uri, cursor, analysis_retry_after_s=0.0, analysis_max_attempts=2)
-    assert ids == [] and _token(data_uri, "c1") not in json.loads(cursor)["inflight"]
+    assert ids == [] and token_of(data_uri, "c1") not in json.loads(cursor)["inflight"]
 
 
 def test_many_conversations_are_batched_into_few_runs(data_uri):

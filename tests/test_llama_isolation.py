@@ -211,3 +211,17 @@ def test_a_worker_that_died_fails_one_request_and_the_next_starts_a_new_one():
         assert tokens > 0 and seconds > 0
     finally:
         backend.close()
+
+
+def test_make_runs_first_half_needs_no_model_even_on_a_crashing_build(crashing_build, data_uri, monkeypatch):
+    """The curated base and the team's response cache are published where LLAMA cannot run: the server has them."""
+    import lancedb
+
+    from jiwa.store.schema import INSIGHTS_TABLE, RESPONSE_CACHE_TABLE
+
+    monkeypatch.setenv("JIWA_DATA_URI", data_uri)
+    monkeypatch.setenv("JIWA_LLM_CONTEXT_SIZE", "512")
+    bootstrap.publish_without_a_model(dg.DagsterInstance.ephemeral())
+    db = lancedb.connect(data_uri)
+    assert db.open_table(INSIGHTS_TABLE).count_rows() > 0
+    assert db.open_table(RESPONSE_CACHE_TABLE).count_rows() > 0

@@ -13,6 +13,7 @@ from assets.maintenance import store_compaction
 from assets.resources import StoresResource
 from serving.app import create_app
 from tests.support.resources import pipeline_resources
+from tests.support.sensor import requested_conversations
 from tests.support.server import auth, server_settings
 
 
@@ -30,7 +31,7 @@ def _sensor_then_run(data_uri) -> list[str]:
             instance=instance,
         )
         assert result.success
-    return [cid for r in requests for cid in r.run_config["ops"]["conversation_analyses"]["config"]["conversation_ids"]]
+    return requested_conversations(data_uri, requests)
 
 
 def _files_mentioning(root: Path, text: str) -> list[str]:

@@ -10,6 +10,7 @@ from assets.knowledge import cultural_topics, curated_insights
 from jiwa.paths import PROJECT_ROOT
 from tests.support.log import conversation, hours_ago, record
 from tests.support.resources import pipeline_resources
+from tests.support.sensor import requested_conversations
 
 
 def test_a_sensor_tick_and_an_asset_run_on_postgresql(postgres, tmp_path, monkeypatch, data_uri):
@@ -29,9 +30,7 @@ def test_a_sensor_tick_and_an_asset_run_on_postgresql(postgres, tmp_path, monkey
             instance=instance, resources={"stores": resources["stores"], "analysis": resources["analysis"]}
         )
         requests = finished_conversations(context)
-        assert [r.run_config["ops"]["conversation_analyses"]["config"]["conversation_ids"] for r in requests] == [
-            ["c1"]
-        ]
+        assert requested_conversations(data_uri, requests) == ["c1"]
 
         result = dg.materialize([cultural_topics, curated_insights], resources=resources, instance=instance)
         assert result.success

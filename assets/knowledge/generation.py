@@ -41,13 +41,7 @@ def _run_jobs(
     def run(job):
         topic, variant = job
         return topic, llm.generate(
-            INSIGHT_PROMPT,
-            variant=variant,
-            category=topic.category,
-            topic=topic.name,
-            description=topic.description,
-            facet=facets[variant % len(facets)],
-            examples=_examples(curated.of(topic.id), variant),
+            INSIGHT_PROMPT, variant=variant, **insight_variables(topic, facets, curated, variant)
         )
 
     results = []
@@ -57,6 +51,17 @@ def _run_jobs(
                 results.append((topic, insight))
             progress.step()
     return results
+
+
+def insight_variables(topic: Topic, facets, curated: CuratedBase, variant: int) -> dict[str, str]:
+    """What the insight prompt is filled with for one (topic, variant): the asset's request, and the benchmark's."""
+    return {
+        "category": topic.category,
+        "topic": topic.name,
+        "description": topic.description,
+        "facet": facets[variant % len(facets)],
+        "examples": _examples(curated.of(topic.id), variant),
+    }
 
 
 def _examples(curated: tuple[CulturalInsight, ...], variant: int, count: int = 2) -> str:

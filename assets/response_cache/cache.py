@@ -28,6 +28,7 @@ from jiwa.catalogue import intents
 from jiwa.catalogue.intents import FACTS_PATH, CuratedFacts, IntentCatalogue, fact_problems
 from jiwa.intent_matching import IntentMatcher, normalize
 from jiwa.language import LANGUAGES
+from jiwa.llm import GenerationStats
 from jiwa.store.lance import tag_version, upsert
 from jiwa.store.schema import CACHE_ANSWER, CACHE_PHRASING, RESPONSE_CACHE_TABLE, response_cache_schema
 from jiwa.versions import code_version
@@ -84,7 +85,9 @@ def common_response_cache(
     intents = sorted(intent_catalogue.intents)[: config.intent_limit or None]
     spec = intent_catalogue.spec(config.min_similarity or knowledge.settings().cache_min_similarity)
     rules_only = IntentMatcher(spec, [], np.zeros((0, embedder.embedder().dimension)))
-    llm = llama.structured()
+    asked = bool(config.paraphrases_per_language or config.variants_per_language)
+    # The team-only build (make run's first half) needs no model: it stands even where LLAMA cannot run.
+    llm = llama.structured() if asked else None
     guidance = answer_guidance(stores.lance(), embedder.embedder(), intent_catalogue, intents)
 
     jobs = [(intent, lang) for intent in intents for lang in LANGUAGES]
@@ -123,7 +126,7 @@ def common_response_cache(
     schema = response_cache_schema(model.model_name, model.dimension)
     rows = cache_rows(spec, phrasings, vectors, answers, curated_facts)
     checks = _checks(rows, intents, curated_facts, rules_only)
-    stats = llm.stats
+    stats = llm.stats if llm else GenerationStats()
     metadata = {
         "intents": len(intents),
         "phrasings": len(phrasings),
@@ -131,7 +134,7 @@ def common_response_cache(
         "llama_phrasings_kept": sum(source != "team" for *_, source in phrasings),
         "llama_answers_kept": sum(source != "team" for *_, source in answers),
         # False for the quick build of make run, from the team's texts alone; LLAMA's version follows as a run.
-        "llama_asked": bool(config.paraphrases_per_language or config.variants_per_language),
+        "llama_asked": asked,
         "rejected": dg.MetadataValue.json(
             {
                 **rejected,
