@@ -76,3 +76,5 @@ bench: install
 	$(BIN)/python -m bench.first_answer
 	$(BIN)/python -m bench.nightly
 	$(BIN)/python -m bench.persistence
+	$(BIN)/python -m bench.llama_builds
+	$(BIN)/python -m bench.llama_contention
