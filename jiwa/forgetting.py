@@ -36,7 +36,7 @@ import pyarrow as pa
 from jiwa.conversations.reader import EventReader
 from jiwa.knowledge.learning import rebuild_learned
 from jiwa.settings import LearningSettings
-from jiwa.store.lance import delete_where, sql_list, sql_literal, sql_timestamp, tag_version, upsert
+from jiwa.store.lance import delete_where, ids_where, sql_list, sql_literal, sql_timestamp, tag_version, upsert
 from jiwa.store.schema import (
     ANALYSES_TABLE,
     FINDINGS_TABLE,
@@ -110,9 +110,7 @@ def delete_rows_matching(db: lancedb.DBConnection, name: str, predicate: str) ->
     """Delete by the matching rows' ids, never by the predicate itself: LanceDB records a delete's filter text in the
     table's transaction and manifest files, which compaction keeps, so a filter naming the user would outlive them.
     A table with no matching row gets no commit at all."""
-    if name not in db.table_names():
-        return 0
-    matching = db.open_table(name).search().where(predicate).select(["id"]).limit(None).to_arrow()["id"].to_pylist()
+    matching = ids_where(db, name, predicate)
     return delete_where(db, name, f"id IN {sql_list(matching)}") if matching else 0
 
 

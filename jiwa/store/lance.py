@@ -86,6 +86,13 @@ def upsert(
     return table
 
 
+def ids_where(db: lancedb.DBConnection, name: str, predicate: str) -> list[str]:
+    """The ids of a table's rows that match; none when the table does not exist."""
+    if name not in db.table_names():
+        return []
+    return db.open_table(name).search().where(predicate).select(["id"]).limit(None).to_arrow()["id"].to_pylist()
+
+
 def delete_where(db: lancedb.DBConnection, name: str, predicate: str) -> int:
     """Delete matching rows in one commit; returns how many went. A missing table has nothing to delete."""
     if name not in db.table_names():

@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 import lancedb
 import pyarrow as pa
 
-from jiwa.store.lance import delete_where, sql_list, table_embedder, upsert
+from jiwa.store.lance import delete_where, ids_where, sql_list, table_embedder, upsert
 from jiwa.store.schema import (
     CACHE_ANSWER,
     FEEDBACK_TABLE,
@@ -95,13 +95,5 @@ def withheld_ids(db: lancedb.DBConnection) -> dict[str, frozenset[str]]:
 
 def team_written_ids(db: lancedb.DBConnection) -> set[str]:
     """Ids of what the team wrote: curated insights and the cache's team-written answers. Votes never withhold them."""
-    ids: set[str] = set()
-    for name, where in (
-        (INSIGHTS_TABLE, "source = 'curated'"),
-        (RESPONSE_CACHE_TABLE, f"kind = '{CACHE_ANSWER}' AND source = 'team'"),
-    ):
-        if name in db.table_names():
-            ids |= set(
-                db.open_table(name).search().where(where).select(["id"]).limit(None).to_arrow()["id"].to_pylist()
-            )
-    return ids
+    curated = ids_where(db, INSIGHTS_TABLE, "source = 'curated'")
+    return set(curated) | set(ids_where(db, RESPONSE_CACHE_TABLE, f"kind = '{CACHE_ANSWER}' AND source = 'team'"))
