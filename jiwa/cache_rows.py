@@ -2,18 +2,20 @@
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 
 from jiwa.catalogue.intents import CuratedFacts, fill_facts
 from jiwa.intent_matching import MatcherSpec
-from jiwa.store.schema import CACHE_ANSWER, CACHE_PHRASING, CACHE_SPEC
+from jiwa.store.schema import CACHE_ANSWER, CACHE_FACT, CACHE_PHRASING, CACHE_SPEC
 
 
 def cache_rows(
     spec: MatcherSpec, phrasings: list[tuple], vectors: np.ndarray, answers: list[tuple], facts: CuratedFacts
 ) -> list[dict]:
-    """The table's rows: the matcher's spec, phrasings (intent, language, text, source) with their vectors, and
-    answers (intent, language, style, template, source) with the facts filled in per language."""
+    """The table's rows: the matcher's spec, the curated facts, phrasings (intent, language, text, source) with their
+    vectors, and answers (intent, language, style, template, source) with the facts filled in per language."""
     version = facts.sha256[:16]
     # LanceDB refuses null vectors; rows that are not phrasings carry zeros and are never searched.
     zeros = [0.0] * vectors.shape[1]
@@ -31,6 +33,21 @@ def cache_rows(
             "vector": zeros,
         }
     ]
+    for fact_id, fact in sorted(facts.facts.items()):
+        rows.append(
+            {
+                "id": f"fact:{fact_id}",
+                "kind": CACHE_FACT,
+                "intent": None,
+                "language": None,
+                "style": None,
+                "template": None,
+                "text": json.dumps(fact.grounding(fact_id), ensure_ascii=False, sort_keys=True),
+                "source": "team",
+                "facts_version": version,
+                "vector": zeros,
+            }
+        )
     for index, ((intent, lang, text, source), vector) in enumerate(zip(phrasings, vectors, strict=True)):
         rows.append(
             {

@@ -257,7 +257,20 @@ class Settings(StoreSettings):
         default=10.0, gt=0, description="Longest wait for the next part of a request body before a 408."
     )
     rate_limit_per_minute: int = Field(default=120, ge=1, description="Requests per API key per minute.")
-    retrieval_k: int = Field(default=4, ge=1, le=20)
+    retrieval_k: int = Field(default=4, ge=1, le=20, description="At most this many insights ground a reply.")
+    retrieval_min_similarity: float = Field(
+        default=0.25,
+        ge=-1,
+        le=1,
+        description="An insight grounds a reply only if its cosine similarity to the message reaches this. Tuned "
+        "for the default embedder on the team's evaluation set; re-tune with bench.retrieval_quality for another.",
+    )
+    retrieval_max_gap: float = Field(
+        default=0.13,
+        ge=0,
+        le=2,
+        description="…and only if it is within this much of the best insight's similarity.",
+    )
     history_turns: int = Field(default=12, ge=0, description="Earlier turns of the conversation sent to the responder.")
     store_refresh_s: float = Field(
         default=2.0, gt=0, description="How often the server looks for newly published store versions."

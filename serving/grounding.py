@@ -3,6 +3,7 @@
 import json
 from dataclasses import dataclass, field
 
+from jiwa.language import DEFAULT_LANGUAGE
 from jiwa.prompts import Prompt, as_data
 from jiwa.store.insights import InsightHit
 
@@ -12,6 +13,7 @@ class Grounding:
     insights: list[InsightHit] = field(default_factory=list)
     profile: dict | None = None
     language: str | None = None
+    facts: list[dict] = field(default_factory=list)  # curated facts the message names (ResponseCache.facts_for)
 
 
 def data_block(prompt: Prompt, grounding: Grounding) -> str:
@@ -26,11 +28,22 @@ def data_block(prompt: Prompt, grounding: Grounding) -> str:
         }
         for hit in grounding.insights
     ]
+    language = grounding.language or DEFAULT_LANGUAGE
+    facts = [
+        {
+            "id": fact["id"],
+            "value": fact["value"].get(language) or fact["value"][DEFAULT_LANGUAGE],
+            "last_checked": fact["as_of"],
+            "source": fact["source"],
+        }
+        for fact in grounding.facts
+    ]
     profile = (
         json.dumps(grounding.profile, ensure_ascii=False, indent=1) if grounding.profile else "none yet: a new user"
     )
     rendered = prompt.render(
         insights=as_data(json.dumps(insights, ensure_ascii=False, indent=1)) if insights else "none",
+        facts=as_data(json.dumps(facts, ensure_ascii=False, indent=1)) if facts else "none",
         profile=as_data(profile),
         language=as_data(grounding.language or ""),
     )

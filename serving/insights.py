@@ -11,7 +11,7 @@ import numpy as np
 
 from jiwa.embedding import Embedder
 from jiwa.store.insights import InsightHit
-from jiwa.store.memory_index import MemoryIndex
+from jiwa.store.memory_index import EVERY_HIT, MemoryIndex, Relevance
 from jiwa.store.schema import INSIGHTS_TABLE, LEARNED_TABLE
 from serving.published import PublishedTable
 from serving.withheld import Withheld
@@ -65,8 +65,9 @@ class InsightIndex:
     """The served knowledge in memory: the latest cultural_insights and learned_insights versions, less what feedback
     withheld; swapped whole when any of them changes."""
 
-    def __init__(self, data_uri: str, embedder: Embedder, withheld: Withheld) -> None:
+    def __init__(self, data_uri: str, embedder: Embedder, withheld: Withheld, relevance: Relevance = EVERY_HIT) -> None:
         self.queries = QueryEmbedder(embedder)
+        self.relevance = relevance
         self._published = PublishedTable(data_uri, INSIGHTS_TABLE, embedder)
         self._learned = PublishedTable(data_uri, LEARNED_TABLE, embedder)
         self._withheld = withheld
@@ -95,7 +96,7 @@ class InsightIndex:
         snapshot = self._snapshot
         if snapshot is None:
             return []
-        return snapshot.search(await self.queries.embed(message), message, k, tenant=tenant)
+        return snapshot.search(await self.queries.embed(message), message, k, tenant=tenant, relevance=self.relevance)
 
     def status(self) -> dict:
         snapshot = self._snapshot

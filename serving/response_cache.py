@@ -1,15 +1,17 @@
 """The cache lookup step: pre-written answers to common intents, personalised without a model call."""
 
 import hashlib
+import json
 import logging
 from collections import OrderedDict
 from dataclasses import dataclass
 
 import numpy as np
 
+from jiwa.catalogue.intents import placeholders
 from jiwa.embedding import Embedder
 from jiwa.intent_matching import IntentMatcher, MatcherSpec
-from jiwa.store.schema import CACHE_ANSWER, CACHE_PHRASING, CACHE_SPEC, RESPONSE_CACHE_TABLE
+from jiwa.store.schema import CACHE_ANSWER, CACHE_FACT, CACHE_PHRASING, CACHE_SPEC, RESPONSE_CACHE_TABLE
 from serving.insights import QueryEmbedder
 from serving.published import PublishedTable
 from serving.withheld import Withheld
@@ -24,6 +26,8 @@ REASSURANCE = {
 _WORRIED = {"anxious", "overwhelmed", "confused", "frustrated", "sad"}
 _SOCIAL_INTENTS = {"greeting", "thanks"}
 _ROTATION_MEMORY = 100_000
+# Enough for the facts of the few intents one message can name, few enough to keep the data block small.
+MAX_GROUNDING_FACTS = 8
 
 
 @dataclass(frozen=True)
@@ -45,6 +49,8 @@ class _Snapshot:
     version: int
     matcher: IntentMatcher
     answers: dict[tuple[str, str], list[_Variant]]
+    facts: dict[str, dict]
+    facts_of_intent: dict[str, frozenset[str]]
 
 
 class ResponseCache:
@@ -76,12 +82,19 @@ class ResponseCache:
             answers.setdefault((row["intent"], row["language"]), []).append(
                 _Variant(row["id"], row["style"], row["text"])
             )
+        facts = {row["id"].removeprefix("fact:"): json.loads(row["text"]) for row in rows if row["kind"] == CACHE_FACT}
+        facts_of_intent: dict[str, set[str]] = {}
+        for row in rows:
+            if row["kind"] == CACHE_ANSWER:
+                facts_of_intent.setdefault(row["intent"], set()).update(placeholders(row["template"]) & facts.keys())
         matcher = IntentMatcher(
             MatcherSpec.from_json(spec),
             [row["intent"] for row in phrasings],
             np.asarray([row["vector"] for row in phrasings], dtype=np.float32).reshape(len(phrasings), -1),
         )
-        self._snapshot = _Snapshot(version, matcher, answers)
+        self._snapshot = _Snapshot(
+            version, matcher, answers, facts, {intent: frozenset(ids) for intent, ids in facts_of_intent.items()}
+        )
         log.info(
             "serving common_response_cache version %d (%d phrasings, %d answers)",
             table.version,
@@ -106,6 +119,23 @@ class ResponseCache:
             return None
         variant = self._rotate(result.intent, variants, profile or {}, user)
         return CacheHit(result.intent, self._personalise(result.intent, lang, variant.text, profile or {}), variant.id)
+
+    def facts_for(self, message: str) -> list[dict]:
+        """The curated facts behind every intent whose required terms the message names, whether or not the cache
+        answered it: a near miss ("a KITAS for my wife") still needs the KITAS prices, and Claude quotes only these."""
+        snapshot = self._snapshot
+        if snapshot is None or not snapshot.facts:
+            return []
+        groups = snapshot.matcher.finder.groups(message)
+        named = sorted(
+            {
+                fact_id
+                for rule in snapshot.matcher.spec.rules
+                if set(rule.require) <= groups
+                for fact_id in snapshot.facts_of_intent.get(rule.intent, ())
+            }
+        )
+        return [snapshot.facts[fact_id] for fact_id in named[:MAX_GROUNDING_FACTS]]
 
     def status(self) -> dict:
         if self._snapshot is None:

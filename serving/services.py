@@ -15,6 +15,7 @@ from jiwa.llm import LlamaBuildBroken, LLMError, StructuredLLM, open_structured
 from jiwa.prompts import load_prompt
 from jiwa.settings import Settings
 from jiwa.store.lance import connect
+from jiwa.store.memory_index import Relevance
 from serving.auth import ApiKeys, RateLimiter
 from serving.chat import ChatService
 from serving.conversations import ConversationStore
@@ -98,7 +99,12 @@ async def open_services(settings: Settings) -> Services:
     conversations = ConversationStore(repository)
     embedder = await asyncio.to_thread(settings.embedding.open)
     withheld = Withheld(settings.data_uri)
-    insights = InsightIndex(settings.data_uri, embedder, withheld)
+    insights = InsightIndex(
+        settings.data_uri,
+        embedder,
+        withheld,
+        Relevance(settings.retrieval_min_similarity, settings.retrieval_max_gap),
+    )
     profiles = ProfileStore(settings.data_uri, settings.profile_prompt_chars, repository)
     cache = ResponseCache(settings.data_uri, embedder, insights.queries, withheld)
     # What feedback withheld first, so the stores built from it see the same scores.

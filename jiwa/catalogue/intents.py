@@ -55,6 +55,15 @@ class Fact(BaseModel):
                 raise ValueError(f"{name} written per language must give exactly {', '.join(LANGUAGES)}")
         return self
 
+    def grounding(self, fact_id: str) -> dict:
+        """The fact as Claude may quote it: its value in every language, when it was checked and where from."""
+        return {
+            "id": fact_id,
+            "value": {language: self.render(language) for language in LANGUAGES},
+            "as_of": self.as_of.isoformat(),
+            "source": self.source,
+        }
+
     def render(self, language: str = "en") -> str:
         value = self.value[language] if isinstance(self.value, dict) else self.value
         unit = self.unit[language] if isinstance(self.unit, dict) else self.unit

@@ -29,6 +29,19 @@ SNAPSHOT_COLUMNS = ["id", "topic", "category", "insight", "guidance", "tone_tags
 EVERY_TENANT = ""
 
 
+@dataclass(frozen=True)
+class Relevance:
+    """Which of the best hits are close enough to send: a hit's cosine must reach `min_similarity` and lie within
+    `max_gap` of the best hit's. Rank fusion alone always returns k hits, however weak the last ones; these bounds,
+    tuned on the team's evaluation set for the default embedder, let a message get fewer."""
+
+    min_similarity: float = -1.0
+    max_gap: float = 2.0
+
+
+EVERY_HIT = Relevance()
+
+
 def tokens(text: str) -> list[str]:
     return [token for token in _TOKEN.findall(text.lower()) if len(token) > 1]
 
@@ -154,9 +167,11 @@ class MemoryIndex:
         k: int = 5,
         per_topic: int = PER_TOPIC,
         tenant: str | None = None,
+        relevance: Relevance = EVERY_HIT,
     ) -> list[InsightHit]:
         """Reciprocal-rank fusion of the exact vector ranking and the BM25 ranking, at most per_topic hits a topic,
-        over the rows the tenant may be served (without a tenant: the rows every tenant may be served)."""
+        over the rows the tenant may be served (without a tenant: the rows every tenant may be served), less the
+        hits `relevance` finds too far from the message."""
         if self.size == 0:
             return []
         depth = max(k * 8, 40)
@@ -174,6 +189,15 @@ class MemoryIndex:
                 best.append(row)
             if len(best) == k:
                 break
+        if best:
+            similarity = self._vectors[best] @ query_vector
+            floor = max(relevance.min_similarity, float(similarity.max()) - relevance.max_gap)
+            # The row that shares most of the message's own words stays, however far its vector: "aku malu" names
+            # the aku_malu topic even where the embedding misses it.
+            lexical = rankings[1][0] if len(rankings[1]) else -1
+            best = [
+                row for row, close in zip(best, (similarity >= floor).tolist(), strict=True) if close or row == lexical
+            ]
         return [self._with_score(self._hits[row], fused[row]) for row in best]
 
     @staticmethod

@@ -119,6 +119,8 @@ RESPONSE_CACHE_TABLE = "common_response_cache"
 CACHE_ANSWER = "answer"
 CACHE_PHRASING = "phrasing"
 CACHE_SPEC = "matcher_spec"
+# A curated fact as grounding for Claude when the cache does not answer (text: JSON, see Fact.grounding).
+CACHE_FACT = "fact"
 
 
 def response_cache_schema(embedding_model: str, dimension: int) -> pa.Schema:
