@@ -14,6 +14,7 @@ import numpy as np
 from bench.common import percentiles_ms, save
 from jiwa.catalogue.intents import load_intents
 from jiwa.embedding import Embedder
+from jiwa.followups import left_to_the_responder
 from jiwa.intent_matching import IntentMatcher, MatcherSpec
 from jiwa.language import LANGUAGES
 from jiwa.settings import KnowledgeSettings, StoreSettings
@@ -76,6 +77,13 @@ def main() -> None:
         result = score(lambda message, vector: jiwa.match(message, vector).intent, cases, queries)
         timings += result.match_seconds
     report["jiwa"] = _summary(result) | {"threshold": spec.min_similarity, "matching": percentiles_ms(timings)}
+
+    def mid_conversation(message, vector):
+        intent = jiwa.match(message, vector).intent
+        return None if intent and left_to_the_responder(spec, intent, message) else intent
+
+    # The same set asked inside a conversation, where the server leaves follow-ups to Claude.
+    report["jiwa_mid_conversation"] = _summary(score(mid_conversation, cases, queries))
 
     labels = np.asarray(intents)
     for threshold in (0.6, 0.7, 0.8, 0.9):

@@ -6,7 +6,7 @@ import time
 from collections.abc import AsyncIterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 
 from jiwa.language import DEFAULT_LANGUAGE, reply_language
 from jiwa.settings import Settings
@@ -18,7 +18,7 @@ from serving.metrics import Metrics
 from serving.ownership import Ownership
 from serving.profiles import ProfileStore
 from serving.responder import Reply, Responder
-from serving.response_cache import ResponseCache
+from serving.response_cache import NEW_CONVERSATION, ConversationSoFar, ResponseCache
 from serving.schemas import ChatResponse, TokenUsage, is_blank
 
 log = logging.getLogger(__name__)
@@ -169,6 +169,7 @@ class ChatService:
                 turn.grounding.language or DEFAULT_LANGUAGE,
                 turn.grounding.profile,
                 (owner.tenant.name, user_id),
+                self._so_far(owner.tenant.name, user_id, turn.history),
             )
         if hit:
             turn.cached = Reply(hit.reply, source="cache")
@@ -183,6 +184,15 @@ class ChatService:
             except Exception:  # answer without insights rather than not at all
                 log.exception("insight retrieval failed")
         return turn
+
+    def _so_far(self, tenant: str, user_id: str, history: list[dict]) -> ConversationSoFar:
+        if history:
+            return ConversationSoFar(turns=len(history))
+        profile = self.profiles.profile(tenant, user_id)
+        if profile is None or not profile.conversations or profile.last_seen is None:
+            return NEW_CONVERSATION
+        last = profile.last_conversation.ended_at if profile.last_conversation else profile.last_seen
+        return ConversationSoFar(last_chat_days=max(0, (datetime.now(UTC).date() - last.date()).days))
 
     async def finish(self, turn: TurnContext, reply: Reply, endpoint: str) -> ChatResponse:
         insight_ids = [hit.id for hit in turn.grounding.insights]

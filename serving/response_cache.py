@@ -9,9 +9,18 @@ from dataclasses import dataclass
 import numpy as np
 
 from jiwa.catalogue.intents import placeholders
+from jiwa.catalogue.welcome import GREETING_INTENT, days_ago
 from jiwa.embedding import Embedder
+from jiwa.followups import left_to_the_responder
 from jiwa.intent_matching import IntentMatcher, MatcherSpec
-from jiwa.store.schema import CACHE_ANSWER, CACHE_FACT, CACHE_PHRASING, CACHE_SPEC, RESPONSE_CACHE_TABLE
+from jiwa.store.schema import (
+    CACHE_ANSWER,
+    CACHE_FACT,
+    CACHE_PHRASING,
+    CACHE_SPEC,
+    RESPONSE_CACHE_TABLE,
+    RETURNING_STYLE,
+)
 from serving.insights import QueryEmbedder
 from serving.published import PublishedTable
 from serving.withheld import Withheld
@@ -24,10 +33,22 @@ REASSURANCE = {
     "id": "Tenang saja, ini bisa diurus kok. ",
 }
 _WORRIED = {"anxious", "overwhelmed", "confused", "frustrated", "sad"}
-_SOCIAL_INTENTS = {"greeting", "thanks"}
+_SOCIAL_INTENTS = {GREETING_INTENT, "thanks"}
 _ROTATION_MEMORY = 100_000
 # Enough for the facts of the few intents one message can name, few enough to keep the data block small.
 MAX_GROUNDING_FACTS = 8
+
+
+@dataclass(frozen=True)
+class ConversationSoFar:
+    """What the cache must know of the conversation around a message: earlier turns in it, and for a returning user
+    starting a new one, how many days ago their last conversation ended."""
+
+    turns: int = 0
+    last_chat_days: int | None = None
+
+
+NEW_CONVERSATION = ConversationSoFar()
 
 
 @dataclass(frozen=True)
@@ -102,7 +123,14 @@ class ResponseCache:
             sum(map(len, answers.values())),
         )
 
-    async def lookup(self, message: str, lang: str, profile: dict | None, user: tuple[str, str]) -> CacheHit | None:
+    async def lookup(
+        self,
+        message: str,
+        lang: str,
+        profile: dict | None,
+        user: tuple[str, str],
+        conversation: ConversationSoFar = NEW_CONVERSATION,
+    ) -> CacheHit | None:
         """A pre-written answer in `lang` (already decided by jiwa.language.reply_language), or None."""
         snapshot = self._snapshot
         if snapshot is None:
@@ -110,15 +138,27 @@ class ResponseCache:
         intent, groups, _ = snapshot.matcher.candidate(message)
         if intent is None:
             return None  # most messages stop here, before any embedding
+        if conversation.turns and left_to_the_responder(snapshot.matcher.spec, intent, message):
+            return None  # "and for my wife?" asks about what was said before, not what the words alone ask
         result = snapshot.matcher.confirm(intent, await self._queries.embed(message), groups)
         if result.intent is None:
             return None
         withheld = self._withheld.ids.get(user[0], frozenset())
         variants = [v for v in snapshot.answers.get((result.intent, lang), ()) if v.id not in withheld]
+        # A returning user's greeting, in a new conversation, is a welcome back; nobody else's is.
+        welcome_back = (
+            result.intent == GREETING_INTENT and not conversation.turns and conversation.last_chat_days is not None
+        )
+        variants = [v for v in variants if (v.style == RETURNING_STYLE) == welcome_back] or [
+            v for v in variants if v.style != RETURNING_STYLE
+        ]
         if not variants:
             return None
         variant = self._rotate(result.intent, variants, profile or {}, user)
-        return CacheHit(result.intent, self._personalise(result.intent, lang, variant.text, profile or {}), variant.id)
+        text = self._personalise(result.intent, lang, variant.text, profile or {})
+        if conversation.last_chat_days is not None:
+            text = text.replace("{last_chat}", days_ago(conversation.last_chat_days, lang))
+        return CacheHit(result.intent, text, variant.id)
 
     def facts_for(self, message: str) -> list[dict]:
         """The curated facts behind every intent whose required terms the message names, whether or not the cache

@@ -4,33 +4,18 @@ close enough to it (through the real anthropic SDK against the local fake Messag
 import json
 import re
 
-import dagster as dg
 import pytest
 from litestar.testing import AsyncTestClient
 
-from assets.response_cache import common_response_cache, curated_facts, intent_catalogue
 from jiwa.catalogue.intents import load_facts
 from serving.app import create_app
-from tests.support.server import auth, publish_curated, server_settings
-
-
-def publish_cache(resources) -> None:
-    """The team's intents and facts, without LLAMA's paraphrases, as make run's first half publishes them."""
-    result = dg.materialize(
-        [curated_facts, intent_catalogue, common_response_cache],
-        resources=resources,
-        run_config={
-            "ops": {"common_response_cache": {"config": {"paraphrases_per_language": 0, "variants_per_language": 0}}}
-        },
-        instance=dg.DagsterInstance.ephemeral(),
-    )
-    assert result.success
+from tests.support.server import auth, publish_curated, publish_team_cache, server_settings
 
 
 @pytest.fixture()
 async def client(claude, data_uri, resources):
     publish_curated(resources)
-    publish_cache(resources)
+    publish_team_cache(resources)
     async with AsyncTestClient(app=create_app(server_settings(data_uri, claude.url))) as client:
         yield client
 

@@ -26,11 +26,18 @@ from jiwa import intent_matching
 from jiwa.cache_rows import cache_rows
 from jiwa.catalogue import intents
 from jiwa.catalogue.intents import FACTS_PATH, CuratedFacts, IntentCatalogue, fact_problems
+from jiwa.catalogue.welcome import GREETING_INTENT
 from jiwa.intent_matching import IntentMatcher, normalize
 from jiwa.language import LANGUAGES
 from jiwa.llm import GenerationStats
 from jiwa.store.lance import tag_version, upsert
-from jiwa.store.schema import CACHE_ANSWER, CACHE_PHRASING, RESPONSE_CACHE_TABLE, response_cache_schema
+from jiwa.store.schema import (
+    CACHE_ANSWER,
+    CACHE_PHRASING,
+    RESPONSE_CACHE_TABLE,
+    RETURNING_STYLE,
+    response_cache_schema,
+)
 from jiwa.versions import code_version
 
 CACHE_CHECKS = ("facts_only_from_file", "intents_covered", "phrasings_match_their_intent")
@@ -117,6 +124,10 @@ def common_response_cache(
                 phrasings.append((intent, lang, text, llm.model_id))
         reference = intent_catalogue.intents[intent].reference[lang]
         answers.append((intent, lang, "reference", reference, "team"))
+        if intent == GREETING_INTENT:
+            answers += [
+                (intent, lang, RETURNING_STYLE, text, "team") for text in intent_catalogue.welcome_back.get(lang, ())
+            ]
         for style, text in new_answers:
             if keep_answer(text, reference, lang, curated_facts, rejected):
                 answers.append((intent, lang, style, text, llm.model_id))

@@ -4,6 +4,7 @@ import dagster as dg
 
 from assets.previews import markdown_table
 from jiwa.catalogue.intents import FACTS_PATH, INTENTS_PATH, CuratedFacts, IntentCatalogue, load_facts, load_intents
+from jiwa.catalogue.welcome import WELCOME_BACK_PATH
 from jiwa.versions import code_version
 
 # A team file that changes (a new code version after a reload) is read again, and the cache rebuilt from it.
@@ -35,9 +36,10 @@ def curated_facts() -> dg.Output[CuratedFacts]:
 @dg.asset(
     group_name="cache",
     kinds={"yaml"},
-    code_version=code_version(INTENTS_PATH),
+    code_version=code_version(INTENTS_PATH, WELCOME_BACK_PATH),
     automation_condition=_REREAD_WHEN_EDITED,
-    description=f"The team's common intents ({INTENTS_PATH.name}): term rules, seed phrasings, reference answers.",
+    description=f"The team's common intents ({INTENTS_PATH.name}): term rules, seed phrasings, reference answers; "
+    f"and the greetings for someone who comes back ({WELCOME_BACK_PATH.name}).",
 )
 def intent_catalogue() -> dg.Output[IntentCatalogue]:
     catalogue = load_intents()
@@ -47,6 +49,7 @@ def intent_catalogue() -> dg.Output[IntentCatalogue]:
             "intents": len(catalogue.intents),
             "term_groups": len(catalogue.terms),
             "seed_phrasings": sum(len(p) for i in catalogue.intents.values() for p in i.phrasings.values()),
+            "welcome_back_greetings": sum(map(len, catalogue.welcome_back.values())),
         },
     )
 

@@ -10,6 +10,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from jiwa.catalogue import CATALOGUE_DIR
+from jiwa.catalogue.welcome import WELCOME_BACK_PATH, load_welcome_back
 from jiwa.intent_matching import IntentRule, MatcherSpec
 from jiwa.language import LANGUAGES
 from jiwa.llm.outputs import PLACEHOLDER, states_a_number
@@ -31,7 +32,7 @@ REQUIRED_INTENTS = (
     "npwp_tax_id",
 )
 # Filled per request, not from the facts file.
-PERSONAL_PLACEHOLDERS = frozenset({"name"})
+PERSONAL_PLACEHOLDERS = frozenset({"name", "last_chat"})
 
 
 Localized = str | dict[str, str]
@@ -93,6 +94,8 @@ class IntentCatalogue(BaseModel):
     neutral: tuple[str, ...]
     terms: dict[str, tuple[str, ...]]
     intents: dict[str, Intent]
+    # The greeting's variants for someone who comes back (welcome_back.yaml), per language.
+    welcome_back: dict[str, tuple[str, ...]] = Field(default_factory=dict)
     sha256: str = ""
 
     @model_validator(mode="after")
@@ -145,6 +148,10 @@ def load_facts(path: Path = FACTS_PATH) -> CuratedFacts:
     return CuratedFacts(**(yaml.safe_load(raw) or {}), sha256=hashlib.sha256(raw).hexdigest())
 
 
-def load_intents(path: Path = INTENTS_PATH) -> IntentCatalogue:
+def load_intents(path: Path = INTENTS_PATH, welcome_back_path: Path = WELCOME_BACK_PATH) -> IntentCatalogue:
     raw = path.read_bytes()
-    return IntentCatalogue(**(yaml.safe_load(raw) or {}), sha256=hashlib.sha256(raw).hexdigest())
+    return IntentCatalogue(
+        **(yaml.safe_load(raw) or {}),
+        welcome_back=load_welcome_back(welcome_back_path),
+        sha256=hashlib.sha256(raw + b"\0" + welcome_back_path.read_bytes()).hexdigest(),
+    )

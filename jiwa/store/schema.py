@@ -121,6 +121,8 @@ CACHE_PHRASING = "phrasing"
 CACHE_SPEC = "matcher_spec"
 # A curated fact as grounding for Claude when the cache does not answer (text: JSON, see Fact.grounding).
 CACHE_FACT = "fact"
+# The style of a greeting answer written for someone who comes back (the others are reference, short and long).
+RETURNING_STYLE = "returning"
 
 
 def response_cache_schema(embedding_model: str, dimension: int) -> pa.Schema:

@@ -46,6 +46,21 @@ def publish_curated(resources, instance=None):
     return result
 
 
+def publish_team_cache(resources) -> None:
+    """The team's intents and facts, without LLAMA's paraphrases, as make run's first half publishes them."""
+    from assets.response_cache import common_response_cache, curated_facts, intent_catalogue
+
+    result = dg.materialize(
+        [curated_facts, intent_catalogue, common_response_cache],
+        resources=resources,
+        run_config={
+            "ops": {"common_response_cache": {"config": {"paraphrases_per_language": 0, "variants_per_language": 0}}}
+        },
+        instance=dg.DagsterInstance.ephemeral(),
+    )
+    assert result.success
+
+
 def publish_insights(resources, categories=("phrases_emotions",)) -> None:
     """LLAMA's insights (the fake's) for these categories, as the pipeline publishes them."""
     instance = dg.DagsterInstance.ephemeral()
