@@ -1,4 +1,5 @@
-"""Conversation events: what the server records of every turn, end, feedback and forget, and their Arrow schema.
+"""Conversation events: what the server records of every turn, end, feedback, forget and memory correction, and
+their Arrow schema. A correction keeps its {field, value, action} as JSON in `content` (jiwa.enrichment.corrections).
 
 They are stored in the conversation store (jiwa.conversations), which the pipeline reads into Arrow.
 """
@@ -15,6 +16,7 @@ TURN = "turn"
 END = "end"
 FEEDBACK = "feedback"
 FORGET = "forget"
+CORRECTION = "correction"
 
 EVENT_SCHEMA = pa.schema(
     [

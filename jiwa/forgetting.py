@@ -2,16 +2,17 @@
 
 A user is (tenant, user_id). What they wrote, and everything inferred about them, lives in these places:
 
-1. the server's memory: the profile it serves is dropped at once, and a profile built from conversations older
+1. the server's memory: the profile it serves, and the corrections of it it holds, are dropped at once, and a
+   profile built from conversations older
    than the forget is never served again (serving.profiles.ProfileStore.stop_serving);
 2. the user-data tables (USER_DATA_TABLES: conversation_analyses, jiwa_profiles, nightly_findings,
    intent_proposals): the user's rows are deleted, one commit per table (delete_user_rows);
 3. learned lessons: the candidates are rebuilt from the findings that remain, so the user's support is gone, a
    candidate below JIWA_LEARNING_MIN_USERS stops being served and one with no support left is deleted
    (jiwa.knowledge.learning.rebuild_learned);
-4. the conversation store: their events, conversations and user row are deleted in one transaction, and a
-   tombstone keeps only their id and the time, so the pipeline sweeps what runs under way wrote and every server
-   process stops serving their profile (jiwa.conversations.repository.forget);
+4. the conversation store: their events (memory corrections included), conversations and user row are deleted in
+   one transaction, and a tombstone keeps only their id and the time, so the pipeline sweeps what runs under way
+   wrote and every server process stops serving their profile (jiwa.conversations.repository.forget);
 5. runs already under way: every run that writes user data commits through commit_user_rows, which sweeps what
    the run wrote about a user forgotten while it ran right after the commit (sweep_forgotten), and the learned
    candidates are rebuilt after the sweep;

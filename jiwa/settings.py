@@ -210,6 +210,17 @@ class Settings(StoreSettings):
     profile_prompt_chars: int = Field(
         default=1500, ge=200, description="Budget for the user's memory in the responder prompt."
     )
+    memory_half_life_days: float = Field(
+        default=14.0,
+        gt=0,
+        description="Days in which the confidence of a transient memory (emotional state, anxieties, needs, trust) halves.",
+    )
+    memory_confidence_floor: float = Field(
+        default=0.25, ge=0, le=1, description="Faded confidence below which a transient memory leaves the prompt."
+    )
+    memory_transient_max_days: float = Field(
+        default=45.0, gt=0, description="Age in days past which a transient memory leaves the prompt, however sure."
+    )
     anthropic_base_url: str = Field(default="", description="Messages API base URL; empty uses Anthropic's.")
     claude_model: str = Field(default="claude-haiku-4-5", description="Model for ordinary messages.")
     claude_complex_model: str = Field(default="claude-sonnet-4-5", description="Model for long or complex messages.")

@@ -16,6 +16,7 @@ from serving.controllers.chat import ChatController
 from serving.controllers.completions import CompletionsController
 from serving.controllers.conversations import ConversationController
 from serving.controllers.health import HealthController
+from serving.controllers.memory import MemoryController
 from serving.controllers.messages import MessageController
 from serving.controllers.users import UserController
 from serving.dependencies import provide_owner, provide_services, provide_tenant
@@ -78,6 +79,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             ConversationController,
             MessageController,
             UserController,
+            MemoryController,
             HealthController,
         ],
         lifespan=[lifespan],

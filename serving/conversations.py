@@ -11,7 +11,8 @@ from datetime import UTC, datetime
 
 from jiwa.conversations.group_commit import GroupCommit
 from jiwa.conversations.repository import ConversationRepository
-from jiwa.convlog import END, FEEDBACK, TURN, LogEvent
+from jiwa.convlog import CORRECTION, END, FEEDBACK, TURN, LogEvent
+from jiwa.enrichment.corrections import correction_content
 
 
 @dataclass
@@ -86,6 +87,12 @@ class ConversationStore:
     async def add_feedback(self, turn: LogEvent, rating: str, comment: str | None) -> LogEvent:
         event = self._event(FEEDBACK, turn.tenant, turn.user_id, turn.conversation_id)
         event.message_id, event.rating, event.comment = turn.message_id, rating, comment
+        await self._commits.append([event])
+        return event
+
+    async def add_correction(self, tenant: str, user_id: str, field: str, action: str, value: str | None) -> LogEvent:
+        event = self._event(CORRECTION, tenant, user_id, None)
+        event.content = correction_content(field, action, value)
         await self._commits.append([event])
         return event
 

@@ -38,9 +38,9 @@ def data_block(prompt: Prompt, grounding: Grounding) -> str:
         }
         for fact in grounding.facts
     ]
-    profile = (
-        json.dumps(grounding.profile, ensure_ascii=False, indent=1) if grounding.profile else "none yet: a new user"
-    )
+    # The memory's block form: each remembered value with how sure Jiwa is now and how old it is.
+    memory = getattr(grounding.profile, "block", grounding.profile)
+    profile = json.dumps(memory, ensure_ascii=False, indent=1) if memory else "none yet: a new user"
     rendered = prompt.render(
         insights=as_data(json.dumps(insights, ensure_ascii=False, indent=1)) if insights else "none",
         facts=as_data(json.dumps(facts, ensure_ascii=False, indent=1)) if facts else "none",

@@ -1,15 +1,17 @@
-"""The profile lookup step: JIWA profiles the pipeline publishes, held in memory until a user is forgotten."""
+"""The profile lookup step: JIWA profiles the pipeline publishes, held in memory until a user is forgotten, with the
+user's corrections applied on top until the pipeline has folded them in."""
 
-import json
 import logging
 from datetime import UTC, datetime, timedelta
 from typing import NamedTuple
 
 from jiwa.conversations.repository import ConversationRepository
-from jiwa.profile import Profile, Remembered
+from jiwa.enrichment.corrections import apply_correction, corrections_by_user, in_order
+from jiwa.profile import Correction, Profile
 from jiwa.store.analyses import profile_rows
 from jiwa.store.lance import sql_timestamp
 from jiwa.store.schema import PROFILES_TABLE
+from serving.memory import Fading, Memory, prompt_memory
 from serving.published import PublishedTable
 
 log = logging.getLogger(__name__)
@@ -22,9 +24,16 @@ _FORGETS_OVERLAP = timedelta(minutes=5)
 class ProfileStore:
     """The latest published jiwa_profiles version in memory; lookups never touch the disk or wait for the pipeline."""
 
-    def __init__(self, data_uri: str, budget_chars: int, forgets: ConversationRepository | None = None) -> None:
+    def __init__(
+        self,
+        data_uri: str,
+        budget_chars: int,
+        forgets: ConversationRepository | None = None,
+        fading: Fading | None = None,
+    ) -> None:
         self._published = PublishedTable(data_uri, PROFILES_TABLE)
         self._budget = budget_chars
+        self.fading = fading or Fading()
         self._version: int | None = None
         self._rows: dict[tuple[str, str], _Entry] = {}
         self._parsed: dict[tuple[str, str], Profile] = {}
@@ -32,6 +41,9 @@ class ProfileStore:
         # Forgets made through other server processes reach this one through the conversation store.
         self._forgets = forgets
         self._forgets_seen: datetime | None = None
+        # Corrections read from the store (any server process may have taken them), by user, until folded in.
+        self._corrections: dict[tuple[str, str], list[Correction]] = {}
+        self._corrections_seen: datetime | None = None
 
     def refresh(self) -> None:
         if self._forgets is not None:
@@ -40,6 +52,7 @@ class ProfileStore:
             for tenant, user_id, at in self._forgets.forgotten_since(since):
                 self._forget_at((tenant, user_id), at)
                 self._forgets_seen = max(at, self._forgets_seen or at)
+            self._read_corrections()
         table = self._published.newer_than(self._version)
         if table is None:
             return
@@ -59,16 +72,44 @@ class ProfileStore:
     def profile(self, tenant: str, user_id: str) -> Profile | None:
         user = (tenant, user_id)
         entry = self._rows.get(user)
-        if entry is None or self._was_forgotten(user, entry.first_seen):
+        if entry is not None and self._was_forgotten(user, entry.first_seen):
+            entry = None
+        corrections = self._corrections.get(user)
+        if entry is None and not corrections:
             return None
         if user not in self._parsed:
-            self._parsed[user] = Profile.model_validate_json(entry.profile_json)
+            published = Profile.model_validate_json(entry.profile_json) if entry else None
+            profile = published or Profile(user_id=user_id, tenant=tenant)
+            if corrections and profile.corrections_through is not None:
+                # What the pipeline has folded in need not be held any longer.
+                corrections = self._corrections[user] = [c for c in corrections if c.at >= profile.corrections_through]
+            for correction in corrections or ():
+                profile = apply_correction(profile, correction)
+            self._parsed[user] = profile
         return self._parsed[user]
 
-    async def lookup(self, tenant: str, user_id: str) -> dict | None:
+    def correct(self, tenant: str, user_id: str, correction: Correction) -> None:
+        """Serve a correction the user just made (and stored) at once, before the pipeline folds it in."""
+        self._take_corrections({(tenant, user_id): [correction]})
+
+    async def lookup(self, tenant: str, user_id: str) -> Memory | None:
         """The user's memory as the responder sees it, within the length budget; None for someone new."""
         profile = self.profile(tenant, user_id)
-        return prompt_memory(profile, datetime.now(UTC), self._budget) if profile else None
+        return prompt_memory(profile, datetime.now(UTC), self._budget, self.fading) if profile else None
+
+    def _read_corrections(self) -> None:
+        since = None if self._corrections_seen is None else self._corrections_seen - _FORGETS_OVERLAP
+        events = self._forgets.corrections_since(since)
+        self._corrections_seen = max((e.created_at for e in events), default=self._corrections_seen)
+        self._take_corrections(corrections_by_user(events))
+
+    def _take_corrections(self, by_user: dict[tuple[str, str], list[Correction]]) -> None:
+        for user, corrections in by_user.items():
+            forgotten_at = self._forgotten.get(user)
+            fresh = [c for c in corrections if forgotten_at is None or c.at > forgotten_at]
+            if fresh:
+                self._corrections[user] = in_order([*self._corrections.get(user, []), *fresh])
+                self._parsed.pop(user, None)
 
     def stop_serving(self, tenant: str, user_id: str) -> None:
         """Step 1 of jiwa.forgetting: drop the profile now, and never serve one built from evidence older than now."""
@@ -78,6 +119,7 @@ class ProfileStore:
         self._forgotten[user] = max(at, self._forgotten.get(user, at))
         self._rows.pop(user, None)
         self._parsed.pop(user, None)
+        self._corrections.pop(user, None)
 
     def status(self) -> dict:
         if self._version is None:
@@ -99,48 +141,3 @@ class _Entry(NamedTuple):
 
 def _entry(row: dict) -> _Entry:
     return _Entry(row["tenant"], row["updated_at"], row["first_seen"], row["profile"])
-
-
-def prompt_memory(profile: Profile, now: datetime, budget_chars: int) -> dict:
-    """The most useful parts of the profile first; the least useful are dropped until it fits the budget."""
-    facts, context = profile.facts, profile.jiwa_context
-    last = profile.last_conversation
-    candidates = [
-        ("returning_user", profile.conversations > 0),
-        ("name", _value(facts.name)),
-        ("language", _value(facts.language)),
-        ("last_conversation", {"when": _ago(last.ended_at, now), "about": last.summary} if last else None),
-        ("emotional_state", _value(context.emotional_state)),
-        ("emotional_trend", [point.value for point in profile.emotional_history[-3:]] or None),
-        ("trust_level", _value(context.trust_level)),
-        ("communication_preference", _value(context.communication_preference)),
-        ("anxieties", _values(context.anxieties)),
-        ("dreams", _values(context.dreams)),
-        ("plans", _values(facts.plans)),
-        ("interests", _values(facts.interests)),
-        ("life_phase", _value(context.life_phase)),
-        ("life_situation", _value(context.life_situation)),
-        ("cultural_bridge_needed", _values(context.cultural_bridge_needed)),
-        ("needs_beyond_questions", _values(context.needs)),
-        ("nationality", _value(facts.nationality)),
-        ("personality", _value(context.personality)),
-        ("relationship_with_us", _value(context.relationship_with_us)),
-        ("conversations_so_far", profile.conversations),
-    ]
-    memory = {key: value for key, value in candidates if value not in (None, [], "")}
-    while memory and len(json.dumps(memory, ensure_ascii=False)) > budget_chars:
-        memory.popitem()
-    return memory
-
-
-def _value(remembered: Remembered | None) -> str | None:
-    return remembered.value if remembered else None
-
-
-def _values(items: tuple[Remembered, ...]) -> list[str] | None:
-    return [item.value for item in items] or None
-
-
-def _ago(then: datetime, now: datetime) -> str:
-    days = (now.date() - then.date()).days
-    return "today" if days <= 0 else "yesterday" if days == 1 else f"{days} days ago"

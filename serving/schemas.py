@@ -65,11 +65,32 @@ class FeedbackAck(msgspec.Struct):
     rating: str
 
 
+class RememberedValue(msgspec.Struct):
+    """One remembered value and its evidence: where it came from, how sure Jiwa is, and whether it grounds replies."""
+
+    field: str
+    value: str
+    confidence: float  # as last confirmed
+    current_confidence: float  # after fading, for transient states; else the same
+    age_days: float  # since last confirmed (or corrected)
+    seen: str
+    transient: bool
+    in_grounding: bool  # in the block the responder gets now (not faded out, not cut by the length budget)
+    corrected_by_user: bool
+    sources: list[str]  # conversation ids
+    turns: dict[str, list[int]]  # conversation id -> the turns the analysis cited (numbered from 1, as written)
+
+
 class MemoryView(msgspec.Struct):
     user_id: str
     known: bool
     profile: dict | None
     grounding_text: str
+    fields: list[RememberedValue] = []
+
+
+class MemoryCorrection(msgspec.Struct, forbid_unknown_fields=True):
+    value: Annotated[str, msgspec.Meta(min_length=1, max_length=120, pattern=NO_NUL)]
 
 
 class Forgotten(msgspec.Struct):

@@ -20,6 +20,7 @@ from serving.auth import ApiKeys, RateLimiter
 from serving.chat import ChatService
 from serving.conversations import ConversationStore
 from serving.insights import InsightIndex
+from serving.memory import Fading
 from serving.metrics import Metrics
 from serving.profiles import ProfileStore
 from serving.published import refresh_forever
@@ -105,7 +106,7 @@ async def open_services(settings: Settings) -> Services:
         withheld,
         Relevance(settings.retrieval_min_similarity, settings.retrieval_max_gap),
     )
-    profiles = ProfileStore(settings.data_uri, settings.profile_prompt_chars, repository)
+    profiles = ProfileStore(settings.data_uri, settings.profile_prompt_chars, repository, Fading.of(settings))
     cache = ResponseCache(settings.data_uri, embedder, insights.queries, withheld)
     # What feedback withheld first, so the stores built from it see the same scores.
     for store in (withheld, insights, profiles, cache):

@@ -68,7 +68,8 @@ def test_connectors_open_and_references_point_back_in_all_three_languages():
         "quanto costa quello?",
         "kalau untuk istri?",
         "terus biayanya?",
-        "yang tadi berapa?", "kalau yang itu?",
+        "yang tadi berapa?",
+        "kalau yang itu?",
         "how long does it take?",
     ]
     standing = [

@@ -21,6 +21,7 @@ from tests.support.server import auth, server_settings
 # The longest word of her question, so the fake LLAMA's lesson carries it too (in lower case, a name would be screened).
 CANARY = "zebracanary"
 NAME = "Giulietta"
+CORRECTED = "aprire un warung a Canggu"
 QUESTION = "Can I bring my dog zebracanary to Bali?"
 OTHERS = ["Can I bring my dog to Bali?", "can i bring my dog to bali please"]
 
@@ -86,14 +87,19 @@ async def test_a_forgotten_user_leaves_no_byte_under_the_data_directory_or_dagst
         shutil.copytree(home, "/tmp/home_copy", dirs_exist_ok=True)
         assert _files_with(home, CANARY) == [] and _files_with(home, NAME) == []
 
+        # Her correction of her memory is hers too: an event in the store, served from the server's memory.
+        corrected = await client.put("/v1/users/u-7/memory/plans", json={"value": CORRECTED}, headers=auth())
+        assert corrected.status_code == 200, corrected.text
         forgotten = await client.delete("/v1/users/u-7", headers=auth())
         assert forgotten.status_code == 200, forgotten.text
+        assert app.state.services.profiles.profile("acme", "u-7") is None
+        assert app.state.services.repository.corrections_since(None) == []
 
     assert store_compaction.execute_in_process(
         resources={"stores": StoresResource(data_uri=str(data))}, instance=instance
     ).success
     instance.dispose()  # closes its SQLite storage here, so every byte is on disk and no connection outlives the test
-    for needle in (CANARY, NAME, "preoccupata"):
+    for needle in (CANARY, NAME, "preoccupata", CORRECTED):
         assert _files_with(data, needle) == [], needle
         assert _files_with(home, needle) == [], needle
     # Nothing that identifies her either: no profile id (a hash anyone who knows her id can recompute) in Dagster's

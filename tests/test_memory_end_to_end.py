@@ -4,34 +4,13 @@ then forgetting the user until compaction leaves nothing of them on disk."""
 import json
 from pathlib import Path
 
-import dagster as dg
 from litestar.testing import AsyncTestClient
 
-from assets.enrichment import conversation_analyses, jiwa_profiles
-from assets.enrichment.sensor import finished_conversations
 from assets.maintenance import store_compaction
 from assets.resources import StoresResource
 from serving.app import create_app
-from tests.support.resources import pipeline_resources
-from tests.support.sensor import requested_conversations
+from tests.support.sensor import sensor_then_run
 from tests.support.server import auth, server_settings
-
-
-def _sensor_then_run(data_uri) -> list[str]:
-    resources = pipeline_resources(data_uri)
-    instance = dg.DagsterInstance.ephemeral()
-    sensor_resources = {"stores": resources["stores"], "analysis": resources["analysis"]}
-    requests = finished_conversations(dg.build_sensor_context(resources=sensor_resources, instance=instance))
-    assert isinstance(requests, list), requests
-    for request in requests:
-        result = dg.materialize(
-            [conversation_analyses, jiwa_profiles],
-            resources=resources,
-            run_config=request.run_config,
-            instance=instance,
-        )
-        assert result.success
-    return requested_conversations(data_uri, requests)
 
 
 def _files_mentioning(root: Path, text: str) -> list[str]:
@@ -56,7 +35,7 @@ async def test_profile_reaches_the_api_and_the_prompt_then_is_forgotten_everywhe
         unknown = (await client.get("/v1/users/giulia/memory", headers=auth())).json()
         assert unknown["known"] is False
 
-        assert _sensor_then_run(data_uri) == [conversation_id]
+        assert sensor_then_run(data_uri) == [conversation_id]
         services.profiles.refresh()
 
         memory = (await client.get("/v1/users/giulia/memory", headers=auth())).json()
@@ -64,7 +43,10 @@ async def test_profile_reaches_the_api_and_the_prompt_then_is_forgotten_everywhe
         assert memory["profile"]["facts"]["name"]["value"] == "Giulia"
         assert memory["profile"]["jiwa_context"]["emotional_state"]["value"] == "anxious"
         assert memory["profile"]["facts"]["name"]["sources"] == [conversation_id]
-        assert '"returning_user": true' in memory["grounding_text"] and '"name": "Giulia"' in memory["grounding_text"]
+        block = json.loads(memory["grounding_text"].split("<user_memory>")[1].split("</user_memory>")[0])
+        assert block["returning_user"] is True and block["name"]["value"] == "Giulia"
+        # A guess from one conversation reads as one: each remembered value says how sure Jiwa is, and how old it is.
+        assert block["emotional_state"] == {"value": "anxious", "confidence": 0.55, "seen": "today"}
 
         # A returning user: the responder gets the memory as data, inside the delimited block, not as instructions.
         again = await client.post("/v1/chat", json={"user_id": "giulia", "message": "Ciao di nuovo!"}, headers=auth())
@@ -73,7 +55,7 @@ async def test_profile_reaches_the_api_and_the_prompt_then_is_forgotten_everywhe
         rules, data = request["system"][0]["text"], request["system"][1]["text"]
         assert "returning_user" in rules and "Giulia" not in rules
         memory_block = data.split("<user_memory>")[1].split("</user_memory>")[0]
-        assert '"name": "Giulia"' in memory_block and '"anxieties"' in memory_block
+        assert json.loads(memory_block)["name"]["value"] == "Giulia" and '"anxieties"' in memory_block
         assert request["messages"][-1] == {"role": "user", "content": "Ciao di nuovo!"}
 
         # Another tenant's user with the same memory lookup sees nothing of Giulia.
@@ -109,7 +91,7 @@ async def test_a_profile_published_while_the_server_runs_is_served_without_resta
             headers=auth(),
         )
         await client.post(f"/v1/conversations/{reply.json()['conversation_id']}/end", headers=auth())
-        _sensor_then_run(data_uri)
+        sensor_then_run(data_uri)
         import asyncio
 
         for _ in range(50):
@@ -122,7 +104,9 @@ async def test_a_profile_published_while_the_server_runs_is_served_without_resta
         assert memory["profile"]["facts"]["name"]["value"] == "Made"
         assert memory["profile"]["facts"]["language"]["value"] == "id"
         assert (
-            json.loads(memory["grounding_text"].split("<user_memory>")[1].split("</user_memory>")[0])["language"]
+            json.loads(memory["grounding_text"].split("<user_memory>")[1].split("</user_memory>")[0])["language"][
+                "value"
+            ]
             == "id"
         )
 

@@ -1,4 +1,5 @@
-"""Pattern 5: each user's JIWA profile, folded from their analyses, checked, and published in one commit."""
+"""Pattern 5: each user's JIWA profile, folded from their analyses and corrections, checked, and published in one
+commit."""
 
 import random
 from datetime import timedelta
@@ -10,10 +11,12 @@ from pydantic import Field, ValidationError
 from assets.enrichment.analyses import conversation_analyses
 from assets.previews import markdown_table
 from assets.resources import StoresResource
+from jiwa.enrichment import corrections as memory_corrections
 from jiwa.enrichment import profile_merge
+from jiwa.enrichment.corrections import corrections_by_user
 from jiwa.enrichment.profile_merge import AnalysedConversation, build_profile, sources_fingerprint
 from jiwa.forgetting import commit_user_rows
-from jiwa.profile import Profile
+from jiwa.profile import Correction, Profile
 from jiwa.store.analyses import analyses_of, profile_id, stored_profiles, users_with_analyses
 from jiwa.store.lance import delete_where
 from jiwa.store.schema import ANALYSES_TABLE, PROFILES_TABLE, profiles_schema
@@ -23,7 +26,7 @@ PROFILE_CHECKS = ("profiles_bounded", "profiles_deterministic")
 MAX_PROFILE_BYTES = 16_000
 # The profile step re-reads analyses this far behind its watermark, for analysis runs that committed late.
 _WATERMARK_SAFETY = timedelta(hours=1)
-PROFILES_CODE_VERSION = code_version(Path(__file__), profile_merge)
+PROFILES_CODE_VERSION = code_version(Path(__file__), profile_merge, memory_corrections)
 
 
 class ProfilesConfig(dg.Config):
@@ -51,6 +54,9 @@ def jiwa_profiles(context: dg.AssetExecutionContext, config: ProfilesConfig, sto
     else:
         watermark = max(row["updated_at"] for row in stored.values()) - _WATERMARK_SAFETY
         users = users_with_analyses(db, since=watermark, run_id=context.run_id)
+        # A correction alone changes a profile too (the server applied it at once; this makes it last).
+        corrected = corrections_by_user(e for e in stores.event_reader().corrections() if e.created_at > watermark)
+        users = sorted(set(users) | set(corrected))
     return rebuild_profiles(context, stores, users)
 
 
@@ -61,21 +67,24 @@ def rebuild_profiles(
     db = stores.lance()
     stored = stored_profiles(db)
     analyses = analyses_of(db, users)
+    corrections = corrections_by_user(stores.event_reader().corrections()) if analyses else {}
     records, built, unchanged = [], {}, 0
     for (tenant, user_id), items in sorted(analyses.items()):
-        fingerprint = sources_fingerprint(items)
+        corrected = corrections.get((tenant, user_id), [])
+        fingerprint = sources_fingerprint(items, corrected)
         row_id = profile_id(tenant, user_id)
         if stored.get(row_id, {}).get("sources_fingerprint") == fingerprint:
             unchanged += 1
             continue
-        profile = build_profile(user_id, tenant, items)
-        built[row_id] = items
+        profile = build_profile(user_id, tenant, items, corrected)
+        built[row_id] = (items, corrected)
         records.append(
             {
                 "id": row_id,
                 "tenant": profile.tenant,
                 "user_id": user_id,
-                "updated_at": max(item.analysed_at for item in items),
+                # A correction counts as new evidence, so servers re-read the row it changed.
+                "updated_at": max([item.analysed_at for item in items] + [c.at for c in corrected]),
                 "first_seen": profile.first_seen,
                 "conversations": profile.conversations,
                 "sources_fingerprint": fingerprint,
@@ -115,7 +124,9 @@ def rebuild_profiles(
     return dg.MaterializeResult(metadata=metadata, check_results=checks)
 
 
-def _checks(records: list[dict], built: dict[str, list[AnalysedConversation]]) -> list[dg.AssetCheckResult]:
+def _checks(
+    records: list[dict], built: dict[str, tuple[list[AnalysedConversation], list[Correction]]]
+) -> list[dg.AssetCheckResult]:
     oversized, invalid = [], []
     for record in records:
         if len(record["profile"].encode()) > MAX_PROFILE_BYTES:
@@ -124,13 +135,15 @@ def _checks(records: list[dict], built: dict[str, list[AnalysedConversation]]) -
             Profile.model_validate_json(record["profile"])
         except ValidationError:
             invalid.append(record["id"])
-    # The merge promises order does not matter: rebuild each profile from shuffled analyses and compare.
+    # The merge promises order does not matter: rebuild each profile from shuffled analyses and corrections.
     shuffler = random.Random(0)
     unstable = []
     for record in records:
-        items = list(built[record["id"]])
+        items, corrected = (list(part) for part in built[record["id"]])
         shuffler.shuffle(items)
-        if build_profile(record["user_id"], record["tenant"], items + items[:1]).model_dump_json() != record["profile"]:
+        shuffler.shuffle(corrected)
+        rebuilt = build_profile(record["user_id"], record["tenant"], items + items[:1], corrected + corrected[:1])
+        if rebuilt.model_dump_json() != record["profile"]:
             unstable.append(record["id"])
     return [
         dg.AssetCheckResult(

@@ -18,10 +18,10 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import sqlalchemy as sa
 
-from jiwa.conversations.repository import to_us
+from jiwa.conversations.repository import event_of, to_us
 from jiwa.conversations.schema import events as events_table
 from jiwa.conversations.schema import forgets as forgets_table
-from jiwa.convlog import END, EVENT_SCHEMA, TURN
+from jiwa.convlog import CORRECTION, END, EVENT_SCHEMA, TURN, LogEvent
 
 
 def _arrow_type(column: sa.Column) -> pa.DataType:
@@ -102,6 +102,16 @@ class EventReader:
             if after < ready_at <= until:
                 ready.append({**row, "ready_at": ready_at})
         return sorted(ready, key=lambda row: (row["ready_at"], row["conversation_id"]))
+
+    def corrections(self) -> list[LogEvent]:
+        """Every memory correction of users not forgotten since. Read by type, not by time window: corrections are
+        few, and each one stands until the user overrules it, however old."""
+        forgotten = self.forgotten_users()
+        events = [
+            event_of(row)
+            for row in self._fetch(f"SELECT * FROM events WHERE type = '{CORRECTION}'", [], _EVENTS_RAW).to_pylist()
+        ]
+        return [e for e in events if e.created_at > forgotten.get((e.tenant, e.user_id), e.created_at - timedelta(1))]
 
     def forgotten_users(self) -> dict[tuple[str, str], datetime]:
         """When each (tenant, user_id) was last forgotten."""

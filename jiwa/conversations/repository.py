@@ -19,7 +19,7 @@ from alembic.config import Config
 from sqlalchemy.dialects import postgresql, sqlite
 
 from jiwa.conversations.schema import conversations, events, forgets, users
-from jiwa.convlog import TURN, LogEvent
+from jiwa.convlog import CORRECTION, TURN, LogEvent
 
 log = logging.getLogger(__name__)
 
@@ -210,6 +210,13 @@ class ConversationRepository:
             query = query.where(forgets.c.forgotten_us > to_us(since))
         with self.engine.connect() as connection:
             return [(r.tenant, r.user_id, from_us(r.forgotten_us)) for r in connection.execute(query)]
+
+    def corrections_since(self, since: datetime | None) -> list[LogEvent]:
+        query = sa.select(events).where(events.c.type == CORRECTION).order_by(events.c.created_us, events.c.event_id)
+        if since is not None:
+            query = query.where(events.c.created_us > to_us(since))
+        with self.engine.connect() as connection:
+            return [event_of(row) for row in connection.execute(query).mappings()]
 
     def summary(self) -> dict:
         query = sa.select(sa.func.count(), sa.func.max(events.c.created_us))

@@ -1,28 +1,32 @@
-"""Folding conversation analyses into a JIWA profile.
+"""Folding conversation analyses, and the user's corrections, into a JIWA profile.
 
-A profile is a pure function of the user's analyses: the latest analysis of each conversation, folded in order of
-when the conversation ended. So the order in which analyses arrive, or a repeated analysis, changes nothing.
+A profile is a pure function of the user's analyses and corrections: the latest analysis of each conversation,
+folded in order of when the conversation ended, each correction at its time. So the order in which analyses arrive,
+or a repeated analysis, changes nothing.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
-import unicodedata
 from collections import Counter
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
+from jiwa.enrichment.corrections import STATED_FIELDS, CorrectionGuard, apply_correction, in_order
 from jiwa.profile import (
     MAX_HISTORY,
     MAX_LIST_ITEMS,
     MAX_SOURCES,
+    Correction,
     HistoryPoint,
     JiwaContext,
     LastConversation,
     Profile,
     ProfileFacts,
     Remembered,
+    normalized,
 )
 
 
@@ -75,10 +79,6 @@ def claim_confidence(evidence: list[int]) -> float:
     return round(0.4 + 0.15 * min(len(evidence), 3), 4)
 
 
-def normalized(value: str) -> str:
-    return " ".join(unicodedata.normalize("NFKC", value).casefold().split())
-
-
 def latest_per_conversation(items: list[AnalysedConversation]) -> list[AnalysedConversation]:
     """The newest analysis of each conversation, oldest conversation first."""
     latest: dict[str, AnalysedConversation] = {}
@@ -89,17 +89,24 @@ def latest_per_conversation(items: list[AnalysedConversation]) -> list[AnalysedC
     return sorted(latest.values(), key=lambda item: item.order_key)
 
 
-def sources_fingerprint(items: list[AnalysedConversation]) -> str:
+def sources_fingerprint(items: list[AnalysedConversation], corrections: Iterable[Correction] = ()) -> str:
     digest = hashlib.sha256()
     for item in latest_per_conversation(items):
         digest.update(f"{item.conversation_id}:{item.fingerprint}\n".encode())
+    for correction in in_order(corrections):
+        digest.update(f"{correction.event_id}\n".encode())
     return digest.hexdigest()[:24]
 
 
-def build_profile(user_id: str, tenant: str, items: list[AnalysedConversation]) -> Profile:
+def build_profile(
+    user_id: str, tenant: str, items: list[AnalysedConversation], corrections: Iterable[Correction] = ()
+) -> Profile:
+    """Analyses and corrections folded in the order they happened: a correction outranks what came before it."""
+    steps = [((item.ended_at, 0, item.order_key), item) for item in latest_per_conversation(items)]
+    steps += [((correction.at, 1, (correction.event_id,)), correction) for correction in in_order(corrections)]
     profile = Profile(user_id=user_id, tenant=tenant)
-    for item in latest_per_conversation(items):
-        profile = merge(profile, item)
+    for _, step in sorted(steps, key=lambda pair: pair[0]):
+        profile = apply_correction(profile, step) if isinstance(step, Correction) else merge(profile, step)
     return profile
 
 
@@ -109,34 +116,40 @@ def merge(profile: Profile, item: AnalysedConversation) -> Profile:
     facts = profile.facts.model_dump()
     context = profile.jiwa_context.model_dump()
     stated = analysis.get("facts") or {}
+    guard = CorrectionGuard(profile.corrections)
+
+    def allowed(field: str, claims: list[dict]) -> list[dict]:
+        return [c for c in claims if c and guard.allows(field, c["value"], stated=field in STATED_FIELDS)]
 
     for field in ("name", "nationality"):
-        claim = stated.get(field)
-        if claim:
+        for claim in allowed(field, [stated.get(field)]):
             facts[field] = _remember(
-                getattr(profile.facts, field), claim["value"], at, source, claim_confidence(claim["evidence"])
+                getattr(profile.facts, field), claim["value"], at, source, claim_confidence(claim["evidence"]), claim
             )
-    if item.primary_language:
+    if item.primary_language and guard.allows("language", item.primary_language, stated=False):
         share = item.languages.get(item.primary_language, 0) / max(1, sum(item.languages.values()))
         facts["language"] = _remember(
             profile.facts.language, item.primary_language, at, source, round(0.5 + 0.4 * share, 4)
         )
     for field in ("interests", "plans"):
-        facts[field] = _remember_all(getattr(profile.facts, field), stated.get(field) or [], at, source)
+        facts[field] = _remember_all(getattr(profile.facts, field), allowed(field, stated.get(field) or []), at, source)
 
     for analysis_field, profile_field in _CONTEXT_SCALARS.items():
-        claim = analysis.get(analysis_field)
-        if claim:
+        for claim in allowed(profile_field, [analysis.get(analysis_field)]):
             context[profile_field] = _remember(
                 getattr(profile.jiwa_context, profile_field),
                 claim["value"],
                 at,
                 source,
                 claim_confidence(claim["evidence"]),
+                claim,
             )
     for analysis_field, profile_field in _CONTEXT_LISTS.items():
         context[profile_field] = _remember_all(
-            getattr(profile.jiwa_context, profile_field), analysis.get(analysis_field) or [], at, source
+            getattr(profile.jiwa_context, profile_field),
+            allowed(profile_field, analysis.get(analysis_field) or []),
+            at,
+            source,
         )
 
     emotional, trust = analysis.get("emotional_state"), analysis.get("trust_level")
@@ -157,22 +170,30 @@ def merge(profile: Profile, item: AnalysedConversation) -> Profile:
         trust_history=_append_history(profile.trust_history, trust, at, source),
         cultural_markers=_add_counts(profile.cultural_markers, item.markers),
         languages=_add_counts(profile.languages, item.languages),
+        corrections=guard.in_force,
+        corrections_through=profile.corrections_through,
     )
 
 
-def _remember(current: Remembered | None, value: str, at: datetime, source: str, confidence: float) -> Remembered:
+def _remember(
+    current: Remembered | None, value: str, at: datetime, source: str, confidence: float, claim: dict | None = None
+) -> Remembered:
     value = value[:120]
+    turns = {source: tuple(claim["evidence"])} if claim and claim.get("evidence") else {}
     if current is not None and normalized(current.value) == normalized(value):
+        sources = _add_source(current.sources, source)
         return Remembered(
             value=value if at >= current.updated_at else current.value,
             updated_at=max(at, current.updated_at),
             first_seen=min(at, current.first_seen),
             confidence=round(1 - (1 - current.confidence) * (1 - confidence), 4),
-            sources=_add_source(current.sources, source),
+            sources=sources,
+            turns={s: t for s, t in {**current.turns, **turns}.items() if s in sources},
+            corrected_at=current.corrected_at,
         )
     if current is not None and at < current.updated_at:
         return current  # older evidence never overrides newer
-    return Remembered(value=value, updated_at=at, first_seen=at, confidence=confidence, sources=(source,))
+    return Remembered(value=value, updated_at=at, first_seen=at, confidence=confidence, sources=(source,), turns=turns)
 
 
 def _remember_all(
@@ -181,8 +202,12 @@ def _remember_all(
     by_key = {normalized(item.value): item for item in current}
     for claim in claims:
         key = normalized(claim["value"])
-        by_key[key] = _remember(by_key.get(key), claim["value"], at, source, claim_confidence(claim["evidence"]))
-    newest_first = sorted(by_key.values(), key=lambda item: (-item.updated_at.timestamp(), normalized(item.value)))
+        by_key[key] = _remember(by_key.get(key), claim["value"], at, source, claim_confidence(claim["evidence"]), claim)
+    # What the user set themselves is kept first, so newer inferences do not push it out of the bounded list.
+    newest_first = sorted(
+        by_key.values(),
+        key=lambda item: (item.corrected_at is None, -item.updated_at.timestamp(), normalized(item.value)),
+    )
     return tuple(newest_first[:MAX_LIST_ITEMS])
 
 

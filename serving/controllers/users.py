@@ -1,36 +1,18 @@
-"""What the server knows of a user, and forgetting them."""
+"""Forgetting a user (what the server knows of them is serving.controllers.memory)."""
 
-from litestar import Controller, delete, get
+from litestar import Controller, delete
 
 from jiwa.forgetting import ForgetIncomplete, forget_user
 from serving.auth import Tenant
 from serving.errors import AUTHENTICATED, Unavailable, documented, echoed
-from serving.grounding import Grounding, data_block
 from serving.ownership import Ownership
-from serving.schemas import Forgotten, MemoryView
+from serving.schemas import Forgotten
 from serving.services import Services
 
 
 class UserController(Controller):
     path = "/v1/users"
     tags = ["users"]
-
-    @get(
-        "/{user_id:str}/memory",
-        operation_id="getUserMemory",
-        summary="The memory used to ground replies to this user",
-        responses=documented(404, *AUTHENTICATED),
-    )
-    async def memory(self, user_id: str, tenant: Tenant, owner: Ownership, services: Services) -> MemoryView:
-        await owner.user(user_id)
-        profile = services.profiles.profile(tenant.name, user_id)
-        memory = await services.profiles.lookup(tenant.name, user_id)
-        return MemoryView(
-            user_id=user_id,
-            known=profile is not None,
-            profile=profile.model_dump(mode="json") if profile else None,
-            grounding_text=data_block(services.responder.prompt, Grounding(profile=memory)),
-        )
 
     @delete(
         "/{user_id:str}",
