@@ -1,4 +1,5 @@
-"""Dagster resources: LLAMA, the embedder, the stores, and the analysis, knowledge-base and learning policies.
+"""Dagster resources: LLAMA, the embedder, the stores, the analysis, knowledge-base and learning policies, and the
+Claude models the primer is sized for.
 
 Each resource mirrors one settings class of `jiwa` field for field, so a setting is declared once: a field left
 unset in the launchpad takes its JIWA_* environment value when the run (or sensor tick) starts, never at import.
@@ -15,7 +16,7 @@ from pydantic_settings import BaseSettings
 from jiwa.conversations.reader import EventReader
 from jiwa.embedding import Embedder, EmbedderSettings
 from jiwa.llm import LlamaBuildBroken, LlamaSettings, LLMError, StructuredLLM, open_structured
-from jiwa.settings import AnalysisSettings, KnowledgeSettings, LearningSettings, StoreSettings
+from jiwa.settings import AnalysisSettings, ClaudeSettings, KnowledgeSettings, LearningSettings, StoreSettings
 from jiwa.store.lance import connect
 
 # A step whose LLAMA worker crashed mid-run is tried once more (a fresh worker, a fresh probe); a build that cannot
@@ -121,6 +122,10 @@ class _Learning(_FromSettings):
     settings_class = LearningSettings
 
 
+class _Claude(_FromSettings):
+    settings_class = ClaudeSettings
+
+
 LlamaResource = _mirror(
     "LlamaResource",
     _Llama,
@@ -147,4 +152,9 @@ LearningResource = _mirror(
     "LearningResource",
     _Learning,
     "When a learned lesson is earned by its tenant, when a finding supports a candidate, when feedback withholds.",
+)
+ClaudeResource = _mirror(
+    "ClaudeResource",
+    _Claude,
+    "The Claude models the server answers with, whose prompt-cache minimum the cultural primer must reach.",
 )

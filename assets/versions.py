@@ -6,6 +6,7 @@ stale in the UI; the other settings are read when a run starts.
 
 from jiwa.embedding import EmbedderSettings
 from jiwa.llm import LlamaSettings
+from jiwa.settings import ClaudeSettings
 
 
 def configured_model() -> str:
@@ -14,3 +15,9 @@ def configured_model() -> str:
 
 def configured_embedder() -> str:
     return f"embedder={EmbedderSettings().vectors_id}"
+
+
+def configured_claude() -> str:
+    """The primer is sized for the Claude models' cache minimum: another model may need a longer one."""
+    claude = ClaudeSettings()
+    return f"claude={','.join(claude.claude_models)}+min={claude.claude_cache_min_tokens}"

@@ -195,7 +195,38 @@ class AnalysisSettings(BaseSettings):
     )
 
 
-class Settings(StoreSettings):
+class ClaudeSettings(BaseSettings):
+    """Which Claude models answer, and how their prompt cache is used: read by the server and by the primer asset,
+    which must reach the models' cache minimum."""
+
+    model_config = SettingsConfigDict(env_prefix="JIWA_", extra="ignore")
+
+    claude_model: str = Field(default="claude-haiku-4-5", description="Model for ordinary messages.")
+    claude_complex_model: str = Field(default="claude-sonnet-4-5", description="Model for long or complex messages.")
+    claude_cache_ttl: str = Field(
+        default="1h",
+        pattern=r"^(5m|1h)$",
+        description="How long Anthropic keeps the cached prefix (rules and primer) after its last use; a 1h write "
+        "costs 2x the input price, a 5m one 1.25x.",
+    )
+    claude_cache_min_tokens: int = Field(
+        default=0,
+        ge=0,
+        description="The fewest tokens the models cache; 0 takes Anthropic's documented minimum for each model "
+        "(the strictest, 4096, for a model Jiwa does not know).",
+    )
+    claude_count_tokens: bool = Field(
+        default=False,
+        description="Count the cached prefix with Anthropic's count_tokens API when the server starts (needs "
+        "ANTHROPIC_API_KEY); off: a local estimate, held to the minimum with a 20% margin.",
+    )
+
+    @property
+    def claude_models(self) -> tuple[str, ...]:
+        return tuple(dict.fromkeys((self.claude_model, self.claude_complex_model)))
+
+
+class Settings(StoreSettings, ClaudeSettings):
     """The chat server's settings."""
 
     model_config = SettingsConfigDict(env_prefix="JIWA_", extra="ignore", protected_namespaces=())
@@ -222,8 +253,6 @@ class Settings(StoreSettings):
         default=45.0, gt=0, description="Age in days past which a transient memory leaves the prompt, however sure."
     )
     anthropic_base_url: str = Field(default="", description="Messages API base URL; empty uses Anthropic's.")
-    claude_model: str = Field(default="claude-haiku-4-5", description="Model for ordinary messages.")
-    claude_complex_model: str = Field(default="claude-sonnet-4-5", description="Model for long or complex messages.")
     claude_complex_min_chars: int = Field(
         default=600,
         ge=0,

@@ -1,8 +1,8 @@
 """The two halves of `make run`: what needs no model first, so the server answers within a minute or two of the
 install; then LLAMA's work, queued as runs the analyst can watch in the Dagster UI.
 
-`python -m pipelines.bootstrap` publishes the topic catalogue, the team's curated insights and a response cache
-built from the team's own texts, all without a model. `python -m pipelines.bootstrap --enqueue` waits for the
+`python -m pipelines.bootstrap` publishes the topic catalogue, the team's curated insights, the cultural primer
+distilled from them and a response cache built from the team's own texts, all without a model. `python -m pipelines.bootstrap --enqueue` waits for the
 Dagster UI, then queues a run for every category whose LLAMA insights are missing or stale, the response cache
 with LLAMA's paraphrases and variants, and the analysis of conversations that finished while nothing ran.
 Everything goes into the persistent Dagster instance ($DAGSTER_HOME), so it shows in the UI's run history.
@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 import dagster as dg
 
 from assets.enrichment import enrichment_job
-from assets.knowledge import cultural_insights, cultural_topics, curated_insights, llama_insights_job
+from assets.knowledge import cultural_insights, cultural_primer, cultural_topics, curated_insights, llama_insights_job
 from assets.response_cache import common_response_cache, curated_facts, intent_catalogue, response_cache_job
 from jiwa.llm import LlamaSettings
 from jiwa.llm.probe import probe
@@ -50,16 +50,22 @@ def is_stale(instance: dg.DagsterInstance, assets_def: dg.AssetsDefinition, part
 
 
 def publish_without_a_model(instance: dg.DagsterInstance) -> None:
-    """The first half: the catalogue, the curated base and a team-only response cache, each only if stale."""
+    """The first half: the catalogue, the curated base, its primer and a team-only response cache, each only if stale."""
     resources = defs.resources
     dg.materialize([cultural_topics], resources=resources, instance=instance)
-    if is_stale(instance, curated_insights):
+    republished = is_stale(instance, curated_insights)
+    if republished:
         log.info("curated_insights: publishing the team's insights")
         dg.materialize(
             [cultural_topics, curated_insights], selection=[curated_insights], resources=resources, instance=instance
         )
     else:
         log.info("curated_insights: current")
+    if republished or is_stale(instance, cultural_primer):
+        log.info("cultural_primer: distilling it for Claude's cached prefix")
+        dg.materialize([cultural_primer], resources=resources, instance=instance)
+    else:
+        log.info("cultural_primer: current")
     cache_assets = (curated_facts, intent_catalogue, common_response_cache)
     if any(is_stale(instance, assets_def) for assets_def in cache_assets):
         log.info("common_response_cache: building it from the team's facts and intents (LLAMA's variants follow)")

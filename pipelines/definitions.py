@@ -7,6 +7,7 @@ import dagster as dg
 from assets import conversations, enrichment, knowledge, maintenance, nightly, response_cache
 from assets.resources import (
     AnalysisResource,
+    ClaudeResource,
     EmbedderResource,
     KnowledgeResource,
     LearningResource,
@@ -36,6 +37,7 @@ def build_definitions() -> dg.Definitions:
             "analysis": AnalysisResource(),
             "knowledge": KnowledgeResource(),
             "learning": LearningResource(),
+            "claude": ClaudeResource(),
         }
     )
     return dg.Definitions.merge(families, resources)

@@ -6,8 +6,10 @@ import sys
 import uvicorn
 
 from jiwa.conversations.repository import ConversationRepository, StoreDamaged
+from jiwa.prompts import load_prompt
 from jiwa.settings import get_settings
 from serving.app import configure_logging, create_app
+from serving.primer import startup_problem
 
 log = logging.getLogger("jiwa.serving")
 
@@ -19,6 +21,11 @@ def main() -> None:
         ConversationRepository.open(settings.conversations_db, allow_empty=settings.conversations_allow_empty).close()
     except StoreDamaged as exc:
         log.critical("%s", exc)
+        sys.exit(2)
+    # Claude would answer, but cache nothing: refused with the numbers, not discovered on the bill.
+    short = startup_problem(settings, load_prompt("responder").system.strip())
+    if short:
+        log.critical("%s", short)
         sys.exit(2)
     uvicorn.run(
         create_app(settings), host=settings.host, port=settings.port, log_config=None, timeout_graceful_shutdown=10

@@ -37,6 +37,36 @@ class Metrics:
         self.claude_cost = Counter(
             "jiwa_claude_cost_usd_total", "Estimated Claude cost in USD", ["model"], registry=self.registry
         )
+        self.claude_reply_cost = Histogram(
+            "jiwa_claude_reply_cost_usd",
+            "Estimated cost of one Claude reply in USD, cached input at its price",
+            ["model"],
+            buckets=(0.0005, 0.001, 0.002, 0.003, 0.005, 0.0075, 0.01, 0.02, 0.05),
+            registry=self.registry,
+        )
+        self.claude_cache_saved = Counter(
+            "jiwa_claude_cache_saved_usd_total",
+            "What cache reads saved against paying the full input price for the same tokens, in USD",
+            ["model"],
+            registry=self.registry,
+        )
+        self.claude_prefix_cache = Counter(
+            "jiwa_claude_prefix_cache_total",
+            "Claude replies by what the prompt cache did: read the prefix, wrote it, or neither (a miss)",
+            ["model", "outcome"],
+            registry=self.registry,
+        )
+        self.claude_prefix_tokens = Gauge(
+            "jiwa_claude_prefix_tokens",
+            "Tokens of the cached prefix (rules and cultural primer), local estimate",
+            registry=self.registry,
+        )
+        self.claude_prefix_cacheable = Gauge(
+            "jiwa_claude_prefix_cacheable",
+            "1 when the cached prefix reaches the model's cache minimum with the local margin, 0 when it does not",
+            ["model"],
+            registry=self.registry,
+        )
 
     def render(self) -> bytes:
         return generate_latest(self.registry)

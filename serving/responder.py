@@ -8,6 +8,7 @@ from dataclasses import dataclass
 
 import anthropic
 
+from jiwa.claude_cache import CACHE_READ_PRICE, CACHE_WRITE_PRICE
 from jiwa.language import DEFAULT_LANGUAGE, supported
 from jiwa.llm import StructuredLLM
 from jiwa.prompts import Prompt
@@ -16,6 +17,7 @@ from serving.breaker import CircuitBreaker
 from serving.grounding import Grounding, data_block
 from serving.local_pool import LocalPool
 from serving.metrics import Metrics
+from serving.primer import PrimerStore
 
 log = logging.getLogger(__name__)
 
@@ -47,12 +49,14 @@ class Responder:
         metrics: Metrics,
         claude: anthropic.AsyncAnthropic | None,
         local: StructuredLLM | None,
+        primer: PrimerStore | None = None,
     ) -> None:
         self.settings = settings
         self.prompt = prompt
         self.metrics = metrics
         self.claude = claude
         self.local = local
+        self.primer = primer
         self.breaker = CircuitBreaker(settings.claude_breaker_failures, settings.claude_breaker_open_s)
         self.local_pool = LocalPool(settings.local_queue_limit, settings.local_timeout_s)
 
@@ -84,14 +88,16 @@ class Responder:
         return self.settings.claude_complex_model if complex_message else self.settings.claude_model
 
     def _claude_request(self, history: list[dict], message: str, grounding: Grounding) -> dict:
+        fixed = [{"type": "text", "text": self.prompt.system.strip()}]
+        if self.primer is not None and self.primer.text:
+            fixed.append({"type": "text", "text": self.primer.text})
+        # The rules and the primer are the same for every request: the breakpoint after them lets Anthropic cache
+        # both, once they pass the model's minimum (the primer is sized for it). The data block changes every turn.
+        fixed[-1]["cache_control"] = {"type": "ephemeral", "ttl": self.settings.claude_cache_ttl}
         return {
             "model": self.choose_model(message),
             "max_tokens": self.settings.claude_max_tokens,
-            "system": [
-                # The rules never change between requests, so Anthropic can cache them.
-                {"type": "text", "text": self.prompt.system.strip(), "cache_control": {"type": "ephemeral"}},
-                {"type": "text", "text": data_block(self.prompt, grounding)},
-            ],
+            "system": [*fixed, {"type": "text", "text": data_block(self.prompt, grounding)}],
             "messages": [*history, {"role": "user", "content": message}],
         }
 
@@ -175,11 +181,15 @@ class Responder:
         ):
             if count:
                 self.metrics.claude_tokens.labels(model, kind).inc(count)
-        # Cache reads cost a tenth of input, cache writes a quarter more.
-        input_cost = (input_tokens + 0.1 * cache_read + 1.25 * cache_write) * self.settings.claude_input_usd_per_mtok
-        self.metrics.claude_cost.labels(model).inc(
-            (input_cost + output_tokens * self.settings.claude_output_usd_per_mtok) / 1e6
-        )
+        price = self.settings.claude_input_usd_per_mtok / 1e6
+        priced_input = input_tokens + CACHE_READ_PRICE * cache_read + _write_cost(usage, cache_write, self.settings)
+        cost = priced_input * price + output_tokens * self.settings.claude_output_usd_per_mtok / 1e6
+        self.metrics.claude_cost.labels(model).inc(cost)
+        self.metrics.claude_reply_cost.labels(model).observe(cost)
+        self.metrics.claude_cache_saved.labels(model).inc((1 - CACHE_READ_PRICE) * cache_read * price)
+        self.metrics.claude_prefix_cache.labels(
+            model, "read" if cache_read else "write" if cache_write else "miss"
+        ).inc()
         return Reply(text.strip(), source="claude", model=model, input_tokens=input_tokens, output_tokens=output_tokens)
 
     async def local_or_fallback(
@@ -213,6 +223,17 @@ class Responder:
             reason = f"http_{exc.status_code}"
         self.metrics.responder_failures.labels(responder, reason).inc()
         log.warning("%s responder failed (%s): %s", responder, reason, str(exc)[:200])
+
+
+def _write_cost(usage, cache_write: int, settings: Settings) -> float:
+    """Cache-write tokens in input tokens' worth: by time to live where Anthropic breaks them down, else all at the
+    configured one."""
+    split = getattr(usage, "cache_creation", None)
+    if split is None:
+        return CACHE_WRITE_PRICE[settings.claude_cache_ttl] * cache_write
+    return CACHE_WRITE_PRICE["5m"] * (split.ephemeral_5m_input_tokens or 0) + CACHE_WRITE_PRICE["1h"] * (
+        split.ephemeral_1h_input_tokens or 0
+    )
 
 
 def _retryable(exc: Exception) -> bool:

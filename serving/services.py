@@ -22,6 +22,7 @@ from serving.conversations import ConversationStore
 from serving.insights import InsightIndex
 from serving.memory import Fading
 from serving.metrics import Metrics
+from serving.primer import PrimerStore
 from serving.profiles import ProfileStore
 from serving.published import refresh_forever
 from serving.responder import Responder
@@ -42,6 +43,7 @@ class Services:
     insights: InsightIndex
     cache: ResponseCache
     profiles: ProfileStore
+    primer: PrimerStore
     responder: Responder
     chat: ChatService
     claude: anthropic.AsyncAnthropic | None
@@ -108,8 +110,10 @@ async def open_services(settings: Settings) -> Services:
     )
     profiles = ProfileStore(settings.data_uri, settings.profile_prompt_chars, repository, Fading.of(settings))
     cache = ResponseCache(settings.data_uri, embedder, insights.queries, withheld)
+    responder_prompt = load_prompt("responder")
+    primer = PrimerStore(settings.data_uri, settings, responder_prompt.system.strip())
     # What feedback withheld first, so the stores built from it see the same scores.
-    for store in (withheld, insights, profiles, cache):
+    for store in (withheld, insights, profiles, cache, primer):
         try:
             await asyncio.to_thread(store.refresh)
         except Exception as exc:  # a damaged table must not stop the server: /ready names it, the refresh retries
@@ -117,10 +121,10 @@ async def open_services(settings: Settings) -> Services:
     claude = claude_client(settings)
     local = await asyncio.to_thread(local_llm, settings)
     metrics.local_responder_up.set(1 if local is not None else 0)
-    responder = Responder(settings, load_prompt("responder"), metrics, claude, local)
+    responder = Responder(settings, responder_prompt, metrics, claude, local, primer)
     chat = ChatService(settings, conversations, cache, insights, profiles, responder, metrics)
     background = [
-        asyncio.create_task(refresh_forever([withheld, insights, profiles, cache], settings.store_refresh_s)),
+        asyncio.create_task(refresh_forever([withheld, insights, profiles, cache, primer], settings.store_refresh_s)),
     ]
     return Services(
         settings,
@@ -132,6 +136,7 @@ async def open_services(settings: Settings) -> Services:
         insights,
         cache,
         profiles,
+        primer,
         responder,
         chat,
         claude,

@@ -34,6 +34,7 @@ def claude(fake_anthropic, monkeypatch):
     """The fake Messages API, reset for each test, with the SDK pointed at it through the environment."""
     fake_anthropic.mode, fake_anthropic.delay_s = "ok", 0.0
     fake_anthropic.requests.clear()
+    fake_anthropic.cache.clear()
     monkeypatch.setenv("ANTHROPIC_API_KEY", "test-key-not-a-secret")
     return fake_anthropic
 

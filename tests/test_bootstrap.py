@@ -9,7 +9,7 @@ import lancedb
 import pytest
 
 from jiwa.paths import PROJECT_ROOT
-from jiwa.store.schema import INSIGHTS_TABLE, RESPONSE_CACHE_TABLE
+from jiwa.store.schema import INSIGHTS_TABLE, PRIMER_TABLE, RESPONSE_CACHE_TABLE
 from pipelines import bootstrap
 from tests.support.server import free_port
 
@@ -32,6 +32,7 @@ def test_the_first_half_serves_the_curated_base_and_a_team_cache_without_a_model
     assert sources == {"curated"}
     cache = db.open_table(RESPONSE_CACHE_TABLE).to_arrow().to_pylist()
     assert {row["source"] for row in cache} == {"team"} and any(row["kind"] == "answer" for row in cache)
+    assert db.open_table(PRIMER_TABLE).count_rows() == 1
     assert time.perf_counter() - started < 120  # no model call anywhere: seconds, not minutes
 
     planned = {(run.job, run.tags.get("dagster/partition")) for run in bootstrap.runs_to_queue(instance)}
@@ -42,6 +43,7 @@ def test_the_first_half_serves_the_curated_base_and_a_team_cache_without_a_model
     }
     bootstrap.publish_without_a_model(instance)  # a second make run finds it all current
     assert len(lancedb.connect(data_uri).open_table(INSIGHTS_TABLE).tags.list()) == 1
+    assert len(lancedb.connect(data_uri).open_table(PRIMER_TABLE).tags.list()) == 1
 
 
 def test_the_second_half_queues_runs_in_a_real_dagster_ui(instance, tmp_path):

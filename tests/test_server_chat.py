@@ -40,7 +40,8 @@ async def test_chat_answers_with_claude_grounded_in_insights(client, claude):
 
     sent = claude.requests[-1]["body"]
     assert sent["model"] == "claude-haiku-4-5"
-    assert sent["system"][0]["cache_control"] == {"type": "ephemeral"}
+    # No primer is published here: the rules alone carry the breakpoint, too short to be cached.
+    assert sent["system"][0]["cache_control"] == {"type": "ephemeral", "ttl": "1h"}
     assert "<jiwa_data>" in sent["system"][1]["text"] and "aku malu" in sent["system"][1]["text"]
     assert sent["messages"] == [{"role": "user", "content": "aku malu bertanya tentang visa"}]
 
@@ -120,7 +121,8 @@ async def test_metrics_count_sources_stages_and_claude_cost(client, claude):
     text = (await client.get("/metrics")).text
     assert 'jiwa_replies_total{endpoint="chat",source="claude"} 1.0' in text
     assert 'jiwa_stage_seconds_count{stage="retrieval"}' in text
-    assert 'jiwa_claude_tokens_total{kind="cache_read",model="claude-haiku-4-5"} 80.0' in text
+    assert 'jiwa_claude_tokens_total{kind="input",model="claude-haiku-4-5"}' in text
+    assert 'jiwa_claude_prefix_cache_total{model="claude-haiku-4-5",outcome="miss"} 1.0' in text
     assert "jiwa_claude_cost_usd_total" in text
 
 

@@ -7,10 +7,11 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from jiwa.store.lance import table_embedder
+from jiwa.store.lance import sql_list, table_embedder
 from jiwa.store.schema import INSIGHTS_TABLE, SERVED_SOURCES
 
 _RESULT_COLUMNS = ["id", "topic", "category", "insight", "guidance", "tone_tags"]
+SERVED = f"source IN {sql_list(SERVED_SOURCES)}"
 _QUERY_WORDS = re.compile(r"\w+", re.UNICODE)
 
 
@@ -47,8 +48,7 @@ def search_insights(table, query_vector: np.ndarray, message: str, k: int = 5) -
             table.search(query_vector, vector_column_name="vector").distance_type("cosine").select(_RESULT_COLUMNS)
         )
         score_column = "_distance"
-    served = "source IN (" + ", ".join(f"'{source}'" for source in SERVED_SOURCES) + ")"
-    builder = builder.where(served, prefilter=True).nprobes(ANN_NPROBES).refine_factor(ANN_REFINE_FACTOR)
+    builder = builder.where(SERVED, prefilter=True).nprobes(ANN_NPROBES).refine_factor(ANN_REFINE_FACTOR)
     rows = builder.limit(k).to_list()
     return [
         InsightHit(
@@ -76,3 +76,11 @@ def published_vectors(db, schema, where: str) -> np.ndarray:
         return none
     rows = table.search().where(where).select(["vector"]).limit(None).to_arrow()
     return np.asarray(rows.column("vector").to_pylist(), dtype=np.float32).reshape(-1, dimension)
+
+
+def served_rows(db, columns: list[str]) -> tuple[list[dict], int | None]:
+    """The served insights' `columns` and the table version they were read at; none before the first publication."""
+    if INSIGHTS_TABLE not in db.table_names():
+        return [], None
+    table = db.open_table(INSIGHTS_TABLE)
+    return table.search().where(SERVED).select(columns).limit(None).to_list(), table.version

@@ -51,6 +51,26 @@ def insights_schema(embedding_model: str, dimension: int) -> pa.Schema:
     )
 
 
+PRIMER_TABLE = "cultural_primer"
+
+
+def primer_schema() -> pa.Schema:
+    """The cultural primer the server sends in Claude's cached prefix: one row, the latest, replaced when it changes."""
+    return pa.schema(
+        [
+            pa.field("id", pa.string(), nullable=False),  # the text's hash: an identical primer is not written again
+            pa.field("text", pa.string(), nullable=False),
+            pa.field("tokens", pa.int32(), nullable=False),  # the local estimate (jiwa.claude_cache)
+            pa.field("tokenizer", pa.string(), nullable=False),
+            pa.field("topics", pa.int32(), nullable=False),
+            pa.field("insights", pa.int32(), nullable=False),
+            pa.field("knowledge_version", pa.int64(), nullable=False),  # the cultural_insights version it distils
+            pa.field("built_at", pa.timestamp("us", tz="UTC"), nullable=False),
+            pa.field("run_id", pa.string()),
+        ]
+    )
+
+
 ANALYSES_TABLE = "conversation_analyses"
 PROFILES_TABLE = "jiwa_profiles"
 FINDINGS_TABLE = "nightly_findings"

@@ -21,6 +21,8 @@ class HealthController(Controller):
             "cultural_insights": services.insights.status(),
             "common_response_cache": services.cache.status(),
             "jiwa_profiles": services.profiles.status(),
+            # Missing before its first publication: Claude still answers, uncached, so the server stays ready.
+            "cultural_primer": services.primer.status(),
         }
         # Without its knowledge base, or with an unusable one, the server still answers, but is not ready: a load
         # balancer should prefer a server that grounds its replies.
@@ -34,6 +36,10 @@ class HealthController(Controller):
             ("cultural_insights", services.insights.status()),
             ("common_response_cache", services.cache.status()),
             ("jiwa_profiles", services.profiles.status()),
+            ("cultural_primer", services.primer.status()),
         ):
             services.metrics.store_loaded.labels(name).set(1 if status["loaded"] else 0)
+        for count in services.primer.counts:
+            services.metrics.claude_prefix_tokens.set(count.tokens)
+            services.metrics.claude_prefix_cacheable.labels(count.model).set(1 if count.cacheable else 0)
         return Response(services.metrics.render(), media_type="text/plain; version=0.0.4")

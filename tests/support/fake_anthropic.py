@@ -1,9 +1,14 @@
 """A local stand-in for Anthropic's Messages API, spoken to over HTTP by the real anthropic SDK.
 
 `mode` picks the behaviour of the next requests: ok, stream errors, 429, 529, timeout, malformed.
+
+Usage is counted with Jiwa's local tokenizer, and a `cache_control` breakpoint behaves like Anthropic's prompt
+cache: a prefix (the system blocks up to the breakpoint) of at least the model's documented minimum is written by
+the first request and read by the next identical ones within its time to live; `input_tokens` is what remains.
 """
 
 import asyncio
+import hashlib
 import json
 import socket
 import threading
@@ -15,13 +20,25 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, StreamingResponse
 from starlette.routing import Route
 
+from jiwa.claude_cache import cache_minimum, count_tokens
+
+_TTL_S = {"5m": 300.0, "1h": 3600.0}
+
 
 class FakeAnthropic:
     def __init__(self) -> None:
         self.mode = "ok"
         self.delay_s = 0.0
         self.requests: list[dict] = []
-        self.app = Starlette(routes=[Route("/v1/messages", self._messages, methods=["POST"])])
+        # (model, prefix hash) -> when the cached prefix expires, on time.monotonic()
+        self.cache: dict[tuple[str, str], float] = {}
+        self.usages: list[dict] = []  # what each answered request reported, for the cost benchmark
+        self.app = Starlette(
+            routes=[
+                Route("/v1/messages", self._messages, methods=["POST"]),
+                Route("/v1/messages/count_tokens", self._count_tokens, methods=["POST"]),
+            ]
+        )
         self.port = _free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self._server = uvicorn.Server(uvicorn.Config(self.app, host="127.0.0.1", port=self.port, log_level="warning"))
@@ -63,12 +80,8 @@ class FakeAnthropic:
         if self.mode == "malformed":
             return JSONResponse({"id": "msg_x", "type": "message", "content": "not a list"}, 200)
         text = self.reply_text(body)
-        usage = {
-            "input_tokens": 120,
-            "output_tokens": 30,
-            "cache_read_input_tokens": 80,
-            "cache_creation_input_tokens": 0,
-        }
+        usage = self.usage(body, text)
+        self.usages.append(usage)
         if body.get("stream"):
             return StreamingResponse(self._events(body, text, usage), media_type="text/event-stream")
         return JSONResponse(
@@ -84,6 +97,40 @@ class FakeAnthropic:
             }
         )
 
+    async def _count_tokens(self, request: Request):
+        body = await request.json()
+        self.requests.append({"headers": dict(request.headers), "body": body, "count_tokens": True})
+        blocks, _ = _system_blocks(body)
+        return JSONResponse({"input_tokens": sum(map(_tokens, blocks)) + _message_tokens(body)})
+
+    def usage(self, body: dict, text: str) -> dict:
+        blocks, breakpoint = _system_blocks(body)
+        total = sum(map(_tokens, blocks)) + _message_tokens(body)
+        usage = {
+            "input_tokens": total,
+            "output_tokens": count_tokens(text),
+            "cache_read_input_tokens": 0,
+            "cache_creation_input_tokens": 0,
+            "cache_creation": {"ephemeral_5m_input_tokens": 0, "ephemeral_1h_input_tokens": 0},
+        }
+        if breakpoint is None:
+            return usage
+        prefix = blocks[: breakpoint + 1]
+        prefix_tokens = sum(map(_tokens, prefix))
+        if prefix_tokens < cache_minimum(body["model"]):
+            return usage  # below the minimum Anthropic caches nothing, and says nothing
+        ttl = prefix[-1]["cache_control"].get("ttl", "5m")
+        key = (body["model"], hashlib.sha256(json.dumps([block["text"] for block in prefix]).encode()).hexdigest())
+        now = time.monotonic()
+        if self.cache.get(key, 0.0) > now:
+            usage["cache_read_input_tokens"] = prefix_tokens
+        else:
+            usage["cache_creation_input_tokens"] = prefix_tokens
+            usage["cache_creation"][f"ephemeral_{ttl}_input_tokens"] = prefix_tokens
+        self.cache[key] = now + _TTL_S[ttl]  # each use refreshes the entry
+        usage["input_tokens"] = total - prefix_tokens
+        return usage
+
     async def _events(self, body: dict, text: str, usage: dict):
         def event(name: str, payload: dict) -> str:
             return f"event: {name}\ndata: {json.dumps(payload)}\n\n"
@@ -96,6 +143,7 @@ class FakeAnthropic:
             "content": [],
             "stop_reason": None,
             "stop_sequence": None,
+            # As Anthropic streams it: input and cache usage at the start, the output count at the end.
             "usage": {**usage, "output_tokens": 1},
         }
         yield event("message_start", {"type": "message_start", "message": start})
@@ -118,6 +166,26 @@ class FakeAnthropic:
             },
         )
         yield event("message_stop", {"type": "message_stop"})
+
+
+def _system_blocks(body: dict) -> tuple[list[dict], int | None]:
+    """The system prompt as text blocks, and the index of the last one with a cache breakpoint."""
+    system = body.get("system") or []
+    blocks = [{"type": "text", "text": system}] if isinstance(system, str) else system
+    marked = [index for index, block in enumerate(blocks) if block.get("cache_control")]
+    return blocks, marked[-1] if marked else None
+
+
+def _tokens(block: dict) -> int:
+    return count_tokens(block.get("text", ""))
+
+
+def _message_tokens(body: dict) -> int:
+    total = 0
+    for message in body["messages"]:
+        content = message["content"]
+        total += count_tokens(content) if isinstance(content, str) else sum(map(_tokens, content))
+    return total
 
 
 def _free_port() -> int:

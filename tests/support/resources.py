@@ -2,6 +2,7 @@
 
 from assets.resources import (
     AnalysisResource,
+    ClaudeResource,
     EmbedderResource,
     KnowledgeResource,
     LearningResource,
@@ -24,4 +25,5 @@ def pipeline_resources(data_uri: str, llama=None, **analysis) -> dict:
         "analysis": AnalysisResource(**analysis),
         "knowledge": KnowledgeResource(),
         "learning": LearningResource(),
+        "claude": ClaudeResource(),
     }
