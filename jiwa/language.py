@@ -162,6 +162,142 @@ _FUNCTION_WORDS = {
         "maaf",
     },
 }
+# How people write to a chat: short, informal, abbreviated. Words of one language only (not "di", "per", "come").
+_CHAT_WORDS = {
+    "it": {
+        "moglie",
+        "marito",
+        "figli",
+        "bambini",
+        "anni",
+        "mesi",
+        "giorni",
+        "settimane",
+        "costo",
+        "prezzo",
+        "cmq",
+        "nn",
+        "perche",
+        "qual",
+        "quale",
+        "quali",
+        "dei",
+        "delle",
+        "degli",
+        "sul",
+        "sulla",
+        "ha",
+        "abbiamo",
+        "puoi",
+        "ancora",
+        "visto",
+        "permesso",
+        "rinnovo",
+        "rinnovare",
+        "serve",
+        "servono",
+        "tempi",
+        "ciò",
+        "però",
+        "già",
+    },
+    "en": {
+        "wife",
+        "husband",
+        "kids",
+        "long",
+        "many",
+        "where",
+        "when",
+        "why",
+        "which",
+        "will",
+        "year",
+        "years",
+        "month",
+        "months",
+        "week",
+        "weeks",
+        "day",
+        "days",
+        "price",
+        "pls",
+        "u",
+        "ur",
+        "im",
+        "dont",
+        "cant",
+        "anyone",
+        "know",
+        "did",
+        "was",
+        "were",
+        "been",
+        "or",
+        "if",
+        "just",
+        "still",
+        "take",
+        "takes",
+        "renew",
+    },
+    "id": {
+        "brp",
+        "gmn",
+        "yg",
+        "gak",
+        "nggak",
+        "ga",
+        "gk",
+        "tdk",
+        "aja",
+        "sih",
+        "kak",
+        "kok",
+        "udah",
+        "sdh",
+        "blm",
+        "lama",
+        "istri",
+        "suami",
+        "anak",
+        "bikin",
+        "gitu",
+        "gini",
+        "kapan",
+        "dimana",
+        "bayar",
+        "harga",
+        "tahun",
+        "bulan",
+        "hari",
+        "lagi",
+        "banget",
+        "bgt",
+        "dgn",
+        "utk",
+        "kpn",
+        "sy",
+        "mas",
+        "mbak",
+        "tapi",
+        "tp",
+        "kalo",
+        "klo",
+        "punya",
+        "cara",
+        "caranya",
+        "syarat",
+        "perpanjang",
+        "dapat",
+        "dapet",
+        "proses",
+        "urus",
+        "ngurus",
+    },
+}
+for _language, _words in _CHAT_WORDS.items():
+    _FUNCTION_WORDS[_language] |= _words
 _WORD = re.compile(r"[a-zàèéìòóù]+", re.IGNORECASE)
 
 
@@ -196,12 +332,15 @@ def supported(code: str | None) -> str | None:
     return base if base in LANGUAGES else None
 
 
-def reply_language(requested: str | None, message: str, remembered: str | None = None) -> str | None:
-    """The language of a reply: the client's explicit one, else the message's, else the one we remember of the user.
+def reply_language(
+    requested: str | None, message: str, remembered: str | None = None, conversation: str | None = None
+) -> str | None:
+    """The language of a reply: the client's explicit one, else the message's, else the conversation's so far, else
+    the one we remember of the user.
 
-    None when nothing tells: the responder then mirrors the user, and a text chosen in advance (a cached answer,
-    the fallback) is in DEFAULT_LANGUAGE.
+    None when nothing tells: the responder then mirrors the user, the cache leaves the message to it (a pre-written
+    answer would be in a language nobody chose), and the fallback text is in DEFAULT_LANGUAGE.
     """
     if requested:
         return requested[:2].lower()
-    return supported(detect_language(message)) or supported(remembered)
+    return supported(detect_language(message)) or supported(conversation) or supported(remembered)

@@ -8,7 +8,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
-from jiwa.language import DEFAULT_LANGUAGE, reply_language
+from jiwa.language import reply_language
 from jiwa.settings import Settings
 from serving.conversations import Conversation, ConversationStore
 from serving.errors import JiwaError, PayloadTooLarge
@@ -162,15 +162,25 @@ class ChatService:
         with self._timed(turn, "profile"):
             turn.grounding.profile = await self.profiles.lookup(owner.tenant.name, user_id)
         # The reply's language, the fallback text's included.
-        turn.grounding.language = reply_language(language, message, (turn.grounding.profile or {}).get("language"))
-        with self._timed(turn, "cache"):
-            hit = await self.cache.lookup(
-                message,
-                turn.grounding.language or DEFAULT_LANGUAGE,
-                turn.grounding.profile,
-                (owner.tenant.name, user_id),
-                self._so_far(owner.tenant.name, user_id, turn.history),
-            )
+        turn.grounding.language = reply_language(
+            language,
+            message,
+            (turn.grounding.profile or {}).get("language"),
+            conversation=next(
+                (t.language for t in reversed(conversation.turns) if t.role == "assistant" and t.language), None
+            ),
+        )
+        hit = None
+        # With no language to answer in, a pre-written text would be in one nobody chose: Claude mirrors the user.
+        if turn.grounding.language:
+            with self._timed(turn, "cache"):
+                hit = await self.cache.lookup(
+                    message,
+                    turn.grounding.language,
+                    turn.grounding.profile,
+                    (owner.tenant.name, user_id),
+                    self._so_far(owner.tenant.name, user_id, turn.history),
+                )
         if hit:
             turn.cached = Reply(hit.reply, source="cache")
             turn.cache_intent, turn.cache_answer = hit.intent, hit.answer_id

@@ -190,7 +190,11 @@ class Responder:
         self.metrics.claude_prefix_cache.labels(
             model, "read" if cache_read else "write" if cache_write else "miss"
         ).inc()
-        return Reply(text.strip(), source="claude", model=model, input_tokens=input_tokens, output_tokens=output_tokens)
+        # The whole prompt, cached parts included, as clients count it (OpenAI's prompt_tokens); the cost is above.
+        prompt_tokens = input_tokens + cache_read + cache_write
+        return Reply(
+            text.strip(), source="claude", model=model, input_tokens=prompt_tokens, output_tokens=output_tokens
+        )
 
     async def local_or_fallback(
         self, history: list[dict], message: str, grounding: Grounding, deadline: float

@@ -28,10 +28,12 @@ def test_openai_sdk_gets_a_completion(jiwa, claude):
     assert completion.choices[0].message.role == "assistant"
     assert "Cos'è il KITAS?" in completion.choices[0].message.content
     assert completion.system_fingerprint == "claude"
+    reported = claude.usages[-1]  # what Claude said it read (cached or not) and wrote
+    prompt = reported["input_tokens"] + reported["cache_read_input_tokens"] + reported["cache_creation_input_tokens"]
     assert (completion.usage.prompt_tokens, completion.usage.completion_tokens, completion.usage.total_tokens) == (
-        120,
-        30,
-        150,
+        prompt,
+        reported["output_tokens"],
+        prompt + reported["output_tokens"],
     )
     sent = claude.requests[-1]["body"]
     # The client's system message is not an instruction to Jiwa; its user/assistant turns are the history.
