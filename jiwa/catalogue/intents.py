@@ -10,7 +10,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from jiwa.catalogue import CATALOGUE_DIR
-from jiwa.intent_matching import IntentRule, MatcherSpec
+from jiwa.intent_matching import IntentRule, MatcherSpec, normalize
 from jiwa.language import LANGUAGES
 from jiwa.llm.outputs import PLACEHOLDER, states_a_number
 
@@ -46,6 +46,8 @@ class Fact(BaseModel):
     unit: Localized = ""
     as_of: date
     source: str = Field(min_length=5)
+    # When the team means to check the value again; what happens once it passes is decided by its readers.
+    review_by: date | None = None
 
     @model_validator(mode="after")
     def _every_language(self) -> Fact:
@@ -53,6 +55,8 @@ class Fact(BaseModel):
             field = getattr(self, name)
             if isinstance(field, dict) and set(field) != set(LANGUAGES):
                 raise ValueError(f"{name} written per language must give exactly {', '.join(LANGUAGES)}")
+        if self.review_by is not None and self.review_by <= self.as_of:
+            raise ValueError("review_by must come after as_of")
         return self
 
     def render(self, language: str = "en") -> str:
@@ -76,6 +80,8 @@ class Intent(BaseModel):
     max_words: int = Field(default=24, ge=1)
     phrasings: dict[str, tuple[str, ...]]
     reference: dict[str, str]
+    # Questions that share the intent's key terms but ask something else: the cache must leave them to the responder.
+    near_misses: dict[str, tuple[str, ...]] = {}
 
 
 class IntentCatalogue(BaseModel):
@@ -91,6 +97,14 @@ class IntentCatalogue(BaseModel):
         missing = [intent for intent in REQUIRED_INTENTS if intent not in self.intents]
         if missing:
             raise ValueError(f"intents {', '.join(missing)} are required; add them to {INTENTS_PATH.name}")
+        groups_of: dict[str, list[str]] = {}
+        for group, group_terms in self.terms.items():
+            for term in group_terms:
+                groups_of.setdefault(normalize(term), []).append(group)
+        # The matcher keeps one group per term, so a term listed twice would silently leave one of its groups.
+        shared = {term: groups for term, groups in groups_of.items() if len(groups) > 1}
+        if shared:
+            raise ValueError(f"terms listed in more than one group: {shared}")
         for name, intent in self.intents.items():
             unknown = [g for g in (*intent.require, *intent.optional) if g not in self.terms]
             if unknown:
