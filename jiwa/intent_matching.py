@@ -18,6 +18,22 @@ import numpy as np
 
 _TOKEN = re.compile(r"[\w'’-]+")
 _MIN_FUZZY_LENGTH = 5
+# Words one letter away from another word that asks something else: "quando" (when) is one edit from "quanto"
+# (how much), "molta" from "multa" (fine), "conti" from "costi". Read as a typo, they would turn a question about
+# when into one about price, so they are matched exactly or not at all: never corrected, never a correction.
+EXACT_ONLY = frozenset(
+    {
+        # Question words.
+        *("when", "what", "where", "which", "while", "whose", "how", "much", "many", "long"),
+        *("quando", "quanto", "quanta", "quanti", "quante", "quale", "quali", "dove", "come", "cosa", "perché"),
+        *("perche", "mentre"),
+        *("kapan", "berapa", "apa", "mana", "dimana", "siapa", "kenapa", "mengapa", "bagaimana", "gimana"),
+        # Short words with a near neighbour of another meaning.
+        *("molto", "molta", "molti", "multa", "multe", "conto", "conti", "costo", "costi", "prima", "dopo"),
+        *("before", "after", "sebelum", "sesudah", "setelah", "belum", "sudah", "tanpa", "senza", "without"),
+        *("tunggal", "batas", "termine"),  # single / limit / term: not tinggal (stay), batal (cancel), termina (ends)
+    }
+)
 
 
 @dataclass(frozen=True)
@@ -70,14 +86,19 @@ def normalize(text: str) -> str:
 
 
 class TermFinder:
-    """Which term groups a text mentions: whole words, longest phrase first, one typo tolerated in long words."""
+    """Which term groups a text mentions: whole words, longest phrase first, one typo tolerated in long words
+    (never in EXACT_ONLY ones)."""
 
     def __init__(self, terms: dict[str, tuple[str, ...]]) -> None:
         self._group_of = {normalize(term): group for group, group_terms in terms.items() for term in group_terms}
         phrases = sorted(self._group_of, key=len, reverse=True)
         # A term may follow an apostrophe, as in Italian elision ("l'npwp").
         self._pattern = re.compile(r"(?<!\w)(" + "|".join(re.escape(p) for p in phrases) + r")(?!\w)")
-        self._single_words = [term for term in self._group_of if " " not in term and len(term) >= _MIN_FUZZY_LENGTH - 1]
+        self._single_words = [
+            term
+            for term in self._group_of
+            if " " not in term and len(term) >= _MIN_FUZZY_LENGTH - 1 and term not in EXACT_ONLY
+        ]
 
     def groups(self, text: str) -> set[str]:
         normalized = normalize(text)
@@ -88,7 +109,11 @@ class TermFinder:
             covered[match.start() : match.end()] = [True] * (match.end() - match.start())
         for token in _TOKEN.finditer(normalized):
             word = token.group().strip("'-")
-            if len(word) >= _MIN_FUZZY_LENGTH and not any(covered[token.start() : token.end()]):
+            if (
+                len(word) >= _MIN_FUZZY_LENGTH
+                and word not in EXACT_ONLY
+                and not any(covered[token.start() : token.end()])
+            ):
                 group = self._fuzzy_group(word)
                 if group:
                     found.add(group)

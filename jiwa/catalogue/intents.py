@@ -11,7 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from jiwa.catalogue import CATALOGUE_DIR
 from jiwa.catalogue.welcome import WELCOME_BACK_PATH, load_welcome_back
-from jiwa.intent_matching import IntentRule, MatcherSpec
+from jiwa.intent_matching import IntentRule, MatcherSpec, normalize
 from jiwa.language import LANGUAGES
 from jiwa.llm.outputs import PLACEHOLDER, states_a_number
 
@@ -47,6 +47,8 @@ class Fact(BaseModel):
     unit: Localized = ""
     as_of: date
     source: str = Field(min_length=5)
+    # When the team means to check the value again; what happens once it passes is decided by its readers.
+    review_by: date | None = None
 
     @model_validator(mode="after")
     def _every_language(self) -> Fact:
@@ -54,6 +56,8 @@ class Fact(BaseModel):
             field = getattr(self, name)
             if isinstance(field, dict) and set(field) != set(LANGUAGES):
                 raise ValueError(f"{name} written per language must give exactly {', '.join(LANGUAGES)}")
+        if self.review_by is not None and self.review_by <= self.as_of:
+            raise ValueError("review_by must come after as_of")
         return self
 
     def grounding(self, fact_id: str) -> dict:
@@ -62,6 +66,7 @@ class Fact(BaseModel):
             "id": fact_id,
             "value": {language: self.render(language) for language in LANGUAGES},
             "as_of": self.as_of.isoformat(),
+            "review_by": self.review_by.isoformat() if self.review_by else None,
             "source": self.source,
         }
 
@@ -86,6 +91,8 @@ class Intent(BaseModel):
     max_words: int = Field(default=24, ge=1)
     phrasings: dict[str, tuple[str, ...]]
     reference: dict[str, str]
+    # Questions that share the intent's key terms but ask something else: the cache must leave them to the responder.
+    near_misses: dict[str, tuple[str, ...]] = {}
 
 
 class IntentCatalogue(BaseModel):
@@ -103,6 +110,14 @@ class IntentCatalogue(BaseModel):
         missing = [intent for intent in REQUIRED_INTENTS if intent not in self.intents]
         if missing:
             raise ValueError(f"intents {', '.join(missing)} are required; add them to {INTENTS_PATH.name}")
+        groups_of: dict[str, list[str]] = {}
+        for group, group_terms in self.terms.items():
+            for term in group_terms:
+                groups_of.setdefault(normalize(term), []).append(group)
+        # The matcher keeps one group per term, so a term listed twice would silently leave one of its groups.
+        shared = {term: groups for term, groups in groups_of.items() if len(groups) > 1}
+        if shared:
+            raise ValueError(f"terms listed in more than one group: {shared}")
         for name, intent in self.intents.items():
             unknown = [g for g in (*intent.require, *intent.optional) if g not in self.terms]
             if unknown:
