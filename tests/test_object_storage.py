@@ -54,7 +54,7 @@ async def test_every_store_lives_in_the_bucket_and_forgetting_reaches_it(s3, cla
     app = create_app(server_settings(data_uri, claude.url, conversations_url=conversations))
     async with AsyncTestClient(app=app) as client:
         grounded = await client.post(
-            "/v1/chat", json={"user_id": "ana", "message": f"maaf aku malu {CANARY}"}, headers=auth()
+            "/v1/chat", json={"user_id": "ana", "message": f"aku malu bertanya soal {CANARY}"}, headers=auth()
         )
         assert grounded.status_code == 200 and grounded.json()["insight_ids"]
         cached = await client.post(
