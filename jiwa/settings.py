@@ -5,6 +5,7 @@ and read the environment when a run launches, never when a module is imported.""
 
 from __future__ import annotations
 
+from datetime import date
 from functools import lru_cache
 
 from pydantic import Field, field_validator, model_validator
@@ -297,6 +298,11 @@ class Settings(StoreSettings, ClaudeSettings):
         default=10.0, gt=0, description="Longest wait for the next part of a request body before a 408."
     )
     rate_limit_per_minute: int = Field(default=120, ge=1, description="Requests per API key per minute.")
+    facts_review_date: date | None = Field(
+        default=None,
+        description="The day the cache compares each curated fact's review_by with; empty: today (UTC). Set it only "
+        "to replay a past or simulated day.",
+    )
     retrieval_k: int = Field(default=4, ge=1, le=20, description="At most this many insights ground a reply.")
     retrieval_min_similarity: float = Field(
         default=0.25,

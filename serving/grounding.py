@@ -36,6 +36,7 @@ def data_block(prompt: Prompt, grounding: Grounding) -> str:
             "last_checked": fact["as_of"],
             "source": fact["source"],
         }
+        | ({"review_overdue": True} if fact.get("review_overdue") else {})
         for fact in grounding.facts
     ]
     # The memory's block form: each remembered value with how sure Jiwa is now and how old it is.

@@ -5,6 +5,7 @@ import json
 import logging
 from collections import OrderedDict
 from dataclasses import dataclass
+from datetime import UTC, date, datetime
 
 import numpy as np
 
@@ -78,8 +79,16 @@ class ResponseCache:
     """The latest published common_response_cache version in memory, swapped whole when it changes; a tenant's
     lookups leave out the answers its users' feedback withheld."""
 
-    def __init__(self, data_uri: str, embedder: Embedder, queries: QueryEmbedder, withheld: Withheld) -> None:
+    def __init__(
+        self,
+        data_uri: str,
+        embedder: Embedder,
+        queries: QueryEmbedder,
+        withheld: Withheld,
+        review_date: date | None = None,
+    ) -> None:
         self._published = PublishedTable(data_uri, RESPONSE_CACHE_TABLE, embedder)
+        self._review_date = review_date
         self._queries = queries
         self._withheld = withheld
         self._snapshot: _Snapshot | None = None
@@ -143,6 +152,8 @@ class ResponseCache:
         result = snapshot.matcher.confirm(intent, await self._queries.embed(message), groups)
         if result.intent is None:
             return None
+        if self._overdue(snapshot, snapshot.facts_of_intent.get(result.intent, ())):
+            return None  # a figure past its review date goes to Claude, marked with the day it was last checked
         withheld = self._withheld.ids.get(user[0], frozenset())
         variants = [v for v in snapshot.answers.get((result.intent, lang), ()) if v.id not in withheld]
         # A returning user's greeting, in a new conversation, is a welcome back; nobody else's is.
@@ -175,7 +186,16 @@ class ResponseCache:
                 for fact_id in snapshot.facts_of_intent.get(rule.intent, ())
             }
         )
-        return [snapshot.facts[fact_id] for fact_id in named[:MAX_GROUNDING_FACTS]]
+        overdue = self._overdue(snapshot, named)
+        return [
+            snapshot.facts[fact_id] | ({"review_overdue": True} if fact_id in overdue else {})
+            for fact_id in named[:MAX_GROUNDING_FACTS]
+        ]
+
+    def _overdue(self, snapshot: _Snapshot, fact_ids) -> set[str]:
+        """Which of these facts are past the day the team meant to check them again."""
+        today = (self._review_date or datetime.now(UTC).date()).isoformat()
+        return {fact_id for fact_id in fact_ids if (snapshot.facts[fact_id].get("review_by") or "9999-12-31") < today}
 
     def status(self) -> dict:
         if self._snapshot is None:
@@ -184,6 +204,8 @@ class ResponseCache:
             "loaded": True,
             "version": self._snapshot.version,
             "intents": len({i for i, _ in self._snapshot.answers}),
+            # The team's facts past review: their intents are left to Claude until the facts are refreshed.
+            "facts_past_review": sorted(self._overdue(self._snapshot, self._snapshot.facts)),
         }
 
     def _rotate(self, intent: str, variants: list[_Variant], profile: dict, user: tuple[str, str]) -> _Variant:

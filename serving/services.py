@@ -109,7 +109,7 @@ async def open_services(settings: Settings) -> Services:
         Relevance(settings.retrieval_min_similarity, settings.retrieval_max_gap),
     )
     profiles = ProfileStore(settings.data_uri, settings.profile_prompt_chars, repository, Fading.of(settings))
-    cache = ResponseCache(settings.data_uri, embedder, insights.queries, withheld)
+    cache = ResponseCache(settings.data_uri, embedder, insights.queries, withheld, settings.facts_review_date)
     responder_prompt = load_prompt("responder")
     primer = PrimerStore(settings.data_uri, settings, responder_prompt.system.strip())
     # What feedback withheld first, so the stores built from it see the same scores.

@@ -22,7 +22,7 @@ from serving.app import create_app
 from tests.support.fakes import FakeLlamaResource
 from tests.support.intent_eval import load_cases, score
 from tests.support.resources import pipeline_resources
-from tests.support.server import auth, publish_profile, server_settings
+from tests.support.server import FACTS_CHECKED_ON, auth, publish_profile, server_settings
 
 
 def _resources(data_uri, script=None):
@@ -294,7 +294,7 @@ def test_a_cache_table_not_yet_filled_is_skipped_and_the_next_version_served(dat
 
     schema = response_cache_schema(embedder.model_name, embedder.dimension)
     upsert(lancedb.connect(data_uri), RESPONSE_CACHE_TABLE, schema, pa.Table.from_pylist([], schema=schema))
-    cache = ResponseCache(data_uri, embedder, QueryEmbedder(embedder), Withheld(data_uri))
+    cache = ResponseCache(data_uri, embedder, QueryEmbedder(embedder), Withheld(data_uri), FACTS_CHECKED_ON)
     cache.refresh()  # the table exists with no rows yet, as between the two commits of its first publish
     assert cache.status()["loaded"] is False
     publish_cache(data_uri, paraphrases_per_language=0, variants_per_language=0)

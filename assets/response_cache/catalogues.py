@@ -25,11 +25,11 @@ def curated_facts() -> dg.Output[CuratedFacts]:
         metadata={
             "facts": len(facts.facts),
             "oldest_as_of": str(min(fact.as_of for fact in facts.facts.values())),
-            "next_review_by": str(min((f.review_by for f in facts.facts.values() if f.review_by), default="")),
+            "next_review_by": str(min(fact.review_by for fact in facts.facts.values())),
             "preview": markdown_table(
                 ["fact", "value", "as of", "review by", "source"],
                 (
-                    [key, fact.render("en"), fact.as_of, fact.review_by or "", fact.source]
+                    [key, fact.render("en"), fact.as_of, fact.review_by, fact.source]
                     for key, fact in sorted(facts.facts.items())
                 ),
             ),

@@ -47,8 +47,8 @@ class Fact(BaseModel):
     unit: Localized = ""
     as_of: date
     source: str = Field(min_length=5)
-    # When the team means to check the value again; what happens once it passes is decided by its readers.
-    review_by: date | None = None
+    # When the team means to check the value again: past it, the cache leaves the answers citing it to Claude.
+    review_by: date
 
     @model_validator(mode="after")
     def _every_language(self) -> Fact:
@@ -56,7 +56,7 @@ class Fact(BaseModel):
             field = getattr(self, name)
             if isinstance(field, dict) and set(field) != set(LANGUAGES):
                 raise ValueError(f"{name} written per language must give exactly {', '.join(LANGUAGES)}")
-        if self.review_by is not None and self.review_by <= self.as_of:
+        if self.review_by <= self.as_of:
             raise ValueError("review_by must come after as_of")
         return self
 
@@ -66,7 +66,7 @@ class Fact(BaseModel):
             "id": fact_id,
             "value": {language: self.render(language) for language in LANGUAGES},
             "as_of": self.as_of.isoformat(),
-            "review_by": self.review_by.isoformat() if self.review_by else None,
+            "review_by": self.review_by.isoformat(),
             "source": self.source,
         }
 

@@ -1,12 +1,13 @@
 """Fixtures for server tests: settings on a temp data dir, API keys, a published insight table."""
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import dagster as dg
 import lancedb
 import pyarrow as pa
 
 from assets.knowledge import cultural_insights, cultural_topics
+from jiwa.catalogue.intents import load_facts
 from jiwa.profile import Profile, Remembered
 from jiwa.settings import Settings
 from jiwa.store.analyses import profile_id
@@ -21,9 +22,15 @@ def auth(tenant: str = "acme") -> dict[str, str]:
     return {"Authorization": f"Bearer {KEYS[tenant]}"}
 
 
+# A day on which every team fact is within its review date, so that what the cache serves in a test does not
+# depend on the day the test runs (tests of expiry pick their own day).
+FACTS_CHECKED_ON = min(fact.review_by for fact in load_facts().facts.values()) - timedelta(days=1)
+
+
 def server_settings(data_uri: str, anthropic_url: str = "", **overrides) -> Settings:
     fields = dict(
         data_uri=data_uri,
+        facts_review_date=FACTS_CHECKED_ON,
         local_responder=False,
         anthropic_base_url=anthropic_url,
         claude_timeout_s=1.0,
@@ -175,6 +182,7 @@ def start_server_process(data_uri: str, claude_url: str, port: int, log_file=Non
         "JIWA_ANTHROPIC_BASE_URL": claude_url,
         "JIWA_LOCAL_RESPONDER": "false",
         "JIWA_API_KEYS": server_settings(data_uri).api_keys,
+        "JIWA_FACTS_REVIEW_DATE": FACTS_CHECKED_ON.isoformat(),
         **env,
     }
     process = subprocess.Popen(
