@@ -72,6 +72,7 @@ bench: install
 	$(BIN)/python -m bench.server_load
 	$(BIN)/python -m bench.analysis
 	$(BIN)/python -m bench.cache_matching
+	$(BIN)/python -m bench.cache_coverage
 	$(BIN)/python -m bench.languages
 	$(BIN)/python -m bench.first_answer
 	$(BIN)/python -m bench.nightly
