@@ -14,6 +14,7 @@ import asyncio
 import tempfile
 from collections import Counter
 from dataclasses import dataclass
+from datetime import date
 from pathlib import Path
 
 import yaml
@@ -75,10 +76,13 @@ def unknown_intents(questions: list[dict]) -> set[str]:
     return {name for q in questions for name in q["answered_by"]} - known
 
 
-async def serve(questions: list[dict], data_uri: str, embedder: Embedder) -> list[Outcome]:
-    """Each question through the server's language choice and cache lookup, on the cache published at data_uri."""
+async def serve(
+    questions: list[dict], data_uri: str, embedder: Embedder, review_date: date | None = None
+) -> list[Outcome]:
+    """Each question through the server's language choice and cache lookup, on the cache published at data_uri, with
+    the facts' review dates compared with review_date (None: today)."""
     queries = QueryEmbedder(embedder)
-    cache = ResponseCache(data_uri, embedder, queries, Withheld(data_uri))
+    cache = ResponseCache(data_uri, embedder, queries, Withheld(data_uri), review_date)
     cache.refresh()
     if not cache.status()["loaded"]:
         raise RuntimeError(f"no common_response_cache published under {data_uri}")
@@ -131,7 +135,9 @@ def _rules_failed(spec, intents: list[str], groups: set[str], text: str) -> dict
     return failed
 
 
-def coverage(questions: list[dict], embedder: Embedder, data_uri: str | None = None) -> list[Outcome]:
+def coverage(
+    questions: list[dict], embedder: Embedder, data_uri: str | None = None, review_date: date | None = None
+) -> list[Outcome]:
     """Publish the team's cache (in data_uri, else a temp folder) and serve every question from it."""
     from tests.support.resources import pipeline_resources
     from tests.support.server import publish_team_cache
@@ -139,7 +145,7 @@ def coverage(questions: list[dict], embedder: Embedder, data_uri: str | None = N
     with tempfile.TemporaryDirectory(prefix="jiwa-coverage-") as folder:
         data_uri = data_uri or str(Path(folder) / "stores")
         publish_team_cache(pipeline_resources(data_uri))
-        return asyncio.run(serve(questions, data_uri, embedder))
+        return asyncio.run(serve(questions, data_uri, embedder, review_date))
 
 
 def _share(part: int, whole: int) -> float:
@@ -190,6 +196,8 @@ def summarise(outcomes: list[Outcome]) -> dict:
 def _reason_group(reason: str) -> str:
     if reason.startswith("similarity"):
         return "similarity below threshold"
+    if reason.startswith("closer to a near miss"):
+        return "closer to a near miss"
     if reason.startswith("ambiguous"):
         return "ambiguous between intents"
     return reason
@@ -198,12 +206,21 @@ def _reason_group(reason: str) -> str:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--smoke", action="store_true", help=f"Only the first {SMOKE_PER_LANGUAGE} per language.")
+    parser.add_argument(
+        "--on",
+        type=date.fromisoformat,
+        default=None,
+        help="The day the facts' review dates are compared with (default: today; facts past review are not served).",
+    )
     args = parser.parse_args()
     questions = load_questions(smoke=args.smoke)
     unknown = unknown_intents(questions)
     if unknown:
         raise SystemExit(f"answered_by names intents the catalogue lacks: {sorted(unknown)}")
-    report = summarise(coverage(questions, Embedder()))
+    report = {
+        "facts_review_day": str(args.on or "today"),
+        **summarise(coverage(questions, Embedder(), review_date=args.on)),
+    }
     columns = ("questions", "served", "served_share", "wrong", "wrong_language", "answerable", "answerable_share")
     print(f"{'':6}" + "".join(f"{c:>18}" for c in columns))
     for name, row in [*report["by_language"].items(), ("all", report["all"])]:

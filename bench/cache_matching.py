@@ -12,42 +12,32 @@ import time
 import numpy as np
 
 from bench.common import percentiles_ms, save
-from jiwa.catalogue.intents import load_intents
+from jiwa.catalogue.intents import load_intents, seed_matcher
 from jiwa.embedding import Embedder
 from jiwa.followups import left_to_the_responder
 from jiwa.intent_matching import IntentMatcher, MatcherSpec
 from jiwa.language import LANGUAGES
 from jiwa.settings import KnowledgeSettings, StoreSettings
 from jiwa.store.lance import connect
-from jiwa.store.schema import CACHE_PHRASING, CACHE_SPEC, RESPONSE_CACHE_TABLE
+from jiwa.store.schema import CACHE_NEAR_MISS, CACHE_PHRASING, CACHE_SPEC, RESPONSE_CACHE_TABLE
 from tests.support.intent_eval import load_cases, score
 
 
-def _phrasings(embedder: Embedder) -> tuple[MatcherSpec, list[str], np.ndarray, str]:
+def _matcher(embedder: Embedder) -> tuple[IntentMatcher, str]:
     db = connect(StoreSettings().data_uri)
     if RESPONSE_CACHE_TABLE in db.table_names():
         rows = db.open_table(RESPONSE_CACHE_TABLE).to_arrow().to_pylist()
         spec = MatcherSpec.from_json(next(r["text"] for r in rows if r["kind"] == CACHE_SPEC))
         phrasings = [r for r in rows if r["kind"] == CACHE_PHRASING]
-        return (
+        near_misses = [r["vector"] for r in rows if r["kind"] == CACHE_NEAR_MISS]
+        matcher = IntentMatcher(
             spec,
             [r["intent"] for r in phrasings],
             np.asarray([r["vector"] for r in phrasings], dtype=np.float32),
-            "published table",
+            np.asarray(near_misses, dtype=np.float32) if near_misses else None,
         )
-    catalogue = load_intents()
-    pairs = [
-        (name, text)
-        for name, intent in catalogue.intents.items()
-        for texts in intent.phrasings.values()
-        for text in texts
-    ]
-    return (
-        catalogue.spec(KnowledgeSettings().cache_min_similarity),
-        [n for n, _ in pairs],
-        embedder.embed([t for _, t in pairs]),
-        "team seeds",
-    )
+        return matcher, "published table"
+    return seed_matcher(load_intents(), embedder.embed, KnowledgeSettings().cache_min_similarity), "team seeds"
 
 
 def main() -> None:
@@ -55,7 +45,8 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=20, help="Passes over the set for the latency figures.")
     args = parser.parse_args()
     embedder = Embedder()
-    spec, intents, vectors, origin = _phrasings(embedder)
+    jiwa, origin = _matcher(embedder)
+    spec, (intents, vectors) = jiwa.spec, jiwa.phrasings
     cases = load_cases()
     embed_seconds = []
     for case in cases:
@@ -71,7 +62,6 @@ def main() -> None:
         "positives": sum(c.intent is not None for c in cases),
         "query_embedding": percentiles_ms(embed_seconds),
     }
-    jiwa = IntentMatcher(spec, intents, vectors)
     timings = []
     for _ in range(args.repeat):
         result = score(lambda message, vector: jiwa.match(message, vector).intent, cases, queries)

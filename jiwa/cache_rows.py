@@ -8,11 +8,17 @@ import numpy as np
 
 from jiwa.catalogue.intents import CuratedFacts, fill_facts
 from jiwa.intent_matching import MatcherSpec
-from jiwa.store.schema import CACHE_ANSWER, CACHE_FACT, CACHE_PHRASING, CACHE_SPEC
+from jiwa.store.schema import CACHE_ANSWER, CACHE_FACT, CACHE_NEAR_MISS, CACHE_PHRASING, CACHE_SPEC
 
 
 def cache_rows(
-    spec: MatcherSpec, phrasings: list[tuple], vectors: np.ndarray, answers: list[tuple], facts: CuratedFacts
+    spec: MatcherSpec,
+    phrasings: list[tuple],
+    vectors: np.ndarray,
+    answers: list[tuple],
+    facts: CuratedFacts,
+    near_misses: list[tuple] = (),
+    near_miss_vectors: np.ndarray | None = None,
 ) -> list[dict]:
     """The table's rows: the matcher's spec, the curated facts, phrasings (intent, language, text, source) with their
     vectors, and answers (intent, language, style, template, source) with the facts filled in per language."""
@@ -59,6 +65,23 @@ def cache_rows(
                 "template": None,
                 "text": text,
                 "source": source,
+                "facts_version": version,
+                "vector": vector.tolist(),
+            }
+        )
+    for index, ((intent, lang, text), vector) in enumerate(
+        zip(near_misses, near_miss_vectors if near_miss_vectors is not None else [], strict=True)
+    ):
+        rows.append(
+            {
+                "id": f"near_miss:{intent}:{lang}:{index}",
+                "kind": CACHE_NEAR_MISS,
+                "intent": intent,
+                "language": lang,
+                "style": None,
+                "template": None,
+                "text": text,
+                "source": "team",
                 "facts_version": version,
                 "vector": vector.tolist(),
             }

@@ -153,11 +153,27 @@ class MatchResult:
 
 
 class IntentMatcher:
-    def __init__(self, spec: MatcherSpec, phrasing_intents: list[str], phrasing_vectors: np.ndarray) -> None:
+    def __init__(
+        self,
+        spec: MatcherSpec,
+        phrasing_intents: list[str],
+        phrasing_vectors: np.ndarray,
+        near_miss_vectors: np.ndarray | None = None,
+    ) -> None:
         self.spec = spec
         self.finder = TermFinder(spec.terms)
         self._intents = np.asarray(phrasing_intents)
         self._vectors = np.asarray(phrasing_vectors, dtype=np.float32)
+        # The team's near misses: questions that use an intent's words to ask something its answer does not say.
+        self._near_misses = np.asarray(
+            near_miss_vectors if near_miss_vectors is not None else np.zeros((0, self._vectors.shape[-1] or 1)),
+            dtype=np.float32,
+        )
+
+    @property
+    def phrasings(self) -> tuple[np.ndarray, np.ndarray]:
+        """The intent of each phrasing and its vector."""
+        return self._intents, self._vectors
 
     def candidate(self, message: str) -> tuple[str | None, set[str], str]:
         """The one intent whose term rules the message satisfies, or None and why not."""
@@ -193,4 +209,12 @@ class IntentMatcher:
             return MatchResult(
                 None, intent, similarity, f"similarity {similarity:.2f} below {self.spec.min_similarity}", groups
             )
+        if len(self._near_misses):
+            # Sharing an intent's words is not asking its question: a message closer to one of the team's near
+            # misses (of any intent) than to the intent's own phrasings is left to the responder.
+            closest_miss = float(np.max(self._near_misses @ np.asarray(vector, dtype=np.float32)))
+            if closest_miss >= similarity:
+                return MatchResult(
+                    None, intent, similarity, f"closer to a near miss ({closest_miss:.2f} >= {similarity:.2f})", groups
+                )
         return MatchResult(intent, intent, similarity, "", groups)

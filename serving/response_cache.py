@@ -17,6 +17,7 @@ from jiwa.intent_matching import IntentMatcher, MatcherSpec
 from jiwa.store.schema import (
     CACHE_ANSWER,
     CACHE_FACT,
+    CACHE_NEAR_MISS,
     CACHE_PHRASING,
     CACHE_SPEC,
     RESPONSE_CACHE_TABLE,
@@ -117,10 +118,12 @@ class ResponseCache:
         for row in rows:
             if row["kind"] == CACHE_ANSWER:
                 facts_of_intent.setdefault(row["intent"], set()).update(placeholders(row["template"]) & facts.keys())
+        near_misses = [row["vector"] for row in rows if row["kind"] == CACHE_NEAR_MISS]
         matcher = IntentMatcher(
             MatcherSpec.from_json(spec),
             [row["intent"] for row in phrasings],
             np.asarray([row["vector"] for row in phrasings], dtype=np.float32).reshape(len(phrasings), -1),
+            np.asarray(near_misses, dtype=np.float32).reshape(len(near_misses), -1) if near_misses else None,
         )
         self._snapshot = _Snapshot(
             version, matcher, answers, facts, {intent: frozenset(ids) for intent, ids in facts_of_intent.items()}

