@@ -74,7 +74,7 @@ async def test_a_refreshed_fact_brings_its_answers_back_after_the_rebuild(client
 
 
 @pytest.mark.parametrize(("review_by", "passed"), [(date(2000, 1, 1), False), (date(2999, 1, 1), True)])
-def test_the_review_check_warns_while_a_fact_is_past_its_date(monkeypatch, review_by, passed):
+def test_the_review_check_warns_while_a_fact_is_past_its_date(monkeypatch, resources, review_by, passed):
     stale = FACTS.model_copy(
         update={
             "facts": {
@@ -84,7 +84,9 @@ def test_the_review_check_warns_while_a_fact_is_past_its_date(monkeypatch, revie
         }
     )
     monkeypatch.setattr("assets.response_cache.catalogues.load_facts", lambda: stale)
-    result = dg.materialize([curated_facts, facts_reviewed_in_time], instance=dg.DagsterInstance.ephemeral())
+    result = dg.materialize(
+        [curated_facts, facts_reviewed_in_time], resources=resources, instance=dg.DagsterInstance.ephemeral()
+    )
     (evaluation,) = result.get_asset_check_evaluations()
     assert evaluation.passed is passed
     assert evaluation.severity == dg.AssetCheckSeverity.WARN  # yellow in the UI, never blocking the cache

@@ -1,7 +1,6 @@
 """Learning that can be trusted: a lesson is earned by several users of one tenant, reaches other tenants only once
 an analyst approves it, loses a forgotten user's support, and feedback withholds what users rated down."""
 
-import asyncio
 from pathlib import Path
 
 import dagster as dg
@@ -10,15 +9,13 @@ import pytest
 from litestar.testing import AsyncTestClient
 
 from assets.nightly import feedback_scores, learned_insights, nightly_findings
-from jiwa.forgetting import forget_user
-from jiwa.settings import LearningSettings
 from jiwa.store.learned import withheld_ids
 from jiwa.store.memory_index import MemoryIndex
 from jiwa.store.schema import FEEDBACK_TABLE, INSIGHTS_TABLE, LEARNED_TABLE
 from serving.app import create_app
 from tests.support.fakes import FakeLlamaResource
 from tests.support.log import conversation, record
-from tests.support.nightly import bali, feedback, lesson, night, review, rows
+from tests.support.nightly import bali, feedback, forget, lesson, night, review, rows
 from tests.support.server import auth, publish_curated, server_settings
 
 NIGHT_1, NIGHT_2 = "2026-11-20", "2026-11-21"
@@ -65,23 +62,6 @@ async def _grounds_chat(claude, data_uri: str) -> dict[str, bool]:
             assert reply.status_code == 200, reply.text
             grounded[tenant] = any(i.startswith("learned-") for i in reply.json()["insight_ids"])
     return grounded
-
-
-class _Forgets:
-    """The server's memory and log as forget_user sees them; the pipeline tables are the real ones."""
-
-    def stop_serving(self, tenant: str, user_id: str) -> None:
-        pass
-
-    async def forget(self, tenant: str, user_id: str) -> int:
-        return 0
-
-
-def _forget(data_uri: str, tenant: str, user_id: str) -> None:
-    memory = log = _Forgets()
-    asyncio.run(
-        forget_user(tenant, user_id, memory=memory, db=lancedb.connect(data_uri), log=log, learning=LearningSettings())
-    )
 
 
 def _lateness(data_uri: str, tenant: str = "acme") -> dict | None:
@@ -137,13 +117,13 @@ def test_forgetting_a_user_removes_their_support(resources, data_uri, embedder):
     earned = _lateness(data_uri)
     assert earned["status"] == "earned" and earned["id"] in _served(data_uri, embedder, "acme")
 
-    _forget(data_uri, "acme", "cai")
+    forget(data_uri, "acme", "cai")
     below = _lateness(data_uri)
     assert (below["users"], below["status"]) == (2, "candidate") and "cai" not in below["supporting_users"]
     assert below["id"] not in _served(data_uri, embedder, "acme")
 
-    _forget(data_uri, "acme", "ana")
-    _forget(data_uri, "acme", "ben")
+    forget(data_uri, "acme", "ana")
+    forget(data_uri, "acme", "ben")
     assert rows(data_uri, LEARNED_TABLE) == []
     assert LATENESS[0] not in (Path(data_uri) / "learned_insights_review.md").read_text()
 
@@ -197,7 +177,7 @@ def test_a_rejection_holds_when_the_lesson_loses_its_first_finding(resources, da
     _teach(resources, data_uri, NIGHT_1, [("acme", "ana"), ("acme", "ben"), ("acme", "cai"), ("acme", "dan")])
     rejected = _lateness(data_uri)
     review(resources, reject=[rejected["id"]])
-    _forget(data_uri, "acme", "ana")  # the lesson's first finding goes, so it is rebuilt from ben's
+    forget(data_uri, "acme", "ana")  # the lesson's first finding goes, so it is rebuilt from ben's
     again = _lateness(data_uri)
     assert again["users"] == 3 and again["status"] == "rejected"
     assert again["id"] not in _served(data_uri, embedder, "acme")
@@ -210,7 +190,7 @@ def test_an_approved_lesson_below_the_threshold_again_is_served_nowhere(resource
     _teach(resources, data_uri, NIGHT_1, [("acme", "ana"), ("acme", "ben"), ("acme", "cai")])
     approved = review(resources, approve=[_lateness(data_uri)["id"]])
     assert approved["statuses"] == {"approved": 1}
-    _forget(data_uri, "acme", "cai")
+    forget(data_uri, "acme", "cai")
     lesson = _lateness(data_uri)
     assert (lesson["users"], lesson["status"]) == (2, "candidate")
     assert lesson["id"] not in _served(data_uri, embedder, "acme") | _served(data_uri, embedder, "globex")

@@ -212,7 +212,7 @@ def test_the_cache_rebuilds_itself_when_its_files_change(data_uri):
     )
     baseline = dg.evaluate_automation_conditions(defs=cache_defs, instance=instance)
     # The team files were read again (as after an edit and a reload): the cache built on them follows.
-    dg.materialize([curated_facts, intent_catalogue], instance=instance)
+    dg.materialize([curated_facts, intent_catalogue], resources=_resources(data_uri), instance=instance)
     after_edit = dg.evaluate_automation_conditions(defs=cache_defs, instance=instance, cursor=baseline.cursor)
     assert after_edit.get_num_requested(common_response_cache.key) == 1
 

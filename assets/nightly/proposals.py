@@ -36,7 +36,7 @@ class ProposalConfig(dg.Config):
     description="Questions asked often that day by several users and not answered from the cache, clustered and "
     "proposed as new intents. The questions themselves are user data: they wait in the intent_proposals table, "
     "forgotten with their users; the metadata shows counts and the terms they use. Nothing here is served: an "
-    "analyst accepts a proposal by adding it to assets/catalogue/intents.yaml.",
+    "analyst accepts, edits or rejects a proposal with the review_intent_proposal job.",
 )
 def proposed_intents(
     context: dg.AssetExecutionContext,
@@ -117,7 +117,9 @@ def proposed_intents(
                 limit=10,
                 empty="No question was frequent enough that day.",
             ),
-            "to_accept": "Read a proposal's questions in the intent_proposals table (column `proposal`), then add "
-            "the intent to assets/catalogue/intents.yaml with phrasings of your own.",
+            "to_accept": "Read a proposal's questions in the intent_proposals table (column `proposal`), then launch "
+            "the review_intent_proposal job with ops.accepted_intents.config: proposal_id, decision (accept or "
+            "reject) and, to accept, the intent's name, term rules, phrasings and reference answers in your own "
+            "words. Launching it again on the same proposal edits the decision.",
         }
     )

@@ -281,3 +281,25 @@ def proposals_schema() -> pa.Schema:
             pa.field("run_id", pa.string()),
         ]
     )
+
+
+INTENT_DECISIONS_TABLE = "intent_decisions"
+# An analyst's decision on a nightly proposal; the latest per proposal holds.
+ACCEPT = "accept"
+REJECT = "reject"
+
+
+def intent_decisions_schema() -> pa.Schema:
+    """One decision per row, never rewritten, so what was served when stays readable. The content is the analyst's
+    own words (phrasings copied from the proposal's questions are refused): no user data."""
+    return pa.schema(
+        [
+            pa.field("id", pa.string(), nullable=False),  # proposal and run: one row per decision
+            pa.field("proposal", pa.string(), nullable=False),
+            pa.field("decision", pa.string(), nullable=False),  # ACCEPT or REJECT
+            pa.field("intent", pa.string()),  # the accepted intent's name; null for a rejection
+            pa.field("content", pa.string()),  # JSON: jiwa.catalogue.accepted.AcceptedIntent; null for a rejection
+            pa.field("decided_at", pa.timestamp("us", tz="UTC"), nullable=False),
+            pa.field("run_id", pa.string()),
+        ]
+    )

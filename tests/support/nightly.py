@@ -1,5 +1,6 @@
 """Running the nightly learning in tests, and reading what it published."""
 
+import asyncio
 import json
 import uuid
 from datetime import datetime, timedelta
@@ -17,6 +18,8 @@ from assets.nightly import (
 )
 from assets.nightly.days import BALI
 from jiwa.convlog import FEEDBACK, LogEvent
+from jiwa.forgetting import forget_user
+from jiwa.settings import LearningSettings
 
 NIGHTLY = [nightly_findings, learned_insights, feedback_scores, refreshed_profiles, proposed_intents, compacted_stores]
 
@@ -80,4 +83,22 @@ def lesson(insight: str, guidance: str, kind: str = "cultural_pattern", triggers
             "triggers": triggers,
             "tone_tags": ["warm"],
         }
+    )
+
+
+class _Forgets:
+    """The server's memory and log as forget_user sees them; the pipeline tables are the real ones."""
+
+    def stop_serving(self, tenant: str, user_id: str) -> None:
+        pass
+
+    async def forget(self, tenant: str, user_id: str) -> int:
+        return 0
+
+
+def forget(data_uri: str, tenant: str, user_id: str) -> None:
+    """forget_user as DELETE /v1/users/{id} runs it, over the pipeline's tables."""
+    memory = log = _Forgets()
+    asyncio.run(
+        forget_user(tenant, user_id, memory=memory, db=lancedb.connect(data_uri), log=log, learning=LearningSettings())
     )
