@@ -165,6 +165,8 @@ _FUNCTION_WORDS = {
 # How people write to a chat: short, informal, abbreviated. Words of one language only (not "di", "per", "come").
 _CHAT_WORDS = {
     "it": {
+        # Also English: alone it decides nothing, beside "è" it tips "chiuso a Nyepi?" to Italian.
+        "a",
         "moglie",
         "marito",
         "figli",
