@@ -79,3 +79,4 @@ bench: install
 	$(BIN)/python -m bench.persistence
 	$(BIN)/python -m bench.llama_builds
 	$(BIN)/python -m bench.llama_contention
+	$(BIN)/python -m bench.week --fake-llm
