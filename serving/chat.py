@@ -185,7 +185,9 @@ class ChatService:
             turn.cached = Reply(hit.reply, source="cache")
             turn.cache_intent, turn.cache_answer = hit.intent, hit.answer_id
             return turn
-        turn.grounding.facts = self.cache.facts_for(message)
+        turn.grounding.facts = self.cache.facts_for(
+            message, next((t["content"] for t in reversed(turn.history) if t["role"] == "user"), None)
+        )
         with self._timed(turn, "retrieval"):
             try:
                 turn.grounding.insights = await self.insights.search(

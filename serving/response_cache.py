@@ -12,7 +12,7 @@ import numpy as np
 from jiwa.catalogue.intents import placeholders
 from jiwa.catalogue.welcome import GREETING_INTENT, days_ago
 from jiwa.embedding import Embedder
-from jiwa.followups import left_to_the_responder
+from jiwa.followups import leans_on_context, left_to_the_responder
 from jiwa.intent_matching import IntentMatcher, MatcherSpec
 from jiwa.store.schema import (
     CACHE_ANSWER,
@@ -174,13 +174,16 @@ class ResponseCache:
             text = text.replace("{last_chat}", days_ago(conversation.last_chat_days, lang))
         return CacheHit(result.intent, text, variant.id)
 
-    def facts_for(self, message: str) -> list[dict]:
+    def facts_for(self, message: str, asked_before: str | None = None) -> list[dict]:
         """The curated facts behind every intent whose required terms the message names, whether or not the cache
-        answered it: a near miss ("a KITAS for my wife") still needs the KITAS prices, and Claude quotes only these."""
+        answered it: a near miss ("a KITAS for my wife") still needs the KITAS prices, and Claude quotes only these.
+        A follow-up ("e quanto costa quello?") also names what the user asked before it in the conversation."""
         snapshot = self._snapshot
         if snapshot is None or not snapshot.facts:
             return []
         groups = snapshot.matcher.finder.groups(message)
+        if asked_before and leans_on_context(message):
+            groups |= snapshot.matcher.finder.groups(asked_before)
         named = sorted(
             {
                 fact_id

@@ -67,3 +67,22 @@ async def test_only_insights_close_to_the_message_are_sent(client, claude):
     assert lonely["insight_ids"][0].startswith("loneliness-")
     sent = json.loads(data_block(claude.requests[-1], "cultural_insights"))
     assert [insight["id"] for insight in sent] == lonely["insight_ids"]
+
+
+async def test_a_follow_up_carries_the_facts_of_what_was_asked_before_it(client, claude):
+    opening = await ask(client, "cos'è il KITAS?", "it")
+    assert opening["source"] == "cache"
+    follow_up = await ask_in(client, "e quanto costa quello?", opening["conversation_id"])
+    assert follow_up["source"] == "claude"
+    facts = {fact["id"] for fact in json.loads(data_block(claude.requests[-1], "curated_facts"))}
+    assert {"kitas_work_cost", "kitas_investor_cost"} <= facts, facts
+
+
+async def ask_in(client, message: str, conversation_id: str) -> dict:
+    response = await client.post(
+        "/v1/chat",
+        json={"user_id": "u1", "message": message, "language": "it", "conversation_id": conversation_id},
+        headers=auth(),
+    )
+    assert response.status_code == 200, response.text
+    return response.json()

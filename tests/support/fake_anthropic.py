@@ -45,6 +45,8 @@ class FakeAnthropic:
         self._thread = threading.Thread(target=self._server.run, daemon=True)
 
     def start(self) -> "FakeAnthropic":
+        # Loading the tokenizer takes seconds: done here, the first request does not outlast a client's timeout.
+        count_tokens("warm")
         self._thread.start()
         deadline = time.monotonic() + 10
         while not self._server.started and time.monotonic() < deadline:
