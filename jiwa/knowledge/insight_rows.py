@@ -10,7 +10,7 @@ import numpy as np
 import pyarrow as pa
 
 from jiwa.catalogue.topics import Topic
-from jiwa.llm.outputs import CulturalInsight
+from jiwa.domain.insights import CulturalInsight
 
 TEXT_COLUMNS = ("insight", "guidance", "search_text")
 TRIGGER_COLUMNS = ("triggers_id", "triggers_en", "triggers_it")

@@ -24,9 +24,11 @@ import numpy as np
 
 from jiwa.catalogue.curated import CuratedBase
 from jiwa.catalogue.topics import Topic, TopicCatalogue
+from jiwa.domain.insights import CulturalInsight, TriggerPhrases
+from jiwa.domain.language import detect_language, foreign_words
 from jiwa.embedding import Embedder
-from jiwa.language import detect_language, foreign_words
-from jiwa.llm.outputs import CulturalInsight, TriggerPhrases
+from jiwa.llm import StructuredLLM
+from jiwa.prompts import Prompt
 
 _MONTHS = (
     "january february march april june july august september october november december "
@@ -220,9 +222,7 @@ class LlamaVerifier:
     """The second reading: LLAMA, under a yes/no schema, compares the insight with the team's texts of its topic.
     An answer that fails its schema counts as a no: what is served stays what the team would sign."""
 
-    def __init__(self, llm, prompt) -> None:
-        from jiwa.llm import StructuredLLM
-
+    def __init__(self, llm: StructuredLLM, prompt: Prompt) -> None:
         # Greedy, so the same insight always gets the same verdict.
         self.llm = StructuredLLM(llm.backend, temperature=0.0, seed=llm.seed, max_retries=llm.max_retries)
         self.prompt = prompt

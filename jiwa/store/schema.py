@@ -4,14 +4,11 @@ from __future__ import annotations
 
 import pyarrow as pa
 
-INSIGHTS_TABLE = "cultural_insights"
-# Where an insight came from: the team, or LLAMA offline (after the truth gate).
-CURATED = "curated"
-LLAMA_OFFLINE = "llama_offline"
-# What the server serves from this table. Rows of any other source (versions before learned_insights wrote nightly
-# findings here) are never served; what the nights learn is served from learned_insights once earned.
-SERVED_SOURCES = (CURATED, LLAMA_OFFLINE)
+# Temporary: tests/support (being moved by another branch) reads these status words from here; their home is
+# jiwa.domain.status. Drop this import once it imports them from there.
+from jiwa.domain.status import APPROVED, CACHE_ANSWER, EARNED  # noqa: F401
 
+INSIGHTS_TABLE = "cultural_insights"
 # Schema metadata keys: a table records which embedder wrote its vectors.
 EMBEDDING_MODEL_KEY = b"jiwa.embedding_model"
 EMBEDDING_DIM_KEY = b"jiwa.embedding_dim"
@@ -86,9 +83,6 @@ FEEDBACK_TABLE = "feedback_scores"
 # findings they were kept with), and compaction keeps no older version of them either.
 UNRETAINED_TABLES = (*USER_DATA_TABLES, LEARNED_TABLE, REVIEWS_TABLE)
 
-ANALYSIS_OK = "ok"
-ANALYSIS_FAILED = "failed"
-
 
 def analyses_schema() -> pa.Schema:
     return pa.schema(
@@ -128,23 +122,13 @@ def profiles_schema() -> pa.Schema:
             pa.field("conversations", pa.int32(), nullable=False),
             # Hash of the analyses the profile was built from: rebuilding from the same analyses is a no-op.
             pa.field("sources_fingerprint", pa.string(), nullable=False),
-            pa.field("profile", pa.string(), nullable=False),  # JSON: jiwa.profile.Profile
+            pa.field("profile", pa.string(), nullable=False),  # JSON: jiwa.domain.profile.Profile
             pa.field("run_id", pa.string()),
         ]
     )
 
 
 RESPONSE_CACHE_TABLE = "common_response_cache"
-# Row kinds of the response cache: all in one table, so one commit publishes a consistent set.
-CACHE_ANSWER = "answer"
-CACHE_PHRASING = "phrasing"
-# A team-written question that uses an intent's words to ask something else: the matcher refuses what is closer to it.
-CACHE_NEAR_MISS = "near_miss"
-CACHE_SPEC = "matcher_spec"
-# A curated fact as grounding for Claude when the cache does not answer (text: JSON, see Fact.grounding).
-CACHE_FACT = "fact"
-# The style of a greeting answer written for someone who comes back (the others are reference, short and long).
-RETURNING_STYLE = "returning"
 
 
 def response_cache_schema(embedding_model: str, dimension: int) -> pa.Schema:
@@ -201,14 +185,6 @@ def findings_schema(embedding_model: str, dimension: int) -> pa.Schema:
     )
 
 
-# A learned candidate's status: below the support threshold, served to its tenant, served to all after review,
-# or turned down by an analyst.
-CANDIDATE = "candidate"
-EARNED = "earned"
-APPROVED = "approved"
-REJECTED = "rejected"
-
-
 def learned_schema(embedding_model: str, dimension: int) -> pa.Schema:
     """Lessons of one tenant, each with the findings that support it (support accumulates across nights)."""
     return pa.schema(
@@ -238,11 +214,6 @@ def reviews_schema() -> pa.Schema:
             pa.field("run_id", pa.string()),
         ]
     )
-
-
-# What feedback scores: an insight that grounded replies, or one cached answer variant that was served.
-SCORED_INSIGHT = "insight"
-SCORED_CACHE_ANSWER = "cache_answer"
 
 
 def feedback_schema() -> pa.Schema:
@@ -284,9 +255,6 @@ def proposals_schema() -> pa.Schema:
 
 
 INTENT_DECISIONS_TABLE = "intent_decisions"
-# An analyst's decision on a nightly proposal; the latest per proposal holds.
-ACCEPT = "accept"
-REJECT = "reject"
 
 
 def intent_decisions_schema() -> pa.Schema:
