@@ -26,7 +26,7 @@ from jiwa.catalogue.curated import load_curated
 from jiwa.catalogue.topics import load_catalogue
 from jiwa.forgetting import commit_user_rows
 from jiwa.knowledge import screen
-from jiwa.knowledge.insight_rows import closest_existing, search_text
+from jiwa.knowledge.insight_rows import closest_existing, insight_fields
 from jiwa.knowledge.truth_gate import GateReference, LlamaVerifier, vet
 from jiwa.prompts import as_data, load_prompt
 from jiwa.store.insights import published_vectors
@@ -186,16 +186,7 @@ def _finding_row(transcript, topic, finding, day: str, model_id: str, run_id: st
         "day": day,
         "ended_at": max(turn.created_at for turn in transcript.turns),
         "kind": finding.kind,
-        "topic_id": topic.id,
-        "topic": topic.name,
-        "category": topic.category,
-        "insight": finding.insight,
-        "guidance": finding.guidance,
-        "triggers_id": list(finding.triggers.id),
-        "triggers_en": list(finding.triggers.en),
-        "triggers_it": list(finding.triggers.it),
-        "tone_tags": list(dict.fromkeys(finding.tone_tags)),
-        "search_text": search_text(topic, finding),
+        **insight_fields(topic, finding),
         "model": model_id,
         "prompt_version": FINDING_PROMPT.version,
         "run_id": run_id,

@@ -18,6 +18,7 @@ from jiwa.forgetting import sweep_forgotten
 from jiwa.knowledge.learning import rebuild_learned, review_sheet_path
 from jiwa.knowledge.screen import lesson_reason, team_vocabulary
 from jiwa.store.learned import record_reviews
+from jiwa.store.schema import TRIGGER_COLUMNS
 
 LEARNED_CHECKS = ("served_lessons_clean", "earned_lessons_supported")
 
@@ -116,7 +117,7 @@ def _checks(candidates: list[dict], min_users: int) -> list[dg.AssetCheckResult]
         for c in served
         if (
             reason := lesson_reason(
-                [c["insight"], c["guidance"], *c["triggers_id"], *c["triggers_en"], *c["triggers_it"]], vocabulary
+                [c["insight"], c["guidance"], *(t for column in TRIGGER_COLUMNS for t in c[column])], vocabulary
             )
         )
     ]

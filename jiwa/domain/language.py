@@ -13,6 +13,10 @@ from collections import Counter
 LANGUAGES = ("en", "it", "id")
 LANGUAGE_NAMES = {"en": "English", "it": "Italian", "id": "Indonesian"}
 UNKNOWN = "unknown"
+# The order trigger phrases are listed in, by the model's schema and in the tables' triggers_<language> columns:
+# Indonesian, the local language, first, then the others in LANGUAGES' order. A language added to LANGUAGES gets its
+# column and its field here.
+TRIGGER_LANGUAGES = tuple(sorted(LANGUAGES, key=lambda language: language != "id"))
 # The language of a text chosen in advance when nothing tells the user's.
 DEFAULT_LANGUAGE = "en"
 

@@ -27,23 +27,10 @@ from jiwa.store.learned import (
     stored_findings,
     write_candidates,
 )
-from jiwa.store.schema import LEARNED_TABLE
+from jiwa.store.schema import LEARNED_TABLE, LESSON_COLUMNS
 
 REVIEW_SHEET = "learned_insights_review.md"
 _REBUILD_ATTEMPTS = 5
-LESSON_COLUMNS = (
-    "kind",
-    "topic_id",
-    "topic",
-    "category",
-    "insight",
-    "guidance",
-    "triggers_id",
-    "triggers_en",
-    "triggers_it",
-    "tone_tags",
-    "search_text",
-)
 
 
 def status_of(users: int, review: str | None, min_users: int) -> str:

@@ -25,7 +25,7 @@ import numpy as np
 from jiwa.catalogue.curated import CuratedBase
 from jiwa.catalogue.topics import Topic, TopicCatalogue
 from jiwa.domain.insights import CulturalInsight, TriggerPhrases
-from jiwa.domain.language import detect_language, foreign_words
+from jiwa.domain.language import TRIGGER_LANGUAGES, detect_language, foreign_words
 from jiwa.embedding import Embedder
 from jiwa.llm import StructuredLLM
 from jiwa.prompts import Prompt
@@ -209,9 +209,7 @@ def _reads_as(text: str, lang: str, topic_words: frozenset[str]) -> bool:
 def _triggers_in_their_language(topic: Topic, triggers: TriggerPhrases) -> tuple[TriggerPhrases | None, int]:
     # The topic's own term ("what does maaf mean?") is not a sign of mixed languages.
     topic_words = frozenset(re.findall(r"\w+", topic.name.casefold()))
-    kept = {
-        lang: [t for t in getattr(triggers, lang) if _reads_as(t, lang, topic_words)] for lang in ("id", "en", "it")
-    }
+    kept = {lang: [t for t in getattr(triggers, lang) if _reads_as(t, lang, topic_words)] for lang in TRIGGER_LANGUAGES}
     removed = sum(len(getattr(triggers, lang)) - len(kept[lang]) for lang in kept)
     if not all(kept.values()):
         return None, removed

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import pyarrow as pa
 
+from jiwa.domain.language import TRIGGER_LANGUAGES
+
 # Temporary: tests/support (being moved by another branch) reads these status words from here; their home is
 # jiwa.domain.status. Drop this import once it imports them from there.
 from jiwa.domain.status import APPROVED, CACHE_ANSWER, EARNED  # noqa: F401
@@ -19,21 +21,30 @@ def embedder_metadata(embedding_model: str, dimension: int) -> dict[bytes, bytes
     return {EMBEDDING_MODEL_KEY: embedding_model.encode(), EMBEDDING_DIM_KEY: str(dimension).encode()}
 
 
+# One list of trigger phrases per language the users write in.
+TRIGGER_COLUMNS = tuple(f"triggers_{language}" for language in TRIGGER_LANGUAGES)
+
+
+def _insight_fields() -> list[pa.Field]:
+    """What an insight says about its topic: the same in the knowledge base, a night's findings and learned lessons."""
+    return [
+        pa.field("topic_id", pa.string(), nullable=False),
+        pa.field("topic", pa.string(), nullable=False),
+        pa.field("category", pa.string(), nullable=False),
+        pa.field("insight", pa.string(), nullable=False),
+        pa.field("guidance", pa.string(), nullable=False),
+        *(pa.field(column, pa.list_(pa.string())) for column in TRIGGER_COLUMNS),
+        pa.field("tone_tags", pa.list_(pa.string())),
+        # Topic, insight and triggers in one column, so full-text search also matches what users write.
+        pa.field("search_text", pa.string(), nullable=False),
+    ]
+
+
 def insights_schema(embedding_model: str, dimension: int) -> pa.Schema:
     return pa.schema(
         [
             pa.field("id", pa.string(), nullable=False),
-            pa.field("topic_id", pa.string(), nullable=False),
-            pa.field("topic", pa.string(), nullable=False),
-            pa.field("category", pa.string(), nullable=False),
-            pa.field("insight", pa.string(), nullable=False),
-            pa.field("guidance", pa.string(), nullable=False),
-            pa.field("triggers_id", pa.list_(pa.string())),
-            pa.field("triggers_en", pa.list_(pa.string())),
-            pa.field("triggers_it", pa.list_(pa.string())),
-            pa.field("tone_tags", pa.list_(pa.string())),
-            # Topic, insight and triggers in one column, so full-text search also matches what users write.
-            pa.field("search_text", pa.string(), nullable=False),
+            *_insight_fields(),
             pa.field("source", pa.string(), nullable=False),
             pa.field("model", pa.string(), nullable=False),
             pa.field("prompt_name", pa.string(), nullable=False),
@@ -153,18 +164,13 @@ def _lesson_fields(dimension: int) -> list[pa.Field]:
     """What a learned lesson says, the same in a night's findings and in the candidates built from them."""
     return [
         pa.field("kind", pa.string(), nullable=False),
-        pa.field("topic_id", pa.string(), nullable=False),
-        pa.field("topic", pa.string(), nullable=False),
-        pa.field("category", pa.string(), nullable=False),
-        pa.field("insight", pa.string(), nullable=False),
-        pa.field("guidance", pa.string(), nullable=False),
-        pa.field("triggers_id", pa.list_(pa.string())),
-        pa.field("triggers_en", pa.list_(pa.string())),
-        pa.field("triggers_it", pa.list_(pa.string())),
-        pa.field("tone_tags", pa.list_(pa.string())),
-        pa.field("search_text", pa.string(), nullable=False),
+        *_insight_fields(),
         pa.field("vector", pa.list_(pa.float32(), dimension), nullable=False),
     ]
+
+
+# The columns of a lesson a candidate carries from the finding it was built from (all but the vector).
+LESSON_COLUMNS = tuple(field.name for field in _lesson_fields(1) if field.name != "vector")
 
 
 def findings_schema(embedding_model: str, dimension: int) -> pa.Schema:
