@@ -1,4 +1,4 @@
-"""Pattern 2: LLAMA analyses each finished conversation; claims are grounded in user turns before they are stored."""
+"""Conversation enrichment: LLAMA analyses each finished conversation; claims are grounded in user turns before they are stored."""
 
 import json
 import time

@@ -1,4 +1,4 @@
-"""Pattern 5: each user's JIWA profile, folded from their analyses and corrections, checked, and published in one
+"""Memory: each user's JIWA profile, folded from their analyses and corrections, checked, and published in one
 commit."""
 
 import random

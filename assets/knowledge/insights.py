@@ -1,4 +1,4 @@
-"""Pattern 1: LLAMA writes the cultural-insights knowledge base the chat server retrieves from."""
+"""Cultural knowledge: LLAMA writes the cultural-insights knowledge base the chat server retrieves from."""
 
 import time
 

@@ -1,4 +1,4 @@
-"""Pattern 4: every night LLAMA reads yesterday's conversations (one daily partition per Bali day) and writes one
+"""Nightly learning: every night LLAMA reads yesterday's conversations (one daily partition per Bali day) and writes one
 lesson per conversation. A lesson is kept only if it passes the screen for planted content and users' own words,
 the truth gate against the team's curated base, and is not already known; kept lessons are user data (they came
 from one person's conversation) and wait in nightly_findings until enough people support them (learned_insights)."""

@@ -1,4 +1,4 @@
-"""Pattern 3: answers to the most common questions, written in advance, served without a model call."""
+"""The common response cache: answers to the most common questions, written in advance, served without a model call."""
 
 import time
 from concurrent.futures import ThreadPoolExecutor
