@@ -21,9 +21,9 @@ import yaml
 
 from bench.common import save
 from jiwa.catalogue.intents import load_intents
+from jiwa.catalogue.matching import _TOKEN
+from jiwa.domain.language import LANGUAGES, reply_language
 from jiwa.embedding import Embedder
-from jiwa.intent_matching import _TOKEN
-from jiwa.language import LANGUAGES, reply_language
 from jiwa.paths import PROJECT_ROOT
 from serving.insights import QueryEmbedder
 from serving.response_cache import ResponseCache

@@ -13,13 +13,14 @@ import numpy as np
 
 from bench.common import percentiles_ms, save
 from jiwa.catalogue.intents import load_intents, seed_matcher
+from jiwa.catalogue.matching import IntentMatcher, MatcherSpec
+from jiwa.domain.language import LANGUAGES
+from jiwa.domain.status import CACHE_NEAR_MISS, CACHE_PHRASING, CACHE_SPEC
 from jiwa.embedding import Embedder
-from jiwa.followups import left_to_the_responder
-from jiwa.intent_matching import IntentMatcher, MatcherSpec
-from jiwa.language import LANGUAGES
+from jiwa.response_cache.followups import left_to_the_responder
 from jiwa.settings import KnowledgeSettings, StoreSettings
 from jiwa.store.lance import connect
-from jiwa.store.schema import CACHE_NEAR_MISS, CACHE_PHRASING, CACHE_SPEC, RESPONSE_CACHE_TABLE
+from jiwa.store.schema import RESPONSE_CACHE_TABLE
 from tests.support.intent_eval import load_cases, score
 
 

@@ -19,10 +19,10 @@ from pathlib import Path
 
 from bench.common import percentiles_ms, save
 from jiwa.conversations import sqlite_url
+from jiwa.conversations.events import LogEvent
 from jiwa.conversations.group_commit import GroupCommit
 from jiwa.conversations.repository import ConversationRepository, event_row
 from jiwa.conversations.schema import events
-from jiwa.convlog import LogEvent
 from tests.support.log import conversation
 
 

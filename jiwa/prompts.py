@@ -9,7 +9,7 @@ from pathlib import Path
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from jiwa.llm.outputs import OUTPUT_MODELS
+from jiwa.domain.outputs import OUTPUT_MODELS
 from jiwa.paths import PROJECT_ROOT
 from jiwa.versions import code_version
 

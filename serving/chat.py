@@ -8,7 +8,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
-from jiwa.language import reply_language
+from jiwa.domain.language import reply_language
 from jiwa.settings import Settings
 from serving.conversations import Conversation, ConversationStore
 from serving.errors import JiwaError, PayloadTooLarge

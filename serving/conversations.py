@@ -9,9 +9,9 @@ import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
+from jiwa.conversations.events import CORRECTION, END, FEEDBACK, TURN, LogEvent
 from jiwa.conversations.group_commit import GroupCommit
 from jiwa.conversations.repository import ConversationRepository
-from jiwa.convlog import CORRECTION, END, FEEDBACK, TURN, LogEvent
 from jiwa.enrichment.corrections import correction_content
 
 

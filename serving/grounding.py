@@ -3,7 +3,7 @@
 import json
 from dataclasses import dataclass, field
 
-from jiwa.language import DEFAULT_LANGUAGE
+from jiwa.domain.language import DEFAULT_LANGUAGE
 from jiwa.prompts import Prompt, as_data
 from jiwa.store.insights import InsightHit
 

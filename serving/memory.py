@@ -13,7 +13,7 @@ import json
 from dataclasses import dataclass
 from datetime import datetime
 
-from jiwa.profile import Profile, Remembered, field_kinds
+from jiwa.domain.profile import Profile, Remembered, field_kinds
 from jiwa.settings import Settings
 
 TRANSIENT = frozenset({"emotional_state", "trust_level", "anxieties", "needs"})

@@ -6,7 +6,7 @@ what is not this tenant's is 404, another user's conversation of the same tenant
 field that was wrong.
 """
 
-from jiwa.convlog import LogEvent
+from jiwa.conversations.events import LogEvent
 from serving.auth import Tenant
 from serving.conversations import Conversation, ConversationStore
 from serving.errors import Forbidden, NotFound, echoed

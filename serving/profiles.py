@@ -6,8 +6,8 @@ from datetime import UTC, datetime, timedelta
 from typing import NamedTuple
 
 from jiwa.conversations.repository import ConversationRepository
+from jiwa.domain.profile import Correction, Profile
 from jiwa.enrichment.corrections import apply_correction, corrections_by_user, in_order
-from jiwa.profile import Correction, Profile
 from jiwa.store.analyses import profile_rows
 from jiwa.store.lance import sql_timestamp
 from jiwa.store.schema import PROFILES_TABLE

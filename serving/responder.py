@@ -9,7 +9,7 @@ from dataclasses import dataclass
 import anthropic
 
 from jiwa.claude_cache import CACHE_READ_PRICE, CACHE_WRITE_PRICE
-from jiwa.language import DEFAULT_LANGUAGE, supported
+from jiwa.domain.language import DEFAULT_LANGUAGE, supported
 from jiwa.llm import StructuredLLM
 from jiwa.prompts import Prompt
 from jiwa.settings import Settings

@@ -10,19 +10,12 @@ from datetime import UTC, date, datetime
 import numpy as np
 
 from jiwa.catalogue.intents import placeholders
+from jiwa.catalogue.matching import IntentMatcher, MatcherSpec
 from jiwa.catalogue.welcome import GREETING_INTENT, days_ago
+from jiwa.domain.status import CACHE_ANSWER, CACHE_FACT, CACHE_NEAR_MISS, CACHE_PHRASING, CACHE_SPEC, RETURNING_STYLE
 from jiwa.embedding import Embedder
-from jiwa.followups import leans_on_context, left_to_the_responder
-from jiwa.intent_matching import IntentMatcher, MatcherSpec
-from jiwa.store.schema import (
-    CACHE_ANSWER,
-    CACHE_FACT,
-    CACHE_NEAR_MISS,
-    CACHE_PHRASING,
-    CACHE_SPEC,
-    RESPONSE_CACHE_TABLE,
-    RETURNING_STYLE,
-)
+from jiwa.response_cache.followups import leans_on_context, left_to_the_responder
+from jiwa.store.schema import RESPONSE_CACHE_TABLE
 from serving.insights import QueryEmbedder
 from serving.published import PublishedTable
 from serving.withheld import Withheld

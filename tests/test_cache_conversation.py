@@ -8,7 +8,7 @@ from litestar.testing import AsyncTestClient
 
 from jiwa.catalogue.intents import load_intents
 from jiwa.catalogue.welcome import days_ago
-from jiwa.followups import leans_on_context
+from jiwa.response_cache.followups import leans_on_context
 from serving.app import create_app
 from tests.support.server import auth, publish_curated, publish_profile, publish_team_cache, server_settings
 

@@ -4,7 +4,7 @@ whose reference answer answers each one: the labels name real intents, and what 
 import pytest
 
 from bench.cache_coverage import coverage, load_questions, summarise, unknown_intents
-from jiwa.language import LANGUAGES
+from jiwa.domain.language import LANGUAGES
 from tests.support.server import FACTS_CHECKED_ON
 
 

@@ -9,10 +9,10 @@ import pytest
 import sqlalchemy as sa
 
 from jiwa.conversations import sqlite_url
+from jiwa.conversations.events import FEEDBACK, LogEvent, events_table
 from jiwa.conversations.legacy_log import import_legacy_log
 from jiwa.conversations.reader import EventReader
 from jiwa.conversations.repository import ConversationRepository
-from jiwa.convlog import FEEDBACK, LogEvent, events_table
 from tests.support.log import conversation, forget_event
 
 START = datetime(2026, 11, 20, 9, tzinfo=UTC)

@@ -7,8 +7,8 @@ import lancedb
 
 from assets.enrichment import conversation_analyses, jiwa_profiles
 from assets.enrichment.analyses import AnalysesConfig
+from jiwa.domain.profile import Profile
 from jiwa.enrichment.claims import ground
-from jiwa.profile import Profile
 from jiwa.store.schema import ANALYSES_TABLE, PROFILES_TABLE
 from tests.support.fakes import FakeLlamaResource
 from tests.support.log import conversation, forget_event, hours_ago, record
@@ -189,8 +189,8 @@ def test_runs_read_only_recent_segments_of_the_log(resources, data_uri):
 
 
 def test_a_summary_that_is_not_prose_never_reaches_the_prompt():
+    from jiwa.domain.analysis import ConversationAnalysis
     from jiwa.enrichment.transcript import Transcript
-    from jiwa.llm.outputs import ConversationAnalysis
     from tests.support.fakes import fake_analysis
 
     events = conversation("c1", "u1", ["Hello, my name is Ana"], start=hours_ago(1))

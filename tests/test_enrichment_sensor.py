@@ -10,7 +10,7 @@ import pytest
 from assets.enrichment import conversation_analyses, jiwa_profiles
 from assets.enrichment.sensor import EnrichmentCursor, finished_conversations
 from assets.resources import AnalysisResource, StoresResource
-from jiwa.convlog import END, LogEvent
+from jiwa.conversations.events import END, LogEvent
 from jiwa.settings import AnalysisSettings
 from jiwa.store.schema import ANALYSES_TABLE
 from tests.support.log import conversation, hours_ago, record
@@ -140,7 +140,8 @@ def test_an_end_marker_after_the_analysis_refreshes_the_row_without_a_model_call
 
 
 def test_the_attempt_rule_counts_stored_failures_and_runs_that_died():
-    from jiwa.enrichment.pending import StoredAnalysis, attempts_so_far, needs_analysis
+    from jiwa.domain.analysis import StoredAnalysis
+    from jiwa.enrichment.pending import attempts_so_far, needs_analysis
 
     at = datetime(2026, 11, 20, tzinfo=UTC)
     failed_twice = StoredAnalysis(fingerprint="f", status="failed", attempts=2, ended_at=at)

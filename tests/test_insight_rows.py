@@ -9,8 +9,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from jiwa.catalogue.topics import Topic
+from jiwa.domain.insights import CulturalInsight
 from jiwa.knowledge.insight_rows import Provenance, audit_batch, insight_id, insight_record, novel_mask
-from jiwa.llm.outputs import CulturalInsight
 from jiwa.store.schema import insights_schema
 
 TOPICS = [

@@ -7,8 +7,8 @@ import numpy as np
 import pytest
 
 from jiwa.catalogue.intents import fact_problems, fill_facts, load_facts, load_intents
-from jiwa.intent_matching import EXACT_ONLY, IntentMatcher, TermFinder
-from jiwa.language import LANGUAGES
+from jiwa.catalogue.matching import EXACT_ONLY, IntentMatcher, TermFinder
+from jiwa.domain.language import LANGUAGES
 from jiwa.settings import KnowledgeSettings
 
 CATALOGUE = load_intents()

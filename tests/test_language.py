@@ -2,7 +2,7 @@
 
 import pytest
 
-from jiwa.language import LANGUAGE_NAMES, LANGUAGES, reply_language, supported
+from jiwa.domain.language import LANGUAGE_NAMES, LANGUAGES, reply_language, supported
 
 
 @pytest.mark.parametrize(

@@ -6,7 +6,7 @@ import pytest
 
 from assets.knowledge import cultural_insights, cultural_topics
 from assets.resources import LlamaResource
-from jiwa.language import detect_language
+from jiwa.domain.language import detect_language
 from jiwa.store.insights import search_insights
 from jiwa.store.lance import open_vector_table
 from jiwa.store.schema import INSIGHTS_TABLE
@@ -56,7 +56,7 @@ def test_analyses_and_profiles_with_smollm2(data_uri):
     import json
 
     from assets.enrichment import conversation_analyses, jiwa_profiles
-    from jiwa.profile import Profile
+    from jiwa.domain.profile import Profile
     from jiwa.store.schema import ANALYSES_TABLE, PROFILES_TABLE
     from tests.support.log import conversation, hours_ago, record
 
@@ -121,7 +121,8 @@ def test_nightly_findings_and_cache_answers_with_smollm2(data_uri):
     from assets.nightly import nightly_findings
     from assets.nightly.days import BALI
     from assets.response_cache import common_response_cache, curated_facts, intent_catalogue
-    from jiwa.store.schema import CACHE_ANSWER, RESPONSE_CACHE_TABLE
+    from jiwa.domain.status import CACHE_ANSWER
+    from jiwa.store.schema import RESPONSE_CACHE_TABLE
     from tests.support.log import conversation, record
 
     day = "2026-11-23"

@@ -8,8 +8,8 @@ from datetime import UTC, datetime, timedelta
 
 from litestar.testing import AsyncTestClient
 
+from jiwa.domain.profile import Correction, HistoryPoint, Profile, Remembered
 from jiwa.enrichment.profile_merge import build_profile
-from jiwa.profile import Correction, HistoryPoint, Profile, Remembered
 from jiwa.settings import Settings
 from serving.app import create_app
 from serving.memory import Fading, prompt_memory

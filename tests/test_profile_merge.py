@@ -5,14 +5,9 @@ from datetime import UTC, datetime, timedelta
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from jiwa.enrichment.profile_merge import (
-    AnalysedConversation,
-    build_profile,
-    latest_per_conversation,
-    merge,
-    sources_fingerprint,
-)
-from jiwa.profile import MAX_HISTORY, MAX_LIST_ITEMS, Profile
+from jiwa.domain.analysis import AnalysedConversation
+from jiwa.domain.profile import MAX_HISTORY, MAX_LIST_ITEMS, Profile
+from jiwa.enrichment.profile_merge import build_profile, latest_per_conversation, merge, sources_fingerprint
 
 T0 = datetime(2026, 11, 1, tzinfo=UTC)
 EMOTIONS = ["calm", "anxious", "hopeful", "confused"]

@@ -14,9 +14,10 @@ from assets.response_cache.cache import ResponseCacheConfig
 from jiwa.catalogue.intents import load_facts, load_intents, seed_matcher
 from jiwa.conversations import sqlite_url
 from jiwa.conversations.reader import EventReader
+from jiwa.domain.status import CACHE_ANSWER
 from jiwa.settings import KnowledgeSettings
 from jiwa.store.learned import withheld_ids
-from jiwa.store.schema import CACHE_ANSWER, RESPONSE_CACHE_TABLE
+from jiwa.store.schema import RESPONSE_CACHE_TABLE
 from serving.app import create_app
 from tests.support.fakes import FakeLlamaResource
 from tests.support.intent_eval import load_cases, score

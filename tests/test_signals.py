@@ -4,8 +4,8 @@ import pytest
 from pydantic import ValidationError
 
 from jiwa.catalogue.markers import MarkerLexicon, load_lexicon
+from jiwa.domain.language import detect_language, language_counts
 from jiwa.enrichment.signals import count_signals
-from jiwa.language import detect_language, language_counts
 
 
 def test_markers_are_counted_exactly_longest_phrase_first():

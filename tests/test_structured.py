@@ -67,7 +67,8 @@ def test_degenerate_text_is_rejected_by_validators():
 
 
 def test_output_schemas_stay_within_what_llama_cpp_grammars_handle():
-    from jiwa.llm.outputs import MAX_GRAMMAR_STRING, OUTPUT_MODELS
+    from jiwa.domain.outputs import OUTPUT_MODELS
+    from jiwa.domain.text import MAX_GRAMMAR_STRING
 
     def lengths(node):
         if isinstance(node, dict):

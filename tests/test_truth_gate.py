@@ -9,8 +9,8 @@ import lancedb
 from assets.knowledge import cultural_insights, cultural_topics
 from jiwa.catalogue.curated import load_curated
 from jiwa.catalogue.topics import load_catalogue
+from jiwa.domain.insights import CulturalInsight
 from jiwa.knowledge.truth_gate import GateReference, vet
-from jiwa.llm.outputs import CulturalInsight
 from jiwa.store.schema import INSIGHTS_TABLE
 from tests.support.fakes import FakeLlamaResource
 

@@ -3,7 +3,7 @@
 import dagster as dg
 
 from assets.enrichment.analyses import conversation_analyses
-from assets.enrichment.profiles import jiwa_profiles
+from assets.enrichment.jiwa_profiles import jiwa_profiles
 from assets.enrichment.sensor import enrichment_job, finished_conversations
 
 defs = dg.Definitions(

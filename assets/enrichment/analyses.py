@@ -1,10 +1,9 @@
-"""Pattern 2: LLAMA analyses each finished conversation; claims are grounded in user turns before they are stored."""
+"""Conversation enrichment: LLAMA analyses each finished conversation; claims are grounded in user turns before they are stored."""
 
 import json
 import time
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 import dagster as dg
 import pyarrow as pa
@@ -13,11 +12,9 @@ from pydantic import Field
 from assets.checks import rows_match_schema
 from assets.previews import markdown_table
 from assets.resources import LLAMA_RETRY_POLICY, AnalysisResource, EmbedderResource, LlamaResource, StoresResource
-from assets.versions import configured_embedder, configured_model
-from jiwa import language
+from assets.versions import asset_code_version
 from jiwa.catalogue.markers import MARKERS_PATH
-from jiwa.enrichment import claims, records, signals, support
-from jiwa.enrichment import transcript as transcript_rendering
+from jiwa.domain.status import ANALYSIS_OK
 from jiwa.enrichment.claims import claims_cite_user_turns, ground
 from jiwa.enrichment.pending import attempts_so_far, needs_analysis
 from jiwa.enrichment.records import analysis_record
@@ -29,23 +26,11 @@ from jiwa.forgetting import commit_user_rows
 from jiwa.prompts import load_prompt
 from jiwa.settings import AnalysisSettings
 from jiwa.store.analyses import analysis_rows, stored_analyses
-from jiwa.store.schema import ANALYSES_TABLE, ANALYSIS_OK, analyses_schema
-from jiwa.versions import code_version
+from jiwa.store.schema import ANALYSES_TABLE, analyses_schema
 
 ANALYSIS_PROMPT = load_prompt("conversation_analysis")
 ANALYSIS_CHECKS = ("analyses_schema_valid", "claims_cite_user_turns")
 # What decides an analysis besides the prompt and the model: the rules around it and the team's marker lexicon.
-_SOURCES = code_version(
-    Path(__file__),
-    MARKERS_PATH,
-    claims,
-    records,
-    signals,
-    support,
-    transcript_rendering,
-    language,
-    configured_embedder(),
-)
 
 
 class AnalysesConfig(dg.Config):
@@ -71,7 +56,7 @@ class AnalysesConfig(dg.Config):
     pool="llama",
     retry_policy=LLAMA_RETRY_POLICY,
     deps=["conversation_log"],
-    code_version=ANALYSIS_PROMPT.code_version(configured_model(), _SOURCES),
+    code_version=asset_code_version(__name__, model=True, embedder=True, files=[MARKERS_PATH]),
     check_specs=[dg.AssetCheckSpec(name, asset="conversation_analyses", blocking=True) for name in ANALYSIS_CHECKS]
     + [dg.AssetCheckSpec("no_failed_analyses", asset="conversation_analyses")],
     description="One analysis per finished conversation: emotions, style, trust, life phase, dreams, anxieties and "

@@ -2,7 +2,6 @@
 
 from collections import Counter
 from datetime import UTC, datetime
-from pathlib import Path
 
 import dagster as dg
 import pyarrow as pa
@@ -11,14 +10,13 @@ from assets.checks import rows_match_schema
 from assets.knowledge.topics import cultural_topics
 from assets.previews import markdown_table
 from assets.resources import EmbedderResource, KnowledgeResource, StoresResource
-from assets.versions import configured_embedder
+from assets.versions import asset_code_version
 from jiwa.catalogue.curated import CURATED_DIR, MIN_PER_TOPIC, curated_files, load_curated
 from jiwa.catalogue.topics import TopicCatalogue
-from jiwa.knowledge import insight_rows
+from jiwa.domain.status import CURATED
 from jiwa.knowledge.insight_rows import Provenance, insight_record
 from jiwa.store.lance import refresh_indexes, tag_version, upsert
-from jiwa.store.schema import CURATED, INSIGHTS_TABLE, insights_schema
-from jiwa.versions import code_version
+from jiwa.store.schema import INSIGHTS_TABLE, insights_schema
 
 CURATED_CHECKS = ("curated_schema_valid", "every_topic_curated")
 
@@ -27,7 +25,7 @@ CURATED_CHECKS = ("curated_schema_valid", "every_topic_curated")
     group_name="knowledge",
     kinds={"yaml", "lancedb"},
     deps=[cultural_topics],
-    code_version=code_version(*curated_files(), Path(__file__), insight_rows, configured_embedder()),
+    code_version=asset_code_version(__name__, embedder=True, files=curated_files()),
     check_specs=[dg.AssetCheckSpec(name, asset="curated_insights", blocking=True) for name in CURATED_CHECKS],
     description=f"The team's curated insights ({CURATED_DIR.name}/<category>.yaml), at least {MIN_PER_TOPIC} per "
     "topic, published into cultural_insights with source curated. Needs no model: always served.",

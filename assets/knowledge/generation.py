@@ -7,8 +7,8 @@ from concurrent.futures import ThreadPoolExecutor
 
 from jiwa.catalogue.curated import CuratedBase
 from jiwa.catalogue.topics import Topic
+from jiwa.domain.insights import CulturalInsight
 from jiwa.llm import StructuredLLM
-from jiwa.llm.outputs import CulturalInsight
 from jiwa.prompts import load_prompt
 
 INSIGHT_PROMPT = load_prompt("cultural_insight")

@@ -1,29 +1,26 @@
-"""Pattern 1: LLAMA writes the cultural-insights knowledge base the chat server retrieves from."""
+"""Cultural knowledge: LLAMA writes the cultural-insights knowledge base the chat server retrieves from."""
 
 import time
-from pathlib import Path
 
 import dagster as dg
 import pyarrow as pa
 from pydantic import Field
 
-from assets.knowledge import generation
 from assets.knowledge.curated import curated_insights
 from assets.knowledge.generation import INSIGHT_PROMPT, generate_insights
 from assets.knowledge.topics import category_partitions
 from assets.previews import markdown_table
 from assets.resources import LLAMA_RETRY_POLICY, EmbedderResource, KnowledgeResource, LlamaResource, StoresResource
-from assets.versions import configured_embedder, configured_model
+from assets.versions import asset_code_version
 from jiwa.catalogue.curated import load_curated
 from jiwa.catalogue.topics import TopicCatalogue
-from jiwa.knowledge import insight_rows, truth_gate
+from jiwa.domain.status import LLAMA_OFFLINE
 from jiwa.knowledge.insight_rows import Provenance, audit_batch, insight_record, with_novel_vectors
 from jiwa.knowledge.truth_gate import GateReference, LlamaVerifier, vet
 from jiwa.prompts import load_prompt
 from jiwa.store.insights import published_vectors
 from jiwa.store.lance import refresh_indexes, sql_literal, tag_version, upsert
-from jiwa.store.schema import INSIGHTS_TABLE, LLAMA_OFFLINE, insights_schema
-from jiwa.versions import code_version
+from jiwa.store.schema import INSIGHTS_TABLE, insights_schema
 
 VERIFY_PROMPT = load_prompt("insight_verification")
 INSIGHT_CHECKS = ("truth_gate_pass_share", "schema_valid", "no_empty_text", "duplicate_rate")
@@ -61,12 +58,7 @@ class InsightsConfig(dg.Config):
     retry_policy=LLAMA_RETRY_POLICY,
     # After the curated base: it is the examples in LLAMA's prompt and the reference of the truth gate.
     deps=[curated_insights],
-    code_version=INSIGHT_PROMPT.code_version(
-        VERIFY_PROMPT.sha256,
-        configured_model(),
-        configured_embedder(),
-        code_version(Path(__file__), generation, insight_rows, truth_gate),
-    ),
+    code_version=asset_code_version(__name__, model=True, embedder=True),
     check_specs=[dg.AssetCheckSpec(name, asset="cultural_insights", blocking=True) for name in INSIGHT_CHECKS],
     description="Cultural insights LLAMA writes per topic, with guidance for the responder and multilingual triggers; "
     "only those that pass the truth gate against the curated base are published, one LanceDB commit per category.",

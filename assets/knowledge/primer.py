@@ -3,7 +3,6 @@ prefix, long enough to pass the configured models' cache minimum."""
 
 from collections import Counter
 from datetime import UTC, datetime
-from pathlib import Path
 
 import dagster as dg
 import pyarrow as pa
@@ -13,8 +12,7 @@ from assets.knowledge.insights import cultural_insights
 from assets.knowledge.topics import cultural_topics
 from assets.previews import markdown_table
 from assets.resources import ClaudeResource, StoresResource
-from assets.versions import configured_claude
-from jiwa import claude_cache
+from assets.versions import asset_code_version
 from jiwa.catalogue.topics import load_catalogue
 from jiwa.claude_cache import (
     MAX_PRIMER_FACTOR,
@@ -24,13 +22,11 @@ from jiwa.claude_cache import (
     count_tokens,
     required_local_tokens,
 )
-from jiwa.knowledge import primer as primer_rules
 from jiwa.knowledge.primer import build_primer
 from jiwa.prompts import load_prompt
 from jiwa.store.insights import served_rows
 from jiwa.store.lance import ids_where, tag_version, upsert
 from jiwa.store.schema import PRIMER_TABLE, primer_schema
-from jiwa.versions import code_version
 
 RESPONDER_PROMPT = load_prompt("responder")
 PRIMER_CHECKS = ("primer_reaches_cache_minimum",)
@@ -49,9 +45,7 @@ _ON_PUBLISH = (
     kinds={"lancedb"},
     deps=[cultural_topics, curated_insights, cultural_insights],
     automation_condition=_ON_PUBLISH,
-    code_version=RESPONDER_PROMPT.code_version(
-        configured_claude(), code_version(Path(__file__), primer_rules, claude_cache)
-    ),
+    code_version=asset_code_version(__name__, claude=True),
     check_specs=[dg.AssetCheckSpec(name, asset="cultural_primer", blocking=True) for name in PRIMER_CHECKS],
     description="A few lines per topic chosen by rule from the served insights (curated first), sized so the "
     "responder's rules and the primer pass the Claude models' prompt-cache minimum; the server sends it in the "

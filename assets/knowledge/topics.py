@@ -3,8 +3,8 @@
 import dagster as dg
 
 from assets.previews import markdown_table
+from assets.versions import asset_code_version
 from jiwa.catalogue.topics import TOPICS_PATH, TopicCatalogue, load_catalogue
-from jiwa.versions import code_version
 
 # Partitions are part of the definitions, so the catalogue is read when the code location loads.
 category_partitions = dg.StaticPartitionsDefinition(load_catalogue().categories)
@@ -13,7 +13,7 @@ category_partitions = dg.StaticPartitionsDefinition(load_catalogue().categories)
 @dg.asset(
     group_name="knowledge",
     kinds={"yaml"},
-    code_version=code_version(TOPICS_PATH),
+    code_version=asset_code_version(__name__, files=[TOPICS_PATH]),
     description=f"The team's cultural-topic catalogue ({TOPICS_PATH.name}), validated.",
 )
 def cultural_topics() -> dg.Output[TopicCatalogue]:

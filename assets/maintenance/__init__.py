@@ -2,6 +2,6 @@
 
 import dagster as dg
 
-from assets.maintenance.compaction import hourly_compaction, store_compaction
+from assets.maintenance.store_compaction import hourly_compaction, store_compaction
 
 defs = dg.Definitions(jobs=[store_compaction], schedules=[hourly_compaction])

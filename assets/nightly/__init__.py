@@ -4,13 +4,13 @@ schedule and the analysts' review job live here."""
 
 import dagster as dg
 
-from assets.nightly.compaction import compacted_stores
+from assets.nightly.compacted_stores import compacted_stores
 from assets.nightly.days import nightly_partitions
 from assets.nightly.feedback import feedback_scores
 from assets.nightly.findings import nightly_findings
 from assets.nightly.learned import learned_insights
-from assets.nightly.profiles import refreshed_profiles
 from assets.nightly.proposals import proposed_intents
+from assets.nightly.refreshed_profiles import refreshed_profiles
 
 nightly_job = dg.define_asset_job(
     "nightly_learning",

@@ -2,18 +2,18 @@
 ratings of those replies score them. One rated down by enough distinct users is withheld until users say otherwise."""
 
 from datetime import UTC, datetime
-from pathlib import Path
 
 import dagster as dg
 import pyarrow as pa
 
 from assets.previews import markdown_table
 from assets.resources import LearningResource, StoresResource
-from jiwa.convlog import FEEDBACK, TURN
+from assets.versions import asset_code_version
+from jiwa.conversations.events import FEEDBACK, TURN
+from jiwa.domain.status import SCORED_CACHE_ANSWER, SCORED_INSIGHT
 from jiwa.store.lance import upsert
 from jiwa.store.learned import team_written_ids
-from jiwa.store.schema import FEEDBACK_TABLE, SCORED_CACHE_ANSWER, SCORED_INSIGHT, feedback_schema
-from jiwa.versions import code_version
+from jiwa.store.schema import FEEDBACK_TABLE, feedback_schema
 
 # Per tenant: a user's latest rating of a reply counts, and a user counts once per insight or answer however many
 # replies they rated. One tenant's users can withhold something from that tenant only. An account that rated down
@@ -73,7 +73,7 @@ def verdict(row: dict, team_items: set[str], knobs) -> dict:
     group_name="nightly",
     kinds={"duckdb", "lancedb"},
     deps=["conversation_log"],
-    code_version=code_version(Path(__file__)),
+    code_version=asset_code_version(__name__),
     description="Ratings of the replies each insight and cached answer shaped, per tenant, in distinct users, over "
     "the whole store (late feedback included). Withheld from a tenant: what its users rated down by enough weight "
     "(each account within its budget) and share of those shown it; curated content goes to an analyst instead.",

@@ -1,18 +1,16 @@
-"""Pattern 4: every night LLAMA reads yesterday's conversations (one daily partition per Bali day) and writes one
+"""Nightly learning: every night LLAMA reads yesterday's conversations (one daily partition per Bali day) and writes one
 lesson per conversation. A lesson is kept only if it passes the screen for planted content and users' own words,
 the truth gate against the team's curated base, and is not already known; kept lessons are user data (they came
 from one person's conversation) and wait in nightly_findings until enough people support them (learned_insights)."""
 
 import time
 from collections import Counter
-from pathlib import Path
 
 import dagster as dg
 from pydantic import Field
 
 from assets.checks import none_of, rows_match_schema
 from assets.knowledge.insights import VERIFY_PROMPT
-from assets.nightly import days
 from assets.nightly.days import day_conversations, nightly_partitions
 from assets.previews import markdown_table
 from assets.resources import (
@@ -23,23 +21,20 @@ from assets.resources import (
     LlamaResource,
     StoresResource,
 )
-from assets.versions import configured_embedder, configured_model
+from assets.versions import asset_code_version
 from jiwa.catalogue.curated import load_curated
 from jiwa.catalogue.topics import load_catalogue
-from jiwa.enrichment import transcript as transcript_rendering
 from jiwa.forgetting import commit_user_rows
-from jiwa.knowledge import insight_rows, screen, truth_gate
-from jiwa.knowledge.insight_rows import closest_existing, search_text
+from jiwa.knowledge import screen
+from jiwa.knowledge.insight_rows import closest_existing, insight_fields
 from jiwa.knowledge.truth_gate import GateReference, LlamaVerifier, vet
 from jiwa.prompts import as_data, load_prompt
 from jiwa.store.insights import published_vectors
 from jiwa.store.lance import sql_literal
 from jiwa.store.schema import FINDINGS_TABLE, findings_schema, insights_schema
-from jiwa.versions import code_version
 
 FINDING_PROMPT = load_prompt("nightly_finding")
 NIGHTLY_CHECKS = ("findings_schema_valid", "findings_provenance_complete")
-_SOURCES = code_version(Path(__file__), days, transcript_rendering, insight_rows, screen, truth_gate)
 
 
 class NightlyConfig(dg.Config):
@@ -66,7 +61,7 @@ class NightlyConfig(dg.Config):
         "curated_insights",
         dg.AssetDep("cultural_insights", partition_mapping=dg.AllPartitionMapping()),
     ],
-    code_version=FINDING_PROMPT.code_version(VERIFY_PROMPT.sha256, configured_model(), configured_embedder(), _SOURCES),
+    code_version=asset_code_version(__name__, model=True, embedder=True),
     check_specs=[dg.AssetCheckSpec(name, asset="nightly_findings", blocking=True) for name in NIGHTLY_CHECKS],
     description="One lesson per conversation of one Bali day, from the conversation and its feedback: cultural "
     "patterns, unmet needs, phrasings that worked or not. Screened, truth-gated against the curated base and "
@@ -191,16 +186,7 @@ def _finding_row(transcript, topic, finding, day: str, model_id: str, run_id: st
         "day": day,
         "ended_at": max(turn.created_at for turn in transcript.turns),
         "kind": finding.kind,
-        "topic_id": topic.id,
-        "topic": topic.name,
-        "category": topic.category,
-        "insight": finding.insight,
-        "guidance": finding.guidance,
-        "triggers_id": list(finding.triggers.id),
-        "triggers_en": list(finding.triggers.en),
-        "triggers_it": list(finding.triggers.it),
-        "tone_tags": list(dict.fromkeys(finding.tone_tags)),
-        "search_text": search_text(topic, finding),
+        **insight_fields(topic, finding),
         "model": model_id,
         "prompt_version": FINDING_PROMPT.version,
         "run_id": run_id,

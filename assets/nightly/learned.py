@@ -2,7 +2,6 @@
 only once an analyst approves them. Launch the review job from the launchpad with candidate ids to decide."""
 
 from collections import Counter
-from pathlib import Path
 
 import dagster as dg
 from pydantic import Field
@@ -11,16 +10,15 @@ from assets.checks import none_of
 from assets.nightly.findings import nightly_findings
 from assets.previews import markdown_table
 from assets.resources import LearningResource, StoresResource
+from assets.versions import asset_code_version
 from jiwa.catalogue.curated import load_curated
 from jiwa.catalogue.topics import load_catalogue
+from jiwa.domain.status import APPROVED, EARNED, REJECTED
 from jiwa.forgetting import sweep_forgotten
-from jiwa.knowledge import learning, screen
 from jiwa.knowledge.learning import rebuild_learned, review_sheet_path
 from jiwa.knowledge.screen import lesson_reason, team_vocabulary
-from jiwa.store import learned as learned_queries
 from jiwa.store.learned import record_reviews
-from jiwa.store.schema import APPROVED, EARNED, REJECTED
-from jiwa.versions import code_version
+from jiwa.store.schema import TRIGGER_COLUMNS
 
 LEARNED_CHECKS = ("served_lessons_clean", "earned_lessons_supported")
 
@@ -36,7 +34,7 @@ class ReviewConfig(dg.Config):
     group_name="nightly",
     kinds={"lancedb"},
     deps=[dg.AssetDep(nightly_findings, partition_mapping=dg.AllPartitionMapping())],
-    code_version=code_version(Path(__file__), learning, learned_queries, screen),
+    code_version=asset_code_version(__name__),
     check_specs=[dg.AssetCheckSpec(name, asset="learned_insights", blocking=True) for name in LEARNED_CHECKS],
     description="Every night's findings grouped per tenant into candidate lessons, their support counted in "
     "distinct users across nights. Served to the tenant once JIWA_LEARNING_MIN_USERS users support one; to every "
@@ -119,7 +117,7 @@ def _checks(candidates: list[dict], min_users: int) -> list[dg.AssetCheckResult]
         for c in served
         if (
             reason := lesson_reason(
-                [c["insight"], c["guidance"], *c["triggers_id"], *c["triggers_en"], *c["triggers_it"]], vocabulary
+                [c["insight"], c["guidance"], *(t for column in TRIGGER_COLUMNS for t in c[column])], vocabulary
             )
         )
     ]

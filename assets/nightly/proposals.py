@@ -1,7 +1,5 @@
 """Questions asked often in one day and not answered from the cache, proposed to the team as new intents."""
 
-from pathlib import Path
-
 import dagster as dg
 import numpy as np
 from pydantic import Field
@@ -9,15 +7,13 @@ from pydantic import Field
 from assets.nightly.days import bali_day_window, nightly_partitions
 from assets.previews import markdown_table
 from assets.resources import EmbedderResource, LearningResource, StoresResource
-from assets.versions import configured_embedder
-from jiwa import clustering
-from jiwa.clustering import greedy_clusters
+from assets.versions import asset_code_version
+from jiwa.catalogue.matching import TermFinder
 from jiwa.forgetting import commit_user_rows
-from jiwa.intent_matching import TermFinder
+from jiwa.response_cache.clustering import greedy_clusters
 from jiwa.store.cache import published_matcher_spec
 from jiwa.store.lance import sql_literal
 from jiwa.store.schema import PROPOSALS_TABLE, proposals_schema
-from jiwa.versions import code_version
 
 
 class ProposalConfig(dg.Config):
@@ -32,7 +28,7 @@ class ProposalConfig(dg.Config):
     group_name="nightly",
     kinds={"duckdb", "lancedb"},
     deps=["conversation_log", "common_response_cache"],
-    code_version=code_version(Path(__file__), clustering, configured_embedder()),
+    code_version=asset_code_version(__name__, embedder=True),
     description="Questions asked often that day by several users and not answered from the cache, clustered and "
     "proposed as new intents. The questions themselves are user data: they wait in the intent_proposals table, "
     "forgotten with their users; the metadata shows counts and the terms they use. Nothing here is served: an "

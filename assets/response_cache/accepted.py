@@ -1,7 +1,6 @@
 """Intents an analyst accepts from the nightly proposals, from the launchpad: validated whole before anything is
 stored, kept as decisions in LanceDB, and added to the team's catalogue files whenever the cache is built."""
 
-from pathlib import Path
 from typing import Literal
 
 import dagster as dg
@@ -9,7 +8,7 @@ from pydantic import Field, ValidationError
 
 from assets.previews import markdown_table
 from assets.resources import StoresResource
-from jiwa.catalogue import accepted as rules
+from assets.versions import asset_code_version
 from jiwa.catalogue.accepted import (
     PROPOSAL_ID,
     AcceptedIntent,
@@ -21,10 +20,8 @@ from jiwa.catalogue.accepted import (
     with_accepted,
 )
 from jiwa.catalogue.intents import load_facts, load_intents
-from jiwa.store import decisions as queries
+from jiwa.domain.status import ACCEPT, REJECT
 from jiwa.store.decisions import accepted, latest_decisions, proposal_questions, record_decision
-from jiwa.store.schema import ACCEPT, REJECT
-from jiwa.versions import code_version
 
 
 class FactConfig(dg.Config):
@@ -75,7 +72,7 @@ class IntentDecisionConfig(dg.Config):
 @dg.asset(
     group_name="cache",
     kinds={"lancedb"},
-    code_version=code_version(Path(__file__), rules, queries),
+    code_version=asset_code_version(__name__),
     automation_condition=dg.AutomationCondition.code_version_changed(),
     description="The proposals an analyst accepted as intents (review_intent_proposal job), added to the team's "
     "files when intent_catalogue and curated_facts are built. Materialized without a proposal_id it republishes "

@@ -1,8 +1,7 @@
-"""Pattern 3: answers to the most common questions, written in advance, served without a model call."""
+"""The common response cache: answers to the most common questions, written in advance, served without a model call."""
 
 import time
 from concurrent.futures import ThreadPoolExecutor
-from pathlib import Path
 
 import dagster as dg
 import numpy as np
@@ -11,37 +10,24 @@ from pydantic import Field
 
 from assets.previews import markdown_table
 from assets.resources import LLAMA_RETRY_POLICY, EmbedderResource, KnowledgeResource, LlamaResource, StoresResource
-from assets.response_cache import writing
 from assets.response_cache.writing import (
-    ANSWER_PROMPT,
-    PARAPHRASE_PROMPT,
     answer_guidance,
     keep_answer,
     keep_phrasing,
     write,
 )
-from assets.versions import configured_embedder, configured_model
-from jiwa import cache_rows as row_building
-from jiwa import intent_matching
-from jiwa.cache_rows import cache_rows
-from jiwa.catalogue import intents
+from assets.versions import asset_code_version
 from jiwa.catalogue.intents import FACTS_PATH, CuratedFacts, IntentCatalogue, fact_problems
+from jiwa.catalogue.matching import IntentMatcher, normalize
 from jiwa.catalogue.welcome import GREETING_INTENT
-from jiwa.intent_matching import IntentMatcher, normalize
-from jiwa.language import LANGUAGES
+from jiwa.domain.language import LANGUAGES
+from jiwa.domain.status import CACHE_ANSWER, CACHE_PHRASING, RETURNING_STYLE
 from jiwa.llm import GenerationStats
+from jiwa.response_cache.rows import cache_rows
 from jiwa.store.lance import tag_version, upsert
-from jiwa.store.schema import (
-    CACHE_ANSWER,
-    CACHE_PHRASING,
-    RESPONSE_CACHE_TABLE,
-    RETURNING_STYLE,
-    response_cache_schema,
-)
-from jiwa.versions import code_version
+from jiwa.store.schema import RESPONSE_CACHE_TABLE, response_cache_schema
 
 CACHE_CHECKS = ("facts_only_from_file", "intents_covered", "phrasings_match_their_intent")
-_SOURCES = code_version(Path(__file__), writing, row_building, intent_matching, intents)
 
 
 class ResponseCacheConfig(dg.Config):
@@ -68,12 +54,7 @@ class ResponseCacheConfig(dg.Config):
     deps=["cultural_insights"],
     # The insights only set the tone; a new insights version alone is not a reason to rewrite every answer.
     automation_condition=dg.AutomationCondition.eager().ignore(dg.AssetSelection.assets("cultural_insights")),
-    code_version=ANSWER_PROMPT.code_version(
-        PARAPHRASE_PROMPT.sha256,
-        configured_model(),
-        configured_embedder(),
-        _SOURCES,
-    ),
+    code_version=asset_code_version(__name__, model=True, embedder=True),
     check_specs=[dg.AssetCheckSpec(name, asset="common_response_cache", blocking=True) for name in CACHE_CHECKS],
     description="Paraphrases and warm answer variants per intent and language, facts filled from curated_facts, "
     "with the matcher's term rules, published as one LanceDB commit for the server's cache lookup.",

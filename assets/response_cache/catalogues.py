@@ -6,11 +6,11 @@ import dagster as dg
 from assets.previews import markdown_table
 from assets.resources import StoresResource
 from assets.response_cache.accepted import accepted_intents, fitted
+from assets.versions import asset_code_version
 from jiwa.catalogue.accepted import facts_with_accepted, with_accepted
 from jiwa.catalogue.intents import FACTS_PATH, INTENTS_PATH, CuratedFacts, IntentCatalogue, load_facts, load_intents
 from jiwa.catalogue.welcome import WELCOME_BACK_PATH
 from jiwa.store.decisions import accepted
-from jiwa.versions import code_version
 
 # A team file that changes (a new code version after a reload) is read again, and the cache rebuilt from it; so is
 # a new accepted set (eager waits until accepted_intents exists, so a deployment without decisions is unchanged).
@@ -21,7 +21,7 @@ _REREAD_WHEN_CHANGED = dg.AutomationCondition.code_version_changed() | dg.Automa
     group_name="cache",
     kinds={"yaml", "lancedb"},
     deps=[accepted_intents],
-    code_version=code_version(FACTS_PATH),
+    code_version=asset_code_version(__name__, files=[FACTS_PATH], files_only=True),
     automation_condition=_REREAD_WHEN_CHANGED,
     description=f"The team's curated facts ({FACTS_PATH.name}), and those given with accepted intents: value, unit, "
     "as-of date and source of each.",
@@ -51,7 +51,7 @@ def curated_facts(stores: StoresResource) -> dg.Output[CuratedFacts]:
     group_name="cache",
     kinds={"yaml", "lancedb"},
     deps=[accepted_intents],
-    code_version=code_version(INTENTS_PATH, WELCOME_BACK_PATH),
+    code_version=asset_code_version(__name__, files=[INTENTS_PATH, WELCOME_BACK_PATH]),
     automation_condition=_REREAD_WHEN_CHANGED,
     description=f"The team's common intents ({INTENTS_PATH.name}), the seed, and those analysts accepted from "
     "proposals: term rules, seed phrasings, reference answers; and the greetings for someone who comes back "

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from jiwa.catalogue.intents import CuratedFacts, IntentCatalogue, fact_problems, placeholders
+from jiwa.catalogue.matching import IntentMatcher
+from jiwa.domain.answers import without_placeholders
+from jiwa.domain.language import LANGUAGE_NAMES, UNKNOWN, detect_language
 from jiwa.embedding import Embedder
-from jiwa.intent_matching import IntentMatcher
-from jiwa.language import LANGUAGE_NAMES, UNKNOWN, detect_language
 from jiwa.llm import StructuredLLM
-from jiwa.llm.outputs import without_placeholders
 from jiwa.prompts import load_prompt
 from jiwa.store.insights import search_insights
 from jiwa.store.lance import table_embedder

@@ -14,7 +14,7 @@ from pydantic import BaseModel, ConfigDict, ValidationError
 
 from jiwa.catalogue import CATALOGUE_DIR
 from jiwa.catalogue.topics import TopicCatalogue
-from jiwa.llm.outputs import CulturalInsight
+from jiwa.domain.insights import CulturalInsight
 
 CURATED_DIR = CATALOGUE_DIR / "curated_insights"
 MIN_PER_TOPIC = 3

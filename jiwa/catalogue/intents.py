@@ -10,10 +10,10 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from jiwa.catalogue import CATALOGUE_DIR
+from jiwa.catalogue.matching import IntentMatcher, IntentRule, MatcherSpec, normalize
 from jiwa.catalogue.welcome import WELCOME_BACK_PATH, load_welcome_back
-from jiwa.intent_matching import IntentMatcher, IntentRule, MatcherSpec, normalize
-from jiwa.language import LANGUAGES
-from jiwa.llm.outputs import PLACEHOLDER, states_a_number
+from jiwa.domain.answers import PLACEHOLDER, states_a_number
+from jiwa.domain.language import LANGUAGES
 
 FACTS_PATH = CATALOGUE_DIR / "facts.yaml"
 INTENTS_PATH = CATALOGUE_DIR / "intents.yaml"

@@ -9,7 +9,7 @@ from pathlib import Path
 import yaml
 
 from jiwa.catalogue import CATALOGUE_DIR
-from jiwa.language import LANGUAGES
+from jiwa.domain.language import LANGUAGES
 
 WELCOME_BACK_PATH = CATALOGUE_DIR / "welcome_back.yaml"
 # The intent whose answer a returning user gets in its welcome-back form.

@@ -1,5 +1,7 @@
 """The conversation store: every turn, end, feedback and forget, in SQLite (default) or PostgreSQL."""
 
+from __future__ import annotations
+
 from pathlib import Path
 
 SQLITE_FILE = "conversations.sqlite3"

@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import asyncio
 
+from jiwa.conversations.events import LogEvent
 from jiwa.conversations.repository import ConversationRepository
-from jiwa.convlog import LogEvent
 
 
 class GroupCommit:

@@ -16,8 +16,8 @@ from pathlib import Path
 
 import pyarrow.parquet as pq
 
+from jiwa.conversations.events import FORGET, LogEvent
 from jiwa.conversations.repository import ConversationRepository
-from jiwa.convlog import FORGET, LogEvent
 
 log = logging.getLogger(__name__)
 

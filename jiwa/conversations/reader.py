@@ -18,10 +18,10 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import sqlalchemy as sa
 
+from jiwa.conversations.events import CORRECTION, END, EVENT_SCHEMA, TURN, LogEvent
 from jiwa.conversations.repository import event_of, to_us
 from jiwa.conversations.schema import events as events_table
 from jiwa.conversations.schema import forgets as forgets_table
-from jiwa.convlog import CORRECTION, END, EVENT_SCHEMA, TURN, LogEvent
 
 
 def _arrow_type(column: sa.Column) -> pa.DataType:

@@ -18,8 +18,8 @@ from alembic import command
 from alembic.config import Config
 from sqlalchemy.dialects import postgresql, sqlite
 
+from jiwa.conversations.events import CORRECTION, TURN, LogEvent
 from jiwa.conversations.schema import conversations, events, forgets, users
-from jiwa.convlog import CORRECTION, TURN, LogEvent
 
 log = logging.getLogger(__name__)
 

@@ -4,6 +4,8 @@ The tenant leads every key and index: a user is (tenant, user_id), and the same 
 Times are microseconds since the epoch, UTC, so both engines and Arrow read them alike.
 """
 
+from __future__ import annotations
+
 import sqlalchemy as sa
 
 metadata = sa.MetaData()

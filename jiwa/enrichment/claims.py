@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import re
 
+from jiwa.domain.analysis import ConversationAnalysis
 from jiwa.enrichment.support import EvidenceSupport
 from jiwa.enrichment.transcript import Transcript
-from jiwa.llm.outputs import ConversationAnalysis
 
 _CLAIM_LISTS = ("cultural_signals", "dreams", "anxieties", "needs_beyond_question")
 _CLAIM_SCALARS = (

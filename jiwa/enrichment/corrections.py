@@ -16,8 +16,16 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable
 
-from jiwa.convlog import LogEvent
-from jiwa.profile import MAX_CORRECTIONS, MAX_LIST_ITEMS, Correction, Profile, Remembered, field_kinds, normalized
+from jiwa.conversations.events import LogEvent
+from jiwa.domain.profile import (
+    MAX_CORRECTIONS,
+    MAX_LIST_ITEMS,
+    Correction,
+    Profile,
+    Remembered,
+    field_kinds,
+    normalized,
+)
 
 # Fields the analysis carries as the user's own statements (its `facts`).
 STATED_FIELDS = frozenset({"name", "nationality", "interests", "plans"})

@@ -7,20 +7,10 @@ and has attempts left. Attempts count runs that tried the same content; new cont
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime
 
-from jiwa.store.schema import ANALYSIS_OK
-
-
-@dataclass(frozen=True)
-class StoredAnalysis:
-    """What the analyses table holds about one conversation, as far as this rule needs it."""
-
-    fingerprint: str
-    status: str
-    attempts: int
-    ended_at: datetime
+from jiwa.domain.analysis import StoredAnalysis
+from jiwa.domain.status import ANALYSIS_OK
 
 
 def content_changed(stored: StoredAnalysis | None, last_event_at: datetime) -> bool:

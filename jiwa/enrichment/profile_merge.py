@@ -8,14 +8,12 @@ or a repeated analysis, changes nothing.
 from __future__ import annotations
 
 import hashlib
-import json
 from collections import Counter
 from collections.abc import Iterable
-from dataclasses import dataclass
 from datetime import datetime
 
-from jiwa.enrichment.corrections import STATED_FIELDS, CorrectionGuard, apply_correction, in_order
-from jiwa.profile import (
+from jiwa.domain.analysis import AnalysedConversation
+from jiwa.domain.profile import (
     MAX_HISTORY,
     MAX_LIST_ITEMS,
     MAX_SOURCES,
@@ -28,33 +26,7 @@ from jiwa.profile import (
     Remembered,
     normalized,
 )
-
-
-@dataclass(frozen=True)
-class AnalysedConversation:
-    """One analysis row of the conversation_analyses table, as the merge needs it."""
-
-    conversation_id: str
-    tenant: str
-    user_id: str
-    fingerprint: str
-    ended_at: datetime
-    analysed_at: datetime
-    analysis: dict
-    markers: dict[str, int]
-    languages: dict[str, int]
-    primary_language: str | None
-
-    @property
-    def order_key(self) -> tuple:
-        # The content digest last, so even two different analyses of the same content pick one winner whatever the order.
-        return (self.ended_at, self.conversation_id, self.fingerprint, self.analysed_at, self.digest)
-
-    @property
-    def digest(self) -> str:
-        payload = json.dumps([self.analysis, self.markers, self.languages, self.primary_language], sort_keys=True)
-        return hashlib.sha256(payload.encode()).hexdigest()
-
+from jiwa.enrichment.corrections import STATED_FIELDS, CorrectionGuard, apply_correction, in_order
 
 # analysis field -> profile field, for single-valued claims and for list claims.
 _CONTEXT_SCALARS = {

@@ -5,9 +5,9 @@ from __future__ import annotations
 import json
 from datetime import datetime
 
+from jiwa.domain.status import ANALYSIS_FAILED, ANALYSIS_OK
 from jiwa.enrichment.signals import Signals
 from jiwa.enrichment.transcript import Transcript
-from jiwa.store.schema import ANALYSIS_FAILED, ANALYSIS_OK
 
 
 def signals_json(signals: Signals) -> str:

@@ -7,7 +7,7 @@ from collections import Counter
 from dataclasses import dataclass
 
 from jiwa.catalogue.markers import MarkerLexicon, load_lexicon
-from jiwa.language import language_counts
+from jiwa.domain.language import language_counts
 
 
 @dataclass(frozen=True)

@@ -3,6 +3,8 @@ its storage lives, beyond any forget; a token can be matched to a conversation o
 (in the data folder, beside the stores) and the conversation id (in the conversation store, until it is forgotten).
 """
 
+from __future__ import annotations
+
 import hashlib
 import hmac
 import secrets

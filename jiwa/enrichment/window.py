@@ -1,5 +1,7 @@
 """Which finished conversations a run takes: those the sensor named by token, or every one still due."""
 
+from __future__ import annotations
+
 from datetime import UTC, datetime, timedelta
 
 from jiwa.enrichment.pending import needs_analysis

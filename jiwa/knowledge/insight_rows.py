@@ -10,10 +10,11 @@ import numpy as np
 import pyarrow as pa
 
 from jiwa.catalogue.topics import Topic
-from jiwa.llm.outputs import CulturalInsight
+from jiwa.domain.insights import CulturalInsight
+from jiwa.domain.language import TRIGGER_LANGUAGES
+from jiwa.store.schema import TRIGGER_COLUMNS
 
 TEXT_COLUMNS = ("insight", "guidance", "search_text")
-TRIGGER_COLUMNS = ("triggers_id", "triggers_en", "triggers_it")
 
 
 @dataclass(frozen=True)
@@ -59,23 +60,31 @@ def insight_id(topic_id: str, text: str) -> str:
 
 
 def search_text(topic: Topic, insight: CulturalInsight) -> str:
-    triggers = insight.triggers.id + insight.triggers.en + insight.triggers.it
+    triggers = [trigger for language in TRIGGER_LANGUAGES for trigger in getattr(insight.triggers, language)]
     return " ".join([f"{topic.name}.", insight.insight, *triggers])
 
 
-def insight_record(topic: Topic, insight: CulturalInsight, provenance: Provenance) -> dict:
+def insight_fields(topic: Topic, insight: CulturalInsight) -> dict:
+    """The columns every table of insights shares (jiwa.store.schema: insights, findings, learned lessons)."""
     return {
-        "id": insight_id(topic.id, insight.insight),
         "topic_id": topic.id,
         "topic": topic.name,
         "category": topic.category,
         "insight": insight.insight,
         "guidance": insight.guidance,
-        "triggers_id": list(insight.triggers.id),
-        "triggers_en": list(insight.triggers.en),
-        "triggers_it": list(insight.triggers.it),
+        **{
+            column: list(getattr(insight.triggers, language))
+            for column, language in zip(TRIGGER_COLUMNS, TRIGGER_LANGUAGES, strict=True)
+        },
         "tone_tags": list(dict.fromkeys(insight.tone_tags)),
         "search_text": search_text(topic, insight),
+    }
+
+
+def insight_record(topic: Topic, insight: CulturalInsight, provenance: Provenance) -> dict:
+    return {
+        "id": insight_id(topic.id, insight.insight),
+        **insight_fields(topic, insight),
         "source": provenance.source,
         "model": provenance.model,
         "prompt_name": provenance.prompt_name,

@@ -16,6 +16,7 @@ from pathlib import Path
 import numpy as np
 import pyarrow.fs as pafs
 
+from jiwa.domain.status import APPROVED, CANDIDATE, EARNED, REJECTED
 from jiwa.markdown import table
 from jiwa.settings import LearningSettings
 from jiwa.store.lance import delete_where
@@ -26,23 +27,10 @@ from jiwa.store.learned import (
     stored_findings,
     write_candidates,
 )
-from jiwa.store.schema import APPROVED, CANDIDATE, EARNED, LEARNED_TABLE, REJECTED
+from jiwa.store.schema import LEARNED_TABLE, LESSON_COLUMNS
 
 REVIEW_SHEET = "learned_insights_review.md"
 _REBUILD_ATTEMPTS = 5
-LESSON_COLUMNS = (
-    "kind",
-    "topic_id",
-    "topic",
-    "category",
-    "insight",
-    "guidance",
-    "triggers_id",
-    "triggers_en",
-    "triggers_it",
-    "tone_tags",
-    "search_text",
-)
 
 
 def status_of(users: int, review: str | None, min_users: int) -> str:

@@ -15,8 +15,8 @@ from dataclasses import dataclass
 
 from jiwa.catalogue.topics import TopicCatalogue
 from jiwa.claude_cache import count_tokens
+from jiwa.domain.status import CURATED
 from jiwa.prompts import as_data
-from jiwa.store.schema import CURATED
 
 # Sent to Claude as it is, after the responder's rules; part of the asset's code version through this module.
 HEADER = """The <cultural_primer> block is background from Jiwa's team on Balinese and Indonesian culture, a few lines

@@ -12,8 +12,8 @@ from dataclasses import dataclass, field
 
 from jiwa.catalogue.curated import CuratedBase
 from jiwa.catalogue.topics import TopicCatalogue
+from jiwa.domain.insights import CulturalInsight
 from jiwa.knowledge.truth_gate import planted_content
-from jiwa.llm.outputs import CulturalInsight
 
 # Words addressed to the assistant as an instruction, in the users' three languages.
 _INSTRUCTION = re.compile(

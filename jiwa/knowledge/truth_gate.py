@@ -24,9 +24,11 @@ import numpy as np
 
 from jiwa.catalogue.curated import CuratedBase
 from jiwa.catalogue.topics import Topic, TopicCatalogue
+from jiwa.domain.insights import CulturalInsight, TriggerPhrases
+from jiwa.domain.language import TRIGGER_LANGUAGES, detect_language, foreign_words
 from jiwa.embedding import Embedder
-from jiwa.language import detect_language, foreign_words
-from jiwa.llm.outputs import CulturalInsight, TriggerPhrases
+from jiwa.llm import StructuredLLM
+from jiwa.prompts import Prompt
 
 _MONTHS = (
     "january february march april june july august september october november december "
@@ -207,9 +209,7 @@ def _reads_as(text: str, lang: str, topic_words: frozenset[str]) -> bool:
 def _triggers_in_their_language(topic: Topic, triggers: TriggerPhrases) -> tuple[TriggerPhrases | None, int]:
     # The topic's own term ("what does maaf mean?") is not a sign of mixed languages.
     topic_words = frozenset(re.findall(r"\w+", topic.name.casefold()))
-    kept = {
-        lang: [t for t in getattr(triggers, lang) if _reads_as(t, lang, topic_words)] for lang in ("id", "en", "it")
-    }
+    kept = {lang: [t for t in getattr(triggers, lang) if _reads_as(t, lang, topic_words)] for lang in TRIGGER_LANGUAGES}
     removed = sum(len(getattr(triggers, lang)) - len(kept[lang]) for lang in kept)
     if not all(kept.values()):
         return None, removed
@@ -220,9 +220,7 @@ class LlamaVerifier:
     """The second reading: LLAMA, under a yes/no schema, compares the insight with the team's texts of its topic.
     An answer that fails its schema counts as a no: what is served stays what the team would sign."""
 
-    def __init__(self, llm, prompt) -> None:
-        from jiwa.llm import StructuredLLM
-
+    def __init__(self, llm: StructuredLLM, prompt: Prompt) -> None:
         # Greedy, so the same insight always gets the same verdict.
         self.llm = StructuredLLM(llm.backend, temperature=0.0, seed=llm.seed, max_retries=llm.max_retries)
         self.prompt = prompt

@@ -1,5 +1,7 @@
 """LLAMA: the local model that writes the offline assets and stands in for Claude when it is unavailable."""
 
+from __future__ import annotations
+
 from jiwa.llm.backends import ChatBackend, Completion, LlamaCppBackend, LlamaServerBackend
 from jiwa.llm.config import LlamaSettings
 from jiwa.llm.isolated import IsolatedLlamaBackend, LlamaBuildBroken, LlamaCrashed

@@ -8,14 +8,11 @@ import threading
 import time
 from collections import Counter
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
 
 from pydantic import BaseModel, ValidationError
 
 from jiwa.llm.backends import ChatBackend
-
-if TYPE_CHECKING:
-    from jiwa.prompts import Prompt
+from jiwa.prompts import Prompt, PromptError
 
 log = logging.getLogger(__name__)
 
@@ -69,8 +66,6 @@ class StructuredLLM:
         """Generate for ready-made messages (e.g. a chat history) under the prompt's output model."""
         model = prompt.output_model
         if model is None:
-            from jiwa.prompts import PromptError  # jiwa.prompts needs jiwa.llm first: imported where it is raised
-
             raise PromptError(f"Prompt '{prompt.name}' names no output model, so its output cannot be validated.")
         schema = model.model_json_schema()
         for attempt in range(self.max_retries + 1):

@@ -9,10 +9,10 @@ from datetime import datetime
 import lancedb
 import pyarrow as pa
 
-from jiwa.enrichment.pending import StoredAnalysis
-from jiwa.enrichment.profile_merge import AnalysedConversation
+from jiwa.domain.analysis import AnalysedConversation, StoredAnalysis
+from jiwa.domain.status import ANALYSIS_OK
 from jiwa.store.lance import sql_list, sql_literal, sql_timestamp
-from jiwa.store.schema import ANALYSES_TABLE, ANALYSIS_OK, PROFILES_TABLE
+from jiwa.store.schema import ANALYSES_TABLE, PROFILES_TABLE
 
 
 def stored_analyses(db: lancedb.DBConnection, conversation_ids: list[str]) -> dict[str, StoredAnalysis]:

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import lancedb
 
-from jiwa.intent_matching import MatcherSpec
+from jiwa.catalogue.matching import MatcherSpec
+from jiwa.domain.status import CACHE_SPEC
 from jiwa.store.lance import sql_literal
-from jiwa.store.schema import CACHE_SPEC, RESPONSE_CACHE_TABLE
+from jiwa.store.schema import RESPONSE_CACHE_TABLE
 
 
 def published_matcher_spec(db: lancedb.DBConnection) -> MatcherSpec | None:

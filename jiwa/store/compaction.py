@@ -5,8 +5,9 @@ from __future__ import annotations
 from datetime import timedelta
 
 from jiwa.conversations.repository import ConversationRepository
+from jiwa.domain.status import SERVED_SOURCES
 from jiwa.store.lance import compact, connect, delete_where, sql_list
-from jiwa.store.schema import INSIGHTS_TABLE, SERVED_SOURCES, UNRETAINED_TABLES
+from jiwa.store.schema import INSIGHTS_TABLE, UNRETAINED_TABLES
 
 
 def compact_stores(data_uri: str, conversations_url: str, *, retention_hours: float) -> dict:

@@ -8,8 +8,9 @@ import lancedb
 import pyarrow as pa
 
 from jiwa.catalogue.accepted import AcceptedIntent
+from jiwa.domain.status import ACCEPT
 from jiwa.store.lance import sql_literal, tag_version, upsert
-from jiwa.store.schema import ACCEPT, INTENT_DECISIONS_TABLE, PROPOSALS_TABLE, intent_decisions_schema
+from jiwa.store.schema import INTENT_DECISIONS_TABLE, PROPOSALS_TABLE, intent_decisions_schema
 
 
 def latest_decisions(db: lancedb.DBConnection) -> list[dict]:

@@ -7,8 +7,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from jiwa.domain.status import SERVED_SOURCES
 from jiwa.store.lance import sql_list, table_embedder
-from jiwa.store.schema import INSIGHTS_TABLE, SERVED_SOURCES
+from jiwa.store.schema import INSIGHTS_TABLE
 
 _RESULT_COLUMNS = ["id", "topic", "category", "insight", "guidance", "tone_tags"]
 SERVED = f"source IN {sql_list(SERVED_SOURCES)}"

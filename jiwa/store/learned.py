@@ -8,9 +8,9 @@ from datetime import UTC, datetime
 import lancedb
 import pyarrow as pa
 
+from jiwa.domain.status import CACHE_ANSWER
 from jiwa.store.lance import delete_where, ids_where, sql_list, table_embedder, upsert
 from jiwa.store.schema import (
-    CACHE_ANSWER,
     FEEDBACK_TABLE,
     FINDINGS_TABLE,
     INSIGHTS_TABLE,

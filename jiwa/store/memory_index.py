@@ -16,8 +16,8 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from jiwa.domain.status import APPROVED, EARNED, SERVED_SOURCES
 from jiwa.store.insights import InsightHit
-from jiwa.store.schema import APPROVED, EARNED, SERVED_SOURCES
 
 _TOKEN = re.compile(r"\w+", re.UNICODE)
 _RRF_K = 60

@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import pyarrow as pa
 
-INSIGHTS_TABLE = "cultural_insights"
-# Where an insight came from: the team, or LLAMA offline (after the truth gate).
-CURATED = "curated"
-LLAMA_OFFLINE = "llama_offline"
-# What the server serves from this table. Rows of any other source (versions before learned_insights wrote nightly
-# findings here) are never served; what the nights learn is served from learned_insights once earned.
-SERVED_SOURCES = (CURATED, LLAMA_OFFLINE)
+from jiwa.domain.language import TRIGGER_LANGUAGES
 
+# Temporary: tests/support (being moved by another branch) reads these status words from here; their home is
+# jiwa.domain.status. Drop this import once it imports them from there.
+from jiwa.domain.status import APPROVED, CACHE_ANSWER, EARNED  # noqa: F401
+
+INSIGHTS_TABLE = "cultural_insights"
 # Schema metadata keys: a table records which embedder wrote its vectors.
 EMBEDDING_MODEL_KEY = b"jiwa.embedding_model"
 EMBEDDING_DIM_KEY = b"jiwa.embedding_dim"
@@ -22,21 +21,30 @@ def embedder_metadata(embedding_model: str, dimension: int) -> dict[bytes, bytes
     return {EMBEDDING_MODEL_KEY: embedding_model.encode(), EMBEDDING_DIM_KEY: str(dimension).encode()}
 
 
+# One list of trigger phrases per language the users write in.
+TRIGGER_COLUMNS = tuple(f"triggers_{language}" for language in TRIGGER_LANGUAGES)
+
+
+def _insight_fields() -> list[pa.Field]:
+    """What an insight says about its topic: the same in the knowledge base, a night's findings and learned lessons."""
+    return [
+        pa.field("topic_id", pa.string(), nullable=False),
+        pa.field("topic", pa.string(), nullable=False),
+        pa.field("category", pa.string(), nullable=False),
+        pa.field("insight", pa.string(), nullable=False),
+        pa.field("guidance", pa.string(), nullable=False),
+        *(pa.field(column, pa.list_(pa.string())) for column in TRIGGER_COLUMNS),
+        pa.field("tone_tags", pa.list_(pa.string())),
+        # Topic, insight and triggers in one column, so full-text search also matches what users write.
+        pa.field("search_text", pa.string(), nullable=False),
+    ]
+
+
 def insights_schema(embedding_model: str, dimension: int) -> pa.Schema:
     return pa.schema(
         [
             pa.field("id", pa.string(), nullable=False),
-            pa.field("topic_id", pa.string(), nullable=False),
-            pa.field("topic", pa.string(), nullable=False),
-            pa.field("category", pa.string(), nullable=False),
-            pa.field("insight", pa.string(), nullable=False),
-            pa.field("guidance", pa.string(), nullable=False),
-            pa.field("triggers_id", pa.list_(pa.string())),
-            pa.field("triggers_en", pa.list_(pa.string())),
-            pa.field("triggers_it", pa.list_(pa.string())),
-            pa.field("tone_tags", pa.list_(pa.string())),
-            # Topic, insight and triggers in one column, so full-text search also matches what users write.
-            pa.field("search_text", pa.string(), nullable=False),
+            *_insight_fields(),
             pa.field("source", pa.string(), nullable=False),
             pa.field("model", pa.string(), nullable=False),
             pa.field("prompt_name", pa.string(), nullable=False),
@@ -86,9 +94,6 @@ FEEDBACK_TABLE = "feedback_scores"
 # findings they were kept with), and compaction keeps no older version of them either.
 UNRETAINED_TABLES = (*USER_DATA_TABLES, LEARNED_TABLE, REVIEWS_TABLE)
 
-ANALYSIS_OK = "ok"
-ANALYSIS_FAILED = "failed"
-
 
 def analyses_schema() -> pa.Schema:
     return pa.schema(
@@ -128,23 +133,13 @@ def profiles_schema() -> pa.Schema:
             pa.field("conversations", pa.int32(), nullable=False),
             # Hash of the analyses the profile was built from: rebuilding from the same analyses is a no-op.
             pa.field("sources_fingerprint", pa.string(), nullable=False),
-            pa.field("profile", pa.string(), nullable=False),  # JSON: jiwa.profile.Profile
+            pa.field("profile", pa.string(), nullable=False),  # JSON: jiwa.domain.profile.Profile
             pa.field("run_id", pa.string()),
         ]
     )
 
 
 RESPONSE_CACHE_TABLE = "common_response_cache"
-# Row kinds of the response cache: all in one table, so one commit publishes a consistent set.
-CACHE_ANSWER = "answer"
-CACHE_PHRASING = "phrasing"
-# A team-written question that uses an intent's words to ask something else: the matcher refuses what is closer to it.
-CACHE_NEAR_MISS = "near_miss"
-CACHE_SPEC = "matcher_spec"
-# A curated fact as grounding for Claude when the cache does not answer (text: JSON, see Fact.grounding).
-CACHE_FACT = "fact"
-# The style of a greeting answer written for someone who comes back (the others are reference, short and long).
-RETURNING_STYLE = "returning"
 
 
 def response_cache_schema(embedding_model: str, dimension: int) -> pa.Schema:
@@ -169,18 +164,13 @@ def _lesson_fields(dimension: int) -> list[pa.Field]:
     """What a learned lesson says, the same in a night's findings and in the candidates built from them."""
     return [
         pa.field("kind", pa.string(), nullable=False),
-        pa.field("topic_id", pa.string(), nullable=False),
-        pa.field("topic", pa.string(), nullable=False),
-        pa.field("category", pa.string(), nullable=False),
-        pa.field("insight", pa.string(), nullable=False),
-        pa.field("guidance", pa.string(), nullable=False),
-        pa.field("triggers_id", pa.list_(pa.string())),
-        pa.field("triggers_en", pa.list_(pa.string())),
-        pa.field("triggers_it", pa.list_(pa.string())),
-        pa.field("tone_tags", pa.list_(pa.string())),
-        pa.field("search_text", pa.string(), nullable=False),
+        *_insight_fields(),
         pa.field("vector", pa.list_(pa.float32(), dimension), nullable=False),
     ]
+
+
+# The columns of a lesson a candidate carries from the finding it was built from (all but the vector).
+LESSON_COLUMNS = tuple(field.name for field in _lesson_fields(1) if field.name != "vector")
 
 
 def findings_schema(embedding_model: str, dimension: int) -> pa.Schema:
@@ -199,14 +189,6 @@ def findings_schema(embedding_model: str, dimension: int) -> pa.Schema:
         ],
         metadata=embedder_metadata(embedding_model, dimension),
     )
-
-
-# A learned candidate's status: below the support threshold, served to its tenant, served to all after review,
-# or turned down by an analyst.
-CANDIDATE = "candidate"
-EARNED = "earned"
-APPROVED = "approved"
-REJECTED = "rejected"
 
 
 def learned_schema(embedding_model: str, dimension: int) -> pa.Schema:
@@ -238,11 +220,6 @@ def reviews_schema() -> pa.Schema:
             pa.field("run_id", pa.string()),
         ]
     )
-
-
-# What feedback scores: an insight that grounded replies, or one cached answer variant that was served.
-SCORED_INSIGHT = "insight"
-SCORED_CACHE_ANSWER = "cache_answer"
 
 
 def feedback_schema() -> pa.Schema:
@@ -284,9 +261,6 @@ def proposals_schema() -> pa.Schema:
 
 
 INTENT_DECISIONS_TABLE = "intent_decisions"
-# An analyst's decision on a nightly proposal; the latest per proposal holds.
-ACCEPT = "accept"
-REJECT = "reject"
 
 
 def intent_decisions_schema() -> pa.Schema:

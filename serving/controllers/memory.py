@@ -4,8 +4,8 @@ from datetime import UTC, datetime
 
 from litestar import Controller, delete, get, put
 
+from jiwa.domain.profile import Profile, normalized
 from jiwa.enrichment.corrections import FIELD_KINDS, correction_of
-from jiwa.profile import Profile, normalized
 from serving.auth import Tenant
 from serving.errors import AUTHENTICATED, JiwaError, NotFound, documented, echoed
 from serving.grounding import Grounding, data_block

@@ -21,13 +21,16 @@ class FakeChatBackend:
 
     def complete(self, messages, *, json_schema, max_tokens, temperature, seed) -> Completion:
         self.calls.append(messages)
+        # Which prompt asks is read from the output schema it constrains to (each prompt file names its own model),
+        # never from the prompt's wording: rewording a prompt file leaves the branch a test takes alone.
+        output = json_schema.get("title")
         if self.script:
             text = self.script.pop(0)
-        elif "Does the new statement agree with the experts?" in messages[-1]["content"]:
+        elif output == "InsightVerdict":
             text = json.dumps({"agrees": "yes"})
-        elif self.copies_users and "Ratings of Jiwa's replies:" in messages[-1]["content"]:
+        elif self.copies_users and output == "NightlyFinding":
             text = json.dumps(verbatim_finding(messages[-1]["content"]))
-        elif "Ratings of Jiwa's replies:" in messages[-1]["content"]:
+        elif output == "NightlyFinding":
             first = re.search(r"^T\d+ user: (.*)$", messages[-1]["content"], flags=re.MULTILINE).group(1)
             rated_down = "rated this reply down" in messages[-1]["content"]
             text = json.dumps(
@@ -41,9 +44,9 @@ class FakeChatBackend:
                     "tone_tags": ["warm", "reassuring"],
                 }
             )
-        elif "<transcript>" in messages[-1]["content"]:
+        elif output == "ConversationAnalysis":
             text = json.dumps(fake_analysis(messages[-1]["content"]))
-        elif "Ways people already ask it:" in messages[-1]["content"]:
+        elif output == "IntentParaphrases":
             # Reuses the examples with a friendly prefix, as a model that paraphrases lightly would.
             examples = re.findall(r"^- (.+)$", messages[-1]["content"], flags=re.MULTILINE)
             text = json.dumps(
@@ -53,10 +56,10 @@ class FakeChatBackend:
                     ]
                 }
             )
-        elif "The team's answer, to keep the same facts:" in messages[-1]["content"]:
+        elif output == "CachedAnswer":
             reference = re.search(r"The team's answer, to keep the same facts: (.+)", messages[-1]["content"]).group(1)
             text = json.dumps({"answer": reference.replace(". ", "! ", 1)})
-        else:
+        elif output == "CulturalInsight":
             # The insight prompt: an insight built from what the team wrote about the topic, as a good model would.
             user = messages[-1]["content"]
             topic = re.search(r"Topic: (.+?) \(category", user).group(1)
@@ -76,6 +79,8 @@ class FakeChatBackend:
                     "tone_tags": ["warm", "patient"],
                 }
             )
+        else:
+            raise AssertionError(f"The fake LLAMA has no answer for output {output!r}; script one.")
         return Completion(
             text=text, prompt_tokens=sum(len(m["content"]) // 4 for m in messages), completion_tokens=len(text) // 4
         )

@@ -2,10 +2,11 @@
 
 import dagster as dg
 
-from assets.enrichment.profiles import PROFILES_CODE_VERSION, rebuild_profiles
+from assets.enrichment.jiwa_profiles import rebuild_profiles
 from assets.nightly.days import day_conversations, nightly_partitions
 from assets.nightly.findings import nightly_findings
 from assets.resources import AnalysisResource, StoresResource
+from assets.versions import asset_code_version
 
 
 @dg.asset(
@@ -13,7 +14,7 @@ from assets.resources import AnalysisResource, StoresResource
     group_name="nightly",
     kinds={"lancedb"},
     deps=[nightly_findings, "conversation_analyses"],
-    code_version=PROFILES_CODE_VERSION,
+    code_version=asset_code_version(__name__),
     description="The JIWA profiles of everyone who talked to Jiwa that day, folded again from their latest analyses.",
 )
 def refreshed_profiles(context: dg.AssetExecutionContext, stores: StoresResource, analysis: AnalysisResource):

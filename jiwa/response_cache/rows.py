@@ -7,8 +7,8 @@ import json
 import numpy as np
 
 from jiwa.catalogue.intents import CuratedFacts, fill_facts
-from jiwa.intent_matching import MatcherSpec
-from jiwa.store.schema import CACHE_ANSWER, CACHE_FACT, CACHE_NEAR_MISS, CACHE_PHRASING, CACHE_SPEC
+from jiwa.catalogue.matching import MatcherSpec
+from jiwa.domain.status import CACHE_ANSWER, CACHE_FACT, CACHE_NEAR_MISS, CACHE_PHRASING, CACHE_SPEC
 
 
 def cache_rows(

@@ -1,9 +1,8 @@
-"""Pattern 5: each user's JIWA profile, folded from their analyses and corrections, checked, and published in one
+"""Memory: each user's JIWA profile, folded from their analyses and corrections, checked, and published in one
 commit."""
 
 import random
 from datetime import timedelta
-from pathlib import Path
 
 import dagster as dg
 from pydantic import Field, ValidationError
@@ -11,22 +10,20 @@ from pydantic import Field, ValidationError
 from assets.enrichment.analyses import conversation_analyses
 from assets.previews import markdown_table
 from assets.resources import StoresResource
-from jiwa.enrichment import corrections as memory_corrections
-from jiwa.enrichment import profile_merge
+from assets.versions import asset_code_version
+from jiwa.domain.analysis import AnalysedConversation
+from jiwa.domain.profile import Correction, Profile
 from jiwa.enrichment.corrections import corrections_by_user
-from jiwa.enrichment.profile_merge import AnalysedConversation, build_profile, sources_fingerprint
+from jiwa.enrichment.profile_merge import build_profile, sources_fingerprint
 from jiwa.forgetting import commit_user_rows
-from jiwa.profile import Correction, Profile
 from jiwa.store.analyses import analyses_of, profile_id, stored_profiles, users_with_analyses
 from jiwa.store.lance import delete_where
 from jiwa.store.schema import ANALYSES_TABLE, PROFILES_TABLE, profiles_schema
-from jiwa.versions import code_version
 
 PROFILE_CHECKS = ("profiles_bounded", "profiles_deterministic")
 MAX_PROFILE_BYTES = 16_000
 # The profile step re-reads analyses this far behind its watermark, for analysis runs that committed late.
 _WATERMARK_SAFETY = timedelta(hours=1)
-PROFILES_CODE_VERSION = code_version(Path(__file__), profile_merge, memory_corrections)
 
 
 class ProfilesConfig(dg.Config):
@@ -39,7 +36,7 @@ class ProfilesConfig(dg.Config):
     group_name="enrichment",
     kinds={"lancedb"},
     deps=[conversation_analyses],
-    code_version=PROFILES_CODE_VERSION,
+    code_version=asset_code_version(__name__),
     check_specs=[dg.AssetCheckSpec(name, asset="jiwa_profiles", blocking=True) for name in PROFILE_CHECKS],
     description="Each user's JIWA memory: stated facts and jiwa_context (personality, emotional state and trust with "
     "their history, preferences, life phase, dreams, anxieties, cultural bridge), folded from their analyses.",

@@ -1,18 +1,15 @@
 """After the night's writes, every store compacted: the same compaction as the hourly maintenance job."""
 
-from pathlib import Path
-
 import dagster as dg
 
 from assets.nightly.days import nightly_partitions
 from assets.nightly.feedback import feedback_scores
 from assets.nightly.learned import learned_insights
-from assets.nightly.profiles import refreshed_profiles
 from assets.nightly.proposals import proposed_intents
+from assets.nightly.refreshed_profiles import refreshed_profiles
 from assets.resources import StoresResource
-from jiwa.store import compaction
+from assets.versions import asset_code_version
 from jiwa.store.compaction import compact_stores
-from jiwa.versions import code_version
 
 
 @dg.asset(
@@ -20,7 +17,7 @@ from jiwa.versions import code_version
     group_name="nightly",
     kinds={"lancedb"},
     deps=[learned_insights, feedback_scores, refreshed_profiles, proposed_intents],
-    code_version=code_version(Path(__file__), compaction),
+    code_version=asset_code_version(__name__),
     description="After the night's writes: every table compacted; knowledge tables keep JIWA_STORE_RETENTION_HOURS "
     "of versions, tables derived from users none.",
 )

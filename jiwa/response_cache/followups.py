@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 
-from jiwa.intent_matching import MatcherSpec, normalize
+from jiwa.catalogue.matching import MatcherSpec, normalize
 
 _CONNECTORS = {
     "en": ("and", "also", "what about", "how about", "but", "plus", "then", "so"),

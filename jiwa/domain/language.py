@@ -1,0 +1,352 @@
+"""Which of Jiwa's languages (Italian, English, Indonesian) a message is in, by counting function words.
+
+Exact and cheap, so the pipeline can count a conversation's languages by rule and the server can pick the reply
+language without a model. Anything else, or too little text to tell, is "unknown".
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+
+# The languages Jiwa's users write in, and so the ones every answer, phrasing and fallback exists in.
+LANGUAGES = ("en", "it", "id")
+LANGUAGE_NAMES = {"en": "English", "it": "Italian", "id": "Indonesian"}
+UNKNOWN = "unknown"
+# The order trigger phrases are listed in, by the model's schema and in the tables' triggers_<language> columns:
+# Indonesian, the local language, first, then the others in LANGUAGES' order. A language added to LANGUAGES gets its
+# column and its field here.
+TRIGGER_LANGUAGES = tuple(sorted(LANGUAGES, key=lambda language: language != "id"))
+# The language of a text chosen in advance when nothing tells the user's.
+DEFAULT_LANGUAGE = "en"
+
+_FUNCTION_WORDS = {
+    "it": {
+        "il",
+        "lo",
+        "la",
+        "gli",
+        "le",
+        "un",
+        "una",
+        "di",
+        "che",
+        "per",
+        "con",
+        "non",
+        "sono",
+        "mi",
+        "ti",
+        "ci",
+        "come",
+        "quanto",
+        "quanti",
+        "cosa",
+        "perché",
+        "anche",
+        "ma",
+        "ho",
+        "hai",
+        "è",
+        "del",
+        "della",
+        "nel",
+        "al",
+        "alla",
+        "grazie",
+        "ciao",
+        "buongiorno",
+        "vorrei",
+        "posso",
+        "devo",
+        "mio",
+        "mia",
+        "io",
+        "questo",
+        "costa",
+        "serve",
+        "bisogna",
+        "sì",
+        "molto",
+        "tutto",
+        "dove",
+        "quando",
+        "fare",
+    },
+    "en": {
+        "the",
+        "a",
+        "an",
+        "is",
+        "are",
+        "i",
+        "you",
+        "my",
+        "me",
+        "to",
+        "of",
+        "and",
+        "in",
+        "for",
+        "on",
+        "with",
+        "what",
+        "how",
+        "much",
+        "does",
+        "do",
+        "can",
+        "need",
+        "want",
+        "it",
+        "this",
+        "that",
+        "thanks",
+        "thank",
+        "hello",
+        "hi",
+        "please",
+        "would",
+        "should",
+        "about",
+        "be",
+        "have",
+        "get",
+        "cost",
+        "there",
+        "we",
+    },
+    "id": {
+        "saya",
+        "aku",
+        "anda",
+        "kamu",
+        "apa",
+        "bagaimana",
+        "berapa",
+        "yang",
+        "dan",
+        "di",
+        "ke",
+        "dari",
+        "untuk",
+        "dengan",
+        "ini",
+        "itu",
+        "tidak",
+        "bisa",
+        "mau",
+        "ingin",
+        "harus",
+        "sudah",
+        "belum",
+        "ada",
+        "biaya",
+        "terima",
+        "kasih",
+        "makasih",
+        "selamat",
+        "pagi",
+        "siang",
+        "malam",
+        "halo",
+        "tolong",
+        "mohon",
+        "perlu",
+        "buat",
+        "gimana",
+        "kalau",
+        "juga",
+        "saja",
+        "dong",
+        "ya",
+        "nya",
+        "pak",
+        "bu",
+        "maaf",
+    },
+}
+# How people write to a chat: short, informal, abbreviated. Words of one language only (not "di", "per", "come").
+_CHAT_WORDS = {
+    "it": {
+        # Also English: alone it decides nothing, beside "è" it tips "chiuso a Nyepi?" to Italian.
+        "a",
+        "moglie",
+        "marito",
+        "figli",
+        "bambini",
+        "anni",
+        "mesi",
+        "giorni",
+        "settimane",
+        "costo",
+        "prezzo",
+        "cmq",
+        "nn",
+        "perche",
+        "qual",
+        "quale",
+        "quali",
+        "dei",
+        "delle",
+        "degli",
+        "sul",
+        "sulla",
+        "ha",
+        "abbiamo",
+        "puoi",
+        "ancora",
+        "visto",
+        "permesso",
+        "rinnovo",
+        "rinnovare",
+        "serve",
+        "servono",
+        "tempi",
+        "ciò",
+        "però",
+        "già",
+    },
+    "en": {
+        "wife",
+        "husband",
+        "kids",
+        "long",
+        "many",
+        "where",
+        "when",
+        "why",
+        "which",
+        "will",
+        "year",
+        "years",
+        "month",
+        "months",
+        "week",
+        "weeks",
+        "day",
+        "days",
+        "price",
+        "pls",
+        "u",
+        "ur",
+        "im",
+        "dont",
+        "cant",
+        "anyone",
+        "know",
+        "did",
+        "was",
+        "were",
+        "been",
+        "or",
+        "if",
+        "just",
+        "still",
+        "take",
+        "takes",
+        "renew",
+    },
+    "id": {
+        "brp",
+        "gmn",
+        "yg",
+        "gak",
+        "nggak",
+        "ga",
+        "gk",
+        "tdk",
+        "aja",
+        "sih",
+        "kak",
+        "kok",
+        "udah",
+        "sdh",
+        "blm",
+        "lama",
+        "istri",
+        "suami",
+        "anak",
+        "bikin",
+        "gitu",
+        "gini",
+        "kapan",
+        "dimana",
+        "bayar",
+        "harga",
+        "tahun",
+        "bulan",
+        "hari",
+        "lagi",
+        "banget",
+        "bgt",
+        "dgn",
+        "utk",
+        "kpn",
+        "sy",
+        "mas",
+        "mbak",
+        "tapi",
+        "tp",
+        "kalo",
+        "klo",
+        "punya",
+        "cara",
+        "caranya",
+        "syarat",
+        "perpanjang",
+        "dapat",
+        "dapet",
+        "proses",
+        "urus",
+        "ngurus",
+    },
+}
+for _language, _words in _CHAT_WORDS.items():
+    _FUNCTION_WORDS[_language] |= _words
+_WORD = re.compile(r"[a-zàèéìòóù]+", re.IGNORECASE)
+
+
+def detect_language(text: str, *, min_hits: int = 1) -> str:
+    """The language whose function words appear most often; ties and no evidence give UNKNOWN."""
+    words = [word.lower() for word in _WORD.findall(text)]
+    scores = Counter({lang: sum(word in vocabulary for word in words) for lang, vocabulary in _FUNCTION_WORDS.items()})
+    ranked = scores.most_common()
+    best, best_score = ranked[0]
+    if best_score < min_hits or (len(ranked) > 1 and ranked[1][1] == best_score):
+        return UNKNOWN
+    return best
+
+
+def foreign_words(text: str, language: str, allowed: frozenset[str] = frozenset()) -> list[str]:
+    """Words of the text that belong only to another of the users' languages (one-letter and allowed words aside)."""
+    own = _FUNCTION_WORDS[language]
+    others = set().union(*(words for lang, words in _FUNCTION_WORDS.items() if lang != language)) - own - allowed
+    return [word for word in (w.lower() for w in _WORD.findall(text)) if len(word) > 1 and word in others]
+
+
+def language_counts(texts: list[str]) -> dict[str, int]:
+    """How many of the texts are in each language, unknown ones left out."""
+    counts = Counter(detect_language(text) for text in texts)
+    counts.pop(UNKNOWN, None)
+    return dict(sorted(counts.items()))
+
+
+def supported(code: str | None) -> str | None:
+    """One of LANGUAGES for a code such as "it" or "it-IT"; None for anything else."""
+    base = (code or "")[:2].lower()
+    return base if base in LANGUAGES else None
+
+
+def reply_language(
+    requested: str | None, message: str, remembered: str | None = None, conversation: str | None = None
+) -> str | None:
+    """The language of a reply: the client's explicit one, else the message's, else the conversation's so far, else
+    the one we remember of the user.
+
+    None when nothing tells: the responder then mirrors the user, the cache leaves the message to it (a pre-written
+    answer would be in a language nobody chose), and the fallback text is in DEFAULT_LANGUAGE.
+    """
+    if requested:
+        return requested[:2].lower()
+    return supported(detect_language(message)) or supported(conversation) or supported(remembered)
