@@ -52,10 +52,11 @@ from assets.resources import LlamaResource
 from bench.week_claude import grounded_reply
 from bench.week_report import COLUMNS, goals, write_results
 from jiwa.catalogue.intents import load_facts
-from jiwa.language import detect_language
+from jiwa.domain.language import detect_language
+from jiwa.domain.status import APPROVED, REJECTED
 from jiwa.paths import PROJECT_ROOT
 from jiwa.settings import AnalysisSettings
-from jiwa.store.schema import APPROVED, FEEDBACK_TABLE, LEARNED_TABLE, PROPOSALS_TABLE, REJECTED
+from jiwa.store.schema import FEEDBACK_TABLE, LEARNED_TABLE, PROPOSALS_TABLE
 from serving.app import create_app
 from tests.support.fake_anthropic import FakeAnthropic
 from tests.support.fakes import FakeLlamaResource

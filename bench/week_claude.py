@@ -14,7 +14,7 @@ Usage (tokens, the prompt cache) is the fake API's: counted with Jiwa's tokenize
 import json
 import re
 
-from jiwa.language import LANGUAGES, detect_language
+from jiwa.domain.language import LANGUAGES, detect_language
 
 TEXTS = {
     "en": {
