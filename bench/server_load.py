@@ -19,6 +19,7 @@ import numpy as np
 from bench.common import percentiles_ms, save
 from serving.auth import hash_key
 from tests.support.fake_anthropic import FakeAnthropic
+from tests.support.server import free_port
 
 MESSAGES = [
     "aku malu bertanya tentang visa",
@@ -54,7 +55,11 @@ def publish_fake_insights(data_uri: str) -> None:
         )
 
 
-def start_server(data_uri: str, claude_url: str, port: int) -> subprocess.Popen:
+def start_server(
+    data_uri: str, claude_url: str, port: int, wait_for: str = "/ready", **extra_env: str
+) -> subprocess.Popen:
+    """The server on `port`, once `wait_for` answers 200: /health where nothing is published, since /ready is 503
+    until the knowledge base is."""
     env = {
         **os.environ,
         "ANTHROPIC_API_KEY": "bench",
@@ -64,13 +69,14 @@ def start_server(data_uri: str, claude_url: str, port: int) -> subprocess.Popen:
         "JIWA_LOCAL_RESPONDER": "false",
         "JIWA_RATE_LIMIT_PER_MINUTE": "1000000",
         "JIWA_API_KEYS": f"bench=sha256:{hash_key(KEY)}",
+        **extra_env,
     }
     process = subprocess.Popen(
         [sys.executable, "-m", "serving"], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
     )
     for _ in range(300):
         try:
-            if httpx.get(f"http://127.0.0.1:{port}/ready", timeout=0.5).status_code == 200:
+            if httpx.get(f"http://127.0.0.1:{port}{wait_for}", timeout=0.5).status_code == 200:
                 return process
         except httpx.HTTPError:
             pass
@@ -79,19 +85,43 @@ def start_server(data_uri: str, claude_url: str, port: int) -> subprocess.Popen:
     raise RuntimeError("server did not start")
 
 
-async def open_loop(url: str, rate: float, total: int) -> dict:
-    """Poisson arrivals at `rate` per second, as real users arrive, instead of clients waiting on each other."""
-    rng = np.random.default_rng(3)
-    timings: list[dict] = []
-    latency: list[float] = []
+# Messages the team's response cache answers (with --cache-hits), in the three languages, with the social intents.
+CACHE_MESSAGES = [
+    "how much does a KITAS cost?",
+    "quanto costa il KITAS?",
+    "berapa biaya KITAS?",
+    "thanks a lot",
+    "halo",
+]
+CACHE_SHARE = 5  # with --cache-hits, one message in this many is one the cache answers
+
+
+async def open_loop_samples(url: str, rate: float, total: int, cache_hits: bool = False, seed: int = 3) -> list[dict]:
+    """Poisson arrivals at `rate` per second, as real users arrive, instead of clients waiting on each other.
+
+    One sample per request: the server's timings and answer source, the client's latency, and whether the message
+    was one the cache should answer."""
+    rng = np.random.default_rng(seed)
+    samples: list[dict] = []
 
     async def one(client: httpx.AsyncClient, n: int) -> None:
-        body = {"user_id": f"open{n % 50}", "message": f"{MESSAGES[n % len(MESSAGES)]} (open-{rate}-{n})"}
+        cached = cache_hits and n % CACHE_SHARE == 0
+        # Unique text, so the server's embedding cache never hides the embedding cost (the cache still matches).
+        text = CACHE_MESSAGES[n // CACHE_SHARE % len(CACHE_MESSAGES)] if cached else MESSAGES[n % len(MESSAGES)]
+        body = {"user_id": f"open{n % 50}", "message": f"{text} (open-{rate}-{seed}-{n})"}
         started = time.perf_counter()
         response = await client.post("/v1/chat", json=body, headers={"Authorization": f"Bearer {KEY}"})
-        latency.append(time.perf_counter() - started)
+        latency = time.perf_counter() - started
         if response.status_code == 200:
-            timings.append(response.json()["timings_ms"])
+            answer = response.json()
+            samples.append(
+                {
+                    "timings": answer["timings_ms"],
+                    "source": answer["source"],
+                    "cache_message": cached,
+                    "latency": latency,
+                }
+            )
 
     async with httpx.AsyncClient(base_url=url, timeout=60, limits=httpx.Limits(max_connections=256)) as client:
         tasks = []
@@ -99,18 +129,49 @@ async def open_loop(url: str, rate: float, total: int) -> dict:
             tasks.append(asyncio.create_task(one(client, n)))
             await asyncio.sleep(float(rng.exponential(1 / rate)))
         await asyncio.gather(*tasks)
-    return {
+    return samples
+
+
+def open_summary(samples: list[dict], rate: float, requests: int) -> dict:
+    """Overhead of the replies the responder wrote; cache hits, which have no responder stage, apart."""
+    answered = [s["timings"] for s in samples if s["source"] != "cache"]
+    hits = [s["timings"] for s in samples if s["source"] == "cache"]
+    summary = {
         "arrival_rate_per_s": rate,
-        "requests": total,
-        "ok": len(timings),
-        "server_overhead": percentiles_ms([(t["total"] - t.get("responder", 0.0)) / 1000 for t in timings]),
-        "retrieval": percentiles_ms([t.get("retrieval", 0.0) / 1000 for t in timings]),
+        "requests": requests,
+        "ok": len(samples),
+        "server_overhead": percentiles_ms([(t["total"] - t.get("responder", 0.0)) / 1000 for t in answered]),
+        "retrieval": percentiles_ms([t.get("retrieval", 0.0) / 1000 for t in answered]),
         "overhead_without_retrieval": percentiles_ms(
-            [(t["total"] - t.get("responder", 0.0) - t.get("retrieval", 0.0)) / 1000 for t in timings]
+            [(t["total"] - t.get("responder", 0.0) - t.get("retrieval", 0.0)) / 1000 for t in answered]
         ),
-        "responder": percentiles_ms([t.get("responder", 0.0) / 1000 for t in timings]),
-        "client_latency": percentiles_ms(latency),
+        "persist_user": percentiles_ms([t.get("persist_user", 0.0) / 1000 for t in answered]),
+        "responder": percentiles_ms([t.get("responder", 0.0) / 1000 for t in answered]),
+        "client_latency": percentiles_ms([s["latency"] for s in samples if s["source"] != "cache"]),
     }
+    if any(s["cache_message"] for s in samples):
+        summary["cache_messages"] = sum(s["cache_message"] for s in samples)
+        summary["cache_hits"] = len(hits)
+        summary["cache_hit_total"] = percentiles_ms([t["total"] / 1000 for t in hits]) if hits else None
+    return summary
+
+
+async def open_loop(url: str, rate: float, total: int, cache_hits: bool = False) -> dict:
+    return open_summary(await open_loop_samples(url, rate, total, cache_hits), rate, total)
+
+
+async def open_loop_beside_floor(
+    url: str, floor_url: str, rate: float, total: int, rounds: int, cache_hits: bool
+) -> tuple[dict, dict]:
+    """The same open loop on the server and on the floor server (nothing to embed), in alternating rounds, so that
+    what else the machine runs meanwhile weighs on both alike."""
+    served: list[dict] = []
+    floor: list[dict] = []
+    per_round = max(1, total // rounds)
+    for round_ in range(rounds):
+        served += await open_loop_samples(url, rate, per_round, cache_hits, seed=3 + round_)
+        floor += await open_loop_samples(floor_url, rate, per_round, cache_hits, seed=3 + round_)
+    return open_summary(served, rate, per_round * rounds), open_summary(floor, rate, per_round * rounds)
 
 
 async def load(url: str, concurrency: int, total: int) -> dict:
@@ -165,6 +226,22 @@ async def load(url: str, concurrency: int, total: int) -> dict:
     }
 
 
+def publish_team_cache(data_uri: str) -> None:
+    """The team's intents, facts and answers, as make run's first half publishes them (without paraphrases)."""
+    from tests.support import server
+    from tests.support.resources import pipeline_resources
+
+    server.publish_team_cache(pipeline_resources(data_uri))
+
+
+def cache_env() -> dict[str, str]:
+    """A day within every team fact's review date: the shipped facts may be past review today, and a cached answer
+    that quotes an overdue figure is left to Claude."""
+    from tests.support.server import FACTS_CHECKED_ON
+
+    return {"JIWA_FACTS_REVIEW_DATE": FACTS_CHECKED_ON.isoformat()}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--concurrency", type=int, nargs="*", default=[1, 16, 64])
@@ -180,27 +257,70 @@ def main() -> None:
         action="store_true",
         help="Publish nothing, so no message is embedded: the server's floor with any embedder.",
     )
+    parser.add_argument(
+        "--floor",
+        action="store_true",
+        help="With --open-rate: also start a server with nothing published (the no-embedding floor) and run the open "
+        "loop on both in alternating rounds; reports both and the ratio of their overhead p99.",
+    )
+    parser.add_argument("--rounds", type=int, default=4, help="Alternating open-loop rounds with --floor.")
+    parser.add_argument(
+        "--cache-hits",
+        action="store_true",
+        help="Also publish the team's response cache; in the open loop one message in "
+        f"{CACHE_SHARE} is one it answers, whose server-side total is reported apart.",
+    )
     args = parser.parse_args()
     fake = FakeAnthropic().start()
     fake.delay_s = args.claude_delay_s
-    with tempfile.TemporaryDirectory() as folder:
+    servers: list[subprocess.Popen] = []
+    with tempfile.TemporaryDirectory() as folder, tempfile.TemporaryDirectory() as empty:
         if not args.no_insights:
             publish_fake_insights(folder)
-        port = fake.port + 1 if fake.port < 65000 else 20000
-        server = start_server(folder, fake.url, port)
+        if args.cache_hits:
+            publish_team_cache(folder)
+        port = free_port()
+        url = f"http://127.0.0.1:{port}"
         try:
-            asyncio.run(load(f"http://127.0.0.1:{port}", 4, 40))  # warm-up
-            results = [asyncio.run(load(f"http://127.0.0.1:{port}", c, args.requests)) for c in args.concurrency]
+            servers.append(
+                start_server(
+                    folder,
+                    fake.url,
+                    port,
+                    "/health" if args.no_insights else "/ready",
+                    **(cache_env() if args.cache_hits else {}),
+                )
+            )
+            asyncio.run(load(url, 4, 40))  # warm-up
+            results = [asyncio.run(load(url, c, args.requests)) for c in args.concurrency]
             for result in results:
                 result["claude_delay_s"] = args.claude_delay_s
-            if args.open_rate:
-                open_result = asyncio.run(open_loop(f"http://127.0.0.1:{port}", args.open_rate, args.requests))
+            if args.open_rate and args.floor:
+                floor_port = free_port()
+                floor_url = f"http://127.0.0.1:{floor_port}"
+                servers.append(start_server(empty, fake.url, floor_port, "/health"))
+                asyncio.run(load(floor_url, 4, 40))  # warm-up
+                open_result, floor_result = asyncio.run(
+                    open_loop_beside_floor(url, floor_url, args.open_rate, args.requests, args.rounds, args.cache_hits)
+                )
+                floor_result["floor"] = True
+                open_result["overhead_p99_over_floor"] = round(
+                    open_result["server_overhead"]["p99_ms"] / floor_result["server_overhead"]["p99_ms"], 2
+                )
+                for result in (open_result, floor_result):
+                    result["claude_delay_s"] = args.claude_delay_s
+                print("open loop:", open_result)
+                print("open loop, floor (nothing published):", floor_result)
+                results += [open_result, floor_result]
+            elif args.open_rate:
+                open_result = asyncio.run(open_loop(url, args.open_rate, args.requests, args.cache_hits))
                 open_result["claude_delay_s"] = args.claude_delay_s
                 print("open loop:", open_result)
                 results.append(open_result)
         finally:
-            server.terminate()
-            server.wait(timeout=10)
+            for server in servers:
+                server.terminate()
+                server.wait(timeout=10)
             fake.stop()
     print(
         "| concurrency | req/s | overhead p50/p99 ms | retrieval p50/p99 | overhead w/o retrieval p50/p99 | persist_user p99 "
@@ -217,9 +337,30 @@ def main() -> None:
             f"{r['stages']['persist_user']['p99_ms']} | {r['responder']['p50_ms']} | "
             f"{r['client_latency']['p50_ms']}/{r['client_latency']['p99_ms']} |"
         )
+    open_results = [r for r in results if "arrival_rate_per_s" in r]
+    if open_results:
+        print(
+            "\n| open loop | overhead p50/p99 ms | retrieval p50/p99 | overhead w/o retrieval p50/p99 | p99 / floor p99 "
+            "| cache hits | cache-hit total p50/p99 ms |"
+        )
+        print("|---|---|---|---|---|---|---|")
+        for r in open_results:
+            name = "floor (nothing published)" if r.get("floor") else "served"
+            hits = f"{r['cache_hits']}/{r['cache_messages']}" if "cache_messages" in r else ""
+            hit_total = r.get("cache_hit_total") or {}
+            print(
+                f"| {name} {r['arrival_rate_per_s']:g}/s "
+                f"| {r['server_overhead']['p50_ms']}/{r['server_overhead']['p99_ms']} "
+                f"| {r['retrieval']['p50_ms']}/{r['retrieval']['p99_ms']} "
+                f"| {r['overhead_without_retrieval']['p50_ms']}/{r['overhead_without_retrieval']['p99_ms']} "
+                f"| {r.get('overhead_p99_over_floor', '')} | {hits} "
+                f"| {hit_total.get('p50_ms', '')}/{hit_total.get('p99_ms', '')} |"
+            )
     variant = f"-delay{args.claude_delay_s:g}" if args.claude_delay_s else ""
     variant += "-int8" if os.environ.get("JIWA_EMBEDDING_INT8", "").lower() in ("1", "true") else ""
     variant += "-no-insights" if args.no_insights else ""
+    variant += "-floor" if args.floor and args.open_rate else ""
+    variant += "-cache-hits" if args.cache_hits else ""
     print("saved", save(f"server_load{variant}", {"results": results}))
 
 

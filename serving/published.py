@@ -58,11 +58,16 @@ class PublishedTable:
 
 
 async def refresh_forever(stores: list, every_s: float) -> None:
-    """Pick up versions the pipeline publishes; each store swaps in a new snapshot whole."""
+    """Pick up versions the pipeline publishes; each store swaps in a new snapshot whole. The stores are refreshed
+    one after another in one worker-thread call: one hop off the event loop per round rather than one per store."""
     while True:
-        for store in stores:
-            try:
-                await asyncio.to_thread(store.refresh)
-            except Exception:  # a bad store must never take the server down; /ready shows it
-                log.exception("refreshing %s failed", type(store).__name__)
+        await asyncio.to_thread(refresh_all, stores)
         await asyncio.sleep(every_s)
+
+
+def refresh_all(stores: list) -> None:
+    for store in stores:
+        try:
+            store.refresh()
+        except Exception:  # a bad store must never take the server down; /ready shows it
+            log.exception("refreshing %s failed", type(store).__name__)
