@@ -16,9 +16,10 @@ import time
 import httpx
 import numpy as np
 
-from bench.common import percentiles_ms, save
+from bench.common import parse, percentiles_ms, save
+from bench.support.fake_anthropic import FakeAnthropic
+from bench.support.publish import publish_fake_insights
 from serving.auth import hash_key
-from tests.support.fake_anthropic import FakeAnthropic
 
 MESSAGES = [
     "aku malu bertanya tentang visa",
@@ -33,25 +34,6 @@ MESSAGES = [
     "What is the banjar?",
 ]
 KEY = "bench-key"
-
-
-def publish_fake_insights(data_uri: str) -> None:
-    """A real insight table for retrieval to work on, written by the asset with the fake LLM."""
-    import dagster as dg
-
-    from assets.knowledge import cultural_insights, cultural_topics
-    from tests.support.resources import pipeline_resources
-
-    resources = pipeline_resources(data_uri)
-    instance = dg.DagsterInstance.ephemeral()
-    for category in cultural_insights.partitions_def.get_partition_keys():
-        dg.materialize(
-            [cultural_topics, cultural_insights],
-            resources=resources,
-            partition_key=category,
-            instance=instance,
-            run_config={"ops": {"cultural_insights": {"config": {"insights_per_topic": 4}}}},
-        )
 
 
 def start_server(data_uri: str, claude_url: str, port: int) -> subprocess.Popen:
@@ -180,16 +162,17 @@ def main() -> None:
         action="store_true",
         help="Publish nothing, so no message is embedded: the server's floor with any embedder.",
     )
-    args = parser.parse_args()
+    parser.add_argument("--insights-per-topic", type=int, default=4, help="Fake insights published per topic.")
+    args = parse(parser, concurrency=[2], requests=10, insights_per_topic=1)
     fake = FakeAnthropic().start()
     fake.delay_s = args.claude_delay_s
     with tempfile.TemporaryDirectory() as folder:
         if not args.no_insights:
-            publish_fake_insights(folder)
+            publish_fake_insights(folder, args.insights_per_topic)
         port = fake.port + 1 if fake.port < 65000 else 20000
         server = start_server(folder, fake.url, port)
         try:
-            asyncio.run(load(f"http://127.0.0.1:{port}", 4, 40))  # warm-up
+            asyncio.run(load(f"http://127.0.0.1:{port}", 4, min(40, args.requests)))  # warm-up
             results = [asyncio.run(load(f"http://127.0.0.1:{port}", c, args.requests)) for c in args.concurrency]
             for result in results:
                 result["claude_delay_s"] = args.claude_delay_s

@@ -7,6 +7,8 @@ import lancedb
 import pyarrow as pa
 
 from assets.knowledge import cultural_insights, cultural_topics
+from bench.support.fake_anthropic import free_port
+from bench.support.publish import publish_team_cache  # noqa: F401 (moved there; imported from here by the tests)
 from jiwa.catalogue.intents import load_facts
 from jiwa.profile import Profile, Remembered
 from jiwa.settings import Settings
@@ -53,21 +55,6 @@ def publish_curated(resources, instance=None):
     return result
 
 
-def publish_team_cache(resources) -> None:
-    """The team's intents and facts, without LLAMA's paraphrases, as make run's first half publishes them."""
-    from assets.response_cache import common_response_cache, curated_facts, intent_catalogue
-
-    result = dg.materialize(
-        [curated_facts, intent_catalogue, common_response_cache],
-        resources=resources,
-        run_config={
-            "ops": {"common_response_cache": {"config": {"paraphrases_per_language": 0, "variants_per_language": 0}}}
-        },
-        instance=dg.DagsterInstance.ephemeral(),
-    )
-    assert result.success
-
-
 def publish_insights(resources, categories=("phrases_emotions",)) -> None:
     """LLAMA's insights (the fake's) for these categories, as the pipeline publishes them."""
     instance = dg.DagsterInstance.ephemeral()
@@ -79,14 +66,6 @@ def publish_insights(resources, categories=("phrases_emotions",)) -> None:
             run_config={"ops": {"cultural_insights": {"config": {"insights_per_topic": 1}}}},
             instance=instance,
         )
-
-
-def free_port() -> int:
-    import socket
-
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def sse_events(raw: str) -> list[tuple[str | None, str]]:
