@@ -67,17 +67,13 @@ lint: install
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
 
+# Every module of bench/, model-free ones first and the llama.cpp builds (minutes of compiling each) last; each
+# writes bench/results/<name>.json. BENCH_ARGS=--smoke runs each at its smallest, into bench/results/smoke/.
+BENCHMARKS := retrieval retrieval_quality languages cache_matching cache_coverage persistence server_load claude_cost \
+	week first_answer generation analysis nightly llama_contention llama_builds
+BENCH_ARGS ?=
+
 bench: install
-	$(BIN)/python -m bench.retrieval
-	$(BIN)/python -m bench.generation
-	$(BIN)/python -m bench.server_load
-	$(BIN)/python -m bench.analysis
-	$(BIN)/python -m bench.cache_matching
-	$(BIN)/python -m bench.cache_coverage
-	$(BIN)/python -m bench.languages
-	$(BIN)/python -m bench.first_answer
-	$(BIN)/python -m bench.nightly
-	$(BIN)/python -m bench.persistence
-	$(BIN)/python -m bench.llama_builds
-	$(BIN)/python -m bench.llama_contention
-	$(BIN)/python -m bench.week --fake-llm
+	@set -e; for name in $(BENCHMARKS); do \
+		echo "== bench.$$name"; $(BIN)/python -m bench.$$name $(BENCH_ARGS); \
+	done

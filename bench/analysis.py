@@ -14,12 +14,12 @@ import dagster as dg
 
 from assets.enrichment import conversation_analyses, jiwa_profiles
 from assets.resources import LlamaResource
-from bench.common import save
+from bench.common import parse, save
+from bench.support.log import conversation, record
+from bench.support.resources import pipeline_resources
 from jiwa.llm import IsolatedLlamaBackend, LlamaSettings
 from jiwa.store.lance import connect
 from jiwa.store.schema import ANALYSES_TABLE
-from tests.support.log import conversation, record
-from tests.support.resources import pipeline_resources
 
 CONVERSATIONS = [
     [
@@ -42,7 +42,7 @@ CONVERSATIONS = [
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--conversations", type=int, default=16)
-    args = parser.parse_args()
+    args = parse(parser, conversations=1)
     settings = LlamaSettings()
 
     backend = IsolatedLlamaBackend(settings)

@@ -19,7 +19,7 @@ from pathlib import Path
 
 import yaml
 
-from bench.common import save
+from bench.common import parse, save
 from jiwa.catalogue.intents import load_intents
 from jiwa.catalogue.matching import _TOKEN
 from jiwa.domain.language import LANGUAGES, reply_language
@@ -139,8 +139,8 @@ def coverage(
     questions: list[dict], embedder: Embedder, data_uri: str | None = None, review_date: date | None = None
 ) -> list[Outcome]:
     """Publish the team's cache (in data_uri, else a temp folder) and serve every question from it."""
-    from tests.support.resources import pipeline_resources
-    from tests.support.server import publish_team_cache
+    from bench.support.publish import publish_team_cache
+    from bench.support.resources import pipeline_resources
 
     with tempfile.TemporaryDirectory(prefix="jiwa-coverage-") as folder:
         data_uri = data_uri or str(Path(folder) / "stores")
@@ -205,14 +205,13 @@ def _reason_group(reason: str) -> str:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--smoke", action="store_true", help=f"Only the first {SMOKE_PER_LANGUAGE} per language.")
     parser.add_argument(
         "--on",
         type=date.fromisoformat,
         default=None,
         help="The day the facts' review dates are compared with (default: today; facts past review are not served).",
     )
-    args = parser.parse_args()
+    args = parse(parser)
     questions = load_questions(smoke=args.smoke)
     unknown = unknown_intents(questions)
     if unknown:

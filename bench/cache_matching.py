@@ -11,7 +11,8 @@ import time
 
 import numpy as np
 
-from bench.common import percentiles_ms, save
+from bench.common import parse, percentiles_ms, save
+from bench.support.intent_eval import load_cases, score
 from jiwa.catalogue.intents import load_intents, seed_matcher
 from jiwa.catalogue.matching import IntentMatcher, MatcherSpec
 from jiwa.domain.language import LANGUAGES
@@ -21,7 +22,6 @@ from jiwa.response_cache.followups import left_to_the_responder
 from jiwa.settings import KnowledgeSettings, StoreSettings
 from jiwa.store.lance import connect
 from jiwa.store.schema import RESPONSE_CACHE_TABLE
-from tests.support.intent_eval import load_cases, score
 
 
 def _matcher(embedder: Embedder) -> tuple[IntentMatcher, str]:
@@ -44,7 +44,7 @@ def _matcher(embedder: Embedder) -> tuple[IntentMatcher, str]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--repeat", type=int, default=20, help="Passes over the set for the latency figures.")
-    args = parser.parse_args()
+    args = parse(parser, repeat=1)
     embedder = Embedder()
     jiwa, origin = _matcher(embedder)
     spec, (intents, vectors) = jiwa.spec, jiwa.phrasings

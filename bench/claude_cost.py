@@ -1,7 +1,7 @@
 """What one Claude reply costs in input tokens, before and after the cultural primer rides in the cached prefix.
 
 The chat server runs as its own process against the fake Messages API, which counts tokens with Jiwa's local
-tokenizer and caches a prefix as Anthropic does (tests/support/fake_anthropic.py). The same turns are sent twice:
+tokenizer and caches a prefix as Anthropic does (bench/support/fake_anthropic.py). The same turns are sent twice:
 with the curated base alone (the rules carry the breakpoint, too short to be cached), then with the primer
 published. Costs use the server's configured prices (JIWA_CLAUDE_INPUT_USD_PER_MTOK, ..._OUTPUT_...) and the
 cache's: reads 0.1x the input price, 1-hour writes 2x. The fake's reply text is not Claude's, so output tokens
@@ -14,19 +14,18 @@ import tempfile
 import dagster as dg
 import httpx
 
-from bench.common import save
+from bench.common import parse, save
 from bench.server_load import KEY, MESSAGES, start_server
+from bench.support.fake_anthropic import FakeAnthropic, free_port
 from jiwa.claude_cache import CACHE_READ_PRICE, CACHE_WRITE_PRICE
 from jiwa.settings import Settings
-from tests.support.fake_anthropic import FakeAnthropic
-from tests.support.server import free_port
 
 KINDS = ("input_tokens", "cache_read_input_tokens", "cache_creation_input_tokens", "output_tokens")
 
 
 def publish(data_uri: str, *, primer: bool) -> None:
     from assets.knowledge import cultural_primer, cultural_topics, curated_insights
-    from tests.support.resources import pipeline_resources
+    from bench.support.resources import pipeline_resources
 
     assets = [cultural_topics, curated_insights, cultural_primer] if primer else [cultural_topics, curated_insights]
     assert dg.materialize(assets, resources=pipeline_resources(data_uri)).success
@@ -105,7 +104,7 @@ def run(turns: int) -> dict:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--turns", type=int, default=10, help="Chat turns per phase, two per conversation.")
-    args = parser.parse_args()
+    args = parse(parser, turns=2)
     result = run(args.turns)
     for phase in ("before", "after"):
         row = result[phase]

@@ -1,6 +1,7 @@
 """How soon a fresh set-up answers: make run's first half (no model), the server's start, and the first reply
 grounded in the curated base, timed on a fresh data folder and Dagster home, as one whole."""
 
+import argparse
 import os
 import shutil
 import subprocess
@@ -10,12 +11,13 @@ import time
 
 import httpx
 
-from bench.common import save
+from bench.common import parse, save
+from bench.support.fake_anthropic import free_port
 from jiwa.paths import PROJECT_ROOT
-from tests.support.server import free_port
 
 
 def main() -> None:
+    parse(argparse.ArgumentParser(description=__doc__))  # --smoke: the same run; it takes seconds already
     root = tempfile.mkdtemp(prefix="jiwa-bench-first-answer-")
     port = free_port()
     env = {**os.environ, "DAGSTER_HOME": f"{root}/dagster", "JIWA_DATA_URI": f"{root}/data", "JIWA_PORT": str(port)}

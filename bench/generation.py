@@ -10,7 +10,7 @@ import argparse
 import time
 
 from assets.knowledge.generation import insight_variables
-from bench.common import save
+from bench.common import parse, save
 from jiwa.catalogue.curated import load_curated
 from jiwa.catalogue.topics import load_catalogue
 from jiwa.llm import IsolatedLlamaBackend, LlamaSettings, StructuredLLM
@@ -21,7 +21,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--topics", type=int, default=4)
     parser.add_argument("--per-topic", type=int, default=2)
-    args = parser.parse_args()
+    args = parse(parser, topics=1, per_topic=1)
     settings = LlamaSettings()
     backend = IsolatedLlamaBackend(settings)
     prompt = load_prompt("cultural_insight")

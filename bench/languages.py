@@ -16,12 +16,12 @@ import lancedb
 
 from assets.knowledge import cultural_topics, curated_insights
 from assets.resources import EmbedderResource
-from bench.common import percentiles_ms, save
+from bench.common import parse, percentiles_ms, save
+from bench.support.resources import pipeline_resources
+from bench.support.retrieval_eval import load_questions, score
 from jiwa.embedding import MINILM, USE_MULTILINGUAL, Embedder
 from jiwa.store.memory_index import MemoryIndex
 from jiwa.store.schema import INSIGHTS_TABLE
-from tests.support.resources import pipeline_resources
-from tests.support.retrieval_eval import load_questions, score
 
 
 def _quality(model_path: str) -> dict:
@@ -52,16 +52,19 @@ def _latency(embedder: Embedder, messages: list[str], repeat: int) -> dict:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--repeat", type=int, default=3, help="Passes over the questions for the latency figures.")
-    args = parser.parse_args()
+    parser.add_argument(
+        "--embedders", nargs="+", default=[USE_MULTILINGUAL, MINILM], choices=[USE_MULTILINGUAL, MINILM]
+    )
+    args = parse(parser, repeat=1, embedders=[USE_MULTILINGUAL])
     messages = [question["text"] for question in load_questions()]
     report = {"questions": len(messages)}
-    for name, model_path in ((USE_MULTILINGUAL, ""), (MINILM, MINILM)):
+    for name, model_path in ((n, p) for n, p in ((USE_MULTILINGUAL, ""), (MINILM, MINILM)) if n in args.embedders):
         embedder = Embedder(model_path)
         embedder.embed(messages[:8])  # warm up
         report[name] = {"retrieval": _quality(model_path), "query_embedding": _latency(embedder, messages, args.repeat)}
     print("| embedder | language | hit@4 | MRR | query p50/p99 ms (single) | per message p50 ms (batch of 64) |")
     print("|---|---|---|---|---|---|")
-    for name in (USE_MULTILINGUAL, MINILM):
+    for name in args.embedders:
         latency = report[name]["query_embedding"]
         for lang, figures in report[name]["retrieval"].items():
             print(

@@ -9,6 +9,8 @@ to the portable build, which `make install` uses by default.
 
 A build whose child process dies (for example a native build on a CPU whose AMX kernels fault) is reported with the
 signal, not measured. Building takes about 5 minutes an option on 2 cores; built folders are reused by --work-dir.
+--installed measures the llama-cpp-python of this environment instead and compiles nothing (so does --smoke, once);
+the build options are still checked against pyproject.toml's pin.
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from bench.common import save
+from bench.common import parse, save
 from jiwa.llm.build import cpu_description
 from jiwa.llm.isolated import describe_exit
 from jiwa.llm.model_files import embedded_model_path
@@ -33,6 +35,7 @@ BUILDS = {
     "-DLLAVA_BUILD=OFF",
     "native": "-DGGML_NATIVE=ON -DLLAVA_BUILD=OFF",
 }
+INSTALLED = "installed"  # this environment's llama-cpp-python, as make install built it
 # Run in the child, against one build: prompt processing and decoding timed apart, from llama.cpp's own counters.
 MEASURE = """
 import json, sys
@@ -75,9 +78,11 @@ def build(name: str, cmake_args: str, work_dir: Path) -> Path:
     return target
 
 
-def measure(site: Path, threads: int) -> dict:
-    # The build's own folder first: it must shadow the llama-cpp-python of this environment.
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(site), os.environ.get("PYTHONPATH", "")])}
+def measure(site: Path | None, threads: int) -> dict:
+    # The build's own folder first: it must shadow the llama-cpp-python of this environment (None: that one).
+    env = {**os.environ}
+    if site is not None:
+        env["PYTHONPATH"] = os.pathsep.join([str(site), os.environ.get("PYTHONPATH", "")])
     process = subprocess.run(
         [sys.executable, "-c", MEASURE, str(embedded_model_path()), str(threads)],
         capture_output=True,
@@ -95,8 +100,14 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--threads", type=int, default=os.cpu_count() or 1)
     parser.add_argument("--work-dir", type=Path, default=Path("/tmp/llama-builds"))
-    args = parser.parse_args()
-    sites = {name: build(name, BUILDS[name], args.work_dir) for name in args.builds}
+    parser.add_argument("--installed", action="store_true", help="Measure this environment's build; compile nothing.")
+    args = parse(parser, installed=True, rounds=1)
+    spec = f"llama-cpp-python=={llama_version()}"  # the pin every build compiles, checked before anything runs
+    if args.installed:
+        print(f"measuring the installed build, not compiling {spec}: {', '.join(args.builds)}", flush=True)
+        sites: dict[str, Path | None] = {INSTALLED: None}
+    else:
+        sites = {name: build(name, BUILDS[name], args.work_dir) for name in args.builds}
     runs: dict[str, list[dict]] = {name: [] for name in sites}
     for _ in range(args.rounds):
         for name, site in sites.items():
@@ -106,7 +117,7 @@ def main() -> None:
         crashed = [s for s in samples if "crashed" in s]
         if crashed:
             results[name] = {
-                "cmake_args": BUILDS[name],
+                "cmake_args": BUILDS.get(name, INSTALLED),
                 "crashed": crashed[0]["crashed"],
                 "stderr": crashed[0]["stderr"],
             }
@@ -114,7 +125,7 @@ def main() -> None:
         decode = sorted(s["decoded"] / (s["decode_ms"] / 1000) for s in samples)
         prompt = sorted(s["prompt_tokens"] / (s["prompt_ms"] / 1000) for s in samples)
         results[name] = {
-            "cmake_args": BUILDS[name],
+            "cmake_args": BUILDS.get(name, INSTALLED),
             "decode_tokens_per_s_median": round(decode[len(decode) // 2], 1),
             "prompt_tokens_per_s_median": round(prompt[len(prompt) // 2], 1),
             "features": samples[0]["features"],

@@ -16,7 +16,7 @@ import subprocess
 import sys
 import time
 
-from bench.common import save
+from bench.common import parse, save
 from jiwa.llm.model_files import embedded_model_path
 
 GENERATE = """
@@ -64,7 +64,7 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--tokens", type=int, default=128)
     parser.add_argument("--threads", type=int, default=os.cpu_count() or 1)
-    args = parser.parse_args()
+    args = parse(parser, rounds=1, tokens=8)
     samples = {name: {"alone": [], "contended": []} for name in SETTINGS}
     for _ in range(args.rounds):  # interleaved, so that the machine's noise falls on every setting alike
         for name, extra in SETTINGS.items():

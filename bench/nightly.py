@@ -16,12 +16,11 @@ import yaml
 from assets.knowledge import cultural_topics, curated_insights
 from assets.nightly import learned_insights, nightly_findings
 from assets.resources import LearningResource, LlamaResource
-from bench.common import save
+from bench.common import parse, save
+from bench.support.log import bali, conversation, feedback, record
+from bench.support.resources import pipeline_resources
 from jiwa.llm import IsolatedLlamaBackend, LlamaSettings
 from jiwa.paths import PROJECT_ROOT
-from tests.support.log import conversation, record
-from tests.support.nightly import bali, feedback
-from tests.support.resources import pipeline_resources
 
 DAY = "2026-11-20"
 ORDINARY = [
@@ -38,7 +37,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--attacks-per-language", type=int, default=2)
     parser.add_argument("--min-users", type=int, default=1)
-    args = parser.parse_args()
+    args = parse(parser, attacks_per_language=0)
     attempts = yaml.safe_load((PROJECT_ROOT / "tests" / "data" / "attack_corpus.yaml").read_text())["attempts"]
     attacks = [
         a

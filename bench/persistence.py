@@ -17,13 +17,13 @@ from dataclasses import asdict
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from bench.common import percentiles_ms, save
+from bench.common import parse, percentiles_ms, save
+from bench.support.log import conversation
 from jiwa.conversations import sqlite_url
 from jiwa.conversations.events import LogEvent
 from jiwa.conversations.group_commit import GroupCommit
 from jiwa.conversations.repository import ConversationRepository, event_row
 from jiwa.conversations.schema import events
-from tests.support.log import conversation
 
 
 class FileLog:
@@ -96,7 +96,7 @@ def main() -> None:
     parser.add_argument("--concurrency", type=int, default=16)
     parser.add_argument("--sizes", default="10000,1000000", help="Stored turns at which unknown ids are looked up.")
     parser.add_argument("--no-postgres", action="store_true")
-    args = parser.parse_args()
+    args = parse(parser, turns=40, concurrency=4, sizes="200,1000")
     report: dict = {"concurrency": args.concurrency, "turns": args.turns}
     with tempfile.TemporaryDirectory() as scratch:
         root = Path(scratch)
@@ -104,7 +104,7 @@ def main() -> None:
         engines = {"sqlite": sqlite_url(str(root / "sqlite"))}
         server = None
         if not args.no_postgres:
-            from tests.support.postgres import Postgres
+            from bench.support.postgres import Postgres
 
             server = Postgres(str(root / "postgres"))
             engines["postgresql"] = server.new_database()

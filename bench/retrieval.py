@@ -12,7 +12,7 @@ from datetime import UTC, datetime
 import numpy as np
 import pyarrow as pa
 
-from bench.common import percentiles_ms, save
+from bench.common import parse, percentiles_ms, save
 from jiwa.embedding import EmbedderSettings
 from jiwa.settings import KnowledgeSettings
 from jiwa.store.insights import search_insights
@@ -131,7 +131,7 @@ def main() -> None:
     parser.add_argument("--sizes", type=int, nargs="+", default=[1_000, 10_000, 100_000])
     parser.add_argument("--queries", type=int, default=200)
     parser.add_argument("--k", type=int, default=5)
-    args = parser.parse_args()
+    args = parse(parser, sizes=[300], queries=5)
     report = run(args.sizes, args.queries, args.k)
     print(
         "\n| rows | indexes | lance hybrid p50/p99 ms | lance vector p50/p99 ms | server in-memory hybrid p50/p99 ms "

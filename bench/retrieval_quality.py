@@ -11,18 +11,18 @@ import dagster as dg
 import lancedb
 
 from assets.knowledge import cultural_topics, curated_insights
-from bench.common import save
+from bench.common import parse, save
+from bench.support.resources import pipeline_resources, session_embedder
+from bench.support.retrieval_eval import load_questions, score
 from jiwa.settings import Settings
 from jiwa.store.memory_index import MemoryIndex, Relevance
 from jiwa.store.schema import INSIGHTS_TABLE
-from tests.support.resources import pipeline_resources, session_embedder
-from tests.support.retrieval_eval import load_questions, score
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--sweep", action="store_true", help="also score a grid of bounds")
-    args = parser.parse_args()
+    args = parse(parser)
     with tempfile.TemporaryDirectory() as data_uri:
         dg.materialize(
             [cultural_topics, curated_insights],

@@ -16,10 +16,11 @@ import time
 import httpx
 import numpy as np
 
-from bench.common import percentiles_ms, save
+from bench.common import parse, percentiles_ms, save
+from bench.support.fake_anthropic import FakeAnthropic, free_port
+from bench.support.publish import FACTS_CHECKED_ON, publish_fake_insights, publish_team_cache
+from bench.support.resources import pipeline_resources
 from serving.auth import hash_key
-from tests.support.fake_anthropic import FakeAnthropic
-from tests.support.server import free_port
 
 MESSAGES = [
     "aku malu bertanya tentang visa",
@@ -34,25 +35,6 @@ MESSAGES = [
     "What is the banjar?",
 ]
 KEY = "bench-key"
-
-
-def publish_fake_insights(data_uri: str) -> None:
-    """A real insight table for retrieval to work on, written by the asset with the fake LLM."""
-    import dagster as dg
-
-    from assets.knowledge import cultural_insights, cultural_topics
-    from tests.support.resources import pipeline_resources
-
-    resources = pipeline_resources(data_uri)
-    instance = dg.DagsterInstance.ephemeral()
-    for category in cultural_insights.partitions_def.get_partition_keys():
-        dg.materialize(
-            [cultural_topics, cultural_insights],
-            resources=resources,
-            partition_key=category,
-            instance=instance,
-            run_config={"ops": {"cultural_insights": {"config": {"insights_per_topic": 4}}}},
-        )
 
 
 def start_server(
@@ -226,19 +208,9 @@ async def load(url: str, concurrency: int, total: int) -> dict:
     }
 
 
-def publish_team_cache(data_uri: str) -> None:
-    """The team's intents, facts and answers, as make run's first half publishes them (without paraphrases)."""
-    from tests.support import server
-    from tests.support.resources import pipeline_resources
-
-    server.publish_team_cache(pipeline_resources(data_uri))
-
-
 def cache_env() -> dict[str, str]:
     """A day within every team fact's review date: the shipped facts may be past review today, and a cached answer
     that quotes an overdue figure is left to Claude."""
-    from tests.support.server import FACTS_CHECKED_ON
-
     return {"JIWA_FACTS_REVIEW_DATE": FACTS_CHECKED_ON.isoformat()}
 
 
@@ -270,15 +242,16 @@ def main() -> None:
         help="Also publish the team's response cache; in the open loop one message in "
         f"{CACHE_SHARE} is one it answers, whose server-side total is reported apart.",
     )
-    args = parser.parse_args()
+    parser.add_argument("--insights-per-topic", type=int, default=4, help="Fake insights published per topic.")
+    args = parse(parser, concurrency=[2], requests=10, insights_per_topic=1)
     fake = FakeAnthropic().start()
     fake.delay_s = args.claude_delay_s
     servers: list[subprocess.Popen] = []
     with tempfile.TemporaryDirectory() as folder, tempfile.TemporaryDirectory() as empty:
         if not args.no_insights:
-            publish_fake_insights(folder)
+            publish_fake_insights(folder, args.insights_per_topic)
         if args.cache_hits:
-            publish_team_cache(folder)
+            publish_team_cache(pipeline_resources(folder))
         port = free_port()
         url = f"http://127.0.0.1:{port}"
         try:
@@ -291,7 +264,7 @@ def main() -> None:
                     **(cache_env() if args.cache_hits else {}),
                 )
             )
-            asyncio.run(load(url, 4, 40))  # warm-up
+            asyncio.run(load(url, 4, min(40, args.requests)))  # warm-up
             results = [asyncio.run(load(url, c, args.requests)) for c in args.concurrency]
             for result in results:
                 result["claude_delay_s"] = args.claude_delay_s

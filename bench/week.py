@@ -2,7 +2,7 @@
 
 Scripted users (bench/data/week_personas.yaml) come back day after day and ask questions from the team's pool
 (bench/data/week_questions.yaml) through the real chat server over HTTP (in-process, under uvicorn); only Claude is
-faked, by a grounded fake of the Messages API (bench/week_claude.py). Each reply is judged by rule and rated through
+faked, by a grounded fake of the Messages API (bench/support/week_claude.py). Each reply is judged by rule and rated through
 the feedback endpoint, and each conversation ended, so the enrichment sensor picks it up. After each simulated day
 the real Dagster code runs: a tick of the finished_conversations sensor and the conversation_enrichment runs it asks
 for, then the nightly_learning job for that day's partition. A scripted analyst then works through the launches the
@@ -17,9 +17,6 @@ at the start of that day; the nightly job runs that day's partition. Everything 
 memory block says how long ago a value was seen, and a welcome back how long ago the last chat was, as of today
 (so a value seen on day 1 reads "7 days ago" on day 2). The server compares the facts' review dates with
 FACTS_CHECKED_ON, a day on which the team's facts are all within review, as the tests do.
-
-The helpers this bench still takes from tests/support (being moved into the project) are imported here only, last
-among the imports.
 """
 
 import argparse
@@ -49,8 +46,14 @@ from assets.enrichment.sensor import EnrichmentCursor, finished_conversations
 from assets.knowledge import cultural_primer, cultural_topics, curated_insights
 from assets.nightly.days import BALI
 from assets.resources import LlamaResource
-from bench.week_claude import grounded_reply
-from bench.week_report import COLUMNS, goals, write_results
+from bench.common import parse
+from bench.support.fake_anthropic import FakeAnthropic
+from bench.support.fakes import FakeLlamaResource
+from bench.support.publish import FACTS_CHECKED_ON, publish_team_cache
+from bench.support.resources import pipeline_resources
+from bench.support.server import KEYS, LiveServer, publish_curated, server_settings
+from bench.support.week_claude import grounded_reply
+from bench.support.week_report import COLUMNS, goals, write_results
 from jiwa.catalogue.intents import load_facts
 from jiwa.domain.language import detect_language
 from jiwa.domain.status import APPROVED, REJECTED
@@ -58,17 +61,6 @@ from jiwa.paths import PROJECT_ROOT
 from jiwa.settings import AnalysisSettings
 from jiwa.store.schema import FEEDBACK_TABLE, LEARNED_TABLE, PROPOSALS_TABLE
 from serving.app import create_app
-from tests.support.fake_anthropic import FakeAnthropic
-from tests.support.fakes import FakeLlamaResource
-from tests.support.resources import pipeline_resources
-from tests.support.server import (
-    FACTS_CHECKED_ON,
-    KEYS,
-    LiveServer,
-    publish_curated,
-    publish_team_cache,
-    server_settings,
-)
 
 DATA = PROJECT_ROOT / "bench" / "data"
 ATTACKS = PROJECT_ROOT / "tests" / "data" / "attack_corpus.yaml"
@@ -123,7 +115,7 @@ class DayLog:
 
 
 class GroundedClaude(FakeAnthropic):
-    """The fake Messages API answering with bench.week_claude.grounded_reply; `replies` keeps (data block, reply)."""
+    """The fake Messages API answering with bench.support.week_claude.grounded_reply; `replies` keeps (data block, reply)."""
 
     def __init__(self) -> None:
         super().__init__()
@@ -663,6 +655,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def parse_args(argv=None) -> argparse.Namespace:
+    """From the command line with --smoke (one day, a handful of users, the fake LLAMA), or from argv in a test."""
+    if argv is None:
+        return parse(build_parser(), days=1, users=6, adversaries=1, attacks_per_day=1, fake_llm=True)
     return build_parser().parse_args(argv)
 
 

@@ -1,24 +1,106 @@
-"""Benchmarks that cannot rot: each LLM benchmark runs end to end, at its smallest, with the real model."""
+"""Benchmarks that cannot rot: every module of bench/ runs in its smoke mode (`python -m bench.<name> --smoke`: the
+same code at its smallest, in seconds) in a child process, as `make bench` runs it, and writes its results file, so a
+benchmark that breaks fails the tests. Those that need the real model are marked `model`."""
 
+import json
 import os
+import re
 import subprocess
 import sys
 
 import pytest
 
+from bench import common
 from jiwa.paths import PROJECT_ROOT
 
+BENCH = PROJECT_ROOT / "bench"
+BENCHMARKS = sorted(path.stem for path in BENCH.glob("*.py") if path.stem not in ("__init__", "common"))
+# The real SmolLM2 through llama.cpp: analyses, insights, the nightly findings, a local reply, the builds' rates.
+NEEDS_MODEL = {"analysis", "first_answer", "generation", "llama_builds", "llama_contention", "nightly"}
 
-@pytest.mark.model
-def test_the_generation_benchmark_runs_and_reports_its_ratio_to_raw_llama():
+
+def _smoke(name: str, tmp_path) -> dict:
+    results = tmp_path / "results"
+    env = {
+        **os.environ,
+        common.RESULTS_ENV: str(results),
+        # A data folder of its own: no benchmark reads or writes the developer's.
+        "JIWA_DATA_URI": str(tmp_path / "data"),
+        "JIWA_LLM_MAX_RETRIES": "0",
+    }
     result = subprocess.run(
-        [sys.executable, "-m", "bench.generation", "--topics", "1", "--per-topic", "1"],
+        [sys.executable, "-m", f"bench.{name}", "--smoke"],
         cwd=PROJECT_ROOT,
         capture_output=True,
         text=True,
         timeout=600,
-        env={**os.environ, "JIWA_LLM_MAX_RETRIES": "0"},
+        env=env,
     )
-    assert result.returncode == 0, result.stderr[-3000:]
-    report = dict(line.split(": ", 1) for line in result.stdout.splitlines() if ": " in line)
-    assert float(report["raw_tokens_per_s"]) > 0 and "jiwa_over_raw" in report
+    assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-3000:]
+    written = sorted(results.glob(f"{name}*.json"))
+    assert written, f"bench.{name} --smoke wrote no results file"
+    report = json.loads(written[0].read_text())
+    assert report["smoke"] is True
+    return report
+
+
+@pytest.mark.parametrize("name", sorted(set(BENCHMARKS) - NEEDS_MODEL))
+def test_a_benchmark_runs_at_its_smallest_and_writes_its_results(name, tmp_path):
+    _smoke(name, tmp_path)
+
+
+@pytest.mark.model
+@pytest.mark.parametrize("name", sorted(NEEDS_MODEL))
+def test_a_model_benchmark_runs_at_its_smallest_and_writes_its_results(name, tmp_path):
+    report = _smoke(name, tmp_path)
+    if name == "generation":
+        assert report["raw_tokens_per_s"] > 0 and "jiwa_over_raw" in report
+    if name == "llama_builds":
+        assert list(report["builds"]) == ["installed"]  # measured what is there, compiled nothing
+
+
+def test_every_model_benchmark_is_a_module_of_bench():
+    assert NEEDS_MODEL <= set(BENCHMARKS)
+
+
+def _make_bench_list() -> list[str]:
+    text = (PROJECT_ROOT / "Makefile").read_text()
+    match = re.search(r"^BENCHMARKS := ((?:.*\\\n)*.*)$", text, flags=re.MULTILINE)
+    return match.group(1).replace("\\\n", " ").split()
+
+
+def test_make_bench_runs_every_benchmark_once_and_passes_bench_args():
+    assert sorted(_make_bench_list()) == BENCHMARKS
+    assert "$(BIN)/python -m bench.$$name $(BENCH_ARGS)" in (PROJECT_ROOT / "Makefile").read_text()
+
+
+def test_make_bench_runs_model_free_ones_first_and_compiles_llama_cpp_last():
+    order = _make_bench_list()
+    assert max(order.index(name) for name in set(order) - NEEDS_MODEL) < min(order.index(name) for name in NEEDS_MODEL)
+    assert order[-1] == "llama_builds"
+
+
+def test_the_readme_names_every_benchmark():
+    section = (PROJECT_ROOT / "README.md").read_text().split("## Benchmarks", 1)[1].split("\n## ", 1)[0]
+    assert set(re.findall(r"-m bench\.(\w+)", section)) == set(BENCHMARKS)
+
+
+def test_smoke_results_go_apart_from_the_real_ones(tmp_path, monkeypatch):
+    import argparse
+
+    assert common.RESULTS_DIR == BENCH / "results" and common.SMOKE_RESULTS_DIR == BENCH / "results" / "smoke"
+    monkeypatch.delenv(common.RESULTS_ENV, raising=False)
+    monkeypatch.setattr(common, "RESULTS_DIR", tmp_path)
+    monkeypatch.setattr(common, "SMOKE_RESULTS_DIR", tmp_path / "smoke")
+    for argv, size, folder in (([], 10, tmp_path), (["--smoke"], 1, tmp_path / "smoke")):
+        monkeypatch.setattr(sys, "argv", ["bench", *argv])
+        parser = argparse.ArgumentParser()
+        parser.add_argument("--size", type=int, default=10)
+        assert common.parse(parser, size=1).size == size
+        assert common.save("x", {}) == folder / "x.json"
+    # Arguments given on the command line still win over the smallest defaults.
+    monkeypatch.setattr(sys, "argv", ["bench", "--smoke", "--size", "3"])
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--size", type=int, default=10)
+    assert common.parse(parser, size=1).size == 3
+    monkeypatch.setattr(common, "_smoke", False)

@@ -4,8 +4,8 @@ fake LLAMA. Every column of the table for every day, no poisoning marker served,
 import json
 
 from bench.common import RESULTS_DIR
+from bench.support.week_report import COLUMNS
 from bench.week import main
-from bench.week_report import COLUMNS
 
 
 def test_a_small_week_reports_every_column_of_every_day_and_keeps_adversaries_out(monkeypatch):

@@ -2,8 +2,6 @@
 
 import asyncio
 import json
-import uuid
-from datetime import datetime, timedelta
 
 import dagster as dg
 import lancedb
@@ -16,16 +14,11 @@ from assets.nightly import (
     proposed_intents,
     refreshed_profiles,
 )
-from assets.nightly.days import BALI
-from jiwa.convlog import FEEDBACK, LogEvent
+from bench.support.log import bali, feedback  # noqa: F401 (moved there; imported from here by the tests)
 from jiwa.forgetting import forget_user
 from jiwa.settings import LearningSettings
 
 NIGHTLY = [nightly_findings, learned_insights, feedback_scores, refreshed_profiles, proposed_intents, compacted_stores]
-
-
-def bali(day: str, hour: float) -> datetime:
-    return datetime.strptime(day, "%Y-%m-%d").replace(tzinfo=BALI) + timedelta(hours=hour)
 
 
 def night(resources, day: str | None, instance=None, assets=NIGHTLY) -> dict[str, dict]:
@@ -54,20 +47,6 @@ def review(resources, approve=(), reject=(), instance=None) -> dict:
 def rows(data_uri: str, table: str) -> list[dict]:
     db = lancedb.connect(data_uri)
     return db.open_table(table).to_arrow().to_pylist() if table in db.table_names() else []
-
-
-def feedback(reply: LogEvent, rating: str, comment: str | None = None, *, user_id: str | None = None) -> LogEvent:
-    return LogEvent(
-        f"evt_{uuid.uuid4().hex}",
-        FEEDBACK,
-        reply.created_at + timedelta(seconds=5),
-        reply.tenant,
-        user_id or reply.user_id,
-        reply.conversation_id,
-        reply.message_id,
-        rating=rating,
-        comment=comment,
-    )
 
 
 WORRIED = {"id": ["saya khawatir soal ini"], "en": ["I'm worried about this"], "it": ["sono preoccupato"]}

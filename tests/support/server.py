@@ -1,71 +1,18 @@
 """Fixtures for server tests: settings on a temp data dir, API keys, a published insight table."""
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 
 import dagster as dg
 import lancedb
 import pyarrow as pa
 
 from assets.knowledge import cultural_insights, cultural_topics
-from jiwa.catalogue.intents import load_facts
+from bench.support.publish import FACTS_CHECKED_ON, publish_team_cache  # noqa: F401 (imported from here by the tests)
+from bench.support.server import KEYS, LiveServer, auth, publish_curated, server_settings  # noqa: F401
 from jiwa.profile import Profile, Remembered
-from jiwa.settings import Settings
 from jiwa.store.analyses import profile_id
 from jiwa.store.lance import upsert
 from jiwa.store.schema import PROFILES_TABLE, profiles_schema
-from serving.auth import hash_key
-
-KEYS = {"acme": "acme-secret-key", "globex": "globex-secret-key"}
-
-
-def auth(tenant: str = "acme") -> dict[str, str]:
-    return {"Authorization": f"Bearer {KEYS[tenant]}"}
-
-
-# A day on which every team fact is within its review date, so that what the cache serves in a test does not
-# depend on the day the test runs (tests of expiry pick their own day).
-FACTS_CHECKED_ON = min(fact.review_by for fact in load_facts().facts.values()) - timedelta(days=1)
-
-
-def server_settings(data_uri: str, anthropic_url: str = "", **overrides) -> Settings:
-    fields = dict(
-        data_uri=data_uri,
-        facts_review_date=FACTS_CHECKED_ON,
-        local_responder=False,
-        anthropic_base_url=anthropic_url,
-        claude_timeout_s=1.0,
-        claude_max_retries=0,
-        store_refresh_s=0.2,
-        api_keys=",".join(f"{tenant}=sha256:{hash_key(key)}" for tenant, key in KEYS.items()),
-    )
-    fields.update(overrides)
-    return Settings(**fields)
-
-
-def publish_curated(resources, instance=None):
-    """The team's curated base, published as make run's first half does it."""
-    from assets.knowledge import curated_insights
-
-    result = dg.materialize(
-        [cultural_topics, curated_insights], resources=resources, instance=instance or dg.DagsterInstance.ephemeral()
-    )
-    assert result.success
-    return result
-
-
-def publish_team_cache(resources) -> None:
-    """The team's intents and facts, without LLAMA's paraphrases, as make run's first half publishes them."""
-    from assets.response_cache import common_response_cache, curated_facts, intent_catalogue
-
-    result = dg.materialize(
-        [curated_facts, intent_catalogue, common_response_cache],
-        resources=resources,
-        run_config={
-            "ops": {"common_response_cache": {"config": {"paraphrases_per_language": 0, "variants_per_language": 0}}}
-        },
-        instance=dg.DagsterInstance.ephemeral(),
-    )
-    assert result.success
 
 
 def publish_insights(resources, categories=("phrases_emotions",)) -> None:
@@ -81,14 +28,6 @@ def publish_insights(resources, categories=("phrases_emotions",)) -> None:
         )
 
 
-def free_port() -> int:
-    import socket
-
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 def sse_events(raw: str) -> list[tuple[str | None, str]]:
     """(event, data) pairs of a Server-Sent Events body."""
     events = []
@@ -102,36 +41,6 @@ def sse_events(raw: str) -> list[tuple[str | None, str]]:
         if data:
             events.append((name, "\n".join(data)))
     return events
-
-
-class LiveServer:
-    """The app under uvicorn on a free loopback port, in a thread, for clients that need real HTTP."""
-
-    def __init__(self, app) -> None:
-        import uvicorn
-
-        self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        self._server = uvicorn.Server(
-            uvicorn.Config(app, host="127.0.0.1", port=self.port, log_level="warning", lifespan="on")
-        )
-
-    def __enter__(self) -> "LiveServer":
-        import threading
-        import time
-
-        self._thread = threading.Thread(target=self._server.run, daemon=True)
-        self._thread.start()
-        deadline = time.monotonic() + 30
-        while not self._server.started:
-            if time.monotonic() > deadline or not self._thread.is_alive():
-                raise RuntimeError("the chat server did not start")
-            time.sleep(0.05)
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self._server.should_exit = True
-        self._thread.join(timeout=10)
 
 
 def publish_profile(data_uri: str, user_id: str, name: str, emotion: str, preference="detailed", tenant="acme") -> None:

@@ -115,9 +115,9 @@ def markdown(results: dict) -> str:
 
 def write_results(name: str, results: dict) -> dict[str, Path]:
     json_path = save(name, results)
-    md_path = RESULTS_DIR / f"{name}.md"
+    md_path = json_path.with_suffix(".md")
     md_path.write_text(markdown(results))
-    png_path = RESULTS_DIR / f"{name}.png"
+    png_path = json_path.with_suffix(".png")
     png_path.write_bytes(plot(results["rows"]))
     return {"json": json_path, "markdown": md_path, "png": png_path}
 
