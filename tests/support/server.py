@@ -7,6 +7,7 @@ import lancedb
 import pyarrow as pa
 
 from assets.knowledge import cultural_insights, cultural_topics
+from bench.support.fake_anthropic import free_port  # noqa: F401
 from bench.support.publish import FACTS_CHECKED_ON, publish_team_cache  # noqa: F401 (imported from here by the tests)
 from bench.support.server import KEYS, LiveServer, auth, publish_curated, server_settings  # noqa: F401
 from jiwa.profile import Profile, Remembered
