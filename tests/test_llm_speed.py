@@ -71,7 +71,7 @@ def test_calls_in_flight_together_count_their_wall_time_once():
     for thread in threads:
         thread.join()
     stats = llm.stats
-    assert stats.seconds >= 1.2 and 0.3 <= stats.busy_seconds < 0.9
+    assert stats.seconds >= 1.2 and 0.3 <= stats.busy_seconds < stats.seconds - 0.3
     assert stats.tokens_per_second == pytest.approx(120 / stats.busy_seconds)
 
 
