@@ -75,11 +75,27 @@ class _Llama(_FromSettings):
         if self._llm is not None:
             self._llm.close()
 
-    def structured(self) -> StructuredLLM:
+    def measure_raw_rate(self, log) -> None:
+        """The model's unconstrained decode rate, probed at the start of the step so the asset's own rate can be
+        reported beside it (metadata `over_raw`); a probe that fails only leaves the ratio out."""
+        if self._llm is None or self._llm.stats.raw_tokens_per_second:
+            return
+        try:
+            rate = self._llm.measure_raw_rate()
+        except LLMError as exc:
+            log.warning(f"LLAMA's raw decode probe failed ({exc}); the rate is reported without the ratio")
+            return
+        if rate:
+            log.info(f"LLAMA raw decode rate {rate:.1f} tokens/s ({self._llm.model_id})")
+
+    def structured(self, log=None) -> StructuredLLM:
+        """The step's LLAMA; given the step's log, its raw decode rate is probed first (once per step)."""
         if self._failure is not None:
             raise self._failure
         if self._llm is None:
             raise dg.DagsterInvariantViolationError("LlamaResource used outside a run; call it from an asset.")
+        if log is not None:
+            self.measure_raw_rate(log)
         return self._llm
 
 

@@ -99,6 +99,12 @@ def main() -> None:
         "raw_tokens_per_s": round(raw_tokens / raw_seconds, 1),
         "analysis_tokens_per_s": round(jiwa_rate, 1),
         "analysis_over_raw": round(jiwa_rate / (raw_tokens / raw_seconds), 3),
+        # The asset's own report: its rate over its LLM time beside the raw probe it ran at the start of its step.
+        "asset_tokens_per_s": analyses.get("tokens_per_s"),
+        "asset_raw_tokens_per_s": analyses.get("raw_tokens_per_s"),
+        "asset_over_raw": analyses.get("over_raw"),
+        "prompt_tokens_evaluated": analyses.get("prompt_tokens_evaluated"),
+        "prompt_tokens_reused": analyses.get("prompt_tokens_reused"),
         "analysis_step_s": round(analyse_s, 1),
         "profile_step_s": round(steps.get("jiwa_profiles", 0.0), 2),
         "profiles_updated": profiles["users_updated"],

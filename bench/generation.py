@@ -63,11 +63,15 @@ def main() -> None:
         "insights_requested": len(topics) * args.per_topic,
         "insights_accepted": accepted,
         "insights_per_min": round(accepted / jiwa_seconds * 60, 2),
+        # Schema-valid insights, before the truth gate: the estimate for the goal of 1,000 in 30 minutes.
+        "minutes_for_1000_insights": round(1000 / (accepted / jiwa_seconds * 60), 1) if accepted else None,
         "calls": stats.calls,
         "rejections": dict(stats.rejections),
         "dropped": stats.dropped,
         "completion_tokens_per_accepted_insight": round(stats.completion_tokens / max(1, accepted), 1),
         "prompt_tokens": stats.prompt_tokens,
+        "prompt_tokens_evaluated": stats.prompt_tokens_evaluated,
+        "prompt_tokens_reused": stats.prompt_tokens_reused,
     }
     for key, value in report.items():
         print(f"{key}: {value}")

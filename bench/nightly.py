@@ -92,6 +92,12 @@ def main() -> None:
         "raw_tokens_per_s": round(raw_rate, 1),
         "night_tokens_per_s": round(night_rate, 1),
         "night_over_raw": round(night_rate / raw_rate, 3),
+        # The asset's own report: its rate over its LLM time beside the raw probe it ran at the start of its step.
+        "asset_tokens_per_s": found.get("tokens_per_s"),
+        "asset_raw_tokens_per_s": found.get("raw_tokens_per_s"),
+        "asset_over_raw": found.get("over_raw"),
+        "prompt_tokens_evaluated": found.get("prompt_tokens_evaluated"),
+        "prompt_tokens_reused": found.get("prompt_tokens_reused"),
         "note": "night_s includes the truth gate's second reading and embedding; llama_s is the findings' generation",
     }
     for key, value in report.items():

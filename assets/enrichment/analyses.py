@@ -23,6 +23,7 @@ from jiwa.enrichment.support import EvidenceSupport
 from jiwa.enrichment.transcript import Transcript
 from jiwa.enrichment.window import pending_conversations, resolve_tokens
 from jiwa.forgetting import commit_user_rows
+from jiwa.llm.progress import Progress
 from jiwa.prompts import load_prompt
 from jiwa.settings import AnalysisSettings
 from jiwa.store.analyses import analysis_rows, stored_analyses
@@ -104,7 +105,8 @@ def conversation_analyses(
         else:
             todo.append((transcript, attempts_so_far(previous, transcript.last_event_at) + 1))
 
-    llm = llama.structured()
+    llm = llama.structured(context.log)
+    progress = Progress(context.log, llm, total=len(todo), label="analyses")
     support = EvidenceSupport(embedder.embedder(), policy.analysis_min_support)
 
     def analyse(job):
@@ -121,7 +123,7 @@ def conversation_analyses(
         if result is not None:
             distress = counted.marker_categories.get("distress", 0)
             grounded, dropped = ground(result, transcript, support=support, distress_markers=distress)
-        return analysis_record(
+        record = analysis_record(
             transcript,
             counted,
             grounded,
@@ -133,6 +135,8 @@ def conversation_analyses(
             run_id=context.run_id,
             error=None if grounded is not None else "no valid analysis after retries",
         )
+        progress.step()
+        return record
 
     with ThreadPoolExecutor(max_workers=max(1, llama.settings().concurrency)) as pool:
         new_records = list(pool.map(analyse, todo))
@@ -161,6 +165,7 @@ def conversation_analyses(
         "tokens_per_conversation": round((stats.prompt_tokens + stats.completion_tokens) / len(new_records), 1)
         if new_records
         else 0,
+        **stats.rate_metadata(),
         "elapsed_s": round(time.perf_counter() - started, 1),
         "model": llm.model_id,
         "failed_conversations": len(failed),

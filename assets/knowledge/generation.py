@@ -2,24 +2,23 @@
 
 from __future__ import annotations
 
-import time
 from concurrent.futures import ThreadPoolExecutor
 
 from jiwa.catalogue.curated import CuratedBase
 from jiwa.catalogue.topics import Topic
 from jiwa.domain.insights import CulturalInsight
 from jiwa.llm import StructuredLLM
+from jiwa.llm.progress import Progress
 from jiwa.prompts import load_prompt
 
 INSIGHT_PROMPT = load_prompt("cultural_insight")
-_PROGRESS_EVERY_S = 15.0
 
 
 def generate_insights(
     log, llm: StructuredLLM, topics: list[Topic], facets, per_topic: int, concurrency: int, curated: CuratedBase
 ) -> list[tuple[Topic, CulturalInsight]]:
     """One request per (topic, facet); a topic left with nothing gets one more round of fresh variants."""
-    progress = _Progress(log, llm, total=len(topics) * per_topic)
+    progress = Progress(log, llm, total=len(topics) * per_topic, label="insights")
     results = _run_jobs(
         llm, [(topic, k) for topic in topics for k in range(per_topic)], facets, curated, concurrency, progress
     )
@@ -36,7 +35,7 @@ def generate_insights(
 
 
 def _run_jobs(
-    llm: StructuredLLM, jobs, facets, curated: CuratedBase, concurrency: int, progress: _Progress
+    llm: StructuredLLM, jobs, facets, curated: CuratedBase, concurrency: int, progress: Progress
 ) -> list[tuple[Topic, CulturalInsight]]:
     def run(job):
         topic, variant = job
@@ -60,32 +59,13 @@ def insight_variables(topic: Topic, facets, curated: CuratedBase, variant: int) 
         "topic": topic.name,
         "description": topic.description,
         "facet": facets[variant % len(facets)],
-        "examples": _examples(curated.of(topic.id), variant),
+        # The same examples for every facet of a round, so the requests of one topic share their prompt up to the
+        # facet and llama.cpp evaluates only that; a new round of facets (a top-up) rotates them.
+        "examples": _examples(curated.of(topic.id), variant // len(facets)),
     }
 
 
-def _examples(curated: tuple[CulturalInsight, ...], variant: int, count: int = 2) -> str:
-    """Two of the team's insights on the topic, rotating with the variant, as JSON the model's answer should resemble."""
-    chosen = [curated[(variant + k) % len(curated)] for k in range(min(count, len(curated)))]
+def _examples(curated: tuple[CulturalInsight, ...], rotation: int, count: int = 2) -> str:
+    """Two of the team's insights on the topic, rotating per round, as JSON the model's answer should resemble."""
+    chosen = [curated[(rotation + k) % len(curated)] for k in range(min(count, len(curated)))]
     return "\n".join(example.model_dump_json() for example in chosen) or "none yet"
-
-
-class _Progress:
-    """Logs done/total, rate and ETA at most every few seconds."""
-
-    def __init__(self, log, llm: StructuredLLM, total: int) -> None:
-        self.log, self.llm, self.total = log, llm, total
-        self.done = 0
-        self.started = self.last_report = time.perf_counter()
-
-    def step(self) -> None:
-        self.done += 1
-        now = time.perf_counter()
-        if self.done < self.total and now - self.last_report < _PROGRESS_EVERY_S:
-            return
-        self.last_report = now
-        rate = self.done / (now - self.started) if now > self.started else 0.0
-        eta = (self.total - self.done) / rate if rate else 0.0
-        self.log.info(
-            f"insights {self.done}/{self.total} ({rate * 60:.1f}/min, ETA {eta:.0f}s, {self.llm.stats.dropped} dropped)"
-        )

@@ -79,7 +79,7 @@ def cultural_insights(
     topics = cultural_topics.in_category(category)
     if config.topic_limit:
         topics = topics[: config.topic_limit]
-    llm = llama.structured()
+    llm = llama.structured(context.log)
     started = time.perf_counter()
 
     curated = load_curated(cultural_topics)
@@ -146,7 +146,7 @@ def cultural_insights(
         "rows_written": rows.num_rows,
         "prompt_tokens": stats.prompt_tokens,
         "completion_tokens": stats.completion_tokens,
-        "tokens_per_s": round(stats.tokens_per_second, 1),
+        **stats.rate_metadata(),
         "elapsed_s": round(time.perf_counter() - started, 1),
         "model": llm.model_id,
         "preview": markdown_table(

@@ -28,6 +28,7 @@ from jiwa.forgetting import commit_user_rows
 from jiwa.knowledge import screen
 from jiwa.knowledge.insight_rows import closest_existing, insight_fields
 from jiwa.knowledge.truth_gate import GateReference, LlamaVerifier, vet
+from jiwa.llm.progress import Progress
 from jiwa.prompts import as_data, load_prompt
 from jiwa.store.insights import published_vectors
 from jiwa.store.lance import sql_literal
@@ -87,7 +88,8 @@ def nightly_findings(
         (t for t in transcripts if t.user_turns), key=lambda t: (t.conversation_id not in rated, t.conversation_id)
     )[: config.max_conversations]
 
-    llm = llama.structured()
+    llm = llama.structured(context.log)
+    progress = Progress(context.log, llm, total=len(chosen), label="findings")
     written = []
     for index, transcript in enumerate(chosen):
         own_notes = {turn.message_id: notes[turn.message_id] for turn in transcript.turns if turn.message_id in notes}
@@ -100,7 +102,9 @@ def nightly_findings(
         if finding is not None:
             # What the user wrote in this conversation: their turns and their feedback comments.
             written.append((transcript, finding, [*transcript.user_turns.values(), *own_notes.values()]))
+        progress.step()
     generated_s = time.perf_counter() - started
+    generation_rates = llm.stats.rate_metadata()
 
     catalogue = load_catalogue()
     curated = load_curated(catalogue)
@@ -155,6 +159,8 @@ def nightly_findings(
         "filtered": dg.MetadataValue.json(dict(sorted(filtered.items()))),
         "llama_s": round(generated_s, 1),
         "llama_completion_tokens": llm.stats.completion_tokens,
+        # The findings' generation only: the truth gate's second reading (also LLAMA) comes after llama_s.
+        **generation_rates,
         "elapsed_s": round(time.perf_counter() - started, 1),
         # Counts only: a finding came from one person's conversation.
         "preview": markdown_table(

@@ -23,6 +23,7 @@ from jiwa.catalogue.welcome import GREETING_INTENT
 from jiwa.domain.language import LANGUAGES
 from jiwa.domain.status import CACHE_ANSWER, CACHE_PHRASING, RETURNING_STYLE
 from jiwa.llm import GenerationStats
+from jiwa.llm.progress import Progress
 from jiwa.response_cache.rows import cache_rows
 from jiwa.store.lance import tag_version, upsert
 from jiwa.store.schema import RESPONSE_CACHE_TABLE, response_cache_schema
@@ -75,12 +76,19 @@ def common_response_cache(
     rules_only = IntentMatcher(spec, [], np.zeros((0, embedder.embedder().dimension)))
     asked = bool(config.paraphrases_per_language or config.variants_per_language)
     # The team-only build (make run's first half) needs no model: it stands even where LLAMA cannot run.
-    llm = llama.structured() if asked else None
+    llm = llama.structured(context.log) if asked else None
     guidance = answer_guidance(stores.lance(), embedder.embedder(), intent_catalogue, intents)
 
     jobs = [(intent, lang) for intent in intents for lang in LANGUAGES]
+    progress = Progress(context.log, llm, total=len(jobs), label="intent languages written")
+
+    def write_one(job):
+        result = write(llm, intent_catalogue, guidance, config, *job)
+        progress.step()
+        return result
+
     with ThreadPoolExecutor(max_workers=max(1, llama.settings().concurrency)) as pool:
-        written = list(pool.map(lambda job: write(llm, intent_catalogue, guidance, config, *job), jobs))
+        written = list(pool.map(write_one, jobs))
 
     phrasings, answers, rejected = (
         [],
@@ -142,6 +150,7 @@ def common_response_cache(
             }
         ),
         "completion_tokens": stats.completion_tokens,
+        **stats.rate_metadata(),
         "elapsed_s": round(time.perf_counter() - started, 1),
         "facts_version": curated_facts.sha256[:16],
         "preview": markdown_table(

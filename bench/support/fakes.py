@@ -14,11 +14,13 @@ class FakeChatBackend:
     """Writes an insight about whatever topic and facet the prompt names; `script` can force raw outputs first."""
 
     model_id = "fake-llama"
+    RAW_RATE = 1000.0
 
     def __init__(self, script: list[str] | None = None, copies_users: bool = False) -> None:
         self.script = list(script or [])
         self.copies_users = copies_users
         self.calls: list[list[dict]] = []
+        self.raw_probes = 0
 
     def complete(self, messages, *, json_schema, max_tokens, temperature, seed) -> Completion:
         self.calls.append(messages)
@@ -82,9 +84,18 @@ class FakeChatBackend:
             )
         else:
             raise AssertionError(f"The fake LLAMA has no answer for output {output!r}; script one.")
+        prompt_tokens = sum(len(m["content"]) // 4 for m in messages)
+        # Like llama.cpp's prefix cache: only what follows the system message shared with the previous call is read.
+        shared = len(self.calls) > 1 and self.calls[-2][0] == messages[0]
+        evaluated = prompt_tokens - len(messages[0]["content"]) // 4 if shared else prompt_tokens
         return Completion(
-            text=text, prompt_tokens=sum(len(m["content"]) // 4 for m in messages), completion_tokens=len(text) // 4
+            text=text, prompt_tokens=prompt_tokens, completion_tokens=len(text) // 4, prompt_tokens_evaluated=evaluated
         )
+
+    def raw_token_rate(self, prompt: str, max_tokens: int) -> tuple[int, float]:
+        """A raw decode rate for the metadata: RAW_RATE tokens/s, without a model."""
+        self.raw_probes += 1
+        return max_tokens, max_tokens / self.RAW_RATE
 
 
 def verbatim_finding(prompt: str) -> dict:

@@ -19,6 +19,9 @@ class Completion:
     text: str
     prompt_tokens: int
     completion_tokens: int
+    # Prompt tokens llama.cpp actually evaluated: fewer than prompt_tokens when it reused the cached prefix of the
+    # previous prompt (None: the backend does not say).
+    prompt_tokens_evaluated: int | None = None
 
 
 class ChatBackend(Protocol):
@@ -39,12 +42,14 @@ class LlamaCppBackend:
     """llama.cpp loaded in this process."""
 
     def __init__(self, settings: LlamaSettings) -> None:
-        from llama_cpp import Llama
+        from jiwa.llm.sampling import GrammarFirstLlama
 
         path = resolve_model_path(settings.model_path)
         self.model_id = path.stem
         self._repeat_penalty = settings.repeat_penalty
-        self._llama = Llama(
+        # One Llama for the backend's life: it keeps the KV cache of the last prompt and evaluates only what
+        # differs from it, so a prompt sharing its system part with the previous one skips that part.
+        self._llama = GrammarFirstLlama(
             model_path=str(path),
             n_ctx=settings.context_size,
             n_threads=settings.threads or os.cpu_count(),
@@ -58,6 +63,7 @@ class LlamaCppBackend:
     def complete(self, messages, *, json_schema, max_tokens, temperature, seed) -> Completion:
         response_format = {"type": "json_object", "schema": json_schema} if json_schema else None
         with self._lock:
+            evaluated_before = self._prompt_tokens_evaluated()
             result = self._llama.create_chat_completion(
                 messages=messages,
                 response_format=response_format,
@@ -66,12 +72,20 @@ class LlamaCppBackend:
                 seed=seed,
                 repeat_penalty=self._repeat_penalty,
             )
+            evaluated = self._prompt_tokens_evaluated() - evaluated_before
         usage = result.get("usage") or {}
         return Completion(
             text=result["choices"][0]["message"]["content"] or "",
             prompt_tokens=int(usage.get("prompt_tokens", 0)),
             completion_tokens=int(usage.get("completion_tokens", 0)),
+            prompt_tokens_evaluated=evaluated,
         )
+
+    def _prompt_tokens_evaluated(self) -> int:
+        """llama.cpp's own count of prompt tokens it has evaluated in batches (not the ones it decoded one by one)."""
+        from llama_cpp import llama_cpp
+
+        return int(llama_cpp.llama_perf_context(self._llama._ctx.ctx).n_p_eval)
 
     def raw_token_rate(self, prompt: str, max_tokens: int) -> tuple[int, float]:
         """Unconstrained generation, for comparing against the structured path: (tokens, seconds)."""
@@ -91,6 +105,12 @@ class LlamaServerBackend:
         api_key = settings.server_api_key.get_secret_value() if settings.server_api_key else None
         headers = {"Authorization": f"Bearer {api_key}"} if api_key else {}
         self._model = settings.server_model
+        # Each calling thread keeps to one of the server's parallel slots, whose KV cache then holds that thread's
+        # previous prompt: with cache_prompt the server evaluates only what differs from it.
+        self._slots = settings.concurrency
+        self._next_slot = 0
+        self._thread_slot = threading.local()
+        self._slot_lock = threading.Lock()
         self._client = httpx.Client(
             base_url=settings.server_url.rstrip("/"), headers=headers, timeout=settings.timeout_s
         )
@@ -102,25 +122,53 @@ class LlamaServerBackend:
             "temperature": temperature,
             "seed": seed,
             "repeat_penalty": self._repeat_penalty,
+            # llama-server: keep the slot's KV cache and evaluate only the part of the prompt that differs.
+            "cache_prompt": True,
         }
+        if self._slots > 1:
+            body["id_slot"] = self._slot()
         if self._model:
             body["model"] = self._model
         if json_schema:
             body["response_format"] = {"type": "json_object", "schema": json_schema}
-        try:
-            response = self._client.post("/v1/chat/completions", json=body)
-            response.raise_for_status()
-            payload = response.json()
-        except httpx.HTTPError as exc:
-            raise LLMError(
-                f"llama.cpp server at {self._client.base_url} failed: {exc}. Check JIWA_LLM_SERVER_URL and that the server is up."
-            ) from exc
+        payload = self._post("/v1/chat/completions", body)
         usage = payload.get("usage") or {}
+        timings = payload.get("timings") or {}
         return Completion(
             text=payload["choices"][0]["message"].get("content") or "",
             prompt_tokens=int(usage.get("prompt_tokens", 0)),
             completion_tokens=int(usage.get("completion_tokens", 0)),
+            # llama-server reports the prompt tokens it evaluated; llama_cpp.server does not.
+            prompt_tokens_evaluated=int(timings["prompt_n"]) if "prompt_n" in timings else None,
         )
+
+    def raw_token_rate(self, prompt: str, max_tokens: int) -> tuple[int, float]:
+        """Unconstrained completion on the server, timed here: (tokens, seconds)."""
+        body: dict[str, Any] = {"prompt": prompt, "max_tokens": max_tokens, "temperature": 0.0}
+        if self._model:
+            body["model"] = self._model
+        started = time.perf_counter()
+        payload = self._post("/v1/completions", body)
+        elapsed = time.perf_counter() - started
+        return int((payload.get("usage") or {}).get("completion_tokens", 0)), elapsed
+
+    def _slot(self) -> int:
+        slot = getattr(self._thread_slot, "slot", None)
+        if slot is None:
+            with self._slot_lock:
+                slot = self._thread_slot.slot = self._next_slot % self._slots
+                self._next_slot += 1
+        return slot
+
+    def _post(self, path: str, body: dict[str, Any]) -> dict[str, Any]:
+        try:
+            response = self._client.post(path, json=body)
+            response.raise_for_status()
+            return response.json()
+        except httpx.HTTPError as exc:
+            raise LLMError(
+                f"llama.cpp server at {self._client.base_url} failed: {exc}. Check JIWA_LLM_SERVER_URL and that the server is up."
+            ) from exc
 
     def close(self) -> None:
         self._client.close()

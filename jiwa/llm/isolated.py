@@ -198,7 +198,9 @@ class IsolatedLlamaBackend:
                 "seed": seed,
             }  # fmt: skip
         )
-        return Completion(result["text"], result["prompt_tokens"], result["completion_tokens"])
+        return Completion(
+            result["text"], result["prompt_tokens"], result["completion_tokens"], result.get("prompt_tokens_evaluated")
+        )
 
     def raw_token_rate(self, prompt: str, max_tokens: int) -> tuple[int, float]:
         """Unconstrained generation timed inside the worker: (tokens, seconds)."""

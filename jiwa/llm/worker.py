@@ -57,7 +57,8 @@ def _handle(backend, request: dict[str, Any]) -> dict[str, Any]:
             seed=request["seed"],
         )
         return {"text": completion.text, "prompt_tokens": completion.prompt_tokens,
-                "completion_tokens": completion.completion_tokens}  # fmt: skip
+                "completion_tokens": completion.completion_tokens,
+                "prompt_tokens_evaluated": completion.prompt_tokens_evaluated}  # fmt: skip
     if op == "raw_token_rate":
         tokens, seconds = backend.raw_token_rate(request["prompt"], request["max_tokens"])
         return {"tokens": tokens, "seconds": seconds}
