@@ -7,7 +7,6 @@ import uuid
 from contextlib import asynccontextmanager
 
 from litestar import Litestar, Request, Response
-from litestar.di import Provide
 from litestar.openapi import OpenAPIConfig
 
 from jiwa.settings import Settings, get_settings
@@ -19,7 +18,7 @@ from serving.controllers.health import HealthController
 from serving.controllers.memory import MemoryController
 from serving.controllers.messages import MessageController
 from serving.controllers.users import UserController
-from serving.dependencies import provide_owner, provide_services, provide_tenant
+from serving.dependencies import DEPENDENCIES
 from serving.errors import EXCEPTION_HANDLERS
 from serving.openapi import declare_body_rules
 from serving.services import open_services
@@ -83,11 +82,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             HealthController,
         ],
         lifespan=[lifespan],
-        dependencies={
-            "services": Provide(provide_services, sync_to_thread=False),
-            "tenant": Provide(provide_tenant, sync_to_thread=False),
-            "owner": Provide(provide_owner, sync_to_thread=False),
-        },
+        dependencies=DEPENDENCIES,
         exception_handlers=EXCEPTION_HANDLERS,
         middleware=[body_read_timeout(settings.body_read_timeout_s)],
         # Logging is configure_logging()'s: Litestar's default config would replace the JSON handler on the root logger.

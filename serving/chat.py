@@ -1,9 +1,13 @@
-"""One chat turn: persist the user turn, cache lookup, retrieval and profile lookup, responder, persist the reply."""
+"""One chat turn: persist the user turn, cache lookup, retrieval and profile lookup, responder, persist the reply.
+
+ChatService speaks the domain (serving/domain.py): it answers with an Answer, streams a ReplyStream, and raises
+domain errors; the controllers word them for HTTP.
+"""
 
 import asyncio
 import logging
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -11,7 +15,7 @@ from datetime import UTC, datetime
 from jiwa.domain.language import reply_language
 from jiwa.settings import Settings
 from serving.conversations import Conversation, ConversationStore
-from serving.errors import JiwaError, PayloadTooLarge
+from serving.domain import Answer, EmptyMessage, MessageTooLong, Question
 from serving.grounding import Grounding
 from serving.insights import InsightIndex
 from serving.metrics import Metrics
@@ -19,7 +23,7 @@ from serving.ownership import Ownership
 from serving.profiles import ProfileStore
 from serving.responder import Reply, Responder
 from serving.response_cache import NEW_CONVERSATION, ConversationSoFar, ResponseCache
-from serving.schemas import ChatResponse, TokenUsage, is_blank
+from serving.schemas import is_blank
 
 log = logging.getLogger(__name__)
 
@@ -38,6 +42,20 @@ class TurnContext:
     started: float = field(default_factory=time.perf_counter)
     # The stored question's stamp: the reply is dropped if its user is forgotten after it (see LogEvent.answers_from).
     asked_at: datetime | None = None
+
+
+@dataclass
+class ReplyStream:
+    """A turn prepared to stream: its conversation, and the reply as it is written (text deltas, then the Answer).
+
+    Closing `items` before the Answer (a client that leaves) stores what was sent as the reply."""
+
+    conversation: Conversation
+    items: AsyncGenerator[str | Answer, None]
+
+    @property
+    def conversation_id(self) -> str:
+        return self.conversation.conversation_id
 
 
 class ChatService:
@@ -60,29 +78,26 @@ class ChatService:
         self.metrics = metrics
         self.pending: set[asyncio.Task] = set()
 
-    async def answer(
-        self,
-        owner: Ownership,
-        user_id: str,
-        message: str,
-        conversation_id: str | None,
-        language: str | None,
-        history: list[dict] | None = None,
-        endpoint: str = "chat",
-    ) -> ChatResponse:
-        turn = await self.prepare(owner, user_id, message, conversation_id, language, history)
+    async def answer(self, owner: Ownership, question: Question, endpoint: str = "chat") -> Answer:
+        turn = await self._prepare(owner, question)
         if turn.cached:
             reply = turn.cached
         else:
             with self._timed(turn, "responder"):
-                reply = await self.responder.reply(turn.history, message, turn.grounding, turn.deadline)
-        return await self.finish(turn, reply, endpoint)
+                reply = await self.responder.reply(turn.history, turn.message, turn.grounding, turn.deadline)
+        return await self._finish(turn, reply, endpoint)
 
-    async def stream(self, turn: TurnContext, endpoint: str) -> AsyncIterator[str | ChatResponse]:
+    async def stream(self, owner: Ownership, question: Question, endpoint: str = "chat") -> ReplyStream:
+        """The one way to stream a reply, for every endpoint: the turn is prepared (and any error of the request
+        raised) before the first event, so a refused request is an error response, never a broken stream."""
+        turn = await self._prepare(owner, question)
+        return ReplyStream(turn.conversation, self._deltas(turn, endpoint))
+
+    async def _deltas(self, turn: TurnContext, endpoint: str) -> AsyncGenerator[str | Answer, None]:
         """Text deltas, then the stored answer."""
         if turn.cached:
             yield turn.cached.text
-            yield await self.finish(turn, turn.cached, endpoint)
+            yield await self._finish(turn, turn.cached, endpoint)
             return
         started = time.perf_counter()
         reply: Reply | None = None
@@ -104,7 +119,7 @@ class ChatService:
                 self.pending.add(task)
                 task.add_done_callback(self.pending.discard)
         if reply is not None:
-            yield await self.finish(turn, reply, endpoint)
+            yield await self._finish(turn, reply, endpoint)
 
     async def _store_partial(self, turn: TurnContext, text: str) -> None:
         try:
@@ -120,32 +135,19 @@ class ChatService:
         except Exception:  # the user turn is stored; losing the partial reply must not surface anywhere
             log.exception("storing the partial reply of %s failed", turn.conversation.conversation_id)
 
-    async def prepare(
-        self,
-        owner: Ownership,
-        user_id: str,
-        message: str,
-        conversation_id: str | None,
-        language: str | None,
-        client_history: list[dict] | None = None,
-    ) -> TurnContext:
+    async def _prepare(self, owner: Ownership, question: Question) -> TurnContext:
         """Everything before the responder: limits, ownership (a missing conversation_id starts a conversation),
         the user turn persisted, then cache, profile and retrieval."""
+        user_id, message, language = question.user_id, question.message, question.language
         if is_blank(message):
-            raise JiwaError(
-                "message is empty or only whitespace or invisible characters; send the text you want answered.",
-                field="message",
-            )
+            raise EmptyMessage()
         if len(message) > self.settings.max_message_chars:
-            raise PayloadTooLarge(
-                f"message is {len(message)} characters; the limit is {self.settings.max_message_chars}. Split it into shorter messages.",
-                field="message",
-            )
-        conversation = await owner.writer_conversation(user_id, conversation_id)
+            raise MessageTooLong(len(message), self.settings.max_message_chars)
+        conversation = await owner.writer_conversation(user_id, question.conversation_id)
         conversation = conversation or self.conversations.start(owner.tenant.name, user_id)
         history = (
-            client_history
-            if client_history is not None
+            question.history
+            if question.history is not None
             else [
                 {"role": t.role, "content": t.content}
                 for t in self.conversations.history(conversation, self.settings.history_turns)
@@ -156,8 +158,8 @@ class ChatService:
         )
 
         with self._timed(turn, "persist_user"):
-            question = await self.conversations.add_turn(conversation, "user", message, language=language)
-        turn.asked_at = question.created_at
+            asked = await self.conversations.add_turn(conversation, "user", message, language=language)
+        turn.asked_at = asked.created_at
 
         with self._timed(turn, "profile"):
             turn.grounding.profile = await self.profiles.lookup(owner.tenant.name, user_id)
@@ -206,7 +208,7 @@ class ChatService:
         last = profile.last_conversation.ended_at if profile.last_conversation else profile.last_seen
         return ConversationSoFar(last_chat_days=max(0, (datetime.now(UTC).date() - last.date()).days))
 
-    async def finish(self, turn: TurnContext, reply: Reply, endpoint: str) -> ChatResponse:
+    async def _finish(self, turn: TurnContext, reply: Reply, endpoint: str) -> Answer:
         insight_ids = [hit.id for hit in turn.grounding.insights]
         with self._timed(turn, "persist_assistant"):
             event = await self.conversations.add_turn(
@@ -225,15 +227,16 @@ class ChatService:
             )
         self.metrics.replies.labels(endpoint, reply.source).inc()
         turn.timings["total"] = time.perf_counter() - turn.started
-        return ChatResponse(
+        return Answer(
             reply=reply.text,
             conversation_id=turn.conversation.conversation_id,
             message_id=event.message_id,
             source=reply.source,
             cache_intent=turn.cache_intent,
             insight_ids=insight_ids,
-            timings_ms={stage: round(seconds * 1000, 3) for stage, seconds in turn.timings.items()},
-            usage=TokenUsage(reply.input_tokens, reply.output_tokens),
+            timings=dict(turn.timings),
+            input_tokens=reply.input_tokens,
+            output_tokens=reply.output_tokens,
         )
 
     @contextmanager

@@ -6,6 +6,16 @@ from litestar import MediaType, Request, Response
 from litestar.exceptions import HTTPException, NotAuthorizedException, PermissionDeniedException, ValidationException
 from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
 
+from serving.domain import (
+    ConversationNotFound,
+    ConversationOfAnotherUser,
+    DomainError,
+    EmptyMessage,
+    MessageNotFound,
+    MessageTooLong,
+    UserNotFound,
+)
+
 log = logging.getLogger("jiwa.serving")
 
 
@@ -50,14 +60,16 @@ class Unavailable(JiwaError):
     code = "unavailable"
 
 
-ECHO_LIMIT = 80
-
-
-def echoed(value: str) -> str:
-    """A client's value quoted in an error, cut to ECHO_LIMIT characters: an error never repeats a whole upload."""
-    if len(value) <= ECHO_LIMIT:
-        return f"'{value}'"
-    return f"'{value[:ECHO_LIMIT]}…' ({len(value)} characters)"
+# What each error of the services (serving/domain.py) is over HTTP: its status and code, looked up by class.
+DOMAIN_STATUSES: dict[type[DomainError], tuple[int, str]] = {
+    DomainError: (400, "bad_request"),
+    EmptyMessage: (400, "bad_request"),
+    MessageTooLong: (413, "payload_too_large"),
+    UserNotFound: (404, "not_found"),
+    ConversationNotFound: (404, "not_found"),
+    ConversationOfAnotherUser: (403, "forbidden"),
+    MessageNotFound: (404, "not_found"),
+}
 
 
 def _body(code: str, detail: str, field: str | None = None) -> dict:
@@ -72,6 +84,11 @@ def jiwa_error(request: Request, exc: JiwaError) -> Response:
         headers=exc.headers,
         media_type=MediaType.JSON,
     )
+
+
+def domain_error(request: Request, exc: DomainError) -> Response:
+    status_code, code = next(DOMAIN_STATUSES[kind] for kind in type(exc).__mro__ if kind in DOMAIN_STATUSES)
+    return Response(_body(code, exc.detail, exc.field), status_code=status_code, media_type=MediaType.JSON)
 
 
 def validation_error(request: Request, exc: ValidationException) -> Response:
@@ -142,6 +159,7 @@ def undecodable_body(request: Request, exc: Exception) -> Response:
 
 EXCEPTION_HANDLERS = {
     JiwaError: jiwa_error,
+    DomainError: domain_error,
     UnicodeDecodeError: undecodable_body,
     RecursionError: undecodable_body,
     ValidationException: validation_error,

@@ -9,7 +9,7 @@ field that was wrong.
 from jiwa.conversations.events import LogEvent
 from serving.auth import Tenant
 from serving.conversations import Conversation, ConversationStore
-from serving.errors import Forbidden, NotFound, echoed
+from serving.domain import ConversationNotFound, ConversationOfAnotherUser, MessageNotFound, UserNotFound
 
 
 class Ownership:
@@ -20,7 +20,7 @@ class Ownership:
     async def user(self, user_id: str) -> None:
         """The user is known to this tenant."""
         if not _storable(user_id) or not await self._conversations.user_exists(self.tenant.name, user_id):
-            raise NotFound(f"user {echoed(user_id)} is unknown.", field="user_id")
+            raise UserNotFound(user_id)
 
     async def conversation(self, conversation_id: str, *, user_id: str | None = None) -> Conversation:
         """The tenant's conversation; with user_id, it must also be that user's (a reply goes on in their conversation)."""
@@ -30,16 +30,15 @@ class Ownership:
             else None
         )
         if conversation is None:
-            hint = "; omit conversation_id to start one" if user_id is not None else ""
-            raise NotFound(f"conversation {echoed(conversation_id)} does not exist{hint}.", field="conversation_id")
+            raise ConversationNotFound(conversation_id, to_continue=user_id is not None)
         if user_id is not None and conversation.user_id != user_id:
-            raise Forbidden(f"conversation {echoed(conversation_id)} belongs to another user.", field="conversation_id")
+            raise ConversationOfAnotherUser(conversation_id)
         return conversation
 
     async def message(self, message_id: str) -> LogEvent:
         turn = await self._conversations.find_message(self.tenant.name, message_id) if _storable(message_id) else None
         if turn is None:
-            raise NotFound(f"message {echoed(message_id)} does not exist.", field="message_id")
+            raise MessageNotFound(message_id)
         return turn
 
     async def writer_conversation(self, user_id: str, conversation_id: str | None) -> Conversation | None:

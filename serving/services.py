@@ -1,4 +1,5 @@
-"""Everything a request needs, opened once in the lifespan and kept on app.state."""
+"""Everything the server needs, opened once in the lifespan and kept on app.state; handlers never get it whole:
+serving/dependencies.py hands each the one piece of it that it uses."""
 
 import asyncio
 import logging
@@ -33,6 +34,28 @@ log = logging.getLogger(__name__)
 
 
 @dataclass
+class StoreHealth:
+    """What /ready and /metrics report: each store's status, and who answers."""
+
+    repository: ConversationRepository
+    insights: InsightIndex
+    cache: ResponseCache
+    profiles: ProfileStore
+    primer: PrimerStore
+    responder: Responder
+
+    def published(self) -> dict[str, dict]:
+        """The status of each store the nightly job publishes, by its name in /ready."""
+        return {
+            "cultural_insights": self.insights.status(),
+            "common_response_cache": self.cache.status(),
+            "jiwa_profiles": self.profiles.status(),
+            # Missing before its first publication: Claude still answers, uncached, so the server stays ready.
+            "cultural_primer": self.primer.status(),
+        }
+
+
+@dataclass
 class Services:
     settings: Settings
     api_keys: ApiKeys
@@ -49,6 +72,10 @@ class Services:
     claude: anthropic.AsyncAnthropic | None
     db: lancedb.DBConnection
     background: list[asyncio.Task]
+
+    @property
+    def health(self) -> StoreHealth:
+        return StoreHealth(self.repository, self.insights, self.cache, self.profiles, self.primer, self.responder)
 
     async def close(self) -> None:
         for task in self.background:
@@ -127,19 +154,19 @@ async def open_services(settings: Settings) -> Services:
         asyncio.create_task(refresh_forever([withheld, insights, profiles, cache, primer], settings.store_refresh_s)),
     ]
     return Services(
-        settings,
-        api_keys,
-        RateLimiter(settings.rate_limit_per_minute),
-        metrics,
-        repository,
-        conversations,
-        insights,
-        cache,
-        profiles,
-        primer,
-        responder,
-        chat,
-        claude,
-        connect(settings.data_uri),
-        background,
+        settings=settings,
+        api_keys=api_keys,
+        rate_limiter=RateLimiter(settings.rate_limit_per_minute),
+        metrics=metrics,
+        repository=repository,
+        conversations=conversations,
+        insights=insights,
+        cache=cache,
+        profiles=profiles,
+        primer=primer,
+        responder=responder,
+        chat=chat,
+        claude=claude,
+        db=connect(settings.data_uri),
+        background=background,
     )

@@ -128,12 +128,13 @@ async def test_metrics_count_sources_stages_and_claude_cost(client, claude):
 
 async def test_a_reply_cut_off_by_a_disconnect_keeps_what_the_client_was_shown(client, claude):
     from serving.auth import Tenant
+    from serving.domain import Question
     from serving.ownership import Ownership
 
     services = client.app.state.services
     owner = Ownership(services.conversations, Tenant("acme"))
-    turn = await services.chat.prepare(owner, "u6", "Apa itu KITAS?", None, "id")
-    stream = services.chat.stream(turn, endpoint="chat")
+    turn = await services.chat.stream(owner, Question("u6", "Apa itu KITAS?", None, "id"), endpoint="chat")
+    stream = turn.items
     shown = await anext(stream)
     await stream.aclose()  # what the server does when the client goes away
     for _ in range(50):

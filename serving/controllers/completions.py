@@ -2,17 +2,19 @@
 
 import time
 import uuid
+from dataclasses import dataclass
 
 import msgspec
 from litestar import Controller, Response, post
 from litestar.response import ServerSentEvent
 from litestar.response.sse import ServerSentEventMessage
 
-from serving.auth import Tenant
+from serving.chat import ChatService
+from serving.controllers.streaming import ReplyEvents, event_stream
+from serving.domain import Answer, Question
 from serving.errors import AUTHENTICATED, JiwaError, documented
 from serving.ownership import Ownership
 from serving.schemas import (
-    ChatResponse,
     CompletionChoice,
     CompletionChoiceMessage,
     CompletionRequest,
@@ -21,7 +23,6 @@ from serving.schemas import (
     ContentPart,
     is_blank,
 )
-from serving.services import Services
 
 CONVERSATION_HEADER = "X-Jiwa-Conversation-Id"
 ANONYMOUS_PREFIX = "anonymous-"
@@ -44,6 +45,37 @@ async def _anonymous(owner: Ownership, conversation_id: str | None) -> str:
     return f"{ANONYMOUS_PREFIX}{uuid.uuid4().hex}"
 
 
+@dataclass
+class CompletionEvents(ReplyEvents):
+    """OpenAI's chunks: the assistant's role, a chunk per text delta, the stop chunk, then [DONE]."""
+
+    completion_id: str
+    created: int
+    model: str
+
+    def chunk(self, delta: dict, finish: str | None) -> ServerSentEventMessage:
+        body = {
+            "id": self.completion_id,
+            "object": "chat.completion.chunk",
+            "created": self.created,
+            "model": self.model,
+            "choices": [{"index": 0, "delta": delta, "finish_reason": finish}],
+        }
+        return ServerSentEventMessage(data=msgspec.json.encode(body).decode())
+
+    def opening(self) -> list[ServerSentEventMessage]:
+        return [self.chunk({"role": "assistant", "content": ""}, None)]
+
+    def delta(self, text: str) -> ServerSentEventMessage:
+        return self.chunk({"content": text}, None)
+
+    def done(self, answer: Answer) -> list[ServerSentEventMessage]:
+        return [self.chunk({}, "stop")]
+
+    def closing(self) -> list[ServerSentEventMessage]:
+        return [ServerSentEventMessage(data="[DONE]")]
+
+
 class CompletionsController(Controller):
     path = "/v1/chat/completions"
     tags = ["openai-compatible"]
@@ -54,9 +86,7 @@ class CompletionsController(Controller):
         status_code=200,
         responses=documented(400, 403, 404, 413, *AUTHENTICATED),
     )
-    async def create(
-        self, data: CompletionRequest, tenant: Tenant, owner: Ownership, services: Services
-    ) -> Response | ServerSentEvent:
+    async def create(self, data: CompletionRequest, owner: Ownership, chat: ChatService) -> Response | ServerSentEvent:
         # Jiwa answers the last user message; what follows it (a tool result, a prefilled reply) is not a question.
         asked = [index for index, m in enumerate(data.messages) if m.role == "user"]
         if not asked or is_blank(_text(data.messages[asked[-1]].content)):
@@ -70,46 +100,25 @@ class CompletionsController(Controller):
         ]
         conversation_id = (data.metadata or {}).get("conversation_id")
         user_id = data.user or await _anonymous(owner, conversation_id)
-        chat = services.chat
+        question = Question(user_id, message, conversation_id, history=history)
         created = int(time.time())
 
         if not data.stream:
-            answer = await chat.answer(owner, user_id, message, conversation_id, None, history, endpoint="completions")
+            answer = await chat.answer(owner, question, endpoint="completions")
             body = CompletionResponse(
                 id=f"chatcmpl-{answer.message_id}",
                 created=created,
                 model=data.model,
                 choices=[CompletionChoice(0, CompletionChoiceMessage("assistant", answer.reply), "stop")],
                 usage=CompletionUsage(
-                    answer.usage.input_tokens,
-                    answer.usage.output_tokens,
-                    answer.usage.input_tokens + answer.usage.output_tokens,
+                    answer.input_tokens, answer.output_tokens, answer.input_tokens + answer.output_tokens
                 ),
                 system_fingerprint=answer.source,
             )
             return Response(body, headers={CONVERSATION_HEADER: answer.conversation_id})
 
-        turn = await chat.prepare(owner, user_id, message, conversation_id, None, history)
-        completion_id = f"chatcmpl-{turn.conversation.conversation_id}-{len(turn.conversation.turns)}"
-
-        def chunk(delta: dict, finish: str | None) -> str:
-            return msgspec.json.encode(
-                {
-                    "id": completion_id,
-                    "object": "chat.completion.chunk",
-                    "created": created,
-                    "model": data.model,
-                    "choices": [{"index": 0, "delta": delta, "finish_reason": finish}],
-                }
-            ).decode()
-
-        async def events():
-            yield ServerSentEventMessage(data=chunk({"role": "assistant", "content": ""}, None))
-            async for item in chat.stream(turn, endpoint="completions"):
-                if isinstance(item, ChatResponse):
-                    yield ServerSentEventMessage(data=chunk({}, "stop"))
-                else:
-                    yield ServerSentEventMessage(data=chunk({"content": item}, None))
-            yield ServerSentEventMessage(data="[DONE]")
-
-        return ServerSentEvent(events(), headers={CONVERSATION_HEADER: turn.conversation.conversation_id})
+        stream = await chat.stream(owner, question, endpoint="completions")
+        events = CompletionEvents(
+            f"chatcmpl-{stream.conversation_id}-{len(stream.conversation.turns)}", created, data.model
+        )
+        return event_stream(stream, events, headers={CONVERSATION_HEADER: stream.conversation_id})

@@ -2,11 +2,10 @@
 
 from litestar import Controller, get, post
 
-from serving.conversations import Conversation
+from serving.conversations import Conversation, ConversationStore
 from serving.errors import AUTHENTICATED, documented
 from serving.ownership import Ownership
 from serving.schemas import ConversationView, Turn
-from serving.services import Services
 
 
 def _view(conversation: Conversation) -> ConversationView:
@@ -41,8 +40,8 @@ class ConversationController(Controller):
         status_code=200,
         responses=documented(403, 404, *AUTHENTICATED),
     )
-    async def end(self, conversation_id: str, owner: Ownership, services: Services) -> ConversationView:
+    async def end(self, conversation_id: str, owner: Ownership, conversations: ConversationStore) -> ConversationView:
         conversation = await owner.conversation(conversation_id)
         if not conversation.ended:
-            await services.conversations.end(conversation)
+            await conversations.end(conversation)
         return _view(conversation)

@@ -6,13 +6,16 @@ from litestar import Controller, delete, get, put
 
 from jiwa.domain.profile import Profile, normalized
 from jiwa.enrichment.corrections import FIELD_KINDS, correction_of
+from jiwa.prompts import Prompt
 from serving.auth import Tenant
-from serving.errors import AUTHENTICATED, JiwaError, NotFound, documented, echoed
+from serving.conversations import ConversationStore
+from serving.domain import echoed
+from serving.errors import AUTHENTICATED, JiwaError, NotFound, documented
 from serving.grounding import Grounding, data_block
-from serving.memory import BLOCK_KEYS, TRANSIENT, ago, recalled
+from serving.memory import BLOCK_KEYS, TRANSIENT, Fading, ago, recalled
 from serving.ownership import Ownership
+from serving.profiles import ProfileStore
 from serving.schemas import MemoryCorrection, MemoryView, RememberedValue, is_blank
-from serving.services import Services
 
 _FIELD_DOC = "A remembered field of the profile: " + ", ".join(FIELD_KINDS) + "."
 
@@ -26,9 +29,11 @@ class MemoryController(Controller):
         summary="The memory used to ground replies to this user, each value with its evidence",
         responses=documented(404, *AUTHENTICATED),
     )
-    async def memory(self, user_id: str, tenant: Tenant, owner: Ownership, services: Services) -> MemoryView:
+    async def memory(
+        self, user_id: str, tenant: Tenant, owner: Ownership, profiles: ProfileStore, responder_prompt: Prompt
+    ) -> MemoryView:
         await owner.user(user_id)
-        return await _view(services, tenant.name, user_id)
+        return await _view(profiles, responder_prompt, tenant.name, user_id)
 
     @put(
         "/{field:str}",
@@ -45,14 +50,16 @@ class MemoryController(Controller):
         data: MemoryCorrection,
         tenant: Tenant,
         owner: Ownership,
-        services: Services,
+        profiles: ProfileStore,
+        conversations: ConversationStore,
+        responder_prompt: Prompt,
     ) -> MemoryView:
         await owner.user(user_id)
         _known_field(field)
         if is_blank(data.value):
             raise JiwaError("value is empty; send the value to remember, or DELETE the field.", field="value")
-        await _store(services, tenant.name, user_id, field, "set", data.value.strip())
-        return await _view(services, tenant.name, user_id)
+        await _store(conversations, profiles, tenant.name, user_id, field, "set", data.value.strip())
+        return await _view(profiles, responder_prompt, tenant.name, user_id)
 
     @delete(
         "/{field:str}",
@@ -70,13 +77,15 @@ class MemoryController(Controller):
         field: str,
         tenant: Tenant,
         owner: Ownership,
-        services: Services,
+        profiles: ProfileStore,
+        conversations: ConversationStore,
+        responder_prompt: Prompt,
         data: MemoryCorrection | None = None,
     ) -> MemoryView:
         await owner.user(user_id)
         section, is_list = _known_field(field)
         value = data.value if data else None
-        profile = services.profiles.profile(tenant.name, user_id)
+        profile = profiles.profile(tenant.name, user_id)
         held = getattr(getattr(profile, section), field) if profile else None
         items = held if is_list else (held,) if held is not None else ()
         matching = [item.value for item in items if value is None or normalized(item.value) == normalized(value)]
@@ -86,8 +95,8 @@ class MemoryController(Controller):
         # A one-valued field records the value it removes, so inferences of another value may come later; a list
         # without a value goes whole.
         target = matching[0] if value is not None or not is_list else None
-        await _store(services, tenant.name, user_id, field, "remove", target)
-        return await _view(services, tenant.name, user_id)
+        await _store(conversations, profiles, tenant.name, user_id, field, "remove", target)
+        return await _view(profiles, responder_prompt, tenant.name, user_id)
 
 
 def _known_field(field: str) -> tuple[str, bool]:
@@ -98,25 +107,34 @@ def _known_field(field: str) -> tuple[str, bool]:
     return FIELD_KINDS[field]
 
 
-async def _store(services: Services, tenant: str, user_id: str, field: str, action: str, value: str | None) -> None:
+async def _store(
+    conversations: ConversationStore,
+    profiles: ProfileStore,
+    tenant: str,
+    user_id: str,
+    field: str,
+    action: str,
+    value: str | None,
+) -> None:
     """Durable first, then served: a correction the store did not take is never served."""
-    event = await services.conversations.add_correction(tenant, user_id, field, action, value)
-    services.profiles.correct(tenant, user_id, correction_of(event))
+    event = await conversations.add_correction(tenant, user_id, field, action, value)
+    profiles.correct(tenant, user_id, correction_of(event))
 
 
-async def _view(services: Services, tenant: str, user_id: str) -> MemoryView:
-    profile = services.profiles.profile(tenant, user_id)
-    memory = await services.profiles.lookup(tenant, user_id)
+async def _view(profiles: ProfileStore, prompt: Prompt, tenant: str, user_id: str) -> MemoryView:
+    """The user's memory, and the grounding the responder's prompt makes of it."""
+    profile = profiles.profile(tenant, user_id)
+    memory = await profiles.lookup(tenant, user_id)
     return MemoryView(
         user_id=user_id,
         known=profile is not None,
         profile=profile.model_dump(mode="json") if profile else None,
-        grounding_text=data_block(services.responder.prompt, Grounding(profile=memory)),
-        fields=_evidence(profile, set(memory.block) if memory else set(), services) if profile else [],
+        grounding_text=data_block(prompt, Grounding(profile=memory)),
+        fields=_evidence(profile, set(memory.block) if memory else set(), profiles.fading) if profile else [],
     )
 
 
-def _evidence(profile: Profile, grounding: set[str], services: Services) -> list[RememberedValue]:
+def _evidence(profile: Profile, grounding: set[str], fading: Fading) -> list[RememberedValue]:
     now = datetime.now(UTC)
     return [
         RememberedValue(
@@ -132,5 +150,5 @@ def _evidence(profile: Profile, grounding: set[str], services: Services) -> list
             sources=list(r.item.sources),
             turns={source: list(turns) for source, turns in r.item.turns.items()},
         )
-        for r in recalled(profile, now, services.profiles.fading)
+        for r in recalled(profile, now, fading)
     ]

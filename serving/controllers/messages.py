@@ -2,10 +2,11 @@
 
 from litestar import Controller, post
 
-from serving.errors import AUTHENTICATED, Forbidden, JiwaError, documented, echoed
+from serving.conversations import ConversationStore
+from serving.domain import echoed
+from serving.errors import AUTHENTICATED, Forbidden, JiwaError, documented
 from serving.ownership import Ownership
 from serving.schemas import Feedback, FeedbackAck
-from serving.services import Services
 
 
 class MessageController(Controller):
@@ -19,7 +20,9 @@ class MessageController(Controller):
         status_code=201,
         responses=documented(400, 403, 404, *AUTHENTICATED),
     )
-    async def feedback(self, message_id: str, data: Feedback, owner: Ownership, services: Services) -> FeedbackAck:
+    async def feedback(
+        self, message_id: str, data: Feedback, owner: Ownership, conversations: ConversationStore
+    ) -> FeedbackAck:
         turn = await owner.message(message_id)
         if turn.role != "assistant":
             raise JiwaError(
@@ -30,5 +33,5 @@ class MessageController(Controller):
                 f"message {echoed(message_id)} is a reply to another user; only the user who received it can rate it.",
                 field="user_id",
             )
-        await services.conversations.add_feedback(turn, data.rating, data.comment)
+        await conversations.add_feedback(turn, data.rating, data.comment)
         return FeedbackAck(message_id=message_id, rating=data.rating)

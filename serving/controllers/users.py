@@ -1,13 +1,17 @@
 """Forgetting a user (what the server knows of them is serving.controllers.memory)."""
 
+import lancedb
 from litestar import Controller, delete
 
 from jiwa.forgetting import ForgetIncomplete, forget_user
+from jiwa.settings import Settings
 from serving.auth import Tenant
-from serving.errors import AUTHENTICATED, Unavailable, documented, echoed
+from serving.conversations import ConversationStore
+from serving.domain import echoed
+from serving.errors import AUTHENTICATED, Unavailable, documented
 from serving.ownership import Ownership
+from serving.profiles import ProfileStore
 from serving.schemas import Forgotten
-from serving.services import Services
 
 
 class UserController(Controller):
@@ -21,16 +25,25 @@ class UserController(Controller):
         status_code=200,
         responses=documented(404, 503, *AUTHENTICATED),
     )
-    async def forget(self, user_id: str, tenant: Tenant, owner: Ownership, services: Services) -> Forgotten:
+    async def forget(
+        self,
+        user_id: str,
+        tenant: Tenant,
+        owner: Ownership,
+        profiles: ProfileStore,
+        conversations: ConversationStore,
+        db: lancedb.DBConnection,
+        settings: Settings,
+    ) -> Forgotten:
         await owner.user(user_id)
         try:
             report = await forget_user(
                 tenant.name,
                 user_id,
-                memory=services.profiles,
-                db=services.db,
-                log=services.conversations,
-                learning=services.settings.learning,
+                memory=profiles,
+                db=db,
+                log=conversations,
+                learning=settings.learning,
             )
         except ForgetIncomplete as exc:
             raise Unavailable(
