@@ -20,7 +20,9 @@ from jiwa.settings import ClaudeSettings
 from jiwa.versions import code_version, derived_code_version, import_closure, module_file
 
 # How assets run and report, not what they write: shared by every asset, followed by no code version.
-NOT_FOLLOWED = frozenset({"assets.resources", "assets.previews", "assets.checks", "assets.versions"})
+NOT_FOLLOWED = frozenset(
+    {"assets.resources", "assets.previews", "assets.checks", "assets.publishing", "assets.versions"}
+)
 
 
 def configured_model() -> str:

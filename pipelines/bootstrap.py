@@ -20,6 +20,7 @@ import dagster as dg
 
 from assets.enrichment import enrichment_job
 from assets.knowledge import cultural_insights, cultural_primer, cultural_topics, curated_insights, llama_insights_job
+from assets.publishing import was_held
 from assets.response_cache import common_response_cache, curated_facts, intent_catalogue, response_cache_job
 from jiwa.llm import LlamaSettings
 from jiwa.llm.probe import probe
@@ -43,10 +44,8 @@ def is_stale(instance: dg.DagsterInstance, assets_def: dg.AssetsDefinition, part
     materialization = _latest(instance, assets_def, partition)
     if materialization is None:
         return True
-    published = materialization.metadata.get("published")
-    refused = published is not None and not published.value
     current = assets_def.code_versions_by_key[assets_def.key]
-    return refused or materialization.tags.get("dagster/code_version") != current
+    return was_held(materialization.metadata) or materialization.tags.get("dagster/code_version") != current
 
 
 def publish_without_a_model(instance: dg.DagsterInstance) -> None:

@@ -11,6 +11,7 @@ from pydantic import Field
 
 from assets.checks import rows_match_schema
 from assets.previews import markdown_table
+from assets.publishing import publish
 from assets.resources import LLAMA_RETRY_POLICY, AnalysisResource, EmbedderResource, LlamaResource, StoresResource
 from assets.versions import asset_code_version
 from jiwa.catalogue.markers import MARKERS_PATH
@@ -186,16 +187,18 @@ def conversation_analyses(
             limit=10,
         ),
     }
-    if not all(check.passed for check in checks if check.check_name in ANALYSIS_CHECKS):
-        context.log.error("Not publishing analyses: a blocking check failed")
-        return dg.MaterializeResult(metadata={**metadata, "published": False}, check_results=checks)
-    if not new_records and not refreshed:
-        return dg.MaterializeResult(metadata={**metadata, "published": False}, check_results=checks)
-
-    committed = commit_user_rows(
-        db, reader, ANALYSES_TABLE, schema, new_records + refreshed, f"analyses-{context.run_id[:8]}"
-    )
-    return dg.MaterializeResult(metadata={**metadata, "published": True, **committed}, check_results=checks)
+    # Only the ANALYSIS_CHECKS block; and a run that analysed and refreshed nothing holds too, with nothing to commit.
+    return publish(
+        context,
+        "analyses",
+        metadata,
+        checks,
+        lambda: commit_user_rows(
+            db, reader, ANALYSES_TABLE, schema, new_records + refreshed, f"analyses-{context.run_id[:8]}"
+        ),
+        blocking=ANALYSIS_CHECKS,
+        nothing_new=not new_records and not refreshed,
+    ).result()
 
 
 def _checks(

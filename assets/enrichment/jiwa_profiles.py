@@ -9,6 +9,7 @@ from pydantic import Field, ValidationError
 
 from assets.enrichment.analyses import conversation_analyses
 from assets.previews import markdown_table
+from assets.publishing import hold, publish
 from assets.resources import StoresResource
 from assets.versions import asset_code_version
 from jiwa.domain.analysis import AnalysedConversation
@@ -44,7 +45,8 @@ class ProfilesConfig(dg.Config):
 def jiwa_profiles(context: dg.AssetExecutionContext, config: ProfilesConfig, stores: StoresResource):
     db = stores.lance()
     if ANALYSES_TABLE not in db.table_names():
-        return dg.MaterializeResult(metadata={"users_updated": 0, "published": False}, check_results=_checks([], {}))
+        # Before any conversation is analysed: held at once, with no user considered and no preview.
+        return hold({"users_updated": 0}, _checks([], {}), "no conversation analysed yet").result()
     stored = stored_profiles(db)
     if config.rebuild_all or not stored:
         users = users_with_analyses(db)
@@ -110,15 +112,16 @@ def rebuild_profiles(
             limit=10,
         ),
     }
-    if not records or not all(check.passed for check in checks):
-        return dg.MaterializeResult(metadata={**metadata, "published": False}, check_results=checks)
-    # Versions before (tenant, user_id) keyed a profile by the bare user id; those rows go once rebuilt.
-    legacy = delete_where(db, PROFILES_TABLE, "id = user_id")
-    committed = commit_user_rows(
-        db, stores.event_reader(), PROFILES_TABLE, profiles_schema(), records, f"profiles-{context.run_id[:8]}"
-    )
-    metadata = {**metadata, "legacy_rows_removed": legacy, "published": True, **committed}
-    return dg.MaterializeResult(metadata=metadata, check_results=checks)
+
+    def commit() -> dict:
+        # Versions before (tenant, user_id) keyed a profile by the bare user id; those rows go once rebuilt.
+        legacy = delete_where(db, PROFILES_TABLE, "id = user_id")
+        committed = commit_user_rows(
+            db, stores.event_reader(), PROFILES_TABLE, profiles_schema(), records, f"profiles-{context.run_id[:8]}"
+        )
+        return {"legacy_rows_removed": legacy, **committed}
+
+    return publish(context, "profiles", metadata, checks, commit, nothing_new=not records).result()
 
 
 def _checks(

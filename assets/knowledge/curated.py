@@ -9,6 +9,7 @@ import pyarrow as pa
 from assets.checks import rows_match_schema
 from assets.knowledge.topics import cultural_topics
 from assets.previews import markdown_table
+from assets.publishing import publish
 from assets.resources import EmbedderResource, KnowledgeResource, StoresResource
 from assets.versions import asset_code_version
 from jiwa.catalogue.curated import CURATED_DIR, MIN_PER_TOPIC, curated_files, load_curated
@@ -78,22 +79,20 @@ def curated_insights(
             ["topic", "insight", "guidance"], ([r["topic"], r["insight"], r["guidance"]] for r in rows), limit=5
         ),
     }
-    if not all(check.passed for check in checks):
-        return dg.MaterializeResult(metadata={**metadata, "published": False}, check_results=checks)
-    db = stores.lance()
-    # The curated base starts the knowledge base: with a new embedder it is built anew, and LLAMA's categories,
-    # whose code versions changed with it, are queued again.
-    table = upsert(
-        db,
-        INSIGHTS_TABLE,
-        schema,
-        pa.Table.from_pylist(rows, schema=schema),
-        replace_scope=f"source = '{CURATED}'",
-        rebuild_on_new_embedder=True,
-    )
-    refresh_indexes(table, text_column="search_text", vector_min_rows=knowledge.settings().vector_index_min_rows)
-    version = tag_version(table, f"curated-{context.run_id[:8]}")
-    return dg.MaterializeResult(
-        metadata={**metadata, "published": True, "table_version": version, "table_rows": table.count_rows()},
-        check_results=checks,
-    )
+
+    def commit() -> dict:
+        # The curated base starts the knowledge base: with a new embedder it is built anew, and LLAMA's categories,
+        # whose code versions changed with it, are queued again.
+        table = upsert(
+            stores.lance(),
+            INSIGHTS_TABLE,
+            schema,
+            pa.Table.from_pylist(rows, schema=schema),
+            replace_scope=f"source = '{CURATED}'",
+            rebuild_on_new_embedder=True,
+        )
+        refresh_indexes(table, text_column="search_text", vector_min_rows=knowledge.settings().vector_index_min_rows)
+        version = tag_version(table, f"curated-{context.run_id[:8]}")
+        return {"table_version": version, "table_rows": table.count_rows()}
+
+    return publish(context, "the curated insights", metadata, checks, commit).result()

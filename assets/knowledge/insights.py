@@ -10,6 +10,7 @@ from assets.knowledge.curated import curated_insights
 from assets.knowledge.generation import INSIGHT_PROMPT, generate_insights
 from assets.knowledge.topics import category_partitions
 from assets.previews import markdown_table
+from assets.publishing import publish
 from assets.resources import LLAMA_RETRY_POLICY, EmbedderResource, KnowledgeResource, LlamaResource, StoresResource
 from assets.versions import asset_code_version
 from jiwa.catalogue.curated import load_curated
@@ -156,22 +157,14 @@ def cultural_insights(
         ),
     }
 
-    failed = [audit for audit in audits if not audit.passed]
-    if failed:
-        # Readers keep the last good version: a batch that fails its audit is never committed.
-        context.log.error("Not publishing %s: %s", category, "; ".join(a.description for a in failed))
-        return dg.MaterializeResult(metadata={**metadata, "published": False}, check_results=check_results)
-
-    table = upsert(db, INSIGHTS_TABLE, schema, rows, replace_scope=this_batch)
-    refresh_indexes(table, text_column="search_text", vector_min_rows=knobs.vector_index_min_rows)
-    version = tag_version(table, f"{category}-{context.run_id[:8]}")
-    return dg.MaterializeResult(
-        metadata={
-            **metadata,
-            "published": True,
-            "table_version": version,
+    def commit() -> dict:
+        table = upsert(db, INSIGHTS_TABLE, schema, rows, replace_scope=this_batch)
+        refresh_indexes(table, text_column="search_text", vector_min_rows=knobs.vector_index_min_rows)
+        return {
+            "table_version": tag_version(table, f"{category}-{context.run_id[:8]}"),
             "table_rows": table.count_rows(),
             "uri": dg.MetadataValue.path(f"{stores.uri}/{INSIGHTS_TABLE}.lance"),
-        },
-        check_results=check_results,
-    )
+        }
+
+    # Readers keep the last good version: a batch that fails its audit is never committed.
+    return publish(context, category, metadata, check_results, commit).result()

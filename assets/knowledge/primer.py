@@ -11,6 +11,7 @@ from assets.knowledge.curated import curated_insights
 from assets.knowledge.insights import cultural_insights
 from assets.knowledge.topics import cultural_topics
 from assets.previews import markdown_table
+from assets.publishing import publish
 from assets.resources import ClaudeResource, StoresResource
 from assets.versions import asset_code_version
 from jiwa.catalogue.topics import load_catalogue
@@ -93,30 +94,27 @@ def cultural_primer(context: dg.AssetExecutionContext, claude: ClaudeResource, s
             sorted(Counter(primer.per_topic.values()).items()),
         ),
     }
-    if not reached:
-        context.log.error("Not publishing the primer: %s", check.description)
-        return dg.MaterializeResult(metadata={**metadata, "published": False}, check_results=[check])
-    if primer.id in ids_where(db, PRIMER_TABLE, "true"):
-        # Same rows, same primer: a new version would only make every server reload it.
-        return dg.MaterializeResult(metadata={**metadata, "published": True, "changed": False}, check_results=[check])
-    row = {
-        "id": primer.id,
-        "text": primer.text,
-        "tokens": primer.tokens,
-        "tokenizer": TOKENIZER,
-        "topics": primer.topics,
-        "insights": primer.insights,
-        "knowledge_version": knowledge_version,
-        "built_at": datetime.now(UTC),
-        "run_id": context.run_id,
-    }
-    schema = primer_schema()
-    table = upsert(db, PRIMER_TABLE, schema, pa.Table.from_pylist([row], schema=schema), replace_scope="true")
-    version = tag_version(table, f"primer-{context.run_id[:8]}")
-    return dg.MaterializeResult(
-        metadata={**metadata, "published": True, "changed": True, "table_version": version},
-        check_results=[check],
-    )
+
+    def commit() -> dict:
+        if primer.id in ids_where(db, PRIMER_TABLE, "true"):
+            # Same rows, same primer: a new version would only make every server reload it (published, unchanged).
+            return {"changed": False}
+        row = {
+            "id": primer.id,
+            "text": primer.text,
+            "tokens": primer.tokens,
+            "tokenizer": TOKENIZER,
+            "topics": primer.topics,
+            "insights": primer.insights,
+            "knowledge_version": knowledge_version,
+            "built_at": datetime.now(UTC),
+            "run_id": context.run_id,
+        }
+        schema = primer_schema()
+        table = upsert(db, PRIMER_TABLE, schema, pa.Table.from_pylist([row], schema=schema), replace_scope="true")
+        return {"changed": True, "table_version": tag_version(table, f"primer-{context.run_id[:8]}")}
+
+    return publish(context, "the primer", metadata, [check], commit).result()
 
 
 # Rebuilds the primer whenever the curated base or a category of LLAMA's insights is published.

@@ -13,6 +13,7 @@ from assets.checks import none_of, rows_match_schema
 from assets.knowledge.insights import VERIFY_PROMPT
 from assets.nightly.days import day_conversations, nightly_partitions
 from assets.previews import markdown_table
+from assets.publishing import publish
 from assets.resources import (
     LLAMA_RETRY_POLICY,
     AnalysisResource,
@@ -169,19 +170,22 @@ def nightly_findings(
             empty="No lesson of this day passed the screen and the truth gate.",
         ),
     }
-    if not all(check.passed for check in checks):
-        return dg.MaterializeResult(metadata={**metadata, "published": False}, check_results=checks)
     # Replaces exactly this day's findings, so a rerun or a backfill of the day never duplicates them.
-    stored = commit_user_rows(
-        stores.lance(),
-        reader,
-        FINDINGS_TABLE,
-        schema,
-        kept,
-        f"findings-{day}",
-        replace_scope=f"day = {sql_literal(day)}",
-    )
-    return dg.MaterializeResult(metadata={**metadata, **stored, "published": True}, check_results=checks)
+    return publish(
+        context,
+        f"the findings of {day}",
+        metadata,
+        checks,
+        lambda: commit_user_rows(
+            stores.lance(),
+            reader,
+            FINDINGS_TABLE,
+            schema,
+            kept,
+            f"findings-{day}",
+            replace_scope=f"day = {sql_literal(day)}",
+        ),
+    ).result()
 
 
 def _finding_row(transcript, topic, finding, day: str, model_id: str, run_id: str) -> dict:

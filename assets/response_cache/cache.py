@@ -9,6 +9,7 @@ import pyarrow as pa
 from pydantic import Field
 
 from assets.previews import markdown_table
+from assets.publishing import publish
 from assets.resources import LLAMA_RETRY_POLICY, EmbedderResource, KnowledgeResource, LlamaResource, StoresResource
 from assets.response_cache.writing import (
     answer_guidance,
@@ -160,22 +161,20 @@ def common_response_cache(
             cell_chars=120,
         ),
     }
-    if not all(check.passed for check in checks):
-        context.log.error("Not publishing the response cache: a blocking check failed")
-        return dg.MaterializeResult(metadata={**metadata, "published": False}, check_results=checks)
-    table = upsert(
-        stores.lance(),
-        RESPONSE_CACHE_TABLE,
-        schema,
-        pa.Table.from_pylist(rows, schema=schema),
-        replace_scope="true",
-        rebuild_on_new_embedder=True,
-    )
-    table.optimize()
-    version = tag_version(table, f"cache-{context.run_id[:8]}")
-    return dg.MaterializeResult(
-        metadata={**metadata, "published": True, "table_version": version}, check_results=checks
-    )
+
+    def commit() -> dict:
+        table = upsert(
+            stores.lance(),
+            RESPONSE_CACHE_TABLE,
+            schema,
+            pa.Table.from_pylist(rows, schema=schema),
+            replace_scope="true",
+            rebuild_on_new_embedder=True,
+        )
+        table.optimize()
+        return {"table_version": tag_version(table, f"cache-{context.run_id[:8]}")}
+
+    return publish(context, "the response cache", metadata, checks, commit).result()
 
 
 def _checks(
