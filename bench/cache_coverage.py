@@ -3,7 +3,7 @@ many the team's cache serves, how many of those it serves wrongly or in the wron
 could answer were not served.
 
 Each question is the first message of a new conversation from a new user whose client gave no language, as the
-server sees it: the reply language is jiwa.language.reply_language(None, text), and with none the cache is skipped.
+server sees it: the reply language is jiwa.domain.language.reply_language(None, text), and with none the cache is skipped.
 The cache is the team's (intents, facts, no LLAMA paraphrases), published in a temp data folder. A served answer is
 wrong when its intent is not among the question's `answered_by` labels, which the team wrote by reading each
 question against the reference answers.

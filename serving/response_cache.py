@@ -136,7 +136,7 @@ class ResponseCache:
         user: tuple[str, str],
         conversation: ConversationSoFar = NEW_CONVERSATION,
     ) -> CacheHit | None:
-        """A pre-written answer in `lang` (already decided by jiwa.language.reply_language), or None."""
+        """A pre-written answer in `lang` (already decided by jiwa.domain.language.reply_language), or None."""
         snapshot = self._snapshot
         if snapshot is None:
             return None

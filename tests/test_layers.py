@@ -86,8 +86,6 @@ STORE = {"jiwa.store"}
 # What the store may import besides itself, the vocabulary and the foundation: the embedder whose vectors it keeps,
 # and the conversation store it compacts.
 STORE_ALSO = {"jiwa.embedding", "jiwa.conversations"}
-# Temporary re-exports of moved modules for tests/support, which another branch is moving (see each module).
-SHIMS = {"jiwa.convlog", "jiwa.profile", "jiwa.language"}
 
 
 def _jiwa_modules() -> list[str]:
@@ -104,7 +102,7 @@ def _unit(module: str) -> str:
 
 
 def _graph() -> dict[str, set[str]]:
-    return {module: imported_modules(module, ("jiwa",)) for module in _jiwa_modules() if module not in SHIMS}
+    return {module: imported_modules(module, ("jiwa",)) for module in _jiwa_modules()}
 
 
 def _outside(module: str, allowed: set[str]) -> bool:

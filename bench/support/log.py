@@ -6,8 +6,8 @@ from datetime import UTC, datetime, timedelta
 
 from assets.nightly.days import BALI
 from jiwa.conversations import sqlite_url
+from jiwa.conversations.events import END, FEEDBACK, FORGET, TURN, LogEvent
 from jiwa.conversations.repository import ConversationRepository
-from jiwa.convlog import END, FEEDBACK, FORGET, TURN, LogEvent
 
 
 def conversation(

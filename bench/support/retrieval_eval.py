@@ -8,8 +8,8 @@ from collections import defaultdict
 import numpy as np
 import yaml
 
+from jiwa.domain.language import LANGUAGES
 from jiwa.embedding import Embedder
-from jiwa.language import LANGUAGES
 from jiwa.paths import PROJECT_ROOT
 from jiwa.store.memory_index import EVERY_HIT, MemoryIndex, Relevance
 

@@ -6,10 +6,6 @@ import pyarrow as pa
 
 from jiwa.domain.language import TRIGGER_LANGUAGES
 
-# Temporary: tests/support (being moved by another branch) reads these status words from here; their home is
-# jiwa.domain.status. Drop this import once it imports them from there.
-from jiwa.domain.status import APPROVED, CACHE_ANSWER, EARNED  # noqa: F401
-
 INSIGHTS_TABLE = "cultural_insights"
 # Schema metadata keys: a table records which embedder wrote its vectors.
 EMBEDDING_MODEL_KEY = b"jiwa.embedding_model"

@@ -18,8 +18,9 @@ from assets.nightly import learned_insights, nightly_findings
 from assets.nightly.days import BALI
 from assets.resources import LearningResource
 from assets.response_cache import common_response_cache, curated_facts, intent_catalogue
+from jiwa.domain.status import APPROVED, CACHE_ANSWER, EARNED
 from jiwa.paths import PROJECT_ROOT
-from jiwa.store.schema import APPROVED, CACHE_ANSWER, EARNED, LEARNED_TABLE, RESPONSE_CACHE_TABLE
+from jiwa.store.schema import LEARNED_TABLE, RESPONSE_CACHE_TABLE
 from serving.app import create_app
 from tests.support.nightly import night, review, rows
 from tests.support.resources import pipeline_resources

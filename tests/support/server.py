@@ -10,7 +10,7 @@ from assets.knowledge import cultural_insights, cultural_topics
 from bench.support.fake_anthropic import free_port  # noqa: F401
 from bench.support.publish import FACTS_CHECKED_ON, publish_team_cache  # noqa: F401 (imported from here by the tests)
 from bench.support.server import KEYS, LiveServer, auth, publish_curated, server_settings  # noqa: F401
-from jiwa.profile import Profile, Remembered
+from jiwa.domain.profile import Profile, Remembered
 from jiwa.store.analyses import profile_id
 from jiwa.store.lance import upsert
 from jiwa.store.schema import PROFILES_TABLE, profiles_schema
