@@ -90,6 +90,8 @@ def test_smoke_results_go_apart_from_the_real_ones(tmp_path, monkeypatch):
 
     assert common.RESULTS_DIR == BENCH / "results" and common.SMOKE_RESULTS_DIR == BENCH / "results" / "smoke"
     monkeypatch.delenv(common.RESULTS_ENV, raising=False)
+    # parse() sets the module's smoke flag: patched first, so that teardown puts back the value before the test.
+    monkeypatch.setattr(common, "_smoke", False)
     monkeypatch.setattr(common, "RESULTS_DIR", tmp_path)
     monkeypatch.setattr(common, "SMOKE_RESULTS_DIR", tmp_path / "smoke")
     for argv, size, folder in (([], 10, tmp_path), (["--smoke"], 1, tmp_path / "smoke")):
@@ -103,4 +105,3 @@ def test_smoke_results_go_apart_from_the_real_ones(tmp_path, monkeypatch):
     parser = argparse.ArgumentParser()
     parser.add_argument("--size", type=int, default=10)
     assert common.parse(parser, size=1).size == 3
-    monkeypatch.setattr(common, "_smoke", False)

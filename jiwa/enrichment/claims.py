@@ -87,10 +87,13 @@ def _reads_as_prose(text: str) -> bool:
 
 
 def _quoted(value: str, texts: list[str]) -> bool:
-    words = [word for word in re.findall(r"\w+", value.casefold()) if len(word) >= 3]
-    haystack = " ".join(texts).casefold()
-    # A prefix, so "Italian" is found in "sono italiana".
-    return bool(words) and all(word[:5] in haystack for word in words)
+    """Every word of the value is a word the user wrote, give or take an ending ("Italian" in "sono italiana");
+    underscores split words, so "mille_cassetta" is not quoted by "grazie mille"."""
+    words = [word for word in re.findall(r"[^\W_]+", value.casefold()) if len(word) >= 3]
+    written = set(re.findall(r"[^\W_]+", " ".join(texts).casefold()))
+    return bool(words) and all(
+        any(other[:5] == word[:5] and abs(len(other) - len(word)) <= 3 for other in written) for word in words
+    )
 
 
 def claims_cite_user_turns(analysis: dict, transcript: Transcript) -> bool:
