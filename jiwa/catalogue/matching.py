@@ -13,6 +13,7 @@ import json
 import re
 import unicodedata
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 import numpy as np
 
@@ -99,8 +100,13 @@ class TermFinder:
             for term in self._group_of
             if " " not in term and len(term) >= _MIN_FUZZY_LENGTH - 1 and term not in EXACT_ONLY
         ]
+        # A turn asks twice (the cache's candidate, then the facts for Claude): the scan runs once per message.
+        self._found = lru_cache(maxsize=4096)(self._find)
 
     def groups(self, text: str) -> set[str]:
+        return set(self._found(text))
+
+    def _find(self, text: str) -> frozenset[str]:
         normalized = normalize(text)
         found: set[str] = set()
         covered = [False] * len(normalized)
@@ -117,7 +123,7 @@ class TermFinder:
                 group = self._fuzzy_group(word)
                 if group:
                     found.add(group)
-        return found
+        return frozenset(found)
 
     def _fuzzy_group(self, word: str) -> str | None:
         close = {
