@@ -1,13 +1,14 @@
 """Every intent in the team's catalogue, with the real matcher and embedder: its seeds are recognised, its near
 misses are left to the responder, and its answers read right, facts filled, in every language."""
 
+import random
 import re
 
 import numpy as np
 import pytest
 
 from jiwa.catalogue.intents import fact_problems, fill_facts, load_facts, load_intents
-from jiwa.catalogue.matching import EXACT_ONLY, IntentMatcher, TermFinder
+from jiwa.catalogue.matching import EXACT_ONLY, IntentMatcher, TermFinder, _one_edit
 from jiwa.domain.language import LANGUAGES
 from jiwa.settings import KnowledgeSettings
 
@@ -109,6 +110,32 @@ def test_exact_only_words_match_exactly_and_other_typos_are_still_forgiven():
     assert {"quando", "quanto", "kapan", "berapa", "when"} <= EXACT_ONLY
     assert "cost" in finder.groups("quanto costa il kitas")
     assert "kitas" in finder.groups("whats the fee for a kittas")
+
+
+def test_the_typo_index_finds_what_comparing_with_every_term_finds():
+    """The finder looks typos up by shared deletions; a word one edit from a term must be found just as a scan of
+    every term would find it, and a word two edits away must not."""
+    finder = TermFinder(CATALOGUE.terms)
+    rng = random.Random(7)
+    words = []
+    for term in [t for t in finder._group_of if " " not in t and len(t) >= 5 and t not in EXACT_ONLY]:
+        i = rng.randrange(len(term) - 1)
+        words += [
+            term[:i] + "x" + term[i + 1 :],  # substitution
+            term[:i] + "q" + term[i:],  # insertion
+            term[:i] + term[i + 1 :],  # deletion
+            term[:i] + term[i + 1] + term[i] + term[i + 2 :],  # adjacent swap
+            term[1:] + term[0],  # a rotation: two edits
+        ]
+
+    fuzzy_terms = {t: g for t, g in finder._group_of.items() if " " not in t and len(t) >= 4 and t not in EXACT_ONLY}
+
+    def scanned(word: str) -> str | None:
+        close = {group for term, group in fuzzy_terms.items() if _one_edit(word, term)}
+        return close.pop() if len(close) == 1 else None
+
+    assert [finder._fuzzy_group(w) for w in words] == [scanned(w) for w in words]
+    assert finder._fuzzy_group("kitsa") == "kitas" and finder._fuzzy_group("aitsk") is None
 
 
 def test_the_exit_permit_question_gets_the_exit_permit_answer(embedder, matcher):

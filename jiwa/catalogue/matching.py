@@ -95,11 +95,13 @@ class TermFinder:
         phrases = sorted(self._group_of, key=len, reverse=True)
         # A term may follow an apostrophe, as in Italian elision ("l'npwp").
         self._pattern = re.compile(r"(?<!\w)(" + "|".join(re.escape(p) for p in phrases) + r")(?!\w)")
-        self._single_words = [
-            term
-            for term in self._group_of
-            if " " not in term and len(term) >= _MIN_FUZZY_LENGTH - 1 and term not in EXACT_ONLY
-        ]
+        # Every word one edit from a term shares a one-letter deletion with it (or is one, or has the term as one):
+        # looking those up finds the few terms worth checking, instead of comparing each word with every term.
+        self._terms_by_deletion: dict[str, set[str]] = {}
+        for term in self._group_of:
+            if " " not in term and len(term) >= _MIN_FUZZY_LENGTH - 1 and term not in EXACT_ONLY:
+                for variant in _with_deletions(term):
+                    self._terms_by_deletion.setdefault(variant, set()).add(term)
         # A turn asks twice (the cache's candidate, then the facts for Claude): the scan runs once per message.
         self._found = lru_cache(maxsize=4096)(self._find)
 
@@ -126,13 +128,14 @@ class TermFinder:
         return frozenset(found)
 
     def _fuzzy_group(self, word: str) -> str | None:
-        close = {
-            self._group_of[term]
-            for term in self._single_words
-            if abs(len(term) - len(word)) <= 1 and _one_edit(word, term)
-        }
+        near = set().union(*(self._terms_by_deletion.get(variant, ()) for variant in _with_deletions(word)))
+        close = {self._group_of[term] for term in near if _one_edit(word, term)}
         # "kitaz" is one edit from both kitas and kitap: ambiguous, so it counts as neither.
         return close.pop() if len(close) == 1 else None
+
+
+def _with_deletions(word: str) -> set[str]:
+    return {word} | {word[:i] + word[i + 1 :] for i in range(len(word))}
 
 
 def _one_edit(a: str, b: str) -> bool:
@@ -141,6 +144,8 @@ def _one_edit(a: str, b: str) -> bool:
         return False
     if len(a) > len(b):
         a, b = b, a
+    if len(b) - len(a) > 1:
+        return False
     if len(b) - len(a) == 1:
         return any(a == b[:i] + b[i + 1 :] for i in range(len(b)))
     diffs = [i for i in range(len(a)) if a[i] != b[i]]
