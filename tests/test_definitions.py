@@ -98,6 +98,31 @@ def test_resources_read_the_environment_when_a_run_starts_not_at_import(monkeypa
     assert AnalysisResource(analysis_batch_size=3).settings().analysis_batch_size == 3  # the launchpad wins
 
 
+def test_each_resource_mirrors_its_settings_class_field_for_field():
+    from pydantic import SecretStr
+
+    from assets import resources
+    from jiwa import settings
+
+    mirrored = {
+        resources.LlamaResource: settings.LlamaSettings,
+        resources.EmbedderResource: settings.EmbedderSettings,
+        resources.StoresResource: settings.StoreSettings,
+        resources.AnalysisResource: settings.AnalysisSettings,
+        resources.KnowledgeResource: settings.KnowledgeSettings,
+        resources.LearningResource: settings.LearningSettings,
+        resources.ClaudeResource: settings.ClaudeSettings,
+    }
+    for resource, settings_class in mirrored.items():
+        assert list(resource.model_fields) == list(settings_class.model_fields), resource
+        for name, field in resource.model_fields.items():
+            setting = settings_class.model_fields[name]
+            # A secret is set as a dg.EnvVar, a plain string, and becomes a SecretStr in the settings.
+            expected = str if setting.annotation == SecretStr | None else setting.annotation
+            assert field.annotation == expected | None, (resource, name)
+            assert field.default is None and field.description.startswith(setting.description), (resource, name)
+
+
 def test_the_llama_server_key_reaches_the_resource_as_an_env_var(monkeypatch):
     from pipelines.definitions import LLM_SERVER_API_KEY, build_definitions
 
