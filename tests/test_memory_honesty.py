@@ -266,3 +266,10 @@ def _block(memory: dict) -> dict:
 def _field(memory: dict, field: str) -> dict:
     [value] = [f for f in memory["fields"] if f["field"] == field]
     return value
+
+
+async def test_removing_a_list_field_of_someone_not_yet_remembered_is_a_404(claude, data_uri):
+    async with AsyncTestClient(app=create_app(server_settings(data_uri, claude.url))) as client:
+        await _chat(client, "nyoman", "Halo")
+        missing = await client.delete("/v1/users/nyoman/memory/anxieties", headers=auth())
+        assert missing.status_code == 404 and "not remembered" in missing.json()["error"]["message"]

@@ -87,7 +87,8 @@ class MemoryController(Controller):
         value = data.value if data else None
         profile = profiles.profile(tenant.name, user_id)
         held = getattr(getattr(profile, section), field) if profile else None
-        items = held if is_list else (held,) if held is not None else ()
+        # Someone not yet remembered holds no value of any field, a list field's included.
+        items = () if held is None else held if is_list else (held,)
         matching = [item.value for item in items if value is None or normalized(item.value) == normalized(value)]
         if not matching:
             what = f"value {echoed(value)} of {field}" if value is not None else field
