@@ -13,6 +13,7 @@ from assets.knowledge.generation import insight_variables
 from bench.common import parse, save
 from jiwa.catalogue.curated import load_curated
 from jiwa.catalogue.topics import load_catalogue
+from jiwa.domain.insights import CulturalInsight
 from jiwa.llm import IsolatedLlamaBackend, LlamaSettings, StructuredLLM
 from jiwa.prompts import load_prompt
 
@@ -47,7 +48,9 @@ def main() -> None:
     accepted = 0
     for topic in topics:
         for k in range(args.per_topic):
-            result = llm.generate(prompt, variant=k, **insight_variables(topic, catalogue.facets, curated, k))
+            result = llm.generate(
+                prompt, CulturalInsight, variant=k, **insight_variables(topic, catalogue.facets, curated, k)
+            )
             accepted += result is not None
     jiwa_seconds = time.perf_counter() - started
     stats = llm.stats

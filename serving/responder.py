@@ -9,6 +9,7 @@ from dataclasses import dataclass
 import anthropic
 
 from jiwa.claude_cache import CACHE_READ_PRICE, CACHE_WRITE_PRICE
+from jiwa.domain.answers import ChatReply
 from jiwa.domain.language import DEFAULT_LANGUAGE, supported
 from jiwa.llm import StructuredLLM
 from jiwa.prompts import Prompt
@@ -70,13 +71,14 @@ class Responder:
         else:
             self.breaker.failure()
 
-    def _claude_allowed(self) -> bool:
+    def _admitted_claude(self) -> anthropic.AsyncAnthropic | None:
+        """Claude's client when a call may be made now: one is configured and the breaker admits the call."""
         if not self.claude:
-            return False
+            return None
         if self.breaker.allow():
-            return True
+            return self.claude
         self.metrics.responder_failures.labels("claude", "circuit_open").inc()
-        return False
+        return None
 
     @property
     def primary(self) -> str:
@@ -88,7 +90,7 @@ class Responder:
         return self.settings.claude_complex_model if complex_message else self.settings.claude_model
 
     def _claude_request(self, history: list[dict], message: str, grounding: Grounding) -> dict:
-        fixed = [{"type": "text", "text": self.prompt.system.strip()}]
+        fixed: list[dict[str, object]] = [{"type": "text", "text": self.prompt.system.strip()}]
         if self.primer is not None and self.primer.text:
             fixed.append({"type": "text", "text": self.primer.text})
         # The rules and the primer are the same for every request: the breakpoint after them lets Anthropic cache
@@ -105,11 +107,14 @@ class Responder:
         # Retries are Jiwa's, not the SDK's: each one must be admitted by the breaker like any other call, so a
         # burst against a failing Claude does not double its calls.
         for _attempt in range(1 + self.settings.claude_max_retries):
-            if not self._claude_allowed():
+            claude = self._admitted_claude()
+            if claude is None:
                 break
             answered = retry = False
             try:
-                reply = await asyncio.wait_for(self._claude(history, message, grounding), deadline - time.monotonic())
+                reply = await asyncio.wait_for(
+                    self._claude(claude, history, message, grounding), deadline - time.monotonic()
+                )
                 answered = True
                 return reply
             except Exception as exc:
@@ -126,12 +131,13 @@ class Responder:
         self, history: list[dict], message: str, grounding: Grounding, deadline: float
     ) -> AsyncIterator[str | Reply]:
         """Yields text deltas, then the final Reply. Falls back only if Claude fails before its first token."""
-        if self._claude_allowed():
+        claude = self._admitted_claude()
+        if claude is not None:
             request = self._claude_request(history, message, grounding)
             parts: list[str] = []
             answered = False
             try:
-                async with self.claude.messages.stream(**request) as stream:
+                async with claude.messages.stream(**request) as stream:
                     chunks = stream.text_stream.__aiter__()
                     while True:
                         # The deadline bounds each wait for Claude, never the time the client takes to read.
@@ -159,8 +165,10 @@ class Responder:
         yield reply.text
         yield reply
 
-    async def _claude(self, history: list[dict], message: str, grounding: Grounding) -> Reply:
-        response = await self.claude.messages.create(**self._claude_request(history, message, grounding))
+    async def _claude(
+        self, claude: anthropic.AsyncAnthropic, history: list[dict], message: str, grounding: Grounding
+    ) -> Reply:
+        response = await claude.messages.create(**self._claude_request(history, message, grounding))
         text = "".join(block.text for block in response.content if getattr(block, "type", "") == "text").strip()
         if not text:
             raise ValueError("Claude returned no text")
@@ -200,9 +208,10 @@ class Responder:
         self, history: list[dict], message: str, grounding: Grounding, deadline: float
     ) -> Reply:
         remaining = deadline - time.monotonic()
-        if self.local and remaining > 0:
+        local = self.local
+        if local and remaining > 0:
             try:
-                reply = await self.local_pool.run(lambda: self._local(history, message, grounding), remaining)
+                reply = await self.local_pool.run(lambda: self._local(local, history, message, grounding), remaining)
                 if reply is not None:
                     return reply
                 self.metrics.responder_failures.labels("local", "busy_or_timeout").inc()
@@ -210,16 +219,16 @@ class Responder:
                 self._count_failure("local", exc)
         return fallback_reply(grounding.language)
 
-    def _local(self, history: list[dict], message: str, grounding: Grounding) -> Reply:
+    def _local(self, local: StructuredLLM, history: list[dict], message: str, grounding: Grounding) -> Reply:
         messages = [
             {"role": "system", "content": f"{self.prompt.system.strip()}\n\n{data_block(self.prompt, grounding)}"},
             *history,
             {"role": "user", "content": message},
         ]
-        result = self.local.generate_from(self.prompt, messages, max_tokens=self.settings.local_max_tokens)
+        result = local.generate_from(self.prompt, ChatReply, messages, max_tokens=self.settings.local_max_tokens)
         if result is None:
             raise ValueError("LLAMA gave no valid reply")
-        return Reply(result.reply, source="local", model=self.local.model_id)
+        return Reply(result.reply, source="local", model=local.model_id)
 
     def _count_failure(self, responder: str, exc: Exception) -> None:
         reason = type(exc).__name__

@@ -10,6 +10,7 @@ import pytest
 
 from assets.enrichment import conversation_analyses
 from assets.enrichment.analyses import AnalysesConfig
+from jiwa.domain.insights import InsightVerdict
 from jiwa.llm import Completion, LlamaServerBackend, LlamaSettings, StructuredLLM
 from jiwa.llm.progress import Progress
 from jiwa.prompts import load_prompt
@@ -21,7 +22,9 @@ VERIFY = load_prompt("insight_verification")
 
 
 def _verify(llm: StructuredLLM, claim: str):
-    return llm.generate(VERIFY, topic="offerings", reference="Canang sari are daily offerings.", claim=claim)
+    return llm.generate(
+        VERIFY, InsightVerdict, topic="offerings", reference="Canang sari are daily offerings.", claim=claim
+    )
 
 
 def test_stats_count_the_reused_prefix_and_compare_with_the_raw_rate():

@@ -64,7 +64,7 @@ class _SlowLocal:
     def __init__(self, seconds: float) -> None:
         self.seconds = seconds
 
-    def generate_from(self, prompt, messages, max_tokens):
+    def generate_from(self, prompt, output, messages, max_tokens):
         time.sleep(self.seconds)
         return SimpleNamespace(reply="Halo dari LLAMA lokal, semoga membantu.")
 

@@ -15,6 +15,7 @@ from assets.publishing import publish
 from assets.resources import LLAMA_RETRY_POLICY, AnalysisResource, EmbedderResource, LlamaResource, StoresResource
 from assets.versions import asset_code_version
 from jiwa.catalogue.markers import MARKERS_PATH
+from jiwa.domain.analysis import ConversationAnalysis
 from jiwa.domain.status import ANALYSIS_OK
 from jiwa.enrichment.claims import claims_cite_user_turns, ground
 from jiwa.enrichment.pending import attempts_so_far, needs_analysis
@@ -115,6 +116,7 @@ def conversation_analyses(
         counted = count_signals(list(transcript.user_turns.values()))
         result = llm.generate(
             ANALYSIS_PROMPT,
+            ConversationAnalysis,
             variant=attempts - 1,
             transcript=transcript.render(policy.analysis_transcript_chars),
             languages=json.dumps(counted.languages),

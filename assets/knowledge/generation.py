@@ -40,7 +40,7 @@ def _run_jobs(
     def run(job):
         topic, variant = job
         return topic, llm.generate(
-            INSIGHT_PROMPT, variant=variant, **insight_variables(topic, facets, curated, variant)
+            INSIGHT_PROMPT, CulturalInsight, variant=variant, **insight_variables(topic, facets, curated, variant)
         )
 
     results = []

@@ -25,6 +25,7 @@ from assets.resources import (
 from assets.versions import asset_code_version
 from jiwa.catalogue.curated import load_curated
 from jiwa.catalogue.topics import load_catalogue
+from jiwa.domain.insights import NightlyFinding
 from jiwa.forgetting import commit_user_rows
 from jiwa.knowledge import screen
 from jiwa.knowledge.insight_rows import closest_existing, insight_fields
@@ -96,6 +97,7 @@ def nightly_findings(
         own_notes = {turn.message_id: notes[turn.message_id] for turn in transcript.turns if turn.message_id in notes}
         finding = llm.generate(
             FINDING_PROMPT,
+            NightlyFinding,
             variant=index,
             transcript=transcript.render(policy.analysis_transcript_chars, own_notes),
             feedback=as_data("; ".join(own_notes.values())) or "none",

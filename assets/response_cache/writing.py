@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from jiwa.catalogue.intents import CuratedFacts, IntentCatalogue, fact_problems, placeholders
 from jiwa.catalogue.matching import IntentMatcher
-from jiwa.domain.answers import without_placeholders
+from jiwa.domain.answers import CachedAnswer, IntentParaphrases, without_placeholders
 from jiwa.domain.language import LANGUAGE_NAMES, UNKNOWN, detect_language
 from jiwa.embedding import Embedder
 from jiwa.llm import StructuredLLM
@@ -29,6 +29,7 @@ def write(llm: StructuredLLM, catalogue: IntentCatalogue, guidance: dict, config
     if config.paraphrases_per_language:
         result = llm.generate(
             PARAPHRASE_PROMPT,
+            IntentParaphrases,
             language_name=LANGUAGE_NAMES[lang],
             description=spec.phrasings["en"][0],
             examples="\n".join(f"- {seed}" for seed in seeds),
@@ -42,6 +43,7 @@ def write(llm: StructuredLLM, catalogue: IntentCatalogue, guidance: dict, config
         style = "short" if variant % 2 == 0 else "long"
         result = llm.generate(
             ANSWER_PROMPT,
+            CachedAnswer,
             variant=variant,
             language_name=LANGUAGE_NAMES[lang],
             question=seeds[0],

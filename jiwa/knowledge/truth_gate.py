@@ -24,7 +24,7 @@ import numpy as np
 
 from jiwa.catalogue.curated import CuratedBase
 from jiwa.catalogue.topics import Topic, TopicCatalogue
-from jiwa.domain.insights import CulturalInsight, TriggerPhrases
+from jiwa.domain.insights import CulturalInsight, InsightVerdict, TriggerPhrases
 from jiwa.domain.language import TRIGGER_LANGUAGES, detect_language, foreign_words
 from jiwa.embedding import Embedder
 from jiwa.llm import StructuredLLM
@@ -227,6 +227,10 @@ class LlamaVerifier:
 
     def agrees(self, topic: Topic, insight: CulturalInsight, team_text: str) -> bool:
         verdict = self.llm.generate(
-            self.prompt, topic=topic.name, reference=team_text, claim=f"{insight.insight} {insight.guidance}"
+            self.prompt,
+            InsightVerdict,
+            topic=topic.name,
+            reference=team_text,
+            claim=f"{insight.insight} {insight.guidance}",
         )
         return verdict is not None and verdict.agrees == "yes"

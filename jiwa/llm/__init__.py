@@ -32,12 +32,18 @@ def open_backend(settings: LlamaSettings) -> ChatBackend:
     return LlamaServerBackend(settings) if settings.server_url else IsolatedLlamaBackend(settings)
 
 
-def open_structured(settings: LlamaSettings, **overrides: float | int) -> StructuredLLM:
-    """Schema-validated generation over the configured backend; overrides adjust sampling (e.g. the server's temperature)."""
-    sampling = {
-        "temperature": settings.temperature,
-        "seed": settings.seed,
-        "max_retries": settings.max_retries,
-        **overrides,
-    }
-    return StructuredLLM(open_backend(settings), **sampling)
+def open_structured(
+    settings: LlamaSettings,
+    *,
+    temperature: float | None = None,
+    seed: int | None = None,
+    max_retries: int | None = None,
+) -> StructuredLLM:
+    """Schema-validated generation over the configured backend; a sampling setting given here (e.g. the server's
+    temperature) replaces the one in settings."""
+    return StructuredLLM(
+        open_backend(settings),
+        temperature=settings.temperature if temperature is None else temperature,
+        seed=settings.seed if seed is None else seed,
+        max_retries=settings.max_retries if max_retries is None else max_retries,
+    )

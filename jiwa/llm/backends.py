@@ -5,13 +5,17 @@ from __future__ import annotations
 import os
 import threading
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 import httpx
 
 from jiwa.llm.config import LlamaSettings
 from jiwa.llm.model_files import LLMError, resolve_model_path
+
+if TYPE_CHECKING:
+    from llama_cpp.llama_types import ChatCompletionRequestResponseFormat
 
 
 @dataclass(frozen=True)
@@ -61,7 +65,9 @@ class LlamaCppBackend:
         self._lock = threading.Lock()
 
     def complete(self, messages, *, json_schema, max_tokens, temperature, seed) -> Completion:
-        response_format = {"type": "json_object", "schema": json_schema} if json_schema else None
+        response_format: ChatCompletionRequestResponseFormat | None = (
+            {"type": "json_object", "schema": json_schema} if json_schema else None
+        )
         with self._lock:
             evaluated_before = self._prompt_tokens_evaluated()
             result = self._llama.create_chat_completion(
@@ -73,11 +79,14 @@ class LlamaCppBackend:
                 repeat_penalty=self._repeat_penalty,
             )
             evaluated = self._prompt_tokens_evaluated() - evaluated_before
-        usage = result.get("usage") or {}
+        if isinstance(result, Iterator):
+            raise LLMError("llama.cpp streamed a completion that was asked for whole")
+        # llama-cpp-python counts the usage of every whole completion.
+        usage = result["usage"]
         return Completion(
             text=result["choices"][0]["message"]["content"] or "",
-            prompt_tokens=int(usage.get("prompt_tokens", 0)),
-            completion_tokens=int(usage.get("completion_tokens", 0)),
+            prompt_tokens=usage["prompt_tokens"],
+            completion_tokens=usage["completion_tokens"],
             prompt_tokens_evaluated=evaluated,
         )
 
@@ -93,6 +102,8 @@ class LlamaCppBackend:
             started = time.perf_counter()
             result = self._llama.create_completion(prompt, max_tokens=max_tokens, temperature=0.0)
             elapsed = time.perf_counter() - started
+        if isinstance(result, Iterator):
+            raise LLMError("llama.cpp streamed a completion that was asked for whole")
         return int(result["usage"]["completion_tokens"]), elapsed
 
 

@@ -17,7 +17,7 @@ import sys
 import tempfile
 import threading
 import time
-from typing import Any
+from typing import IO, Any
 
 from jiwa.llm.backends import Completion
 from jiwa.llm.build import REBUILD_HINT, build_flags, cpu_description
@@ -59,6 +59,10 @@ class _Worker:
         # stderr goes to a file, not a pipe: nothing reads it until the worker dies, and a full pipe would block it.
         self.stderr = tempfile.TemporaryFile()
         self.process = subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=self.stderr)
+        if self.process.stdin is None or self.process.stdout is None:
+            raise LLMError("the LLAMA worker started without the pipes it was given")
+        self.requests: IO[bytes] = self.process.stdin
+        self.replies: IO[bytes] = self.process.stdout
         self.system_info = ""
         self.send(settings)
 
@@ -67,15 +71,15 @@ class _Worker:
         return self.process.pid
 
     def send(self, message: dict[str, Any]) -> None:
-        self.process.stdin.write(json.dumps(message).encode("utf-8") + b"\n")
-        self.process.stdin.flush()
+        self.requests.write(json.dumps(message).encode("utf-8") + b"\n")
+        self.requests.flush()
 
     def receive(self, timeout_s: float) -> dict[str, Any] | None:
         """The next message, or None when the worker died (EOF). Raises TimeoutError."""
-        ready, _, _ = select.select([self.process.stdout], [], [], timeout_s)
+        ready, _, _ = select.select([self.replies], [], [], timeout_s)
         if not ready:
             raise TimeoutError
-        line = self.process.stdout.readline()
+        line = self.replies.readline()
         if not line:
             self.process.wait()
             return None
@@ -91,12 +95,12 @@ class _Worker:
         if self.stderr.closed:
             return
         try:
-            self.process.stdin.close()
+            self.requests.close()
             self.process.wait(timeout=5)
         except (OSError, subprocess.TimeoutExpired):
             self.process.kill()
             self.process.wait()
-        self.process.stdout.close()
+        self.replies.close()
         self.stderr.close()
 
 

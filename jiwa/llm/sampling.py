@@ -48,12 +48,14 @@ class GrammarFirstSampler:
         self._data["id"] = self._ids
         self._data["logit"] = np.ctypeslib.as_array(logits, shape=(self.n_vocab,))
         self._data["p"] = 0.0
-        self._array.data = self._data.ctypes.data_as(ctypes.POINTER(llama_cpp.llama_token_data))
+        # llama-cpp-python types the field as an array; the C field, and what ctypes takes, is a pointer.
+        self._array.data = self._data.ctypes.data_as(ctypes.POINTER(llama_cpp.llama_token_data))  # type: ignore[assignment]
         self._array.size, self._array.selected, self._array.sorted = self.n_vocab, -1, False
         return ctypes.byref(self._array)
 
     def _allowed(self, token: int) -> bool:
-        self._one[0].id, self._one[0].logit, self._one[0].p = token, 1.0, 0.0
+        # llama-cpp-python types the id as a c_int32; ctypes takes (and gives back) a plain int for the field.
+        self._one[0].id, self._one[0].logit, self._one[0].p = token, 1.0, 0.0  # type: ignore[assignment]
         self._one_array.size, self._one_array.selected, self._one_array.sorted = 1, -1, False
         llama_cpp.llama_sampler_apply(self.grammar, ctypes.byref(self._one_array))
         return not math.isinf(self._one[0].logit)
@@ -88,8 +90,10 @@ class GrammarFirstLlama(Llama):
 
     last_sampler: GrammarFirstSampler | None = None
 
-    def _init_sampler(self, *args, grammar=None, **kwargs):
-        chain = super()._init_sampler(*args, grammar=None, **kwargs)
+    def _init_sampler(self, *args, **kwargs):
+        # Llama passes every sampler setting by keyword; the grammar is kept from the chain and checked last.
+        grammar = kwargs.pop("grammar", None)
+        chain = super()._init_sampler(*args, **kwargs)
         if grammar is None:
             return chain
         self.last_sampler = GrammarFirstSampler(chain, self._model, grammar, self._n_vocab)

@@ -8,6 +8,7 @@ import threading
 import time
 from collections import Counter
 from dataclasses import dataclass, field
+from typing import TypeVar
 
 from pydantic import BaseModel, ValidationError
 
@@ -15,6 +16,8 @@ from jiwa.llm.backends import ChatBackend
 from jiwa.prompts import Prompt, PromptError
 
 log = logging.getLogger(__name__)
+
+Output = TypeVar("Output", bound=BaseModel)
 
 # The raw-decode probe at the start of each LLM step: plain completion, no chat template, no grammar.
 RAW_PROBE_PROMPT = "Notes for someone moving to Bali, on the island's customs, visas and daily life:\n"
@@ -104,17 +107,26 @@ class StructuredLLM:
         if close is not None:
             close()
 
-    def generate(self, prompt: Prompt, *, variant: int = 0, **variables: object) -> BaseModel | None:
-        return self.generate_from(prompt, prompt.render(**variables), variant=variant)
+    def generate(self, prompt: Prompt, output: type[Output], *, variant: int = 0, **variables: object) -> Output | None:
+        """An `output` written for the prompt (which must name that model), or None when every attempt failed it."""
+        return self.generate_from(prompt, output, prompt.render(**variables), variant=variant)
 
     def generate_from(
-        self, prompt: Prompt, messages: list[dict[str, str]], *, variant: int = 0, max_tokens: int | None = None
-    ) -> BaseModel | None:
+        self,
+        prompt: Prompt,
+        output: type[Output],
+        messages: list[dict[str, str]],
+        *,
+        variant: int = 0,
+        max_tokens: int | None = None,
+    ) -> Output | None:
         """Generate for ready-made messages (e.g. a chat history) under the prompt's output model."""
         model = prompt.output_model
         if model is None:
             raise PromptError(f"Prompt '{prompt.name}' names no output model, so its output cannot be validated.")
-        schema = model.model_json_schema()
+        if model is not output:
+            raise PromptError(f"Prompt '{prompt.name}' writes {model.__name__}, not the {output.__name__} asked for.")
+        schema = output.model_json_schema()
         for attempt in range(self.max_retries + 1):
             started = self._call_started()
             try:
@@ -136,7 +148,7 @@ class StructuredLLM:
                     self.stats.prompt_tokens_evaluated += completion.prompt_tokens_evaluated
                     self.stats.prompt_tokens_counted += completion.prompt_tokens
             try:
-                result = _parse(model, completion.text)
+                result = _parse(output, completion.text)
             except (ValidationError, ValueError) as exc:
                 reason = _rejection_reason(exc)
                 with self._stats_lock:
@@ -175,7 +187,7 @@ class StructuredLLM:
                 self.stats.busy_seconds += now - self._busy_since
 
 
-def _parse(model: type[BaseModel], text: str) -> BaseModel:
+def _parse(model: type[Output], text: str) -> Output:
     # llama.cpp's grammar lets raw newlines into JSON strings; strict=False accepts them instead of wasting a retry.
     return model.model_validate(json.loads(text, strict=False))
 
