@@ -162,12 +162,12 @@ class ChatService:
         turn.asked_at = asked.created_at
 
         with self._timed(turn, "profile"):
-            turn.grounding.profile = await self.profiles.lookup(owner.tenant.name, user_id)
+            memory = turn.grounding.profile = await self.profiles.lookup(owner.tenant.name, user_id)
         # The reply's language, the fallback text's included.
         turn.grounding.language = reply_language(
             language,
             message,
-            (turn.grounding.profile or {}).get("language"),
+            memory.get("language") if memory else None,
             conversation=next(
                 (t.language for t in reversed(conversation.turns) if t.role == "assistant" and t.language), None
             ),
@@ -225,6 +225,8 @@ class ChatService:
                 output_tokens=reply.output_tokens,
                 answers_from=turn.asked_at,
             )
+        if event.message_id is None:
+            raise ValueError(f"the reply was stored as event {event.event_id} without a message id")
         self.metrics.replies.labels(endpoint, reply.source).inc()
         turn.timings["total"] = time.perf_counter() - turn.started
         return Answer(

@@ -3,6 +3,8 @@
 All of them come from the one Services that the lifespan opened (serving/services.py), kept on app.state.
 """
 
+from collections.abc import Callable
+
 import lancedb
 from litestar import Request
 from litestar.datastructures import State
@@ -75,20 +77,18 @@ def provide_owner(conversations: ConversationStore, tenant: Tenant) -> Ownership
     return Ownership(conversations, tenant)
 
 
-DEPENDENCIES = {
-    name: Provide(provider, sync_to_thread=False)
-    for name, provider in {
-        "settings": provide_settings,
-        "api_keys": provide_api_keys,
-        "rate_limiter": provide_rate_limiter,
-        "metrics": provide_metrics,
-        "chat": provide_chat,
-        "conversations": provide_conversations,
-        "profiles": provide_profiles,
-        "responder_prompt": provide_responder_prompt,
-        "health": provide_health,
-        "db": provide_db,
-        "tenant": provide_tenant,
-        "owner": provide_owner,
-    }.items()
+_PROVIDERS: dict[str, Callable[..., object]] = {
+    "settings": provide_settings,
+    "api_keys": provide_api_keys,
+    "rate_limiter": provide_rate_limiter,
+    "metrics": provide_metrics,
+    "chat": provide_chat,
+    "conversations": provide_conversations,
+    "profiles": provide_profiles,
+    "responder_prompt": provide_responder_prompt,
+    "health": provide_health,
+    "db": provide_db,
+    "tenant": provide_tenant,
+    "owner": provide_owner,
 }
+DEPENDENCIES = {name: Provide(provider, sync_to_thread=False) for name, provider in _PROVIDERS.items()}

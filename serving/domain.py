@@ -5,8 +5,12 @@ controllers turn answers into API bodies (serving/schemas.py).
 """
 
 from dataclasses import dataclass
+from typing import Literal
 
 ECHO_LIMIT = 80
+
+# Who wrote a reply: the response cache, Claude, LLAMA locally, or the honest fallback.
+Source = Literal["cache", "claude", "local", "fallback"]
 
 
 def echoed(value: str) -> str:
@@ -35,7 +39,7 @@ class Answer:
     reply: str
     conversation_id: str
     message_id: str
-    source: str  # cache, claude, local or fallback
+    source: Source
     cache_intent: str | None
     insight_ids: list[str]
     timings: dict[str, float]  # seconds per stage of the turn, and its total

@@ -5,6 +5,7 @@ import logging
 from litestar import MediaType, Request, Response
 from litestar.exceptions import HTTPException, NotAuthorizedException, PermissionDeniedException, ValidationException
 from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
+from litestar.types import ExceptionHandlersMap
 
 from serving.domain import (
     ConversationNotFound,
@@ -157,7 +158,7 @@ def undecodable_body(request: Request, exc: Exception) -> Response:
     return Response(_body("invalid_request", f"{detail}."), status_code=400, media_type=MediaType.JSON)
 
 
-EXCEPTION_HANDLERS = {
+EXCEPTION_HANDLERS: ExceptionHandlersMap = {
     JiwaError: jiwa_error,
     DomainError: domain_error,
     UnicodeDecodeError: undecodable_body,

@@ -60,7 +60,7 @@ def recall(field: str, item: Remembered, now: datetime, fading: Fading) -> Recal
 
 def recalled(profile: Profile, now: datetime, fading: Fading) -> list[Recall]:
     """Every remembered value of the profile, in the profile's field order, list values one by one."""
-    recalls = []
+    recalls: list[Recall] = []
     for field, (section, is_list) in _KINDS.items():
         value = getattr(getattr(profile, section), field)
         items = value if is_list else (value,) if value is not None else ()

@@ -2,6 +2,8 @@
 unknown field is refused, so its schema is closed; a chat completion answers the last user message, so its
 messages must contain one."""
 
+from __future__ import annotations
+
 import msgspec
 from litestar import Litestar
 from litestar.openapi.spec import OpenAPIType, Schema
@@ -18,4 +20,8 @@ def declare_body_rules(app: Litestar) -> None:
         if isinstance(struct, type) and issubclass(struct, msgspec.Struct):
             if struct.__struct_config__.forbid_unknown_fields:
                 component.additional_properties = False
-    components["CompletionRequest"].properties["messages"].contains = _A_USER_MESSAGE
+    request = components["CompletionRequest"]
+    messages = request.properties.get("messages") if isinstance(request, Schema) and request.properties else None
+    if not isinstance(messages, Schema):
+        raise TypeError("the OpenAPI schema of CompletionRequest has no inline schema for its messages")
+    messages.contains = _A_USER_MESSAGE

@@ -6,6 +6,7 @@ import os
 from dataclasses import dataclass
 
 import anthropic
+from anthropic.types import TextBlockParam
 
 from jiwa.claude_cache import LOCAL_MARGIN, TOKENIZER, cache_minimum, count_tokens, required_local_tokens
 from jiwa.settings import ClaudeSettings, Settings
@@ -60,7 +61,7 @@ def anthropic_counts(settings: Settings, api_key: str, rules: str, primer: str) 
     client = anthropic.Anthropic(
         api_key=api_key, base_url=settings.anthropic_base_url or None, timeout=settings.claude_timeout_s
     )
-    system = [{"type": "text", "text": rules}, {"type": "text", "text": primer}]
+    system: list[TextBlockParam] = [{"type": "text", "text": rules}, {"type": "text", "text": primer}]
     with client:
         return [
             PrefixCount(

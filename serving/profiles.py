@@ -52,7 +52,7 @@ class ProfileStore:
             for tenant, user_id, at in self._forgets.forgotten_since(since):
                 self._forget_at((tenant, user_id), at)
                 self._forgets_seen = max(at, self._forgets_seen or at)
-            self._read_corrections()
+            self._read_corrections(self._forgets)
         table = self._published.newer_than(self._version)
         if table is None:
             return
@@ -97,9 +97,9 @@ class ProfileStore:
         profile = self.profile(tenant, user_id)
         return prompt_memory(profile, datetime.now(UTC), self._budget, self.fading) if profile else None
 
-    def _read_corrections(self) -> None:
+    def _read_corrections(self, store: ConversationRepository) -> None:
         since = None if self._corrections_seen is None else self._corrections_seen - _FORGETS_OVERLAP
-        events = self._forgets.corrections_since(since)
+        events = store.corrections_since(since)
         self._corrections_seen = max((e.created_at for e in events), default=self._corrections_seen)
         self._take_corrections(corrections_by_user(events))
 

@@ -1,7 +1,11 @@
 """Tables the pipeline publishes, watched by the server's in-memory stores, and the loop that refreshes them."""
 
+from __future__ import annotations
+
 import asyncio
 import logging
+
+import lancedb
 
 from jiwa.embedding import Embedder, EmbeddingMismatchError
 from jiwa.store.lance import connect, open_vector_table
@@ -16,11 +20,11 @@ class PublishedTable:
         self.db = connect(data_uri)
         self.name = name
         self._embedder = embedder
-        self._table = None
+        self._table: lancedb.Table | None = None
         self.error: str | None = None
         self.missing = False
 
-    def newer_than(self, version: int | None):
+    def newer_than(self, version: int | None) -> lancedb.Table | None:
         """The table at its latest version if that is not `version`; None when there is nothing new to load."""
         present = self.name in self.db.table_names()
         if not present and not self.missing:
@@ -39,22 +43,24 @@ class PublishedTable:
                     if self._embedder
                     else self.db.open_table(self.name)
                 )
-            self._table.checkout_latest()
+            table = self._table
+            table.checkout_latest()
         except EmbeddingMismatchError as exc:
-            return self._unusable(str(exc))
+            self._unusable(str(exc))
+            return None
         except Exception as exc:  # a damaged table: named, with what to do, and tried again at the next refresh
-            return self._unusable(
+            self._unusable(
                 f"{self.name} cannot be read ({str(exc).splitlines()[0][:200]}): restore the data folder from a "
                 f"backup, or delete {self.name}.lance and publish it again from the Dagster UI"
             )
+            return None
         self.error = None
-        return None if self._table.version == version else self._table
+        return None if table.version == version else table
 
     def _unusable(self, error: str) -> None:
         if error != self.error:  # one line per new problem, not one per refresh
             log.error("%s not served: %s", self.name, error)
         self.error, self._table = error, None
-        return None
 
 
 async def refresh_forever(stores: list, every_s: float) -> None:

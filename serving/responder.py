@@ -15,6 +15,7 @@ from jiwa.llm import StructuredLLM
 from jiwa.prompts import Prompt
 from jiwa.settings import Settings
 from serving.breaker import CircuitBreaker
+from serving.domain import Source
 from serving.grounding import Grounding, data_block
 from serving.local_pool import LocalPool
 from serving.metrics import Metrics
@@ -32,7 +33,7 @@ FALLBACK_REPLIES = {
 @dataclass
 class Reply:
     text: str
-    source: str
+    source: Source
     model: str | None = None
     input_tokens: int = 0
     output_tokens: int = 0

@@ -86,7 +86,7 @@ class ResponseCache:
         self._queries = queries
         self._withheld = withheld
         self._snapshot: _Snapshot | None = None
-        self._served: OrderedDict[tuple[str, str], int] = OrderedDict()
+        self._served: OrderedDict[tuple[str, str, str], int] = OrderedDict()
 
     def refresh(self) -> None:
         table = self._published.newer_than(None)

@@ -5,7 +5,8 @@ from typing import Annotated, Literal
 
 import msgspec
 
-Source = Literal["cache", "claude", "local", "fallback"]
+from serving.domain import Source
+
 Language = Annotated[str, msgspec.Meta(pattern=r"^[a-z]{2}(-[A-Za-z]{2})?$", description="ISO 639-1, e.g. it, en, id")]
 Identifier = Annotated[str, msgspec.Meta(min_length=1, max_length=128, pattern=r"^[A-Za-z0-9_.:@-]+$")]
 # Text may hold anything a person types, except NUL: no database stores it in text, and no one means it.

@@ -33,7 +33,7 @@ def table_embedder(schema: pa.Schema) -> tuple[str, int]:
     return metadata[EMBEDDING_MODEL_KEY].decode(), int(metadata[EMBEDDING_DIM_KEY])
 
 
-def open_vector_table(db: lancedb.DBConnection, name: str, embedder: Embedder):
+def open_vector_table(db: lancedb.DBConnection, name: str, embedder: Embedder) -> lancedb.Table:
     """Open a table and refuse it if its vectors came from another embedder."""
     if name not in db.table_names():
         raise StoreNotReadyError(f"Table '{name}' does not exist under {db.uri}; materialize the {name} asset first.")

@@ -31,10 +31,14 @@ ANONYMOUS_PREFIX = "anonymous-"
 def _text(content: str | list[ContentPart] | None) -> str:
     if isinstance(content, str):
         return content
-    parts = [part for part in content or () if part.type == "text"]
-    if any(part.text is None for part in parts):
-        raise JiwaError("a content part of type 'text' needs a 'text' string", field="messages")
-    return "".join(part.text for part in parts)
+    texts = []
+    for part in content or ():
+        if part.type != "text":
+            continue
+        if part.text is None:
+            raise JiwaError("a content part of type 'text' needs a 'text' string", field="messages")
+        texts.append(part.text)
+    return "".join(texts)
 
 
 async def _anonymous(owner: Ownership, conversation_id: str | None) -> str:

@@ -2,6 +2,7 @@
 
 from litestar import Controller, get, post
 
+from jiwa.conversations.events import LogEvent
 from serving.conversations import Conversation, ConversationStore
 from serving.errors import AUTHENTICATED, documented
 from serving.ownership import Ownership
@@ -13,10 +14,20 @@ def _view(conversation: Conversation) -> ConversationView:
         conversation_id=conversation.conversation_id,
         user_id=conversation.user_id,
         ended=conversation.ended,
-        turns=[
-            Turn(t.message_id, t.role, t.content or "", t.created_at.isoformat(), t.source, list(t.insight_ids))
-            for t in conversation.turns
-        ],
+        turns=[_turn(t) for t in conversation.turns],
+    )
+
+
+def _turn(event: LogEvent) -> Turn:
+    if event.message_id is None or event.role is None:
+        raise ValueError(f"turn event {event.event_id} was stored without its message id or role")
+    return Turn(
+        event.message_id,
+        event.role,
+        event.content or "",
+        event.created_at.isoformat(),
+        event.source,
+        list(event.insight_ids),
     )
 
 
