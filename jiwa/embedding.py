@@ -112,7 +112,10 @@ class _SentenceTransformerEncoder:
             import torch
 
             torch.ao.quantization.quantize_dynamic(self._model, {torch.nn.Linear}, dtype=torch.qint8, inplace=True)
-        self.dimension = int(self._model.get_embedding_dimension())
+        dimension = self._model.get_embedding_dimension()
+        if dimension is None:
+            raise EmbedderError(f"The embedding model in {directory} does not say how long its vectors are")
+        self.dimension = dimension
 
     def encode(self, texts: list[str], batch_size: int) -> np.ndarray:
         return self._model.encode(

@@ -12,6 +12,7 @@ import json
 import logging
 import shutil
 import uuid
+from datetime import datetime
 from pathlib import Path
 
 import pyarrow.parquet as pq
@@ -62,7 +63,7 @@ def _import(root: Path, repository: ConversationRepository, stats: dict) -> None
                 _add(read, json.loads(line.decode("utf-8")), stats, strict=True)
             except (ValueError, TypeError, KeyError, AttributeError):
                 stats["unreadable_lines"] += 1
-    forgotten = {}
+    forgotten: dict[tuple[str, str], datetime] = {}
     for event in read:
         if event.type == FORGET:
             user = (event.tenant, event.user_id)

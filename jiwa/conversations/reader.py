@@ -144,9 +144,12 @@ class EventReader:
 
     def _fetch(self, sql: str, params: list, schema: pa.Schema) -> pa.Table:
         if self.url.get_backend_name() == "sqlite":
-            if not Path(self.url.database).exists():
+            database = self.url.database
+            if database is None:
+                raise ValueError(f"The conversation store {self.url} names no SQLite file for the pipeline to read")
+            if not Path(database).exists():
                 return schema.empty_table()
-            connection = sqlite3.connect(f"file:{self.url.database}?mode=ro", uri=True)
+            connection = sqlite3.connect(f"file:{database}?mode=ro", uri=True)
             try:
                 rows = connection.execute(sql, params).fetchall()
             except sqlite3.OperationalError as exc:

@@ -238,7 +238,7 @@ class ConversationRepository:
 def _checkpoint(connection: sa.Connection) -> None:
     """Copy the write-ahead log into the file and truncate it; a reader that holds it busy is waited for."""
     for attempt in range(1, 21):
-        busy = connection.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)").first()[0]
+        busy = connection.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)").one()[0]
         if not busy:
             return
         time.sleep(0.1 * attempt)

@@ -20,11 +20,12 @@ def content_changed(stored: StoredAnalysis | None, last_event_at: datetime) -> b
 def attempts_so_far(stored: StoredAnalysis | None, last_event_at: datetime, requested_runs: int = 0) -> int:
     """Runs that already tried this content. The table counts runs that stored a failure; the sensor knows of runs it
     requested that died without writing anything (requested_runs, for the same content). The larger is the truth."""
-    stored_failures = 0 if content_changed(stored, last_event_at) or stored.status == ANALYSIS_OK else stored.attempts
-    return max(stored_failures, requested_runs)
+    if stored is None or content_changed(stored, last_event_at) or stored.status == ANALYSIS_OK:
+        return requested_runs
+    return max(stored.attempts, requested_runs)
 
 
 def needs_analysis(stored: StoredAnalysis | None, last_event_at: datetime, max_attempts: int) -> bool:
-    if content_changed(stored, last_event_at):
+    if stored is None or content_changed(stored, last_event_at):
         return True
     return stored.status != ANALYSIS_OK and stored.attempts < max_attempts

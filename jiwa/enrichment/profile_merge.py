@@ -74,7 +74,10 @@ def build_profile(
     user_id: str, tenant: str, items: list[AnalysedConversation], corrections: Iterable[Correction] = ()
 ) -> Profile:
     """Analyses and corrections folded in the order they happened: a correction outranks what came before it."""
-    steps = [((item.ended_at, 0, item.order_key), item) for item in latest_per_conversation(items)]
+    # (when, analyses before corrections of the same instant, a tiebreak), then the step itself.
+    steps: list[tuple[tuple[datetime, int, tuple], AnalysedConversation | Correction]] = [
+        ((item.ended_at, 0, item.order_key), item) for item in latest_per_conversation(items)
+    ]
     steps += [((correction.at, 1, (correction.event_id,)), correction) for correction in in_order(corrections)]
     profile = Profile(user_id=user_id, tenant=tenant)
     for _, step in sorted(steps, key=lambda pair: pair[0]):
@@ -90,7 +93,7 @@ def merge(profile: Profile, item: AnalysedConversation) -> Profile:
     stated = analysis.get("facts") or {}
     guard = CorrectionGuard(profile.corrections)
 
-    def allowed(field: str, claims: list[dict]) -> list[dict]:
+    def allowed(field: str, claims: list[dict | None]) -> list[dict]:
         return [c for c in claims if c and guard.allows(field, c["value"], stated=field in STATED_FIELDS)]
 
     for field in ("name", "nationality"):

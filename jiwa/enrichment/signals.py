@@ -20,7 +20,7 @@ class Signals:
     def primary_language(self) -> str | None:
         if not self.languages:
             return None
-        return max(sorted(self.languages), key=self.languages.get)
+        return max(sorted(self.languages), key=lambda language: self.languages[language])
 
 
 _PATTERNS: dict[str, re.Pattern] = {}

@@ -181,7 +181,8 @@ class MemoryIndex:
         for ranking in rankings:
             for rank, row in enumerate(ranking.tolist()):
                 fused[row] += 1.0 / (_RRF_K + rank + 1)
-        best, taken = [], defaultdict(int)
+        best: list[int] = []
+        taken: defaultdict[str, int] = defaultdict(int)
         for row in sorted(fused, key=fused.__getitem__, reverse=True):
             topic = self._hits[row].topic
             if taken[topic] < per_topic:
