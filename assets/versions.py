@@ -17,7 +17,7 @@ from jiwa.embedding import EmbedderSettings
 from jiwa.llm import LlamaSettings
 from jiwa.prompts import load_prompt
 from jiwa.settings import ClaudeSettings
-from jiwa.versions import code_version, derived_code_version, import_closure, module_file
+from jiwa.versions import code_version, derived_code_version, import_closure, module_path
 
 # How assets run and report, not what they write: shared by every asset, followed by no code version.
 NOT_FOLLOWED = frozenset(
@@ -71,7 +71,7 @@ def loaded_prompts(module: str) -> set[str]:
     """The prompt files loaded, by name as a literal, anywhere in the module's code or the code it imports."""
     names = set()
     for name in import_closure([module], skip=NOT_FOLLOWED):
-        path = module_file(name)
+        path = module_path(name)
         for node in ast.walk(ast.parse(path.read_text(), filename=str(path))):
             if (
                 isinstance(node, ast.Call)

@@ -51,7 +51,7 @@ def module_file(name: str) -> Path | None:
 def imported_modules(name: str, packages: tuple[str, ...] = PROJECT_PACKAGES) -> set[str]:
     """The project modules a module imports, read from its source (imports under `if TYPE_CHECKING:` excluded: they
     never run). `from package import name` counts the submodule when `name` is one, else the package."""
-    path = _module_path(name)
+    path = module_path(name)
     package = name if path.name == "__init__.py" else name.rpartition(".")[0]
     found: set[str] = set()
     for node in _runtime_nodes(ast.parse(path.read_text(), filename=str(path))):
@@ -103,12 +103,13 @@ def derived_code_version(module: str, *also: str | bytes | Path, skip: Collectio
     transitively (sorted by name, each with its name, so the result does not depend on the order of discovery), and
     whatever else is given (prompt hashes, data files, configured models)."""
     sources = [
-        name.encode() + b"\0" + _module_path(name).read_bytes() for name in sorted(import_closure([module], skip=skip))
+        name.encode() + b"\0" + module_path(name).read_bytes() for name in sorted(import_closure([module], skip=skip))
     ]
     return code_version(*sources, *also)
 
 
-def _module_path(name: str) -> Path:
+def module_path(name: str) -> Path:
+    """The source file of a project module; raises ModuleNotFoundError for a name that is no module."""
     path = module_file(name)
     if path is None:
         raise ModuleNotFoundError(f"No source for module {name}")

@@ -20,6 +20,7 @@ import dagster as dg
 
 from assets.enrichment import enrichment_job
 from assets.knowledge import cultural_insights, cultural_primer, cultural_topics, curated_insights, llama_insights_job
+from assets.knowledge.topics import category_partitions
 from assets.publishing import was_held
 from assets.response_cache import common_response_cache, curated_facts, intent_catalogue, response_cache_job
 from jiwa.llm import LlamaSettings
@@ -86,7 +87,7 @@ def runs_to_queue(instance: dg.DagsterInstance) -> list[PlannedRun]:
     """The second half: LLAMA's work that is missing or stale, one run each."""
     planned = [
         PlannedRun(llama_insights_job.name, {"dagster/partition": category}, f"cultural_insights[{category}]")
-        for category in cultural_insights.partitions_def.get_partition_keys()
+        for category in category_partitions.get_partition_keys()
         if is_stale(instance, cultural_insights, category)
     ]
     cache = _latest(instance, common_response_cache)

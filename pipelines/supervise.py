@@ -22,7 +22,8 @@ log = logging.getLogger("jiwa.supervise")
 
 
 def split_commands(argv: list[str]) -> list[list[str]]:
-    commands, current = [], []
+    commands: list[list[str]] = []
+    current: list[str] = []
     for arg in argv:
         if arg == "--":
             if current:
@@ -73,10 +74,10 @@ def supervise(commands: list[list[str]], grace_s: float) -> int:
         for command in commands:
             processes.append(subprocess.Popen(command, start_new_session=True))
         while not stopping:
-            for process in processes:
+            for command, process in zip(commands, processes, strict=True):
                 if process.poll() is not None and process.pid not in reported:
                     reported.add(process.pid)
-                    log.info("%s exited with %s", " ".join(process.args[:3]), process.returncode)
+                    log.info("%s exited with %s", " ".join(command[:3]), process.returncode)
             if len(reported) == len(processes):
                 break
             time.sleep(0.2)

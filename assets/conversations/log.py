@@ -1,5 +1,7 @@
 """The conversations the chat server stores: an observable source, so lineage starts there."""
 
+from datetime import datetime
+
 import dagster as dg
 
 from assets.resources import StoresResource
@@ -28,7 +30,7 @@ def conversation_log(stores: StoresResource) -> dg.ObserveResult:
         .to_pylist()
     )
     row = summary[0] if summary else {"events": 0, "conversations": 0, "users": 0, "feedback": 0, "newest": None}
-    newest = row["newest"].isoformat() if row["newest"] else "none"
+    newest = row["newest"].isoformat() if isinstance(row["newest"], datetime) else "none"
     return dg.ObserveResult(
         data_version=dg.DataVersion(f"{row['events']}@{newest}"),
         metadata={

@@ -139,7 +139,8 @@ def _checks(
     shuffler = random.Random(0)
     unstable = []
     for record in records:
-        items, corrected = (list(part) for part in built[record["id"]])
+        analysed, corrections = built[record["id"]]
+        items, corrected = list(analysed), list(corrections)
         shuffler.shuffle(items)
         shuffler.shuffle(corrected)
         rebuilt = build_profile(record["user_id"], record["tenant"], items + items[:1], corrected + corrected[:1])

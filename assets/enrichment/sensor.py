@@ -93,10 +93,11 @@ def finished_conversations(context: dg.SensorEvaluationContext, stores: StoresRe
             cursor.inflight.pop(token, None)
             continue
         entry = cursor.inflight.get(token)
-        same = entry is not None and entry["content"] == last_event_at.isoformat()
-        if same and now - datetime.fromisoformat(entry["requested_at"]) < retry_after:
+        # The request still in flight for this very content, if any: a request for older content does not count.
+        same = entry if entry is not None and entry["content"] == last_event_at.isoformat() else None
+        if same is not None and now - datetime.fromisoformat(same["requested_at"]) < retry_after:
             continue  # requested recently; its run may still be queued
-        tries = attempts_so_far(previous, last_event_at, requested_runs=entry["tries"] if same else 0)
+        tries = attempts_so_far(previous, last_event_at, requested_runs=same["tries"] if same is not None else 0)
         if tries >= policy.analysis_max_attempts:
             context.log.warning(f"giving up on conversation {token} after {tries} runs; it stays failed")
             cursor.inflight.pop(token, None)

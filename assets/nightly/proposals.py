@@ -1,5 +1,7 @@
 """Questions asked often in one day and not answered from the cache, proposed to the team as new intents."""
 
+from typing import NotRequired, TypedDict
+
 import dagster as dg
 import numpy as np
 from pydantic import Field
@@ -14,6 +16,15 @@ from jiwa.response_cache.clustering import greedy_clusters
 from jiwa.store.cache import published_matcher_spec
 from jiwa.store.lance import sql_literal
 from jiwa.store.schema import PROPOSALS_TABLE, proposals_schema
+
+
+class Proposal(TypedDict):
+    """One proposed intent as the run's metadata shows it: counts and terms, never the users' words."""
+
+    messages: int
+    users: int
+    term_groups: list[str]
+    id: NotRequired[str]  # numbered once the day's proposals are sorted
 
 
 class ProposalConfig(dg.Config):
@@ -60,14 +71,15 @@ def proposed_intents(
     vectors = embedder.embedder().embed([row["content"] for row in questions])
     spec = published_matcher_spec(stores.lance())
     finder = TermFinder(spec.terms) if spec else None
-    proposals, members_of = [], {}
+    proposals: list[Proposal] = []
+    members_of: dict[int, list[int]] = {}
     for members in greedy_clusters(vectors, config.similarity):
         users = {(questions[i]["tenant"], questions[i]["user_id"]) for i in members}
         if len(members) < config.min_cluster_size or len(users) < learning.settings().min_users:
             continue
         centre = vectors[members].mean(axis=0)
         representative = questions[members[int(np.argmax(vectors[members] @ centre))]]["content"]
-        proposal = {
+        proposal: Proposal = {
             "messages": len(members),
             "users": len(users),
             "term_groups": sorted(finder.groups(representative)) if finder else [],

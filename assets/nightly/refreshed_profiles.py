@@ -23,8 +23,10 @@ def refreshed_profiles(context: dg.AssetExecutionContext, stores: StoresResource
     )
     users = sorted({(t.tenant, t.user_id) for t in transcripts})
     result = rebuild_profiles(context, stores, users) if users else None
-    failed = [check.check_name for check in (result.check_results if result else []) if not check.passed]
+    failed = [
+        check.check_name or "an unnamed check" for check in (result.check_results if result else []) if not check.passed
+    ]
     if failed:
         raise dg.Failure(f"profiles for {context.partition_key} failed their checks: {', '.join(failed)}")
-    metadata = dict(result.metadata) if result else {"users_updated": 0}
+    metadata = dict(result.metadata or {}) if result else {"users_updated": 0}
     return dg.MaterializeResult(metadata={**metadata, "day": context.partition_key, "users_that_day": len(users)})

@@ -78,6 +78,8 @@ def common_response_cache(
     asked = bool(config.paraphrases_per_language or config.variants_per_language)
     # The team-only build (make run's first half) needs no model: it stands even where LLAMA cannot run.
     llm = llama.structured(context.log) if asked else None
+    # What LLAMA wrote is marked with its model; without LLAMA nothing is written but the team's own texts.
+    writer = llm.model_id if llm is not None else "team"
     guidance = answer_guidance(stores.lance(), embedder.embedder(), intent_catalogue, intents)
 
     jobs = [(intent, lang) for intent in intents for lang in LANGUAGES]
@@ -111,7 +113,7 @@ def common_response_cache(
                 rejected["paraphrase_repeated"] += 1
             elif keep_phrasing(text, intent, lang, rules_only, rejected):
                 seen.add(normalize(text))
-                phrasings.append((intent, lang, text, llm.model_id))
+                phrasings.append((intent, lang, text, writer))
         reference = intent_catalogue.intents[intent].reference[lang]
         answers.append((intent, lang, "reference", reference, "team"))
         if intent == GREETING_INTENT:
@@ -120,7 +122,7 @@ def common_response_cache(
             ]
         for style, text in new_answers:
             if keep_answer(text, reference, lang, curated_facts, rejected):
-                answers.append((intent, lang, style, text, llm.model_id))
+                answers.append((intent, lang, style, text, writer))
 
     model = embedder.embedder()
     vectors = model.embed([text for _, _, text, _ in phrasings])

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from jiwa.catalogue.intents import CuratedFacts, IntentCatalogue, fact_problems, placeholders
 from jiwa.catalogue.matching import IntentMatcher
 from jiwa.domain.answers import CachedAnswer, IntentParaphrases, without_placeholders
@@ -13,6 +15,9 @@ from jiwa.store.insights import search_insights
 from jiwa.store.lance import table_embedder
 from jiwa.store.schema import INSIGHTS_TABLE
 
+if TYPE_CHECKING:
+    from assets.response_cache.cache import ResponseCacheConfig
+
 PARAPHRASE_PROMPT = load_prompt("intent_paraphrases")
 ANSWER_PROMPT = load_prompt("cached_answer")
 STYLE_HINTS = {
@@ -21,13 +26,23 @@ STYLE_HINTS = {
 }
 
 
-def write(llm: StructuredLLM, catalogue: IntentCatalogue, guidance: dict, config, intent: str, lang: str):
-    """Paraphrases of the intent's seeds, and answer variants of the team's reference, in one language."""
+def write(
+    llm: StructuredLLM | None,
+    catalogue: IntentCatalogue,
+    guidance: dict[str, str],
+    config: ResponseCacheConfig,
+    intent: str,
+    lang: str,
+) -> tuple[list[str], list[tuple[str, str]]]:
+    """Paraphrases of the intent's seeds, and answer variants of the team's reference, in one language; none without
+    LLAMA (the team-only build)."""
+    if llm is None:
+        return [], []
     spec = catalogue.intents[intent]
     seeds = spec.phrasings[lang]
-    paraphrases = []
+    paraphrases: list[str] = []
     if config.paraphrases_per_language:
-        result = llm.generate(
+        paraphrased = llm.generate(
             PARAPHRASE_PROMPT,
             IntentParaphrases,
             language_name=LANGUAGE_NAMES[lang],
@@ -36,12 +51,12 @@ def write(llm: StructuredLLM, catalogue: IntentCatalogue, guidance: dict, config
             count=config.paraphrases_per_language,
             keywords=", ".join(catalogue.terms[group][0] for group in spec.require),
         )
-        paraphrases = list(result.phrasings) if result else []
+        paraphrases = list(paraphrased.phrasings) if paraphrased else []
     answers = []
     reference = spec.reference[lang]
     for variant in range(config.variants_per_language):
         style = "short" if variant % 2 == 0 else "long"
-        result = llm.generate(
+        answer = llm.generate(
             ANSWER_PROMPT,
             CachedAnswer,
             variant=variant,
@@ -53,8 +68,8 @@ def write(llm: StructuredLLM, catalogue: IntentCatalogue, guidance: dict, config
             style=style,
             style_hint=STYLE_HINTS[style],
         )
-        if result:
-            answers.append((style, result.answer))
+        if answer:
+            answers.append((style, answer.answer))
     return paraphrases, answers
 
 

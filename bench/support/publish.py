@@ -5,6 +5,7 @@ from datetime import timedelta
 import dagster as dg
 
 from assets.knowledge import cultural_insights, cultural_topics
+from assets.knowledge.topics import category_partitions
 from bench.support.resources import pipeline_resources
 from jiwa.catalogue.intents import load_facts
 
@@ -32,7 +33,7 @@ def publish_fake_insights(data_uri: str, per_topic: int = 4) -> None:
     """A real insight table for retrieval to work on, written by the asset with the fake LLM."""
     resources = pipeline_resources(data_uri)
     instance = dg.DagsterInstance.ephemeral()
-    for category in cultural_insights.partitions_def.get_partition_keys():
+    for category in category_partitions.get_partition_keys():
         dg.materialize(
             [cultural_topics, cultural_insights],
             resources=resources,
