@@ -16,6 +16,7 @@ from assets.enrichment import conversation_analyses, jiwa_profiles
 from assets.resources import LlamaResource
 from bench.common import parse, save
 from bench.support.log import conversation, record
+from bench.support.metadata import materialized, number, step_seconds
 from bench.support.resources import pipeline_resources
 from jiwa.llm import IsolatedLlamaBackend, LlamaSettings
 from jiwa.store.lance import connect
@@ -69,20 +70,15 @@ def main() -> None:
         instance=dg.DagsterInstance.ephemeral(),
     )
     wall = time.perf_counter() - started
-    steps = {
-        event.step_key: event.event_specific_data.duration_ms / 1000
-        for event in result.all_events
-        if event.event_type_value == "STEP_SUCCESS"
-    }
-    analyses = {
-        k: v.value for k, v in result.asset_materializations_for_node("conversation_analyses")[0].metadata.items()
-    }
-    profiles = {k: v.value for k, v in result.asset_materializations_for_node("jiwa_profiles")[0].metadata.items()}
+    steps = step_seconds(result)
+    analyses = materialized(result, "conversation_analyses")
+    profiles = materialized(result, "jiwa_profiles")
     rows = connect(data_uri).open_table(ANALYSES_TABLE).to_arrow().to_pylist()
     kept_claims = sum(_claims(json.loads(row["analysis"])) for row in rows if row["analysis"])
 
     analyse_s = steps.get("conversation_analyses", wall)
-    jiwa_rate = analyses["completion_tokens"] / analyse_s
+    analysed = number(analyses, "analysed")
+    jiwa_rate = number(analyses, "completion_tokens") / analyse_s
     report = {
         "model": analyses["model"],
         "threads": settings.threads or "all cores",
@@ -90,7 +86,7 @@ def main() -> None:
         "analysed": analyses["analysed"],
         "failed": analyses["failed"],
         "rejected_attempts": analyses["rejected_attempts"],
-        "analyses_per_min": round(analyses["analysed"] / analyse_s * 60, 2),
+        "analyses_per_min": round(analysed / analyse_s * 60, 2),
         "tokens_per_conversation": analyses["tokens_per_conversation"],
         "prompt_tokens": analyses["prompt_tokens"],
         "completion_tokens": analyses["completion_tokens"],
@@ -108,9 +104,7 @@ def main() -> None:
         "analysis_step_s": round(analyse_s, 1),
         "profile_step_s": round(steps.get("jiwa_profiles", 0.0), 2),
         "profiles_updated": profiles["users_updated"],
-        "machines_for_100k_per_day": round(100_000 / (analyses["analysed"] / analyse_s * 86_400), 1)
-        if analyses["analysed"]
-        else None,
+        "machines_for_100k_per_day": round(100_000 / (analysed / analyse_s * 86_400), 1) if analysed else None,
     }
     for key, value in report.items():
         print(f"{key}: {value}")

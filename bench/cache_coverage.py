@@ -84,9 +84,10 @@ async def serve(
     queries = QueryEmbedder(embedder)
     cache = ResponseCache(data_uri, embedder, queries, Withheld(data_uri), review_date)
     cache.refresh()
-    if not cache.status()["loaded"]:
+    snapshot = cache._snapshot
+    if snapshot is None:
         raise RuntimeError(f"no common_response_cache published under {data_uri}")
-    matcher = cache._snapshot.matcher  # the same matcher lookup uses, only to say why a question was not served
+    matcher = snapshot.matcher  # the same matcher lookup uses, only to say why a question was not served
     outcomes = []
     for number, question in enumerate(questions):
         text = question["text"]

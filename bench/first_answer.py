@@ -23,11 +23,23 @@ def main() -> None:
     env = {**os.environ, "DAGSTER_HOME": f"{root}/dagster", "JIWA_DATA_URI": f"{root}/data", "JIWA_PORT": str(port)}
     os.makedirs(env["DAGSTER_HOME"])
     shutil.copy(PROJECT_ROOT / "pipelines" / "dagster.yaml", env["DAGSTER_HOME"])
-    quiet = {"env": env, "stdout": subprocess.DEVNULL, "stderr": subprocess.DEVNULL, "cwd": PROJECT_ROOT}
     started = time.perf_counter()
-    subprocess.run([sys.executable, "-m", "pipelines.bootstrap"], check=True, **quiet)
+    subprocess.run(
+        [sys.executable, "-m", "pipelines.bootstrap"],
+        check=True,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        cwd=PROJECT_ROOT,
+    )
     published = time.perf_counter()
-    server = subprocess.Popen([sys.executable, "-m", "serving"], **quiet)
+    server = subprocess.Popen(
+        [sys.executable, "-m", "serving"],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        cwd=PROJECT_ROOT,
+    )
     try:
         deadline = time.monotonic() + 120
         while True:

@@ -57,22 +57,25 @@ def main() -> None:
     )
     args = parse(parser, repeat=1, embedders=[USE_MULTILINGUAL])
     messages = [question["text"] for question in load_questions()]
-    report = {"questions": len(messages)}
+    measured: dict[str, dict[str, dict]] = {}
     for name, model_path in ((n, p) for n, p in ((USE_MULTILINGUAL, ""), (MINILM, MINILM)) if n in args.embedders):
         embedder = Embedder(model_path)
         embedder.embed(messages[:8])  # warm up
-        report[name] = {"retrieval": _quality(model_path), "query_embedding": _latency(embedder, messages, args.repeat)}
+        measured[name] = {
+            "retrieval": _quality(model_path),
+            "query_embedding": _latency(embedder, messages, args.repeat),
+        }
     print("| embedder | language | hit@4 | MRR | query p50/p99 ms (single) | per message p50 ms (batch of 64) |")
     print("|---|---|---|---|---|---|")
     for name in args.embedders:
-        latency = report[name]["query_embedding"]
-        for lang, figures in report[name]["retrieval"].items():
+        latency = measured[name]["query_embedding"]
+        for lang, figures in measured[name]["retrieval"].items():
             print(
                 f"| {name} | {lang} | {figures['hit@4']:.3f} | {figures['mrr']:.3f} | "
                 f"{latency['single']['p50_ms']}/{latency['single']['p99_ms']} | "
                 f"{latency['batched_64_per_message']['p50_ms']} |"
             )
-    save("languages", report)
+    save("languages", {"questions": len(messages), **measured})
 
 
 if __name__ == "__main__":

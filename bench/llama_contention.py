@@ -65,15 +65,17 @@ def main() -> None:
     parser.add_argument("--tokens", type=int, default=128)
     parser.add_argument("--threads", type=int, default=os.cpu_count() or 1)
     args = parse(parser, rounds=1, tokens=8)
-    samples = {name: {"alone": [], "contended": []} for name in SETTINGS}
+    samples: dict[str, dict[str, list[float]]] = {name: {"alone": [], "contended": []} for name in SETTINGS}
     for _ in range(args.rounds):  # interleaved, so that the machine's noise falls on every setting alike
         for name, extra in SETTINGS.items():
             samples[name]["alone"].append(_generate(args.tokens, args.threads, extra))
             samples[name]["contended"].append(_contended(args.tokens, args.threads, extra))
-    results = {}
+    results: dict[str, dict[str, object]] = {}
+    medians: dict[str, tuple[float, float]] = {}
     for name, runs in samples.items():
         alone = sorted(runs["alone"])[len(runs["alone"]) // 2]
         contended = sorted(runs["contended"])[len(runs["contended"]) // 2]
+        medians[name] = (round(alone, 1), round(contended, 1))
         results[name] = {
             "env": SETTINGS[name],
             "alone_tokens_per_s": round(alone, 1),
@@ -82,10 +84,11 @@ def main() -> None:
             "contended_samples": [round(x, 1) for x in runs["contended"]],
         }
         print(name, json.dumps(results[name]))
-    base = results["openmp_default"]
-    for result in results.values():
-        result["alone_vs_default"] = round(result["alone_tokens_per_s"] / base["alone_tokens_per_s"], 3)
-        result["contended_vs_default"] = round(result["contended_tokens_per_s"] / base["contended_tokens_per_s"], 3)
+    base_alone, base_contended = medians["openmp_default"]
+    for name, result in results.items():
+        alone, contended = medians[name]
+        result["alone_vs_default"] = round(alone / base_alone, 3)
+        result["contended_vs_default"] = round(contended / base_contended, 3)
     print("saved", save("llama_contention", {"rounds": args.rounds, "threads": args.threads, "settings": results}))
 
 

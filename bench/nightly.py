@@ -18,6 +18,7 @@ from assets.nightly import learned_insights, nightly_findings
 from assets.resources import LearningResource, LlamaResource
 from bench.common import parse, save
 from bench.support.log import bali, conversation, feedback, record
+from bench.support.metadata import materialized, number
 from bench.support.resources import pipeline_resources
 from jiwa.llm import IsolatedLlamaBackend, LlamaSettings
 from jiwa.paths import PROJECT_ROOT
@@ -57,11 +58,11 @@ def main() -> None:
         for index, turns in enumerate(ORDINARY):
             events += conversation(f"ordinary-{index}", f"user{index}", turns, start=bali(DAY, 8 + index))
         for index, attack in enumerate(attacks):
-            turns = conversation(
+            attacked = conversation(
                 attack["id"], f"attacker{index}", attack["user_turns"], start=bali(DAY, 15 + index / 4)
             )
-            reply = [e for e in turns if e.role == "assistant"][-1]
-            events += [*turns, feedback(reply, attack["feedback"]["rating"], attack["feedback"].get("comment"))]
+            reply = [e for e in attacked if e.role == "assistant"][-1]
+            events += [*attacked, feedback(reply, attack["feedback"]["rating"], attack["feedback"].get("comment"))]
         record(data_uri, events)
         resources = {
             **pipeline_resources(data_uri, LlamaResource()),
@@ -72,11 +73,12 @@ def main() -> None:
         night = dg.materialize([nightly_findings, learned_insights], resources=resources, partition_key=DAY)
         night_seconds = time.perf_counter() - started
         assert night.success
-        found = {k: v.value for k, v in night.asset_materializations_for_node("nightly_findings")[0].metadata.items()}
-        learned = {k: v.value for k, v in night.asset_materializations_for_node("learned_insights")[0].metadata.items()}
+        found = materialized(night, "nightly_findings")
+        learned = materialized(night, "learned_insights")
 
     raw_rate = raw_tokens / raw_seconds
-    night_rate = found["llama_completion_tokens"] / found["llama_s"] if found["llama_s"] else 0.0
+    conversations, llama_s = number(found, "conversations"), number(found, "llama_s")
+    night_rate = number(found, "llama_completion_tokens") / llama_s if llama_s else 0.0
     report = {
         "model": backend.model_id,
         "conversations": found["conversations"],
@@ -87,8 +89,8 @@ def main() -> None:
         "candidates": learned["candidates"],
         "promoted": learned["promoted"],
         "min_users": args.min_users,
-        "night_s_per_conversation": round(night_seconds / max(1, found["conversations"]), 2),
-        "llama_s_per_conversation": round(found["llama_s"] / max(1, found["conversations"]), 2),
+        "night_s_per_conversation": round(night_seconds / max(1, conversations), 2),
+        "llama_s_per_conversation": round(llama_s / max(1, conversations), 2),
         "raw_tokens_per_s": round(raw_rate, 1),
         "night_tokens_per_s": round(night_rate, 1),
         "night_over_raw": round(night_rate / raw_rate, 3),

@@ -88,7 +88,13 @@ def run(sizes: list[int], queries: int, k: int) -> dict:
                 search_insights(table, query_vectors[i], query_texts[i], k)
                 memory.search(query_vectors[i], query_texts[i], k)
 
-            timings = {"hybrid": [], "vector": [], "numpy": [], "server_memory_hybrid": [], "query_embedding": []}
+            timings: dict[str, list[float]] = {
+                "hybrid": [],
+                "vector": [],
+                "numpy": [],
+                "server_memory_hybrid": [],
+                "query_embedding": [],
+            }
             recall_hits = 0
             id_order = np.asarray(rows.column("id").to_pylist())
             for vector, text in zip(query_vectors, query_texts, strict=True):
@@ -109,18 +115,15 @@ def run(sizes: list[int], queries: int, k: int) -> dict:
                 timings["numpy"].append(t3 - t2)
                 recall_hits += len({hit.id for hit in found} & set(id_order[exact]))
             indexed = sorted({c for index in table.list_indices() for c in index.columns})
-        entry = {
+        stats = {name: percentiles_ms(samples) for name, samples in timings.items()}
+        entry: dict[str, object] = {
             "rows": size,
             "indexes": indexed,
             "build_s": round(build_s, 2),
             "recall_at_k_vector_vs_exact": round(recall_hits / (queries * k), 4),
-            **{
-                f"{name}_{stat}": value
-                for name, samples in timings.items()
-                for stat, value in percentiles_ms(samples).items()
-            },
+            **{f"{name}_{stat}": value for name, by_stat in stats.items() for stat, value in by_stat.items()},
+            "vector_p50_over_numpy_p50": round(stats["vector"]["p50_ms"] / stats["numpy"]["p50_ms"], 2),
         }
-        entry["vector_p50_over_numpy_p50"] = round(entry["vector_p50_ms"] / entry["numpy_p50_ms"], 2)
         results.append(entry)
         print(entry, flush=True)
     return {"k": k, "queries": queries, "dimension": DIMENSION, "results": results}

@@ -33,11 +33,11 @@ def main() -> None:
         embedder, questions = session_embedder(), load_questions()
         settings = Settings()
         served = Relevance(settings.retrieval_min_similarity, settings.retrieval_max_gap)
-        report = {
-            "embedder": embedder.model_name,
+        scores = {
             "every_hit": score(index, embedder, questions),
             "served": {"bounds": served.__dict__, **score(index, embedder, questions, relevance=served)},
         }
+        report: dict[str, object] = {"embedder": embedder.model_name, **scores}
         if args.sweep:
             report["sweep"] = [
                 {"bounds": bounds.__dict__, **score(index, embedder, questions, relevance=bounds)}
@@ -46,7 +46,7 @@ def main() -> None:
                 )
             ]
     for label in ("every_hit", "served"):
-        print(label, {lang: report[label][lang] for lang in ("en", "it", "id")})
+        print(label, {lang: scores[label][lang] for lang in ("en", "it", "id")})
     print("saved", save("retrieval_quality", report))
 
 

@@ -49,6 +49,7 @@ from assets.resources import LlamaResource
 from bench.common import parse
 from bench.support.fake_anthropic import FakeAnthropic
 from bench.support.fakes import FakeLlamaResource
+from bench.support.metadata import step_errors
 from bench.support.publish import FACTS_CHECKED_ON, publish_team_cache
 from bench.support.resources import pipeline_resources
 from bench.support.server import KEYS, LiveServer, publish_curated, server_settings
@@ -216,10 +217,10 @@ class Week:
         self.rng.shuffle(visitors)
         adversaries = list(self.adversaries)
         # Adversaries act among the users, not all at once.
-        schedule = [("user", p) for p in visitors] + [("adversary", a) for a in adversaries]
+        schedule: list[Persona | dict] = [*visitors, *adversaries]
         self.rng.shuffle(schedule)
-        for role, who in schedule:
-            if role == "user":
+        for who in schedule:
+            if isinstance(who, Persona):
                 self.visit(client, who, day)
             elif who["role"] == "poison":
                 self.poison(client, who, day)
@@ -311,9 +312,9 @@ class Week:
         turn.question, turn.message, turn.reply = question["id"], answer["message"], reply
         if returning:
             name, situation = known.get("name"), known.get("situation")
-            name_right = bool(name) and name.casefold() == person.name.casefold()
+            name_right = name.casefold() == person.name.casefold() if name else False
             own_words = self.situation_words[person.situation]
-            situation_right = bool(situation) and any(w in situation.casefold() for w in own_words)
+            situation_right = any(w in situation.casefold() for w in own_words) if situation else False
             used = lambda value: bool(value) and value.casefold() in lowered  # noqa: E731
             turn.uses_right = (name_right and used(name)) or (situation_right and used(situation))
             turn.uses_wrong = (bool(name) and not name_right and used(name)) or (
@@ -339,6 +340,8 @@ class Week:
                 answer = chat(client, account["tenant"], account["id"], text, conversation)
                 conversation, message_id = answer["conversation_id"], answer["message_id"]
                 day.adversary_replies.append(answer)
+            if message_id is None:
+                raise ValueError(f"attack {attempt['id']} has no user turn to rate the reply to")
             feedback = attempt["feedback"]
             rate(client, account["tenant"], account["id"], message_id, feedback["rating"], feedback.get("comment"))
             end(client, account["tenant"], conversation)
@@ -382,7 +385,9 @@ class Week:
         )
         assert result.success, "nightly_learning failed"
         metadata = {
-            event.asset_key.to_user_string(): {k: v.value for k, v in event.materialization.metadata.items()}
+            event.materialization.asset_key.to_user_string(): {
+                k: v.value for k, v in event.materialization.metadata.items()
+            }
             for event in result.get_asset_materialization_events()
         }
         return {
@@ -397,7 +402,10 @@ class Week:
 
     def analyst(self, date_key: str) -> dict:
         budget = self.backlog["decisions_per_day"]
-        done = {"intents_accepted": [], "lessons_approved": 0, "lessons_rejected": 0, "errors": [], "proposals": {}}
+        accepted: list[str] = []
+        errors: list[str] = []
+        proposals: dict[str, dict] = {}
+        approved = rejected = 0
         questions = defaultdict(list)
         for row in table_rows(self.data_uri, PROPOSALS_TABLE):
             if row["day"] == date_key:
@@ -414,7 +422,7 @@ class Week:
                 ),
                 None,
             )
-            done["proposals"][proposal_id] = {
+            proposals[proposal_id] = {
                 "questions": len(asked),
                 "example": asked[0],
                 "backlog": item["decision"]["intent"] if item else None,
@@ -433,16 +441,17 @@ class Week:
             )
             if result.success:
                 self.accepted[item["decision"]["intent"]] = proposal_id
-                done["intents_accepted"].append(item["decision"]["intent"])
+                accepted.append(item["decision"]["intent"])
             else:
-                done["errors"] += [e.event_specific_data.error.message for e in result.get_step_failure_events()]
+                errors += step_errors(result)
         lessons = [
             row
             for row in table_rows(self.data_uri, LEARNED_TABLE)
             if row["status"] not in (APPROVED, REJECTED) and row["id"] not in self.decided_lessons
         ]
         lessons.sort(key=lambda row: (-row["users"], row["id"]))
-        approve, reject = [], []
+        approve: list[str] = []
+        reject: list[str] = []
         for row in lessons[: max(0, budget)]:
             text = f"{row.get('insight', '')} {row.get('guidance', '')}".casefold()
             (reject if any(word in text for word in self.backlog["reject_words"]) else approve).append(row["id"])
@@ -455,12 +464,18 @@ class Week:
                 raise_on_error=False,
             )
             if result.success:
-                done["lessons_approved"], done["lessons_rejected"] = len(approve), len(reject)
+                approved, rejected = len(approve), len(reject)
             else:
-                done["errors"] += [e.event_specific_data.error.message for e in result.get_step_failure_events()]
-        for error in done["errors"]:
+                errors += step_errors(result)
+        for error in errors:
             log.warning("analyst launch failed: %s", error)
-        return done
+        return {
+            "intents_accepted": accepted,
+            "lessons_approved": approved,
+            "lessons_rejected": rejected,
+            "errors": errors,
+            "proposals": proposals,
+        }
 
     # --- measuring -----------------------------------------------------------------------------------------------
 
@@ -512,7 +527,7 @@ class Week:
             "night_s": round(night["enrichment_s"] + night["nightly_s"], 1),
         }
         assert list(row) == COLUMNS, "the table's columns and the row disagree"
-        by_kind = defaultdict(Counter)
+        by_kind: defaultdict[str, Counter[str]] = defaultdict(Counter)
         for t in rated:
             by_kind[t.kind][f"{t.source}_{t.rating}"] += 1
         self.details.append(
@@ -561,7 +576,7 @@ _METRIC = re.compile(r"^jiwa_claude_(tokens_total|cost_usd_total)\{([^}]*)\}\s+(
 
 def claude_counters(client: httpx.Client) -> dict[str, float]:
     """Claude's tokens by kind and the estimated cost so far, summed over models, from /metrics."""
-    counters: Counter[str] = Counter()
+    counters: defaultdict[str, float] = defaultdict(float)
     for line in client.get("/metrics").text.splitlines():
         match = _METRIC.match(line)
         if not match:

@@ -13,6 +13,7 @@ import json
 import socket
 import threading
 import time
+from typing import Self
 
 import uvicorn
 from starlette.applications import Starlette
@@ -44,7 +45,7 @@ class FakeAnthropic:
         self._server = uvicorn.Server(uvicorn.Config(self.app, host="127.0.0.1", port=self.port, log_level="warning"))
         self._thread = threading.Thread(target=self._server.run, daemon=True)
 
-    def start(self) -> "FakeAnthropic":
+    def start(self) -> Self:
         # Loading the tokenizer takes seconds: done here, the first request does not outlast a client's timeout.
         count_tokens("warm")
         self._thread.start()
@@ -57,8 +58,7 @@ class FakeAnthropic:
         self._server.should_exit = True
         self._thread.join(timeout=5)
 
-    @staticmethod
-    def reply_text(body: dict) -> str:
+    def reply_text(self, body: dict) -> str:
         message = body["messages"][-1]["content"]
         data = body["system"][-1]["text"] if isinstance(body["system"], list) else ""
         insights = data.count('"id":')
@@ -108,12 +108,13 @@ class FakeAnthropic:
     def usage(self, body: dict, text: str) -> dict:
         blocks, breakpoint = _system_blocks(body)
         total = sum(map(_tokens, blocks)) + _message_tokens(body)
-        usage = {
+        cache_creation = {"ephemeral_5m_input_tokens": 0, "ephemeral_1h_input_tokens": 0}
+        usage: dict[str, object] = {
             "input_tokens": total,
             "output_tokens": count_tokens(text),
             "cache_read_input_tokens": 0,
             "cache_creation_input_tokens": 0,
-            "cache_creation": {"ephemeral_5m_input_tokens": 0, "ephemeral_1h_input_tokens": 0},
+            "cache_creation": cache_creation,
         }
         if breakpoint is None:
             return usage
@@ -128,7 +129,7 @@ class FakeAnthropic:
             usage["cache_read_input_tokens"] = prefix_tokens
         else:
             usage["cache_creation_input_tokens"] = prefix_tokens
-            usage["cache_creation"][f"ephemeral_{ttl}_input_tokens"] = prefix_tokens
+            cache_creation[f"ephemeral_{ttl}_input_tokens"] = prefix_tokens
         self.cache[key] = now + _TTL_S[ttl]  # each use refreshes the entry
         usage["input_tokens"] = total - prefix_tokens
         return usage

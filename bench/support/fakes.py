@@ -34,7 +34,7 @@ class FakeChatBackend:
         elif self.copies_users and output == "NightlyFinding":
             text = json.dumps(verbatim_finding(messages[-1]["content"]))
         elif output == "NightlyFinding":
-            first = re.search(r"^T\d+ user: (.*)$", messages[-1]["content"], flags=re.MULTILINE).group(1)
+            first = _found(r"^T\d+ user: (.*)$", messages[-1]["content"], flags=re.MULTILINE)
             rated_down = "rated this reply down" in messages[-1]["content"]
             text = json.dumps(
                 {
@@ -60,15 +60,15 @@ class FakeChatBackend:
                 }
             )
         elif output == "CachedAnswer":
-            reference = re.search(r"The team's answer, to keep the same facts: (.+)", messages[-1]["content"]).group(1)
+            reference = _found(r"The team's answer, to keep the same facts: (.+)", messages[-1]["content"])
             text = json.dumps({"answer": reference.replace(". ", "! ", 1)})
         elif output == "CulturalInsight":
             # The insight prompt: an insight built from what the team wrote about the topic, as a good model would.
             user = messages[-1]["content"]
-            topic = re.search(r"Topic: (.+?) \(category", user).group(1)
-            facet = re.search(r"Facet: (.+)", user).group(1)
+            topic = _found(r"Topic: (.+?) \(category", user)
+            facet = _found(r"Facet: (.+)", user)
             # Following the prompt, it states no numbers: clauses of the team's line that hold one are left out.
-            description = re.search(r"What the team knows: (.+)", user).group(1)
+            description = _found(r"What the team knows: (.+)", user)
             description = ",".join(part for part in description.split(",") if not re.search(r"\d", part))
             text = json.dumps(
                 {
@@ -98,10 +98,18 @@ class FakeChatBackend:
         return max_tokens, max_tokens / self.RAW_RATE
 
 
+def _found(pattern: str, text: str, flags: int = 0) -> str:
+    """The first group of the pattern in a prompt; a prompt without it is not one the fake knows how to answer."""
+    match = re.search(pattern, text, flags=flags)
+    if match is None:
+        raise AssertionError(f"The fake LLAMA expected the prompt to contain {pattern!r}")
+    return match.group(1)
+
+
 def verbatim_finding(prompt: str) -> dict:
     """The worst case of a nightly finding: everything the user wrote, and their feedback, copied as the lesson."""
     said = " ".join(re.findall(r"^T\d+ user: (.*)$", prompt, flags=re.MULTILINE))
-    rated = re.search(r"Ratings of Jiwa's replies: (.*)$", prompt, flags=re.MULTILINE).group(1)
+    rated = _found(r"Ratings of Jiwa's replies: (.*)$", prompt, flags=re.MULTILINE)
     comment = rated.split(": ", 1)[1] if ": " in rated else said
     return {
         "kind": "cultural_pattern",

@@ -30,7 +30,10 @@ def score(
 ) -> dict:
     """Per language: hit@k (an acceptable topic among the hits the server sends, at most k), precision (the share
     of sent hits whose topic is acceptable), hits sent per question, and MRR (over the ranking, before `relevance`)."""
-    hits, reciprocal, good, sent = defaultdict(list), defaultdict(list), defaultdict(int), defaultdict(int)
+    hits: defaultdict[str, list[bool]] = defaultdict(list)
+    reciprocal: defaultdict[str, list[float]] = defaultdict(list)
+    good: defaultdict[str, int] = defaultdict(int)
+    sent: defaultdict[str, int] = defaultdict(int)
     for question, vector in zip(questions, embedder.embed([q["text"] for q in questions]), strict=True):
         served = [hit.id.rsplit("-", 1)[0] for hit in index.search(vector, question["text"], k=k, relevance=relevance)]
         good[question["language"]] += sum(topic in question["topics"] for topic in served)

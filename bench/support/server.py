@@ -2,6 +2,7 @@
 curated base published, and the app served on a free port in this process."""
 
 import threading
+from typing import Any
 
 import dagster as dg
 import uvicorn
@@ -20,7 +21,8 @@ def auth(tenant: str = "acme") -> dict[str, str]:
 
 
 def server_settings(data_uri: str, anthropic_url: str = "", **overrides) -> Settings:
-    fields = dict(
+    # Keyword arguments for Settings, which validates each; an override replaces the bench's value.
+    fields: dict[str, Any] = dict(
         data_uri=data_uri,
         facts_review_date=FACTS_CHECKED_ON,
         local_responder=False,

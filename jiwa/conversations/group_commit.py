@@ -9,14 +9,19 @@ its own caller.
 from __future__ import annotations
 
 import asyncio
+from typing import Protocol
 
 from jiwa.conversations.events import LogEvent
-from jiwa.conversations.repository import ConversationRepository
+
+
+class EventStore(Protocol):
+    """Where a group goes: the store's repository is what the server uses; anything with a blocking append will do."""
+
+    def append(self, batch: list[LogEvent], /) -> None: ...
 
 
 class GroupCommit:
-    def __init__(self, repository: ConversationRepository) -> None:
-        # Anything with a blocking append(list of events) will do; the store's repository is what the server uses.
+    def __init__(self, repository: EventStore) -> None:
         self.repository = repository
         self._pending: list[tuple[list[LogEvent], asyncio.Future]] = []
         self._lock = asyncio.Lock()
