@@ -1,5 +1,7 @@
 """Asset checks shared by the asset families that audit their rows before they commit them."""
 
+from __future__ import annotations
+
 import dagster as dg
 import pyarrow as pa
 

@@ -4,6 +4,8 @@ Seals N synthetic finished conversations (Italian, English, Indonesian; 1-3 user
 then materializes conversation_analyses + jiwa_profiles exactly as the sensor's runs do.
 """
 
+from __future__ import annotations
+
 import argparse
 import json
 import tempfile

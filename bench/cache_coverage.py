@@ -9,6 +9,8 @@ wrong when its intent is not among the question's `answered_by` labels, which th
 question against the reference answers.
 """
 
+from __future__ import annotations
+
 import argparse
 import asyncio
 import tempfile

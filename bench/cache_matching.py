@@ -6,6 +6,8 @@ Phrasings come from the published common_response_cache table under JIWA_DATA_UR
 seeds plus LLAMA's paraphrases), else from the team's seeds alone.
 """
 
+from __future__ import annotations
+
 import argparse
 import time
 

@@ -8,6 +8,8 @@ cache's: reads 0.1x the input price, 1-hour writes 2x. The fake's reply text is 
 say nothing; the input side is what the primer changes.
 """
 
+from __future__ import annotations
+
 import argparse
 import tempfile
 

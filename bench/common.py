@@ -1,5 +1,7 @@
 """Shared helpers for the benchmarks: their arguments (with --smoke), percentiles and a results file."""
 
+from __future__ import annotations
+
 import argparse
 import json
 import os

@@ -1,6 +1,8 @@
 """How soon a fresh set-up answers: make run's first half (no model), the server's start, and the first reply
 grounded in the curated base, timed on a fresh data folder and Dagster home, as one whole."""
 
+from __future__ import annotations
+
 import argparse
 import os
 import shutil

@@ -6,6 +6,8 @@ Three rates, same model and threads:
   jiwa        the insight prompt with the grammar, validation and retries, as the asset runs it.
 """
 
+from __future__ import annotations
+
 import argparse
 import time
 

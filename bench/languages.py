@@ -7,6 +7,8 @@ the four insights the server passes to the responder) and MRR, per language. Que
 at a time (what a lone request pays) and in batches of 64 (what the server's micro-batching pays per message under load).
 """
 
+from __future__ import annotations
+
 import argparse
 import tempfile
 import time

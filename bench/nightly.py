@@ -6,6 +6,8 @@ their feedback. Learned lessons need JIWA_LEARNING_MIN_USERS (3) users of a tena
 so promotion is shown with --min-users 1, the worst case.
 """
 
+from __future__ import annotations
+
 import argparse
 import tempfile
 import time

@@ -6,6 +6,8 @@ The file log baseline is its append path as it was: JSON lines, concurrent appen
 (group commit). Its sealing, recovery and purge are left out, which flatters it.
 """
 
+from __future__ import annotations
+
 import argparse
 import asyncio
 import json

@@ -4,6 +4,8 @@ Vectors are clustered synthetic unit vectors of the embedder's dimension (embedd
 would dominate the run); query text is drawn from the same vocabulary as the rows, so full-text search has work to do.
 """
 
+from __future__ import annotations
+
 import argparse
 import tempfile
 import time

@@ -4,6 +4,8 @@ sent (before the relevance bounds) beside the served bounds, and a sweep to re-t
     python -m bench.retrieval_quality [--sweep]
 """
 
+from __future__ import annotations
+
 import argparse
 import tempfile
 

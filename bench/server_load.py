@@ -5,6 +5,8 @@ fake Messages API and the load generator share this process. Overhead is the ser
 minus the responder's, as the server reports it in timings_ms; the stages are reported the same way.
 """
 
+from __future__ import annotations
+
 import argparse
 import asyncio
 import os

@@ -19,6 +19,8 @@ memory block says how long ago a value was seen, and a welcome back how long ago
 FACTS_CHECKED_ON, a day on which the team's facts are all within review, as the tests do.
 """
 
+from __future__ import annotations
+
 import argparse
 import itertools
 import json

@@ -1,5 +1,7 @@
 """The Jiwa code location: every family's assets, checks, jobs, schedules and sensors, and the resources they share."""
 
+from __future__ import annotations
+
 import os
 
 import dagster as dg

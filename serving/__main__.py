@@ -1,5 +1,7 @@
 """`python -m serving`: run the chat server with uvicorn."""
 
+from __future__ import annotations
+
 import logging
 import sys
 

@@ -1,5 +1,7 @@
 """The Litestar chat server: create_app() builds it; the lifespan opens stores and clients once."""
 
+from __future__ import annotations
+
 import contextvars
 import json
 import logging

@@ -1,5 +1,7 @@
 """API keys as tenants (kept only as SHA-256 hashes, compared in constant time) and a per-key rate limit."""
 
+from __future__ import annotations
+
 import hashlib
 import hmac
 import ipaddress

@@ -2,6 +2,8 @@
 a worker forever. Only the body is timed; once it is complete, the app may wait on the connection as long as it
 likes (a streamed reply listens for the client leaving)."""
 
+from __future__ import annotations
+
 import asyncio
 
 from serving.errors import JiwaError

@@ -8,6 +8,8 @@ seen, at most three more calls may be outstanding, so a burst against a failing 
 instead of sending every waiting chat (and its retry) first. Every allowed call must end in success() or failure().
 """
 
+from __future__ import annotations
+
 import time
 
 

@@ -4,6 +4,8 @@ ChatService speaks the domain (serving/domain.py): it answers with an Answer, st
 domain errors; the controllers word them for HTTP.
 """
 
+from __future__ import annotations
+
 import asyncio
 import logging
 import time

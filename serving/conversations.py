@@ -4,6 +4,8 @@ Nothing is cached between requests, so every server process on the same store se
 owners and forgets at once. Calls run in a thread: the store's driver blocks.
 """
 
+from __future__ import annotations
+
 import asyncio
 import uuid
 from dataclasses import dataclass, field

@@ -3,6 +3,8 @@
 All of them come from the one Services that the lifespan opened (serving/services.py), kept on app.state.
 """
 
+from __future__ import annotations
+
 from collections.abc import Callable
 
 import lancedb

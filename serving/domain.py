@@ -4,6 +4,8 @@ The services raise these errors; the one exception map (serving/errors.py) gives
 controllers turn answers into API bodies (serving/schemas.py).
 """
 
+from __future__ import annotations
+
 from dataclasses import dataclass
 from typing import Literal
 

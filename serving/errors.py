@@ -1,5 +1,7 @@
 """One mapping from exceptions to JSON error responses; a client never sees a bare 500."""
 
+from __future__ import annotations
+
 import logging
 
 from litestar import MediaType, Request, Response

@@ -1,5 +1,7 @@
 """What grounds one reply: the retrieved insights, the user's memory and the reply language, as the responder's data."""
 
+from __future__ import annotations
+
 import json
 from dataclasses import dataclass, field
 

@@ -3,6 +3,8 @@
 Each step reads stores the pipeline publishes and works, returning nothing, before they are materialized.
 """
 
+from __future__ import annotations
+
 import asyncio
 import logging
 from collections import OrderedDict

@@ -2,6 +2,8 @@
 at most `queue_limit` waiting, each with a timeout. Beyond that the caller gets None at once and answers honestly;
 no other work (the log's writes included) ever waits behind a local generation."""
 
+from __future__ import annotations
+
 import asyncio
 import concurrent.futures
 import logging

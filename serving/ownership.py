@@ -6,6 +6,8 @@ what is not this tenant's is 404, another user's conversation of the same tenant
 field that was wrong.
 """
 
+from __future__ import annotations
+
 from jiwa.conversations.events import LogEvent
 from serving.auth import Tenant
 from serving.conversations import Conversation, ConversationStore

@@ -1,6 +1,8 @@
 """The cultural primer the server sends with the responder's rules in Claude's cached prefix, and whether that prefix
 is long enough for each configured model to cache it."""
 
+from __future__ import annotations
+
 import logging
 import os
 from dataclasses import dataclass

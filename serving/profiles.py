@@ -1,6 +1,8 @@
 """The profile lookup step: JIWA profiles the pipeline publishes, held in memory until a user is forgotten, with the
 user's corrections applied on top until the pipeline has folded them in."""
 
+from __future__ import annotations
+
 import logging
 from datetime import UTC, datetime, timedelta
 from typing import NamedTuple

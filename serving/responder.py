@@ -1,5 +1,7 @@
 """Who writes the reply: Claude, else LLAMA locally, else a short honest fallback. `source` says which."""
 
+from __future__ import annotations
+
 import asyncio
 import logging
 import time

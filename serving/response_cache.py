@@ -1,5 +1,7 @@
 """The cache lookup step: pre-written answers to common intents, personalised without a model call."""
 
+from __future__ import annotations
+
 import hashlib
 import json
 import logging

@@ -1,5 +1,7 @@
 """Request and response bodies, as msgspec Structs; Litestar validates requests against them."""
 
+from __future__ import annotations
+
 import unicodedata
 from typing import Annotated, Literal
 

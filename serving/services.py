@@ -1,6 +1,8 @@
 """Everything the server needs, opened once in the lifespan and kept on app.state; handlers never get it whole:
 serving/dependencies.py hands each the one piece of it that it uses."""
 
+from __future__ import annotations
+
 import asyncio
 import logging
 import os

@@ -2,6 +2,8 @@
 down, as the pipeline's feedback_scores asset last scored them. The insight index and the response cache leave them
 out of that tenant's replies."""
 
+from __future__ import annotations
+
 import logging
 
 from jiwa.store.learned import withheld_ids

@@ -1,5 +1,7 @@
 """Bali days: the nightly job's daily partitions, and the conversations of one day with the feedback on them."""
 
+from __future__ import annotations
+
 from datetime import UTC, datetime, timedelta
 from datetime import time as day_time
 from zoneinfo import ZoneInfo

@@ -7,6 +7,8 @@ cache: a prefix (the system blocks up to the breakpoint) of at least the model's
 the first request and read by the next identical ones within its time to live; `input_tokens` is what remains.
 """
 
+from __future__ import annotations
+
 import asyncio
 import hashlib
 import json

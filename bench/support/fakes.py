@@ -1,6 +1,8 @@
 """A fake LLAMA for logic tests and benchmarks: it answers the insight prompt with schema-valid JSON derived from the
 prompt itself."""
 
+from __future__ import annotations
+
 import json
 import re
 

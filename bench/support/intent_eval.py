@@ -1,5 +1,7 @@
 """Scoring cache matching on the team's labelled evaluation set (tests/data/intent_eval.yaml)."""
 
+from __future__ import annotations
+
 import time
 from collections import Counter
 from dataclasses import dataclass, field

@@ -1,6 +1,8 @@
 """Conversation events for pipeline tests and benchmarks, written into the conversation store the way the server writes
 them."""
 
+from __future__ import annotations
+
 import uuid
 from datetime import UTC, datetime, timedelta
 

@@ -1,5 +1,7 @@
 """A real PostgreSQL server for the test session: pgserver's binaries, on a Unix socket in a temporary folder."""
 
+from __future__ import annotations
+
 import uuid
 
 import sqlalchemy as sa

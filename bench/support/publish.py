@@ -1,5 +1,7 @@
 """Publishing what a benchmark or a test needs in a temp data folder, as the pipeline does, without a model."""
 
+from __future__ import annotations
+
 from datetime import timedelta
 
 import dagster as dg

@@ -1,5 +1,7 @@
 """The pipeline's resources for a test: every one of them, on a temp data folder, the fake LLAMA unless given."""
 
+from __future__ import annotations
+
 from assets.resources import (
     AnalysisResource,
     ClaudeResource,

@@ -1,6 +1,8 @@
 """A chat server for benchmarks and tests: its settings on a temp data folder with the test API keys, the team's
 curated base published, and the app served on a free port in this process."""
 
+from __future__ import annotations
+
 import threading
 from typing import Any
 
@@ -57,7 +59,7 @@ class LiveServer:
             uvicorn.Config(app, host="127.0.0.1", port=self.port, log_level="warning", lifespan="on")
         )
 
-    def __enter__(self) -> "LiveServer":
+    def __enter__(self) -> LiveServer:
         import time
 
         self._thread = threading.Thread(target=self._server.run, daemon=True)

@@ -11,6 +11,8 @@ It reads the `<jiwa_data>` block of each request, as a faithful model would use 
 Usage (tokens, the prompt cache) is the fake API's: counted with Jiwa's tokenizer, the cached prefix read and written.
 """
 
+from __future__ import annotations
+
 import json
 import re
 

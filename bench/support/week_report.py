@@ -4,6 +4,8 @@ Neither matplotlib nor Pillow is installed in the project's environment, and not
 plot is drawn into a numpy array (lines, a grid and a small built-in pixel font) and written as PNG with zlib.
 """
 
+from __future__ import annotations
+
 import json
 import struct
 import zlib

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 
 import numpy as np
 
@@ -17,7 +18,7 @@ def cache_rows(
     vectors: np.ndarray,
     answers: list[tuple],
     facts: CuratedFacts,
-    near_misses: list[tuple] = (),
+    near_misses: Sequence[tuple] = (),
     near_miss_vectors: np.ndarray | None = None,
 ) -> list[dict]:
     """The table's rows: the matcher's spec, the curated facts, phrasings (intent, language, text, source) with their

@@ -1,5 +1,7 @@
 """POST /v1/chat: Jiwa's own chat endpoint, JSON or Server-Sent Events."""
 
+from __future__ import annotations
+
 import msgspec
 from litestar import Controller, post
 from litestar.response.sse import ServerSentEventMessage

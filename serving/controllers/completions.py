@@ -1,5 +1,7 @@
 """POST /v1/chat/completions: OpenAI-compatible, so existing chat clients and the openai SDK work unchanged."""
 
+from __future__ import annotations
+
 import time
 import uuid
 from dataclasses import dataclass

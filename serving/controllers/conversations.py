@@ -1,5 +1,7 @@
 """Conversations: read one, end one."""
 
+from __future__ import annotations
+
 from litestar import Controller, get, post
 
 from jiwa.conversations.events import LogEvent

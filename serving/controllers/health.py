@@ -1,5 +1,7 @@
 """Liveness, readiness and Prometheus metrics."""
 
+from __future__ import annotations
+
 from litestar import Controller, Response, get
 
 from serving.errors import documented

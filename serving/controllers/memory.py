@@ -1,5 +1,7 @@
 """A user's memory: what grounds replies to them and its evidence, and their corrections of it."""
 
+from __future__ import annotations
+
 from datetime import UTC, datetime
 
 from litestar import Controller, delete, get, put

@@ -1,5 +1,7 @@
 """Feedback on an assistant reply, stored beside the turn for the nightly job."""
 
+from __future__ import annotations
+
 from litestar import Controller, post
 
 from serving.conversations import ConversationStore

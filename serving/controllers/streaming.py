@@ -1,5 +1,7 @@
 """Server-Sent Events of a streamed reply: one loop for both chat endpoints, each of which only words the events."""
 
+from __future__ import annotations
+
 from collections.abc import AsyncIterator
 
 from litestar.response import ServerSentEvent

@@ -1,5 +1,7 @@
 """Forgetting a user (what the server knows of them is serving.controllers.memory)."""
 
+from __future__ import annotations
+
 import lancedb
 from litestar import Controller, delete
 
