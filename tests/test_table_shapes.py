@@ -1,11 +1,70 @@
-"""Each table's shape is written once: the languages come from jiwa.domain.language, the lesson columns from the
-schema, and the rows the code builds match the schema they are written under."""
+"""Each table's shape is written once, in its row class: the languages come from jiwa.domain.language, the schemas
+are derived from the rows and equal the ones stored tables have, and a row a builder gets wrong is refused."""
+
+import pyarrow as pa
+import pytest
+from pydantic import ValidationError
 
 from jiwa.catalogue.topics import load_catalogue
-from jiwa.domain.insights import TriggerPhrases
+from jiwa.domain.insights import CulturalInsight, TriggerPhrases
 from jiwa.domain.language import LANGUAGES, TRIGGER_LANGUAGES
+from jiwa.domain.rows.columns import Row
+from jiwa.domain.rows.feedback import FeedbackRow
+from jiwa.domain.rows.insights import TRIGGER_COLUMNS, InsightRow
+from jiwa.domain.rows.intents import IntentDecisionRow, ProposalRow
+from jiwa.domain.rows.learning import FindingRow, LearnedRow, ReviewRow
+from jiwa.domain.rows.memory import AnalysisRow, ProfileRow
+from jiwa.domain.rows.primer import PrimerRow
+from jiwa.domain.rows.response_cache import CacheRow
 from jiwa.knowledge.insight_rows import insight_fields
-from jiwa.store.schema import LESSON_COLUMNS, TRIGGER_COLUMNS, findings_schema, insights_schema, learned_schema
+from jiwa.store import schema
+from jiwa.store.schema import LESSON_COLUMNS
+from tests.support import stored_schemas
+
+# Each schema function, the row class it is derived from, and the schema stored tables have.
+TABLES = {
+    "insights": (schema.insights_schema, InsightRow, stored_schemas.insights),
+    "primer": (schema.primer_schema, PrimerRow, stored_schemas.primer),
+    "analyses": (schema.analyses_schema, AnalysisRow, stored_schemas.analyses),
+    "profiles": (schema.profiles_schema, ProfileRow, stored_schemas.profiles),
+    "response_cache": (schema.response_cache_schema, CacheRow, stored_schemas.response_cache),
+    "findings": (schema.findings_schema, FindingRow, stored_schemas.findings),
+    "learned": (schema.learned_schema, LearnedRow, stored_schemas.learned),
+    "reviews": (schema.reviews_schema, ReviewRow, stored_schemas.reviews),
+    "feedback": (schema.feedback_schema, FeedbackRow, stored_schemas.feedback),
+    "proposals": (schema.proposals_schema, ProposalRow, stored_schemas.proposals),
+    "intent_decisions": (schema.intent_decisions_schema, IntentDecisionRow, stored_schemas.intent_decisions),
+}
+WITH_VECTORS = {"insights", "response_cache", "findings", "learned"}
+
+
+def _schemas(table: str) -> tuple[pa.Schema, pa.Schema]:
+    derive, _, stored = TABLES[table]
+    embedder = ("multilingual-e5-small", 384) if table in WITH_VECTORS else ()
+    return derive(*embedder), stored(*embedder)
+
+
+@pytest.mark.parametrize("table", sorted(TABLES))
+def test_a_derived_schema_is_the_stored_one(table):
+    derived, stored = _schemas(table)
+    assert [(f.name, f.type, f.nullable, f.metadata) for f in derived] == [
+        (f.name, f.type, f.nullable, f.metadata) for f in stored
+    ]
+    assert derived.metadata == stored.metadata
+    assert derived.equals(stored, check_metadata=True)
+
+
+@pytest.mark.parametrize("table", sorted(TABLES))
+def test_a_row_is_its_tables_columns(table):
+    _, row, _ = TABLES[table]
+    assert row.columns() == tuple(_schemas(table)[1].names)
+
+
+@pytest.mark.parametrize("row", [row for _, row, _ in TABLES.values()], ids=sorted(TABLES))
+def test_a_row_refuses_a_column_its_table_lacks(row: type[Row]):
+    with pytest.raises(ValidationError) as refused:
+        row.model_validate({"not_a_column": "x"})
+    assert "extra_forbidden" in {error["type"] for error in refused.value.errors()}
 
 
 def test_every_language_has_its_trigger_field_and_column():
@@ -15,16 +74,14 @@ def test_every_language_has_its_trigger_field_and_column():
 
 
 def test_the_tables_of_insights_share_one_shape():
-    shared = [name for name in insights_schema("m", 4).names if name in LESSON_COLUMNS]
+    shared = [name for name in schema.insights_schema("m", 4).names if name in LESSON_COLUMNS]
     assert shared == [name for name in LESSON_COLUMNS if name != "kind"]
-    for schema in (findings_schema("m", 4), learned_schema("m", 4)):
-        names = schema.names
+    for stored in (schema.findings_schema("m", 4), schema.learned_schema("m", 4)):
+        names = stored.names
         assert names[names.index("kind") : names.index("kind") + len(LESSON_COLUMNS)] == list(LESSON_COLUMNS)
 
 
 def test_an_insights_row_fills_the_shared_columns():
-    from jiwa.domain.insights import CulturalInsight
-
     topic = load_catalogue().topics[0]
     insight = CulturalInsight(
         insight="Balinese people often greet newcomers with warm curiosity.",
