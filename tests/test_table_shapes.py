@@ -1,6 +1,8 @@
 """Each table's shape is written once, in its row class: the languages come from jiwa.domain.language, the schemas
 are derived from the rows and equal the ones stored tables have, and a row a builder gets wrong is refused."""
 
+from datetime import UTC, datetime
+
 import pyarrow as pa
 import pytest
 from pydantic import ValidationError
@@ -10,17 +12,17 @@ from jiwa.domain.insights import CulturalInsight, TriggerPhrases
 from jiwa.domain.language import LANGUAGES, TRIGGER_LANGUAGES
 from jiwa.domain.rows.columns import Row
 from jiwa.domain.rows.feedback import FeedbackRow
-from jiwa.domain.rows.insights import TRIGGER_COLUMNS, InsightRow
+from jiwa.domain.rows.insights import TRIGGER_COLUMNS, InsightColumns, InsightRow, LessonColumns
 from jiwa.domain.rows.intents import IntentDecisionRow, ProposalRow
 from jiwa.domain.rows.learning import FindingRow, LearnedRow, ReviewRow
 from jiwa.domain.rows.memory import AnalysisRow, ProfileRow
 from jiwa.domain.rows.primer import PrimerRow
 from jiwa.domain.rows.response_cache import CacheRow
-from jiwa.knowledge.insight_rows import insight_fields
+from jiwa.knowledge.insight_rows import Provenance, insight_fields, insight_record
 from jiwa.store import schema
-from jiwa.store.schema import LESSON_COLUMNS
 from tests.support import stored_schemas
 
+LESSON_COLUMNS = tuple(column for column in LessonColumns.columns() if column != "vector")
 # Each schema function, the row class it is derived from, and the schema stored tables have.
 TABLES = {
     "insights": (schema.insights_schema, InsightRow, stored_schemas.insights),
@@ -81,12 +83,56 @@ def test_the_tables_of_insights_share_one_shape():
         assert names[names.index("kind") : names.index("kind") + len(LESSON_COLUMNS)] == list(LESSON_COLUMNS)
 
 
+TOPIC = load_catalogue().topics[0]
+INSIGHT = CulturalInsight(
+    insight="Balinese people often greet newcomers with warm curiosity.",
+    guidance="Reply warmly and explain the custom in simple, friendly words.",
+    triggers={"id": ["halo kak"], "en": ["hello there"], "it": ["ciao a tutti"]},
+    tone_tags=["warm"],
+)
+PROVENANCE = Provenance("curated", "team", "curated_insights", "1", datetime.now(UTC), "run")
+
+
 def test_an_insights_row_fills_the_shared_columns():
-    topic = load_catalogue().topics[0]
-    insight = CulturalInsight(
-        insight="Balinese people often greet newcomers with warm curiosity.",
-        guidance="Reply warmly and explain the custom in simple, friendly words.",
-        triggers={"id": ["halo kak"], "en": ["hello there"], "it": ["ciao a tutti"]},
-        tone_tags=["warm"],
-    )
-    assert tuple(insight_fields(topic, insight)) == LESSON_COLUMNS[1:]
+    assert tuple(insight_fields(TOPIC, INSIGHT).to_columns()) == LESSON_COLUMNS[1:]
+
+
+def test_a_built_row_goes_back_and_forth_unchanged():
+    row = insight_record(TOPIC, INSIGHT, PROVENANCE, [1.0, 0.0, 0.0, 0.0])
+    assert InsightRow.from_columns(row).to_columns() == row
+    assert pa.Table.from_pylist([row], schema=schema.insights_schema("m", 4)).to_pylist() == [row]
+
+
+@pytest.mark.parametrize(
+    "wrong",
+    [
+        {"guidance": None},  # a column that refuses nulls
+        {"generated_at": "2024-01-01T00:00:00Z"},  # a time as text
+        {"tone_tags": "warm"},  # one tag where the column holds a list
+        {"vector": ["1", "0", "0", "0"]},
+        {"source": "bench"},  # not a status word of the knowledge base
+    ],
+)
+def test_a_builder_row_with_a_wrong_value_is_refused(wrong):
+    row = insight_record(TOPIC, INSIGHT, PROVENANCE, [1.0, 0.0, 0.0, 0.0])
+    with pytest.raises(ValidationError):
+        InsightRow.from_columns(row | wrong)
+
+
+def test_a_builder_row_with_a_wrong_name_is_refused():
+    columns = insight_fields(TOPIC, INSIGHT).to_columns()
+    columns["tone_tag"] = columns.pop("tone_tags")
+    with pytest.raises(ValidationError) as refused:
+        InsightColumns(**columns)
+    assert {(error["type"], error["loc"]) for error in refused.value.errors()} == {
+        ("extra_forbidden", ("tone_tag",)),
+        ("missing", ("tone_tags",)),
+    }
+
+
+def test_a_status_word_or_a_count_of_the_wrong_type_is_refused():
+    with pytest.raises(ValidationError, match="'maybe' is not one of"):
+        ReviewRow(id="c1", candidate="l1", decision="maybe", decided_at=datetime.now(UTC), run_id=None)
+    with pytest.raises(ValidationError) as refused:
+        FeedbackRow.model_validate({"rated_up_users": 1.5})  # Arrow would store it as 1
+    assert ("int_type", ("rated_up_users",)) in {(error["type"], error["loc"]) for error in refused.value.errors()}

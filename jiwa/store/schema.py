@@ -7,7 +7,7 @@ import pyarrow as pa
 
 from jiwa.domain.rows.columns import Row
 from jiwa.domain.rows.feedback import FeedbackRow
-from jiwa.domain.rows.insights import TRIGGER_COLUMNS, InsightRow, LessonColumns
+from jiwa.domain.rows.insights import InsightRow
 from jiwa.domain.rows.intents import IntentDecisionRow, ProposalRow
 from jiwa.domain.rows.learning import FindingRow, LearnedRow, ReviewRow
 from jiwa.domain.rows.memory import AnalysisRow, ProfileRow
@@ -32,11 +32,6 @@ def _with_vectors(row: type[Row], embedding_model: str, dimension: int) -> pa.Sc
 
 def insights_schema(embedding_model: str, dimension: int) -> pa.Schema:
     return _with_vectors(InsightRow, embedding_model, dimension)
-
-
-__all__ = ["TRIGGER_COLUMNS"]
-# The columns of a lesson a candidate carries from the finding it was built from (all but the vector).
-LESSON_COLUMNS = tuple(column for column in LessonColumns.columns() if column != "vector")
 
 
 PRIMER_TABLE = "cultural_primer"
