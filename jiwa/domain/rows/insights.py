@@ -5,9 +5,8 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated
 
-from jiwa.domain.insights import FindingKind
 from jiwa.domain.rows.columns import Row, Vector, one_of
-from jiwa.domain.status import SERVED_SOURCES
+from jiwa.domain.status import SERVED_SOURCES, FindingKind
 
 
 class InsightColumns(Row):
