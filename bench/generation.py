@@ -1,71 +1,100 @@
 """Insight generation throughput beside the raw llama.cpp token rate of the same model, in one process and run.
 
 Three rates, same model and threads:
-  raw         plain completion, no chat template, no grammar: llama.cpp's own decode speed;
+  raw         plain completion, no chat template, no grammar, one request alone: llama.cpp's own decode speed;
   free_chat   the insight prompt through the chat template, without the JSON-schema grammar;
   jiwa        the insight prompt with the grammar, validation and retries, as the asset runs it.
+
+The asset's requests run in rounds of --concurrency at once, and a raw burst runs alone between rounds, so that what
+else the machine does meanwhile weighs on both rates alike. In this process (the default) the raw and free-chat
+rates come from a second worker with the same model, which leaves the asset's worker the evaluated prefix of its
+previous prompt, as in a run. With --server-url (a llama.cpp server started with --parallel N) they come from the
+same server: jiwa's aggregate over the round beside one stream alone.
+
+    python -m bench.generation [--topics 4 --per-topic 2]
+    python -m bench.generation --server-url http://127.0.0.1:8080 --concurrency 4
 """
 
 from __future__ import annotations
 
 import argparse
 import time
+from concurrent.futures import ThreadPoolExecutor
 
 from assets.knowledge.generation import insight_variables
 from bench.common import parse, save
 from jiwa.catalogue.curated import load_curated
 from jiwa.catalogue.topics import load_catalogue
 from jiwa.domain.insights import CulturalInsight
-from jiwa.llm import IsolatedLlamaBackend, LlamaSettings, StructuredLLM
+from jiwa.llm import IsolatedLlamaBackend, LlamaServerBackend, LlamaSettings, StructuredLLM
 from jiwa.prompts import load_prompt
+
+RAW_BURST_TOKENS = 100
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__)
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--topics", type=int, default=4)
     parser.add_argument("--per-topic", type=int, default=2)
+    parser.add_argument("--concurrency", type=int, default=1, help="The asset's requests in flight at once.")
+    parser.add_argument("--server-url", default="", help="A llama.cpp server instead of the model in this process.")
     args = parse(parser, topics=1, per_topic=1)
-    settings = LlamaSettings()
-    backend = IsolatedLlamaBackend(settings)
+    backend: LlamaServerBackend | IsolatedLlamaBackend
+    reference: LlamaServerBackend | IsolatedLlamaBackend
+    if args.server_url:
+        settings = LlamaSettings(server_url=args.server_url, concurrency=args.concurrency)
+        backend = reference = LlamaServerBackend(settings)
+    else:
+        settings = LlamaSettings(concurrency=args.concurrency)
+        backend, reference = IsolatedLlamaBackend(settings), IsolatedLlamaBackend(settings)
     prompt = load_prompt("cultural_insight")
     catalogue = load_catalogue()
     curated = load_curated(catalogue)
     topics = catalogue.topics[: args.topics]
-
-    raw_tokens, raw_seconds = 0, 0.0
-    for topic in topics:
-        tokens, seconds = backend.raw_token_rate(f"Notes on Balinese culture. {topic.description}\n", max_tokens=200)
-        raw_tokens, raw_seconds = raw_tokens + tokens, raw_seconds + seconds
+    llm = StructuredLLM(backend, temperature=settings.temperature, seed=settings.seed, max_retries=settings.max_retries)
 
     free_tokens, free_seconds = 0, 0.0
     for topic in topics:
         messages = prompt.render(**insight_variables(topic, catalogue.facets, curated, 0))
         started = time.perf_counter()
-        completion = backend.complete(messages, json_schema=None, max_tokens=prompt.max_tokens, temperature=0.7, seed=1)
+        completion = reference.complete(
+            messages, json_schema=None, max_tokens=prompt.max_tokens, temperature=0.7, seed=1
+        )
         free_seconds += time.perf_counter() - started
         free_tokens += completion.completion_tokens
 
-    llm = StructuredLLM(backend, temperature=settings.temperature, seed=settings.seed, max_retries=settings.max_retries)
-    started = time.perf_counter()
-    accepted = 0
-    for topic in topics:
-        for k in range(args.per_topic):
-            result = llm.generate(
-                prompt, CulturalInsight, variant=k, **insight_variables(topic, catalogue.facets, curated, k)
+    def generate(job):
+        topic, k = job
+        return llm.generate(
+            prompt, CulturalInsight, variant=k, **insight_variables(topic, catalogue.facets, curated, k)
+        )
+
+    jobs = [(topic, k) for topic in topics for k in range(args.per_topic)]
+    raw_tokens, raw_seconds, jiwa_seconds, accepted = 0, 0.0, 0.0, 0
+    with ThreadPoolExecutor(max_workers=args.concurrency) as pool:
+        for start in range(0, len(jobs), args.concurrency):
+            tokens, seconds = reference.raw_token_rate(
+                f"Notes on Balinese culture. {jobs[start][0].description}\n", RAW_BURST_TOKENS
             )
-            accepted += result is not None
-    jiwa_seconds = time.perf_counter() - started
+            raw_tokens, raw_seconds = raw_tokens + tokens, raw_seconds + seconds
+            started = time.perf_counter()
+            accepted += sum(r is not None for r in pool.map(generate, jobs[start : start + args.concurrency]))
+            jiwa_seconds += time.perf_counter() - started
+    if reference is not backend:
+        reference.close()
     stats = llm.stats
 
     raw_rate = raw_tokens / raw_seconds
     report = {
         "model": backend.model_id,
+        "backend": args.server_url or "in process",
         "threads": settings.threads or "all cores",
+        "concurrency": args.concurrency,
         "raw_tokens_per_s": round(raw_rate, 1),
         "free_chat_tokens_per_s": round(free_tokens / free_seconds, 1),
         "jiwa_tokens_per_s": round(stats.completion_tokens / jiwa_seconds, 1),
         "jiwa_over_raw": round(stats.completion_tokens / jiwa_seconds / raw_rate, 3),
-        "insights_requested": len(topics) * args.per_topic,
+        "insights_requested": len(jobs),
         "insights_accepted": accepted,
         "insights_per_min": round(accepted / jiwa_seconds * 60, 2),
         # Schema-valid insights, before the truth gate: the estimate for the goal of 1,000 in 30 minutes.
@@ -80,7 +109,8 @@ def main() -> None:
     }
     for key, value in report.items():
         print(f"{key}: {value}")
-    print("saved", save("generation", report))
+    variant = f"-server-x{args.concurrency}" if args.server_url else ""
+    print("saved", save(f"generation{variant}", report))
 
 
 if __name__ == "__main__":

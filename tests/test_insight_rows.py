@@ -18,6 +18,7 @@ TOPICS = [
     Topic(id="permisi", category="phrases", name="permisi", description="excuse me, politely"),
 ]
 SCHEMA = insights_schema("all-MiniLM-L6-v2", 4)
+VECTOR = [1.0, 0.0, 0.0, 0.0]
 PROVENANCE = Provenance("llama_offline", "m", "cultural_insight", "3", datetime.now(UTC), "run")
 
 
@@ -31,7 +32,7 @@ def _insight(text: str) -> CulturalInsight:
 
 
 def _rows(records):
-    return pa.Table.from_pylist([dict(r, vector=[1.0, 0, 0, 0]) for r in records], schema=SCHEMA)
+    return pa.Table.from_pylist(records, schema=SCHEMA)
 
 
 def _audit(rows, generated=2, passed=2, duplicates=0):
@@ -48,8 +49,8 @@ def _audit(rows, generated=2, passed=2, duplicates=0):
 
 
 GOOD = [
-    insight_record(TOPICS[0], _insight("Maaf shows humility in nearly every request."), PROVENANCE),
-    insight_record(TOPICS[1], _insight("Permisi asks permission before passing or entering."), PROVENANCE),
+    insight_record(TOPICS[0], _insight("Maaf shows humility in nearly every request."), PROVENANCE, VECTOR),
+    insight_record(TOPICS[1], _insight("Permisi asks permission before passing or entering."), PROVENANCE, VECTOR),
 ]
 
 

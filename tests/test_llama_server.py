@@ -1,5 +1,7 @@
 """The llama.cpp-server path (a GPU box in production): a real llama_cpp.server with SmolLM2, reached over HTTP."""
 
+import json
+import os
 import subprocess
 import sys
 import time
@@ -11,7 +13,9 @@ import pytest
 
 from assets.knowledge import cultural_insights, cultural_topics
 from assets.resources import LlamaResource
+from bench import common
 from jiwa.llm import LlamaServerBackend, LlamaSettings, LLMError, embedded_model_path
+from jiwa.paths import PROJECT_ROOT
 from jiwa.store.schema import INSIGHTS_TABLE
 from tests.support.resources import pipeline_resources
 from tests.support.server import free_port
@@ -81,3 +85,27 @@ def test_unreachable_server_is_a_clear_error():
     backend = LlamaServerBackend(LlamaSettings(server_url=f"http://127.0.0.1:{free_port()}", timeout_s=2))
     with pytest.raises(LLMError, match="JIWA_LLM_SERVER_URL"):
         backend.complete([{"role": "user", "content": "hi"}], json_schema=None, max_tokens=4, temperature=0, seed=1)
+
+
+@pytest.mark.model
+def test_the_generation_benchmark_measures_a_server_beside_its_own_raw_rate(llama_server, tmp_path):
+    """`bench.generation --server-url` (how parallel slots are measured against llama-server): rounds of requests in
+    flight at once, each beside one raw request alone on the same server."""
+    env = {**os.environ, common.RESULTS_ENV: str(tmp_path), "JIWA_LLM_MAX_RETRIES": "0"}
+    command = [
+        sys.executable,
+        "-m",
+        "bench.generation",
+        "--smoke",
+        "--server-url",
+        llama_server,
+        "--concurrency",
+        "2",
+        "--per-topic",
+        "2",
+    ]
+    result = subprocess.run(command, cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=600, env=env)
+    assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-3000:]
+    report = json.loads((tmp_path / "generation-server-x2.json").read_text())
+    assert report["backend"] == llama_server and report["concurrency"] == 2
+    assert report["raw_tokens_per_s"] > 0 and report["calls"] >= 2 and report["jiwa_over_raw"] > 0

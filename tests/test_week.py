@@ -44,7 +44,7 @@ def test_the_readme_names_every_flag_of_the_week_and_only_those():
 def test_the_readme_describes_the_people_and_the_analyst_the_files_hold():
     import yaml
 
-    from bench.week import DATA, RATE_NOISE, load_people
+    from bench.support.week_people import DATA, RATE_NOISE, load_people
 
     people, adversaries = load_people(1000)
     assert len(people) == 62 and {p.tenant for p in people} == {"acme", "globex"}

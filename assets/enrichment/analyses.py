@@ -16,6 +16,7 @@ from assets.resources import LLAMA_RETRY_POLICY, AnalysisResource, EmbedderResou
 from assets.versions import asset_code_version
 from jiwa.catalogue.markers import MARKERS_PATH
 from jiwa.domain.analysis import ConversationAnalysis
+from jiwa.domain.rows.memory import AnalysisRow
 from jiwa.domain.status import ANALYSIS_OK
 from jiwa.enrichment.claims import claims_cite_user_turns, ground
 from jiwa.enrichment.pending import attempts_so_far, needs_analysis
@@ -148,7 +149,10 @@ def conversation_analyses(
     for record in new_records:
         record["analysed_at"] = committed_at
     last_event = {t.conversation_id: t.last_event_at for t in touched}
-    refreshed = [dict(row, ended_at=last_event[row["id"]]) for row in analysis_rows(db, list(last_event))]
+    refreshed = [
+        AnalysisRow.from_columns(dict(row, ended_at=last_event[row["id"]])).to_columns()
+        for row in analysis_rows(db, list(last_event))
+    ]
 
     schema = analyses_schema()
     by_id = {t.conversation_id: t for t in transcripts}

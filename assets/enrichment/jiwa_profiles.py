@@ -14,6 +14,7 @@ from assets.resources import StoresResource
 from assets.versions import asset_code_version
 from jiwa.domain.analysis import AnalysedConversation
 from jiwa.domain.profile import Correction, Profile
+from jiwa.domain.rows.memory import ProfileRow
 from jiwa.enrichment.corrections import corrections_by_user
 from jiwa.enrichment.profile_merge import build_profile, sources_fingerprint
 from jiwa.forgetting import commit_user_rows
@@ -76,20 +77,22 @@ def rebuild_profiles(
             unchanged += 1
             continue
         profile = build_profile(user_id, tenant, items, corrected)
+        if profile.first_seen is None:
+            raise ValueError(f"profile {row_id} was folded from no conversation")
         built[row_id] = (items, corrected)
         records.append(
-            {
-                "id": row_id,
-                "tenant": profile.tenant,
-                "user_id": user_id,
+            ProfileRow(
+                id=row_id,
+                tenant=profile.tenant,
+                user_id=user_id,
                 # A correction counts as new evidence, so servers re-read the row it changed.
-                "updated_at": max([item.analysed_at for item in items] + [c.at for c in corrected]),
-                "first_seen": profile.first_seen,
-                "conversations": profile.conversations,
-                "sources_fingerprint": fingerprint,
-                "profile": profile.model_dump_json(),
-                "run_id": context.run_id,
-            }
+                updated_at=max([item.analysed_at for item in items] + [c.at for c in corrected]),
+                first_seen=profile.first_seen,
+                conversations=profile.conversations,
+                sources_fingerprint=fingerprint,
+                profile=profile.model_dump_json(),
+                run_id=context.run_id,
+            ).to_columns()
         )
 
     checks = _checks(records, built)

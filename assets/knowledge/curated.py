@@ -15,7 +15,7 @@ from assets.versions import asset_code_version
 from jiwa.catalogue.curated import CURATED_DIR, MIN_PER_TOPIC, curated_files, load_curated
 from jiwa.catalogue.topics import TopicCatalogue
 from jiwa.domain.status import CURATED
-from jiwa.knowledge.insight_rows import Provenance, insight_record
+from jiwa.knowledge.insight_rows import Provenance, insight_record, search_text
 from jiwa.store.lance import refresh_indexes, tag_version, upsert
 from jiwa.store.schema import INSIGHTS_TABLE, insights_schema
 
@@ -49,12 +49,13 @@ def curated_insights(
         generated_at=datetime.now(UTC),
         run_id=context.run_id,
     )
-    records = [
-        insight_record(topic, insight, provenance) for topic in catalogue.topics for insight in curated.of(topic.id)
-    ]
+    written = [(topic, insight) for topic in catalogue.topics for insight in curated.of(topic.id)]
     model = embedder.embedder()
-    vectors = model.embed([record["search_text"] for record in records])
-    rows = [dict(record, vector=vector.tolist()) for record, vector in zip(records, vectors, strict=True)]
+    vectors = model.embed([search_text(topic, insight) for topic, insight in written])
+    rows = [
+        insight_record(topic, insight, provenance, vector.tolist())
+        for (topic, insight), vector in zip(written, vectors, strict=True)
+    ]
     schema = insights_schema(model.model_name, model.dimension)
     per_topic = Counter(row["topic_id"] for row in rows)
     short = [topic.id for topic in catalogue.topics if per_topic[topic.id] < MIN_PER_TOPIC]

@@ -16,7 +16,13 @@ from assets.versions import asset_code_version
 from jiwa.catalogue.curated import load_curated
 from jiwa.catalogue.topics import TopicCatalogue
 from jiwa.domain.status import LLAMA_OFFLINE
-from jiwa.knowledge.insight_rows import Provenance, audit_batch, insight_record, with_novel_vectors
+from jiwa.knowledge.insight_rows import (
+    Provenance,
+    audit_batch,
+    insight_record,
+    search_text,
+    without_near_duplicates,
+)
 from jiwa.knowledge.truth_gate import GateReference, LlamaVerifier, vet
 from jiwa.prompts import load_prompt
 from jiwa.store.insights import published_vectors
@@ -97,14 +103,17 @@ def cultural_insights(
         verifier=LlamaVerifier(llm, VERIFY_PROMPT) if knobs.insights_verify_with_model else None,
     )
     provenance = Provenance.of_run(LLAMA_OFFLINE, llm, INSIGHT_PROMPT, context.run_id)
-    records = [insight_record(topic, insight, provenance) for topic, insight in gate.passed]
-    vectors = model.embed([record["search_text"] for record in records])
+    vectors = model.embed([search_text(topic, insight) for topic, insight in gate.passed])
+    records = [
+        insight_record(topic, insight, provenance, vector.tolist())
+        for (topic, insight), vector in zip(gate.passed, vectors, strict=True)
+    ]
 
     db = stores.lance()
     schema = insights_schema(model.model_name, model.dimension)
     # Everything already published but this category's own LLAMA rows (being replaced): the curated base included.
     this_batch = f"category = {sql_literal(category)} AND source = '{LLAMA_OFFLINE}'"
-    kept, duplicates = with_novel_vectors(
+    kept, duplicates = without_near_duplicates(
         records, vectors, published_vectors(db, schema, f"NOT ({this_batch})"), threshold
     )
     rows = pa.Table.from_pylist(kept, schema=schema)

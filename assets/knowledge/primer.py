@@ -23,6 +23,7 @@ from jiwa.claude_cache import (
     count_tokens,
     required_local_tokens,
 )
+from jiwa.domain.rows.primer import PrimerRow
 from jiwa.knowledge.primer import build_primer
 from jiwa.prompts import load_prompt
 from jiwa.store.insights import served_rows
@@ -99,19 +100,22 @@ def cultural_primer(context: dg.AssetExecutionContext, claude: ClaudeResource, s
         if primer.id in ids_where(db, PRIMER_TABLE, "true"):
             # Same rows, same primer: a new version would only make every server reload it (published, unchanged).
             return {"changed": False}
-        row = {
-            "id": primer.id,
-            "text": primer.text,
-            "tokens": primer.tokens,
-            "tokenizer": TOKENIZER,
-            "topics": primer.topics,
-            "insights": primer.insights,
-            "knowledge_version": knowledge_version,
-            "built_at": datetime.now(UTC),
-            "run_id": context.run_id,
-        }
+        if knowledge_version is None:
+            raise dg.Failure("no cultural_insights are published for the primer to distil; publish them first")
+        row = PrimerRow(
+            id=primer.id,
+            text=primer.text,
+            tokens=primer.tokens,
+            tokenizer=TOKENIZER,
+            topics=primer.topics,
+            insights=primer.insights,
+            knowledge_version=knowledge_version,
+            built_at=datetime.now(UTC),
+            run_id=context.run_id,
+        )
         schema = primer_schema()
-        table = upsert(db, PRIMER_TABLE, schema, pa.Table.from_pylist([row], schema=schema), replace_scope="true")
+        rows = pa.Table.from_pylist([row.to_columns()], schema=schema)
+        table = upsert(db, PRIMER_TABLE, schema, rows, replace_scope="true")
         return {"changed": True, "table_version": tag_version(table, f"primer-{context.run_id[:8]}")}
 
     return publish(context, "the primer", metadata, [check], commit).result()

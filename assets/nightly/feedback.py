@@ -10,6 +10,7 @@ from assets.previews import markdown_table
 from assets.resources import LearningResource, StoresResource
 from assets.versions import asset_code_version
 from jiwa.conversations.events import FEEDBACK, TURN
+from jiwa.domain.rows.feedback import FeedbackRow
 from jiwa.domain.status import SCORED_CACHE_ANSWER, SCORED_INSIGHT
 from jiwa.store.lance import upsert
 from jiwa.store.learned import team_written_ids
@@ -84,7 +85,7 @@ def feedback_scores(stores: StoresResource, learning: LearningResource):
     team_items = team_written_ids(db)
     scored = stores.event_reader().query(_SCORES, {"budget": float(knobs.rater_budget)}).to_pylist()
     now = datetime.now(UTC)
-    rows = [{**verdict(row, team_items, knobs), "scored_at": now} for row in scored]
+    rows = [FeedbackRow(**verdict(row, team_items, knobs), scored_at=now).to_columns() for row in scored]
     schema = feedback_schema()
     if FEEDBACK_TABLE in db.table_names() and db.open_table(FEEDBACK_TABLE).schema != schema:
         db.drop_table(FEEDBACK_TABLE)  # derived whole every night: a new version's columns start it afresh

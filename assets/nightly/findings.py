@@ -26,9 +26,11 @@ from assets.versions import asset_code_version
 from jiwa.catalogue.curated import load_curated
 from jiwa.catalogue.topics import load_catalogue
 from jiwa.domain.insights import NightlyFinding
+from jiwa.domain.rows.insights import LessonColumns
+from jiwa.domain.rows.learning import FindingRow
 from jiwa.forgetting import commit_user_rows
 from jiwa.knowledge import screen
-from jiwa.knowledge.insight_rows import closest_existing, insight_fields
+from jiwa.knowledge.insight_rows import closest_existing, insight_fields, search_text
 from jiwa.knowledge.truth_gate import GateReference, LlamaVerifier, vet
 from jiwa.llm.progress import Progress
 from jiwa.prompts import as_data, load_prompt
@@ -129,7 +131,7 @@ def nightly_findings(
         )
     ]
     verifier = LlamaVerifier(llm, VERIFY_PROMPT) if knobs.insights_verify_with_model else None
-    rows = []
+    vetted = []
     for transcript, topic, finding in placed:
         # One at a time, so each vetted lesson (its off-language triggers removed) stays with its conversation.
         gate = vet(
@@ -141,15 +143,19 @@ def nightly_findings(
             verifier=verifier,
         )
         filtered.update(gate.dropped)
-        rows += [_finding_row(transcript, *passed, day, llm.model_id, context.run_id) for passed in gate.passed]
+        vetted += [(transcript, *passed) for passed in gate.passed]
 
     schema = findings_schema(model.model_name, model.dimension)
-    vectors = model.embed([row["search_text"] for row in rows])
+    vectors = model.embed([search_text(topic, finding) for _, topic, finding in vetted])
     known = published_vectors(stores.lance(), insights_schema(model.model_name, model.dimension), "true")
     # Only against the knowledge base: the same lesson from several conversations is support, not a duplicate.
     novel = closest_existing(vectors, known) < (config.dedup_threshold or knobs.insights_dedup_threshold)
     filtered["known_already"] += int((~novel).sum())
-    kept = [dict(row, vector=vector.tolist()) for row, vector, ok in zip(rows, vectors, novel, strict=True) if ok]
+    kept = [
+        _finding_row(*lesson, vector.tolist(), day, llm.model_id, context.run_id)
+        for lesson, vector, ok in zip(vetted, vectors, novel, strict=True)
+        if ok
+    ]
 
     checks = _checks(kept, schema, day)
     metadata = {
@@ -190,19 +196,18 @@ def nightly_findings(
     ).result()
 
 
-def _finding_row(transcript, topic, finding, day: str, model_id: str, run_id: str) -> dict:
-    return {
-        "id": transcript.conversation_id,
-        "tenant": transcript.tenant,
-        "user_id": transcript.user_id,
-        "day": day,
-        "ended_at": max(turn.created_at for turn in transcript.turns),
-        "kind": finding.kind,
-        **insight_fields(topic, finding),
-        "model": model_id,
-        "prompt_version": FINDING_PROMPT.version,
-        "run_id": run_id,
-    }
+def _finding_row(transcript, topic, finding, vector: list[float], day: str, model_id: str, run_id: str) -> dict:
+    return FindingRow(
+        id=transcript.conversation_id,
+        tenant=transcript.tenant,
+        user_id=transcript.user_id,
+        day=day,
+        ended_at=max(turn.created_at for turn in transcript.turns),
+        lesson=LessonColumns(kind=finding.kind, content=insight_fields(topic, finding), vector=vector),
+        model=model_id,
+        prompt_version=FINDING_PROMPT.version,
+        run_id=run_id,
+    ).to_columns()
 
 
 def _checks(rows: list[dict], schema, day: str) -> list[dg.AssetCheckResult]:

@@ -13,12 +13,12 @@ from assets.resources import LearningResource, StoresResource
 from assets.versions import asset_code_version
 from jiwa.catalogue.curated import load_curated
 from jiwa.catalogue.topics import load_catalogue
+from jiwa.domain.rows.insights import TRIGGER_COLUMNS
 from jiwa.domain.status import APPROVED, EARNED, REJECTED
 from jiwa.forgetting import sweep_forgotten
 from jiwa.knowledge.learning import rebuild_learned, review_sheet_path
 from jiwa.knowledge.screen import lesson_reason, team_vocabulary
 from jiwa.store.learned import record_reviews
-from jiwa.store.schema import TRIGGER_COLUMNS
 
 LEARNED_CHECKS = ("served_lessons_clean", "earned_lessons_supported")
 

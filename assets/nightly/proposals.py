@@ -11,6 +11,7 @@ from assets.previews import markdown_table
 from assets.resources import EmbedderResource, LearningResource, StoresResource
 from assets.versions import asset_code_version
 from jiwa.catalogue.matching import TermFinder
+from jiwa.domain.rows.intents import ProposalRow
 from jiwa.forgetting import commit_user_rows
 from jiwa.response_cache.clustering import greedy_clusters
 from jiwa.store.cache import published_matcher_spec
@@ -91,16 +92,16 @@ def proposed_intents(
     for number, proposal in enumerate(proposals, start=1):
         proposal["id"] = f"{day}-{number}"
         stored += [
-            {
-                "id": questions[i]["message_id"],
-                "proposal": proposal["id"],
-                "day": day,
-                "tenant": questions[i]["tenant"],
-                "user_id": questions[i]["user_id"],
-                "question": questions[i]["content"],
-                "asked_at": questions[i]["created_at"],
-                "run_id": context.run_id,
-            }
+            ProposalRow(
+                id=questions[i]["message_id"],
+                proposal=proposal["id"],
+                day=day,
+                tenant=questions[i]["tenant"],
+                user_id=questions[i]["user_id"],
+                question=questions[i]["content"],
+                asked_at=questions[i]["created_at"],
+                run_id=context.run_id,
+            ).to_columns()
             for i in members_of[id(proposal)]
         ]
     committed = commit_user_rows(

@@ -1,5 +1,5 @@
-"""A grounded fake Claude for `python -m bench.week`: the reply the fake Messages API gives (bench.week.GroundedClaude
-subclasses tests/support/fake_anthropic.py, which hands it the full request body), from what Jiwa sends only.
+"""A grounded fake Claude for `python -m bench.week`: the reply the fake Messages API gives (GroundedClaude below
+subclasses bench/support/fake_anthropic.py, which hands it the full request body), from what Jiwa sends only.
 
 It reads the `<jiwa_data>` block of each request, as a faithful model would use it:
 - it quotes a figure only if the fact is in `<curated_facts>` (every one sent, with its date), and otherwise says it
@@ -16,6 +16,7 @@ from __future__ import annotations
 import json
 import re
 
+from bench.support.fake_anthropic import FakeAnthropic
 from jiwa.domain.language import LANGUAGES, detect_language
 
 TEXTS = {
@@ -106,3 +107,19 @@ def grounded_reply(message: str, data: str) -> str:
     if len(parts) == 1:
         parts.append(words["short"])
     return " ".join(parts)
+
+
+class GroundedClaude(FakeAnthropic):
+    """The fake Messages API answering with grounded_reply; `replies` keeps (data block, reply)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.replies: list[tuple[str, str]] = []
+
+    def reply_text(self, body: dict) -> str:
+        message = body["messages"][-1]["content"]
+        message = message if isinstance(message, str) else " ".join(part.get("text", "") for part in message)
+        data = body["system"][-1]["text"] if isinstance(body["system"], list) else ""
+        text = grounded_reply(message, data)
+        self.replies.append((data, text))
+        return text

@@ -6,6 +6,7 @@ from typing import Literal
 
 from pydantic import Field, field_validator
 
+from jiwa.domain.status import FindingKind
 from jiwa.domain.text import Sentence, Strict, Utterance
 
 # A closed vocabulary, so later stages (tone-adjusted cached answers) can act on the tags.
@@ -47,9 +48,6 @@ class CulturalInsight(Strict):
         if guidance.lower() == (info.data.get("insight") or "").lower():
             raise ValueError("guidance repeats the insight word for word")
         return guidance
-
-
-FindingKind = Literal["cultural_pattern", "unmet_need", "phrasing_worked", "phrasing_failed"]
 
 
 class NightlyFinding(CulturalInsight):

@@ -4,6 +4,8 @@ text (jiwa.store.schema); the code that writes and reads the rows compares them 
 
 from __future__ import annotations
 
+from typing import Literal
+
 # Where an insight came from: the team, or LLAMA offline (after the truth gate).
 CURATED = "curated"
 LLAMA_OFFLINE = "llama_offline"
@@ -25,6 +27,11 @@ CACHE_SPEC = "matcher_spec"
 CACHE_FACT = "fact"
 # The style of a greeting answer written for someone who comes back (the others are reference, short and long).
 RETURNING_STYLE = "returning"
+
+# What a nightly finding teaches: the model writes it, the findings and learned tables keep it. Here rather than
+# beside the model, so the row classes (and the code version of every asset that names a table) do not take in the
+# models' validators.
+FindingKind = Literal["cultural_pattern", "unmet_need", "phrasing_worked", "phrasing_failed"]
 
 # A learned candidate's status: below the support threshold, served to its tenant, served to all after review,
 # or turned down by an analyst.

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any
 
 import numpy as np
 import pyarrow as pa
@@ -12,7 +13,7 @@ import pyarrow as pa
 from jiwa.catalogue.topics import Topic
 from jiwa.domain.insights import CulturalInsight
 from jiwa.domain.language import TRIGGER_LANGUAGES
-from jiwa.store.schema import TRIGGER_COLUMNS
+from jiwa.domain.rows.insights import TRIGGER_COLUMNS, InsightColumns, InsightRow
 
 TEXT_COLUMNS = ("insight", "guidance", "search_text")
 
@@ -42,15 +43,12 @@ class Provenance:
         )
 
 
-def with_novel_vectors(
+def without_near_duplicates(
     records: list[dict], vectors: np.ndarray, existing: np.ndarray, threshold: float
 ) -> tuple[list[dict], int]:
-    """The records that are not near-duplicates (of each other or of `existing`), each with its vector; and how many were."""
+    """The records whose vectors are not near-duplicates (of each other or of `existing`); and how many were."""
     keep = novel_mask(vectors, existing, threshold)
-    kept = [
-        dict(record, vector=vector.tolist()) for record, vector, ok in zip(records, vectors, keep, strict=True) if ok
-    ]
-    return kept, int((~keep).sum())
+    return [record for record, ok in zip(records, keep, strict=True) if ok], int((~keep).sum())
 
 
 def insight_id(topic_id: str, text: str) -> str:
@@ -64,36 +62,39 @@ def search_text(topic: Topic, insight: CulturalInsight) -> str:
     return " ".join([f"{topic.name}.", insight.insight, *triggers])
 
 
-def insight_fields(topic: Topic, insight: CulturalInsight) -> dict:
-    """The columns every table of insights shares (jiwa.store.schema: insights, findings, learned lessons)."""
-    return {
-        "topic_id": topic.id,
-        "topic": topic.name,
-        "category": topic.category,
-        "insight": insight.insight,
-        "guidance": insight.guidance,
-        **{
-            column: list(getattr(insight.triggers, language))
-            for column, language in zip(TRIGGER_COLUMNS, TRIGGER_LANGUAGES, strict=True)
-        },
-        "tone_tags": list(dict.fromkeys(insight.tone_tags)),
-        "search_text": search_text(topic, insight),
+def insight_fields(topic: Topic, insight: CulturalInsight) -> InsightColumns:
+    """The columns every table of insights shares (the knowledge base, findings, learned lessons)."""
+    triggers: dict[str, Any] = {
+        column: list(getattr(insight.triggers, language))
+        for column, language in zip(TRIGGER_COLUMNS, TRIGGER_LANGUAGES, strict=True)
     }
+    return InsightColumns(
+        topic_id=topic.id,
+        topic=topic.name,
+        category=topic.category,
+        insight=insight.insight,
+        guidance=insight.guidance,
+        **triggers,
+        tone_tags=list(dict.fromkeys(insight.tone_tags)),
+        search_text=search_text(topic, insight),
+    )
 
 
-def insight_record(topic: Topic, insight: CulturalInsight, provenance: Provenance) -> dict:
-    return {
-        "id": insight_id(topic.id, insight.insight),
-        **insight_fields(topic, insight),
-        "source": provenance.source,
-        "model": provenance.model,
-        "prompt_name": provenance.prompt_name,
-        "prompt_version": provenance.prompt_version,
-        "generated_at": provenance.generated_at,
-        "run_id": provenance.run_id,
-        "source_date": provenance.source_date,
-        "source_conversations": list(provenance.source_conversations),
-    }
+def insight_record(topic: Topic, insight: CulturalInsight, provenance: Provenance, vector: list[float]) -> dict:
+    """A row of the knowledge base; `vector`: the embedding of its search_text."""
+    return InsightRow(
+        id=insight_id(topic.id, insight.insight),
+        content=insight_fields(topic, insight),
+        source=provenance.source,
+        model=provenance.model,
+        prompt_name=provenance.prompt_name,
+        prompt_version=provenance.prompt_version,
+        generated_at=provenance.generated_at,
+        run_id=provenance.run_id,
+        source_date=provenance.source_date,
+        source_conversations=list(provenance.source_conversations),
+        vector=vector,
+    ).to_columns()
 
 
 def closest_existing(vectors: np.ndarray, existing: np.ndarray, chunk: int = 4096) -> np.ndarray:

@@ -16,6 +16,8 @@ from pathlib import Path
 import numpy as np
 import pyarrow.fs as pafs
 
+from jiwa.domain.rows.insights import LessonColumns
+from jiwa.domain.rows.learning import LearnedRow
 from jiwa.domain.status import APPROVED, CANDIDATE, EARNED, REJECTED
 from jiwa.markdown import table
 from jiwa.settings import LearningSettings
@@ -27,7 +29,7 @@ from jiwa.store.learned import (
     stored_findings,
     write_candidates,
 )
-from jiwa.store.schema import LEARNED_TABLE, LESSON_COLUMNS
+from jiwa.store.schema import LEARNED_TABLE
 
 REVIEW_SHEET = "learned_insights_review.md"
 _REBUILD_ATTEMPTS = 5
@@ -86,18 +88,17 @@ def _candidate(tenant: str, group: list[dict], min_users: int, reviews: dict[str
     users = sorted({finding["user_id"] for finding in group})
     decisions = [reviews[finding["id"]] for finding in group if finding["id"] in reviews]
     review = max(decisions)[1] if decisions else None
-    return {
-        "id": candidate_id(tenant, head["kind"], head["insight"]),
-        "tenant": tenant,
-        **{column: head[column] for column in LESSON_COLUMNS},
-        "vector": head["vector"],
-        "supporting_conversations": [finding["id"] for finding in group],
-        "supporting_users": users,
-        "users": len(users),
-        "first_seen": head["day"],
-        "last_seen": max(finding["day"] for finding in group),
-        "status": status_of(len(users), review, min_users),
-    }
+    return LearnedRow(
+        id=candidate_id(tenant, head["kind"], head["insight"]),
+        tenant=tenant,
+        lesson=LessonColumns.from_columns(head),
+        supporting_conversations=[finding["id"] for finding in group],
+        supporting_users=users,
+        users=len(users),
+        first_seen=head["day"],
+        last_seen=max(finding["day"] for finding in group),
+        status=status_of(len(users), review, min_users),
+    ).to_columns()
 
 
 def rebuild_learned(db, settings: LearningSettings) -> list[dict]:

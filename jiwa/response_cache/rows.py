@@ -1,4 +1,5 @@
-"""The rows of the common_response_cache table: one table, so one commit publishes a consistent spec, phrasings and answers."""
+"""The rows of the common_response_cache table (jiwa.domain.rows.response_cache.CacheRow), built from the team's
+catalogues and what LLAMA wrote."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ import numpy as np
 
 from jiwa.catalogue.intents import CuratedFacts, fill_facts
 from jiwa.catalogue.matching import MatcherSpec
+from jiwa.domain.rows.response_cache import CacheRow
 from jiwa.domain.status import CACHE_ANSWER, CACHE_FACT, CACHE_NEAR_MISS, CACHE_PHRASING, CACHE_SPEC
 
 
@@ -26,80 +28,73 @@ def cache_rows(
     version = facts.sha256[:16]
     # LanceDB refuses null vectors; rows that are not phrasings carry zeros and are never searched.
     zeros = [0.0] * vectors.shape[1]
-    rows = [
-        {
-            "id": "spec",
-            "kind": CACHE_SPEC,
-            "intent": None,
-            "language": None,
-            "style": None,
-            "template": None,
-            "text": spec.to_json(),
-            "source": "team",
-            "facts_version": version,
-            "vector": zeros,
-        }
+
+    def row(
+        row_id: str,
+        kind: str,
+        text: str,
+        *,
+        intent: str | None = None,
+        language: str | None = None,
+        style: str | None = None,
+        template: str | None = None,
+        source: str = "team",
+        vector: list[float] = zeros,
+    ) -> dict:
+        return CacheRow(
+            id=row_id,
+            kind=kind,
+            intent=intent,
+            language=language,
+            style=style,
+            template=template,
+            text=text,
+            source=source,
+            facts_version=version,
+            vector=vector,
+        ).to_columns()
+
+    rows = [row("spec", CACHE_SPEC, spec.to_json())]
+    rows += [
+        row(f"fact:{fact_id}", CACHE_FACT, json.dumps(fact.grounding(fact_id), ensure_ascii=False, sort_keys=True))
+        for fact_id, fact in sorted(facts.facts.items())
     ]
-    for fact_id, fact in sorted(facts.facts.items()):
-        rows.append(
-            {
-                "id": f"fact:{fact_id}",
-                "kind": CACHE_FACT,
-                "intent": None,
-                "language": None,
-                "style": None,
-                "template": None,
-                "text": json.dumps(fact.grounding(fact_id), ensure_ascii=False, sort_keys=True),
-                "source": "team",
-                "facts_version": version,
-                "vector": zeros,
-            }
+    rows += [
+        row(
+            f"phrasing:{intent}:{lang}:{index}",
+            CACHE_PHRASING,
+            text,
+            intent=intent,
+            language=lang,
+            source=source,
+            vector=vector.tolist(),
         )
-    for index, ((intent, lang, text, source), vector) in enumerate(zip(phrasings, vectors, strict=True)):
-        rows.append(
-            {
-                "id": f"phrasing:{intent}:{lang}:{index}",
-                "kind": CACHE_PHRASING,
-                "intent": intent,
-                "language": lang,
-                "style": None,
-                "template": None,
-                "text": text,
-                "source": source,
-                "facts_version": version,
-                "vector": vector.tolist(),
-            }
+        for index, ((intent, lang, text, source), vector) in enumerate(zip(phrasings, vectors, strict=True))
+    ]
+    rows += [
+        row(
+            f"near_miss:{intent}:{lang}:{index}",
+            CACHE_NEAR_MISS,
+            text,
+            intent=intent,
+            language=lang,
+            vector=vector.tolist(),
         )
-    for index, ((intent, lang, text), vector) in enumerate(
-        zip(near_misses, near_miss_vectors if near_miss_vectors is not None else [], strict=True)
-    ):
-        rows.append(
-            {
-                "id": f"near_miss:{intent}:{lang}:{index}",
-                "kind": CACHE_NEAR_MISS,
-                "intent": intent,
-                "language": lang,
-                "style": None,
-                "template": None,
-                "text": text,
-                "source": "team",
-                "facts_version": version,
-                "vector": vector.tolist(),
-            }
+        for index, ((intent, lang, text), vector) in enumerate(
+            zip(near_misses, near_miss_vectors if near_miss_vectors is not None else [], strict=True)
         )
-    for index, (intent, lang, style, template, source) in enumerate(answers):
-        rows.append(
-            {
-                "id": f"answer:{intent}:{lang}:{index}",
-                "kind": CACHE_ANSWER,
-                "intent": intent,
-                "language": lang,
-                "style": style,
-                "template": template,
-                "text": fill_facts(template, facts, lang),
-                "source": source,
-                "facts_version": version,
-                "vector": zeros,
-            }
+    ]
+    rows += [
+        row(
+            f"answer:{intent}:{lang}:{index}",
+            CACHE_ANSWER,
+            fill_facts(template, facts, lang),
+            intent=intent,
+            language=lang,
+            style=style,
+            template=template,
+            source=source,
         )
+        for index, (intent, lang, style, template, source) in enumerate(answers)
+    ]
     return rows

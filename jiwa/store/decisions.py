@@ -8,6 +8,7 @@ import lancedb
 import pyarrow as pa
 
 from jiwa.catalogue.accepted import AcceptedIntent
+from jiwa.domain.rows.intents import IntentDecisionRow
 from jiwa.domain.status import ACCEPT
 from jiwa.store.lance import sql_literal, tag_version, upsert
 from jiwa.store.schema import INTENT_DECISIONS_TABLE, PROPOSALS_TABLE, intent_decisions_schema
@@ -37,17 +38,17 @@ def record_decision(
     db: lancedb.DBConnection, proposal: str, decision: str, item: AcceptedIntent | None, run_id: str
 ) -> int:
     """One commit with the new row; returns the table version, tagged with the run."""
-    row = {
-        "id": f"{proposal}:{run_id}",
-        "proposal": proposal,
-        "decision": decision,
-        "intent": item.name if item else None,
-        "content": item.model_dump_json() if item else None,
-        "decided_at": datetime.now(UTC),
-        "run_id": run_id,
-    }
+    row = IntentDecisionRow(
+        id=f"{proposal}:{run_id}",
+        proposal=proposal,
+        decision=decision,
+        intent=item.name if item else None,
+        content=item.model_dump_json() if item else None,
+        decided_at=datetime.now(UTC),
+        run_id=run_id,
+    )
     schema = intent_decisions_schema()
-    table = upsert(db, INTENT_DECISIONS_TABLE, schema, pa.Table.from_pylist([row], schema=schema))
+    table = upsert(db, INTENT_DECISIONS_TABLE, schema, pa.Table.from_pylist([row.to_columns()], schema=schema))
     return tag_version(table, f"decision-{run_id[:8]}")
 
 

@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 import lancedb
 import pyarrow as pa
 
+from jiwa.domain.rows.learning import ReviewRow
 from jiwa.domain.status import CACHE_ANSWER
 from jiwa.store.lance import delete_where, ids_where, sql_list, table_embedder, upsert
 from jiwa.store.schema import (
@@ -58,7 +59,9 @@ def record_reviews(db: lancedb.DBConnection, decisions: dict[str, str], candidat
         return
     now = datetime.now(UTC)
     rows = [
-        {"id": finding, "candidate": c["id"], "decision": decisions[c["id"]], "decided_at": now, "run_id": run_id}
+        ReviewRow(
+            id=finding, candidate=c["id"], decision=decisions[c["id"]], decided_at=now, run_id=run_id
+        ).to_columns()
         for c in candidates
         if c["id"] in decisions
         for finding in c["supporting_conversations"]
