@@ -19,18 +19,25 @@ log = logging.getLogger("jiwa.serving")
 def main() -> None:
     settings = get_settings()
     configure_logging()
-    try:  # the one store the server cannot answer without: refused in one line, not a traceback
-        ConversationRepository.open(settings.conversations_db, allow_empty=settings.conversations_allow_empty).close()
+    try:  # the one store the server cannot answer without: refused in one line, not a traceback; the app keeps it
+        repository = ConversationRepository.open(
+            settings.conversations_db, allow_empty=settings.conversations_allow_empty
+        )
     except StoreDamaged as exc:
         log.critical("%s", exc)
         sys.exit(2)
     # Claude would answer, but cache nothing: refused with the numbers, not discovered on the bill.
     short = startup_problem(settings, load_prompt("responder").system.strip())
     if short:
+        repository.close()
         log.critical("%s", short)
         sys.exit(2)
     uvicorn.run(
-        create_app(settings), host=settings.host, port=settings.port, log_config=None, timeout_graceful_shutdown=10
+        create_app(settings, repository),
+        host=settings.host,
+        port=settings.port,
+        log_config=None,
+        timeout_graceful_shutdown=10,
     )
 
 

@@ -11,6 +11,7 @@ from contextlib import asynccontextmanager
 from litestar import Litestar, Request, Response
 from litestar.openapi import OpenAPIConfig
 
+from jiwa.conversations.repository import ConversationRepository
 from jiwa.settings import Settings, get_settings
 from serving.body_timeout import body_read_timeout
 from serving.controllers.chat import ChatController
@@ -62,12 +63,14 @@ async def _echo_request_id(response: Response) -> Response:
     return response
 
 
-def create_app(settings: Settings | None = None) -> Litestar:
+def create_app(settings: Settings | None = None, repository: ConversationRepository | None = None) -> Litestar:
+    """`repository`: the conversation store already opened (and migrated) by the caller, which the app then owns;
+    None opens it in the lifespan."""
     settings = settings or get_settings()
 
     @asynccontextmanager
     async def lifespan(app: Litestar):
-        app.state.services = await open_services(settings)
+        app.state.services = await open_services(settings, repository)
         try:
             yield
         finally:

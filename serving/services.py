@@ -121,12 +121,14 @@ def local_llm(settings: Settings) -> StructuredLLM | None:
     return None
 
 
-async def open_services(settings: Settings) -> Services:
+async def open_services(settings: Settings, repository: ConversationRepository | None = None) -> Services:
     api_keys = ApiKeys(settings.api_keys, settings.host)
     metrics = Metrics()
-    repository = await asyncio.to_thread(
-        partial(ConversationRepository.open, allow_empty=settings.conversations_allow_empty), settings.conversations_db
-    )
+    if repository is None:
+        repository = await asyncio.to_thread(
+            partial(ConversationRepository.open, allow_empty=settings.conversations_allow_empty),
+            settings.conversations_db,
+        )
     await asyncio.to_thread(import_legacy_log, settings.data_uri, repository)
     conversations = ConversationStore(repository)
     embedder = await asyncio.to_thread(settings.embedding.open)
