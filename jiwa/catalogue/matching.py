@@ -33,6 +33,7 @@ EXACT_ONLY = frozenset(
         *("molto", "molta", "molti", "multa", "multe", "conto", "conti", "costo", "costi", "prima", "dopo"),
         *("before", "after", "sebelum", "sesudah", "setelah", "belum", "sudah", "tanpa", "senza", "without"),
         *("tunggal", "batas", "termine"),  # single / limit / term: not tinggal (stay), batal (cancel), termina (ends)
+        *("anche", "aiuto"),  # also / help: not banche (banks), auto (car)
     }
 )
 
