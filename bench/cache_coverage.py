@@ -1,4 +1,4 @@
-"""Cache coverage on realistic questions written without the catalogue (tests/data/realistic_questions.yaml): how
+"""Cache coverage on realistic questions written without the catalogue (tests/data/realistic_questions*.yaml): how
 many the team's cache serves, how many of those it serves wrongly or in the wrong language, and why the ones it
 could answer were not served.
 
@@ -32,6 +32,9 @@ from serving.response_cache import ResponseCache
 from serving.withheld import Withheld
 
 QUESTIONS = PROJECT_ROOT / "tests" / "data" / "realistic_questions.yaml"
+# Set 1 was read while the catalogue grew, so it is no longer unseen; set 2 was written and labelled after the
+# catalogue's intents, by helpers who had not read the catalogue while writing.
+QUESTION_SETS = {"1": QUESTIONS, "2": QUESTIONS.with_name("realistic_questions_2.yaml")}
 SMOKE_PER_LANGUAGE = 10
 TENANT = "coverage"
 
@@ -214,8 +217,9 @@ def main() -> None:
         default=None,
         help="The day the facts' review dates are compared with (default: today; facts past review are not served).",
     )
+    parser.add_argument("--questions", choices=sorted(QUESTION_SETS), default="1", help="Which realistic set.")
     args = parse(parser)
-    questions = load_questions(smoke=args.smoke)
+    questions = load_questions(QUESTION_SETS[args.questions], smoke=args.smoke)
     unknown = unknown_intents(questions)
     if unknown:
         raise SystemExit(f"answered_by names intents the catalogue lacks: {sorted(unknown)}")
@@ -231,7 +235,8 @@ def main() -> None:
         for case in report[kind]:
             print(f"{kind}: {case['id']} {case['text']!r} -> {case['served']} (labels {case['answered_by']})")
     print("answerable, not served:", report["answerable_not_served_reasons"])
-    print("saved", save("cache_coverage", {"smoke": args.smoke, **report}))
+    name = "cache_coverage" if args.questions == "1" else f"cache_coverage-set{args.questions}"
+    print("saved", save(name, {"smoke": args.smoke, "questions": str(QUESTION_SETS[args.questions].name), **report}))
 
 
 if __name__ == "__main__":
