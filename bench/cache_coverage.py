@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 
+import numpy as np
 import yaml
 
 from bench.common import parse, save
@@ -103,7 +104,9 @@ async def serve(
             if hit is not None:
                 served, reason = hit.intent, ""
             elif intent is not None:
-                reason = matcher.confirm(intent, await queries.embed(text), groups).reason or f"no {language} answer"
+                vectors = [await queries.embed(question) for question in matcher.questions(text)]
+                vector = vectors[0] if len(vectors) == 1 else np.stack(vectors)
+                reason = matcher.confirm(intent, vector, groups).reason or f"no {language} answer"
         outcomes.append(
             Outcome(
                 question["id"],
@@ -197,6 +200,11 @@ def summarise(outcomes: list[Outcome]) -> dict:
 
 
 def _reason_group(reason: str) -> str:
+    if reason.startswith("several questions, question"):
+        # "several questions, question 2 of 3: no intent's terms": grouped by why the question was not matched.
+        return f"several questions, one not matched: {_reason_group(reason.split(': ', 1)[1])}"
+    if reason.startswith("several questions of different intents"):
+        return "several questions of different intents"
     if reason.startswith("similarity"):
         return "similarity below threshold"
     if reason.startswith("closer to a near miss"):
