@@ -18,8 +18,6 @@ from functools import lru_cache
 import numpy as np
 
 _TOKEN = re.compile(r"[\w'’-]+")
-# The groups of what people say around a question rather than ask: a greeting, thanks, an apology, a goodbye.
-SOCIAL_GROUPS = frozenset({"greeting", "thanks", "sorry", "farewell"})
 # A message asks several questions when it has two question marks or more ("??" is one): it is then matched clause by
 # clause. A clause ends at a question or exclamation mark, a semicolon, a new line, an ellipsis or a full stop before
 # a space (not the one in "10.000" or "pt.pma").
@@ -182,10 +180,6 @@ def _one_edit(a: str, b: str) -> bool:
     return len(diffs) == 2 and diffs[1] == diffs[0] + 1 and a[diffs[0]] == b[diffs[1]] and a[diffs[1]] == b[diffs[0]]
 
 
-def _asks_several(message: str) -> bool:
-    return len(re.findall(r"\?+", message)) >= _SEVERAL_QUESTIONS
-
-
 @dataclass
 class MatchResult:
     intent: str | None
@@ -243,9 +237,7 @@ class IntentMatcher:
                 reason = f"several questions of different intents: {', '.join(dict.fromkeys(intents))}"
             else:
                 return intents[0], groups, ""
-        # One question with a goodbye the rules do not allow ("how much is the voa? bye!") is matched without it;
-        # when that fails too, the message is told apart as the one question it asks.
-        return (None, groups, reason) if _asks_several(message) else self._single(message)
+        return None, groups, reason
 
     def questions(self, message: str) -> tuple[str, ...]:
         """What the meaning gate compares with the candidate's phrasings, one vector each: the message itself, or,
@@ -270,9 +262,8 @@ class IntentMatcher:
         return passing[0], groups, ""
 
     def _questions(self, message: str) -> tuple[str, ...] | None:
-        """Its clauses that are not only social, for a message that asks several questions, or asks one that the
-        term rules do not place with the social clauses around it; None for any other message."""
-        if not _asks_several(message) and (self._single(message)[0] is not None or not _CLAUSE_END.search(message)):
+        """Its clauses that are not only social, for a message that asks several questions; None for any other."""
+        if len(re.findall(r"\?+", message)) < _SEVERAL_QUESTIONS:
             return None
         kept = []
         for clause in _CLAUSE_END.split(message):
@@ -288,17 +279,18 @@ class IntentMatcher:
         return tuple(kept)
 
     def _social(self, text: str) -> bool:
-        """Whether a clause only greets, thanks, apologises or says goodbye; one with no words at all (a bare "?",
-        an emoji) says nothing either."""
+        """Whether a clause only says what the catalogue's neutral groups hold (a greeting, thanks, an apology); one
+        with no words at all (a bare "?", an emoji) says nothing either. A goodbye is not neutral: "bye, but how much
+        is a KITAS?" is one of the team's near misses."""
         words = _TOKEN.findall(normalize(text))
         if not words:
             return True
-        groups = self.finder.groups(text)
+        groups, social = self.finder.groups(text), frozenset(self.spec.neutral)
         return (
             bool(groups)
-            and groups <= SOCIAL_GROUPS
+            and groups <= social
             and len(words) <= _SOCIAL_MAX_WORDS
-            and len(self.finder.other_words(text, SOCIAL_GROUPS)) <= _SOCIAL_MAX_OTHER_WORDS
+            and len(self.finder.other_words(text, social)) <= _SOCIAL_MAX_OTHER_WORDS
         )
 
     def match(self, message: str, vector: np.ndarray | None) -> MatchResult:
