@@ -3,7 +3,8 @@ many the team's cache serves, how many of those it serves wrongly or in the wron
 could answer were not served.
 
 Each question is the first message of a new conversation from a new user whose client gave no language, as the
-server sees it: the reply language is jiwa.domain.language.reply_language(None, text), and with none the cache is skipped.
+server sees it: the reply language is jiwa.domain.language.reply_language(None, text, closest=closest_language), and with none the
+cache is skipped.
 The cache is the team's (intents, facts, no LLAMA paraphrases), published in a temp data folder. A served answer is
 wrong when its intent is not among the question's `answered_by` labels, which the team wrote by reading each
 question against the reference answers.
@@ -24,6 +25,7 @@ import yaml
 
 from bench.common import parse, save
 from jiwa.catalogue.intents import load_intents
+from jiwa.catalogue.languages import closest_language
 from jiwa.catalogue.matching import _TOKEN
 from jiwa.domain.language import LANGUAGES, reply_language
 from jiwa.embedding import Embedder
@@ -94,7 +96,7 @@ async def serve(
     outcomes = []
     for number, question in enumerate(questions):
         text = question["text"]
-        language = reply_language(None, text)
+        language = reply_language(None, text, closest=closest_language)
         intent, groups, reason = matcher.candidate(text)
         served = None
         if language is None:

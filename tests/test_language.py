@@ -2,12 +2,12 @@
 
 import pytest
 
+from jiwa.catalogue.languages import closest_language
 from jiwa.domain.language import (
     LANGUAGE_NAMES,
     LANGUAGES,
     UNKNOWN,
     LanguageProfiles,
-    closest_language,
     detect_language,
     reply_language,
     supported,
@@ -72,7 +72,7 @@ def test_a_message_nothing_places_takes_the_conversations_language_before_the_re
     ],
 )
 def test_a_message_the_function_words_cannot_place_takes_the_language_its_words_are_closest_to(message, expected):
-    assert reply_language(None, message) == expected
+    assert reply_language(None, message, closest=closest_language) == expected
 
 
 @pytest.mark.parametrize(
@@ -87,13 +87,14 @@ def test_a_message_the_function_words_cannot_place_takes_the_language_its_words_
 def test_a_message_nothing_places_stays_unplaced_rather_than_guessed(message):
     assert detect_language(message) == UNKNOWN
     assert closest_language(message) is None
-    assert reply_language(None, message) is None
+    assert reply_language(None, message, closest=closest_language) is None
 
 
 def test_the_conversation_and_the_profile_come_before_the_closest_language():
     message = "capitale minimo pt pma? 10 miliardi davvero??"
-    assert reply_language(None, message, conversation="en") == "en"
-    assert reply_language(None, message, remembered="id") == "id"
+    assert reply_language(None, message, conversation="en", closest=closest_language) == "en"
+    assert reply_language(None, message, remembered="id", closest=closest_language) == "id"
+    assert reply_language(None, message) is None  # without a way to place it, nothing is guessed
 
 
 def test_profiles_refuse_a_close_call_and_a_mixed_text():

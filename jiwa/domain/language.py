@@ -9,7 +9,7 @@ from __future__ import annotations
 import math
 import re
 from collections import Counter
-from functools import lru_cache
+from collections.abc import Callable
 
 # The languages Jiwa's users write in, and so the ones every answer, phrasing and fallback exists in.
 LANGUAGES = ("en", "it", "id")
@@ -341,10 +341,15 @@ def supported(code: str | None) -> str | None:
 
 
 def reply_language(
-    requested: str | None, message: str, remembered: str | None = None, conversation: str | None = None
+    requested: str | None,
+    message: str,
+    remembered: str | None = None,
+    conversation: str | None = None,
+    closest: Callable[[str], str | None] | None = None,
 ) -> str | None:
     """The language of a reply: the client's explicit one, else the message's, else the conversation's so far, else
-    the one we remember of the user, else the one the message's words are clearly closest to (closest_language).
+    the one we remember of the user, else the one the message's words are clearly closest to (`closest`: the
+    server's is jiwa.catalogue.languages.closest_language).
 
     None when nothing tells (never English by default): the responder then mirrors the user, the cache leaves the message to it (a pre-written
     answer would be in a language nobody chose), and the fallback text is in DEFAULT_LANGUAGE.
@@ -355,7 +360,7 @@ def reply_language(
         supported(detect_language(message))
         or supported(conversation)
         or supported(remembered)
-        or closest_language(message)
+        or (closest(message) if closest else None)
     )
 
 
@@ -427,32 +432,3 @@ class LanguageProfiles:
         if not ranked or (len(ranked) > 1 and ranked[0][1] - ranked[1][1] < margin):
             return None
         return ranked[0][0]
-
-
-@lru_cache(maxsize=1)
-def _catalogue_profiles() -> LanguageProfiles:
-    """Profiles from the team's own writing in each language: the catalogue's phrasings, near misses, reference
-    answers and welcome-back greetings, the way Jiwa's users and Jiwa itself write about the same things."""
-    from jiwa.catalogue.intents import load_intents  # the catalogue's module imports this one
-
-    catalogue = load_intents()
-    texts: dict[str, list[str]] = {lang: [] for lang in LANGUAGES}
-    for intent in catalogue.intents.values():
-        for by_language in (intent.phrasings, intent.near_misses):
-            for lang, phrasings in by_language.items():
-                texts.setdefault(lang, []).extend(phrasings)
-        for lang, reference in intent.reference.items():
-            texts.setdefault(lang, []).append(reference)
-    for lang, greetings in catalogue.welcome_back.items():
-        texts.setdefault(lang, []).extend(greetings)
-    return LanguageProfiles({lang: lang_texts for lang, lang_texts in texts.items() if lang in LANGUAGES})
-
-
-def closest_language(text: str) -> str | None:
-    """The language of LANGUAGES the text's letters are clearly closest to, for a message the function words cannot
-    place ("capitale minimo pt pma? 10 miliardi davvero??"); None when that is not clear, or the text is mixed."""
-    try:
-        profiles = _catalogue_profiles()
-    except (OSError, ValueError):  # no catalogue to learn from: nothing is guessed
-        return None
-    return profiles.closest(text)
