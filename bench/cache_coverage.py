@@ -3,7 +3,8 @@ many the team's cache serves, how many of those it serves wrongly or in the wron
 could answer were not served.
 
 Each question is the first message of a new conversation from a new user whose client gave no language, as the
-server sees it: the reply language is jiwa.domain.language.reply_language(None, text), and with none the cache is skipped.
+server sees it: the reply language is jiwa.domain.language.reply_language(None, text, closest=closest_language), and with none the
+cache is skipped.
 The cache is the team's (intents, facts, no LLAMA paraphrases), published in a temp data folder. A served answer is
 wrong when its intent is not among the question's `answered_by` labels, which the team wrote by reading each
 question against the reference answers.
@@ -19,10 +20,12 @@ from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 
+import numpy as np
 import yaml
 
 from bench.common import parse, save
 from jiwa.catalogue.intents import load_intents
+from jiwa.catalogue.languages import closest_language
 from jiwa.catalogue.matching import _TOKEN
 from jiwa.domain.language import LANGUAGES, reply_language
 from jiwa.embedding import Embedder
@@ -96,7 +99,7 @@ async def serve(
     outcomes = []
     for number, question in enumerate(questions):
         text = question["text"]
-        language = reply_language(None, text)
+        language = reply_language(None, text, closest=closest_language)
         intent, groups, reason = matcher.candidate(text)
         served = None
         if language is None:
@@ -106,7 +109,9 @@ async def serve(
             if hit is not None:
                 served, reason = hit.intent, ""
             elif intent is not None:
-                reason = matcher.confirm(intent, await queries.embed(text), groups).reason or f"no {language} answer"
+                vectors = [await queries.embed(question) for question in matcher.questions(text)]
+                vector = vectors[0] if len(vectors) == 1 else np.stack(vectors)
+                reason = matcher.confirm(intent, vector, groups).reason or f"no {language} answer"
         outcomes.append(
             Outcome(
                 question["id"],
@@ -200,6 +205,11 @@ def summarise(outcomes: list[Outcome]) -> dict:
 
 
 def _reason_group(reason: str) -> str:
+    if reason.startswith("several questions, question"):
+        # "several questions, question 2 of 3: no intent's terms": grouped by why the question was not matched.
+        return f"several questions, one not matched: {_reason_group(reason.split(': ', 1)[1])}"
+    if reason.startswith("several questions of different intents"):
+        return "several questions of different intents"
     if reason.startswith("similarity"):
         return "similarity below threshold"
     if reason.startswith("closer to a near miss"):

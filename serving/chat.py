@@ -14,6 +14,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
+from jiwa.catalogue.languages import closest_language
 from jiwa.domain.language import reply_language
 from jiwa.settings import Settings
 from serving.conversations import Conversation, ConversationStore
@@ -173,6 +174,8 @@ class ChatService:
             conversation=next(
                 (t.language for t in reversed(conversation.turns) if t.role == "assistant" and t.language), None
             ),
+            # Else the language the message's words are clearly closest to: never English by default.
+            closest=closest_language,
         )
         hit = None
         # With no language to answer in, a pre-written text would be in one nobody chose: Claude mirrors the user.

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import json
 import logging
@@ -147,7 +148,7 @@ class ResponseCache:
             return None  # most messages stop here, before any embedding
         if conversation.turns and left_to_the_responder(snapshot.matcher.spec, intent, message):
             return None  # "and for my wife?" asks about what was said before, not what the words alone ask
-        result = snapshot.matcher.confirm(intent, await self._queries.embed(message), groups)
+        result = snapshot.matcher.confirm(intent, await self._vectors(snapshot.matcher, message), groups)
         if result.intent is None:
             return None
         if self._overdue(snapshot, snapshot.facts_of_intent.get(result.intent, ())):
@@ -168,6 +169,12 @@ class ResponseCache:
         if conversation.last_chat_days is not None:
             text = text.replace("{last_chat}", days_ago(conversation.last_chat_days, lang))
         return CacheHit(result.intent, text, variant.id)
+
+    async def _vectors(self, matcher: IntentMatcher, message: str) -> np.ndarray:
+        """The message's vector, or one row per question of a message that asks several (embedded in one batch)."""
+        questions = matcher.questions(message)
+        vectors = await asyncio.gather(*(self._queries.embed(question) for question in questions))
+        return vectors[0] if len(vectors) == 1 else np.stack(vectors)
 
     def facts_for(self, message: str, asked_before: str | None = None) -> list[dict]:
         """The curated facts behind every intent whose required terms the message names, whether or not the cache

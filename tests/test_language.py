@@ -2,7 +2,16 @@
 
 import pytest
 
-from jiwa.domain.language import LANGUAGE_NAMES, LANGUAGES, reply_language, supported
+from jiwa.catalogue.languages import closest_language
+from jiwa.domain.language import (
+    LANGUAGE_NAMES,
+    LANGUAGES,
+    UNKNOWN,
+    LanguageProfiles,
+    detect_language,
+    reply_language,
+    supported,
+)
 
 
 @pytest.mark.parametrize(
@@ -50,3 +59,46 @@ def test_a_message_nothing_places_takes_the_conversations_language_before_the_re
     assert reply_language(None, "KITAS?", remembered="en", conversation="id") == "id"
     assert reply_language(None, "KITAS?", remembered="it") == "it"
     assert reply_language(None, "KITAS?") is None
+
+
+@pytest.mark.parametrize(
+    "message, expected",
+    [
+        ("capitale minimo pt pma? 10 miliardi davvero??", "it"),
+        ("bye, talk tmrw", "en"),
+        ("KITAS istri brp lama?", "id"),
+        ("oke dah, bye", "id"),
+        ("visto digital nomad, esiste in indonesia?", "it"),
+    ],
+)
+def test_a_message_the_function_words_cannot_place_takes_the_language_its_words_are_closest_to(message, expected):
+    assert reply_language(None, message, closest=closest_language) == expected
+
+
+@pytest.mark.parametrize(
+    "message",
+    [
+        "ok",  # too little to tell
+        "KITAS?",
+        "kitas voa npwp",  # names alone are in every language
+        "differenza tra bpjs kesehatan e ketenagakerjaan",  # Italian words around Indonesian ones: mixed
+    ],
+)
+def test_a_message_nothing_places_stays_unplaced_rather_than_guessed(message):
+    assert detect_language(message) == UNKNOWN
+    assert closest_language(message) is None
+    assert reply_language(None, message, closest=closest_language) is None
+
+
+def test_the_conversation_and_the_profile_come_before_the_closest_language():
+    message = "capitale minimo pt pma? 10 miliardi davvero??"
+    assert reply_language(None, message, conversation="en", closest=closest_language) == "en"
+    assert reply_language(None, message, remembered="id", closest=closest_language) == "id"
+    assert reply_language(None, message) is None  # without a way to place it, nothing is guessed
+
+
+def test_profiles_refuse_a_close_call_and_a_mixed_text():
+    profiles = LanguageProfiles({"en": ["the house is there"], "it": ["la casa è qui, della città"]})
+    assert profiles.closest("della casa della città qui") == "it"
+    assert profiles.closest("the") is None  # too few letters to decide
+    assert profiles.closest("there the house della città") is None

@@ -74,7 +74,8 @@ def write(
 
 
 def keep_phrasing(text: str, intent: str, lang: str, matcher: IntentMatcher, rejected: dict) -> bool:
-    if matcher.candidate(text)[0] != intent:
+    # A phrasing is one question: one that asks several would let a message's second question ride on its vector.
+    if matcher.candidate(text)[0] != intent or len(matcher.questions(text)) > 1:
         rejected["paraphrase_off_intent"] += 1
         return False
     if detect_language(text) not in (lang, UNKNOWN):

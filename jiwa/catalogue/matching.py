@@ -18,6 +18,23 @@ from functools import lru_cache
 import numpy as np
 
 _TOKEN = re.compile(r"[\w'’-]+")
+# A message asks several questions when it has two question marks or more ("??" is one): it is then matched clause by
+# clause. A clause ends at a question or exclamation mark, a semicolon, a new line, an ellipsis or a full stop before
+# a space (not the one in "10.000" or "pt.pma").
+_SEVERAL_QUESTIONS = 2
+_CLAUSE_END = re.compile(r"(?<=[?!;\n…])(?![?!;\n…])|(?<=\.)(?=\s)")
+# Inside a clause, a social opener or closer sits before or after a comma or colon: "hi, how much is a kitas".
+_CLAUSE_PART = re.compile(r"\s*[,:]\s*")
+# A social clause is short: the social terms and at most this many other words ("hai kak", "ciao a tutti").
+_SOCIAL_MAX_WORDS = 6
+_SOCIAL_MAX_OTHER_WORDS = 2
+# One answer for several questions is right only if each of them is plainly the intent's question: the second one of
+# a message is often a narrower thing about the same topic ("where to buy a sim card? telkomsel or xl better?", 0.49
+# from the SIM card phrasings), which the answer does not say. Each must be this much closer than a lone question.
+SEVERAL_QUESTIONS_MARGIN = 0.15
+# "tourist sim vs normal sim?" weighs two things against each other; a cached answer describes one, so such a message
+# is left to the responder (in every language people write "vs").
+_WEIGHS_TWO = re.compile(r"(?<!\w)(?:vs|versus)(?!\w)")
 _MIN_FUZZY_LENGTH = 5
 # Words one letter away from another word that asks something else: "quando" (when) is one edit from "quanto"
 # (how much), "molta" from "multa" (fine), "conti" from "costi". Read as a typo, they would turn a question about
@@ -109,6 +126,15 @@ class TermFinder:
     def groups(self, text: str) -> set[str]:
         return set(self._found(text))
 
+    def other_words(self, text: str, groups: frozenset[str]) -> list[str]:
+        """The words of the text outside the exact terms of these groups."""
+        normalized = normalize(text)
+        covered = [False] * len(normalized)
+        for match in self._pattern.finditer(normalized):
+            if self._group_of[match.group(1)] in groups:
+                covered[match.start() : match.end()] = [True] * (match.end() - match.start())
+        return [token.group() for token in _TOKEN.finditer(normalized) if not any(covered[token.start() : token.end()])]
+
     def _find(self, text: str) -> frozenset[str]:
         normalized = normalize(text)
         found: set[str] = set()
@@ -188,10 +214,42 @@ class IntentMatcher:
         return self._intents, self._vectors
 
     def candidate(self, message: str) -> tuple[str | None, set[str], str]:
-        """The one intent whose term rules the message satisfies, or None and why not."""
+        """The one intent whose term rules the message satisfies, or None and why not.
+
+        A message that asks several questions is a candidate only when every question in it, on its own, is one of
+        the same intent; what is only social around them ("ciao!", "thanks", a bare "?") does not count. A question
+        the rules do not place, or two of different intents, leave the whole message to the responder: half an
+        answer, or two pre-written answers stacked, is not what the user asked for."""
+        questions = self._questions(message)
+        if questions is None:
+            return self._single(message)
         groups = self.finder.groups(message)
-        if len(re.findall(r"\?+", message)) >= 2:
-            return None, groups, "several questions"
+        intents = []
+        for number, question in enumerate(questions, 1):
+            intent, _, reason = self._single(question)
+            if intent is None:
+                reason = f"several questions, question {number} of {len(questions)}: {reason}"
+                break
+            intents.append(intent)
+        else:
+            if not questions:
+                reason = "several questions: only social ones"
+            elif len(set(intents)) > 1:
+                reason = f"several questions of different intents: {', '.join(dict.fromkeys(intents))}"
+            else:
+                return intents[0], groups, ""
+        return None, groups, reason
+
+    def questions(self, message: str) -> tuple[str, ...]:
+        """What the meaning gate compares with the candidate's phrasings, one vector each: the message itself, or,
+        when it asks several questions, each question without the social clauses around it."""
+        questions = self._questions(message)
+        return (message,) if questions is None else questions
+
+    def _single(self, message: str) -> tuple[str | None, set[str], str]:
+        groups = self.finder.groups(message)
+        if _WEIGHS_TWO.search(normalize(message)):
+            return None, groups, "weighs two things (vs)"
         words = len(_TOKEN.findall(message))
         passing = [
             rule.intent
@@ -204,23 +262,72 @@ class IntentMatcher:
             return None, groups, "no intent's terms" if not passing else f"ambiguous: {', '.join(passing)}"
         return passing[0], groups, ""
 
+    def _questions(self, message: str) -> tuple[str, ...] | None:
+        """Its clauses that are not only social, for a message that asks several questions; None for any other."""
+        if len(re.findall(r"\?+", message)) < _SEVERAL_QUESTIONS:
+            return None
+        kept = []
+        for clause in _CLAUSE_END.split(message):
+            parts = _CLAUSE_PART.split(clause.strip())
+            # "hi, how much is a kitas" asks what it asks without the "hi": openers and closers are set aside.
+            first, last = 0, len(parts)
+            while first < last and self._social(parts[first]):
+                first += 1
+            while last > first and self._social(parts[last - 1]):
+                last -= 1
+            if first < last:
+                kept.append(clause.strip() if (first, last) == (0, len(parts)) else ", ".join(parts[first:last]))
+        return tuple(kept)
+
+    def _social(self, text: str) -> bool:
+        """Whether a clause only says what the catalogue's neutral groups hold (a greeting, thanks, an apology); one
+        with no words at all (a bare "?", an emoji) says nothing either. A goodbye is not neutral: "bye, but how much
+        is a KITAS?" is one of the team's near misses."""
+        words = _TOKEN.findall(normalize(text))
+        if not words:
+            return True
+        groups, social = self.finder.groups(text), frozenset(self.spec.neutral)
+        return (
+            bool(groups)
+            and groups <= social
+            and len(words) <= _SOCIAL_MAX_WORDS
+            and len(self.finder.other_words(text, social)) <= _SOCIAL_MAX_OTHER_WORDS
+        )
+
     def match(self, message: str, vector: np.ndarray | None) -> MatchResult:
+        """Both gates. For a message that asks several questions, `vector` holds one row per text of questions()."""
         intent, groups, reason = self.candidate(message)
         if intent is None:
             return MatchResult(None, reason=reason, groups=groups)
+        if len(self.questions(message)) > 1 and (vector is None or np.ndim(vector) != 2):
+            # The whole message's vector would let one plain question carry another through the gate.
+            return MatchResult(None, intent, reason="several questions: one vector for each needed", groups=groups)
         return self.confirm(intent, vector, groups)
 
     def confirm(self, intent: str, vector: np.ndarray | None, groups: set[str] | None = None) -> MatchResult:
-        """The meaning gate for a candidate the term rules already chose."""
+        """The meaning gate for a candidate the term rules already chose. A matrix of vectors (one per question of a
+        message that asks several) passes only if every one of them does."""
         groups = groups or set()
+        if vector is not None and np.ndim(vector) == 2 and len(vector) > 1:
+            bar = self.spec.min_similarity + SEVERAL_QUESTIONS_MARGIN
+            results = [self._confirm_one(intent, row, groups, bar) for row in np.asarray(vector)]
+            for number, result in enumerate(results, 1):
+                if result.intent is None:
+                    result.reason = f"several questions, question {number} of {len(results)}: {result.reason}"
+                    return result
+            return MatchResult(intent, intent, min(result.similarity for result in results), "", groups)
+        return self._confirm_one(intent, None if vector is None else np.asarray(vector).reshape(-1), groups)
+
+    def _confirm_one(
+        self, intent: str, vector: np.ndarray | None, groups: set[str], bar: float | None = None
+    ) -> MatchResult:
+        bar = self.spec.min_similarity if bar is None else bar
         mask = self._intents == intent
         if vector is None or not mask.any():
             return MatchResult(None, intent, reason="no phrasings to compare", groups=groups)
         similarity = float(np.max(self._vectors[mask] @ np.asarray(vector, dtype=np.float32)))
-        if similarity < self.spec.min_similarity:
-            return MatchResult(
-                None, intent, similarity, f"similarity {similarity:.2f} below {self.spec.min_similarity}", groups
-            )
+        if similarity < bar:
+            return MatchResult(None, intent, similarity, f"similarity {similarity:.2f} below {bar:g}", groups)
         if len(self._near_misses):
             # Sharing an intent's words is not asking its question: a message closer to one of the team's near
             # misses (of any intent) than to the intent's own phrasings is left to the responder.

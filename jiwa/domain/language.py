@@ -6,8 +6,10 @@ language without a model. Anything else, or too little text to tell, is "unknown
 
 from __future__ import annotations
 
+import math
 import re
 from collections import Counter
+from collections.abc import Callable
 
 # The languages Jiwa's users write in, and so the ones every answer, phrasing and fallback exists in.
 LANGUAGES = ("en", "it", "id")
@@ -339,14 +341,94 @@ def supported(code: str | None) -> str | None:
 
 
 def reply_language(
-    requested: str | None, message: str, remembered: str | None = None, conversation: str | None = None
+    requested: str | None,
+    message: str,
+    remembered: str | None = None,
+    conversation: str | None = None,
+    closest: Callable[[str], str | None] | None = None,
 ) -> str | None:
     """The language of a reply: the client's explicit one, else the message's, else the conversation's so far, else
-    the one we remember of the user.
+    the one we remember of the user, else the one the message's words are clearly closest to (`closest`: the
+    server's is jiwa.catalogue.languages.closest_language).
 
-    None when nothing tells: the responder then mirrors the user, the cache leaves the message to it (a pre-written
+    None when nothing tells (never English by default): the responder then mirrors the user, the cache leaves the message to it (a pre-written
     answer would be in a language nobody chose), and the fallback text is in DEFAULT_LANGUAGE.
     """
     if requested:
         return requested[:2].lower()
-    return supported(detect_language(message)) or supported(conversation) or supported(remembered)
+    return (
+        supported(detect_language(message))
+        or supported(conversation)
+        or supported(remembered)
+        or (closest(message) if closest else None)
+    )
+
+
+# Placing a message by the language its words are closest to, for what the function words cannot place: letter
+# trigrams ("zio", "gli", "ng ", "th") tell Italian, Indonesian and English apart even in "capitale minimo pt pma?".
+_NGRAM = 3
+# Trigrams a message needs to be placed at all ("ok" has none worth a decision), and by how much (mean log-likelihood
+# per trigram, natural log) the closest language must beat the next: below either, the message stays unplaced.
+MIN_NGRAMS = 8
+CLOSEST_MARGIN = 0.35
+# A single word of another language, this clearly, makes the message mixed: nothing is guessed for it.
+MIN_WORD_NGRAMS = 5
+WORD_MARGIN = 1.0
+_LETTERS = re.compile(r"[^\W\d_]+")
+_PLACEHOLDER = re.compile(r"\{\w*\}")
+
+
+def _trigrams(text: str) -> list[str]:
+    grams = []
+    for word in _LETTERS.findall(text.casefold()):
+        padded = f" {word} "
+        grams += [padded[i : i + _NGRAM] for i in range(len(padded) - _NGRAM + 1)]
+    return grams
+
+
+class LanguageProfiles:
+    """Letter trigram frequencies per language, from texts known to be in it; a message is placed in the language
+    whose profile makes its trigrams likeliest, when that is clear."""
+
+    def __init__(self, texts: dict[str, list[str]]) -> None:
+        counts = {
+            lang: Counter(g for text in lang_texts for g in _trigrams(_PLACEHOLDER.sub(" ", text)))
+            for lang, lang_texts in texts.items()
+            if lang_texts
+        }
+        vocabulary = len(set().union(*counts.values())) + 1 if counts else 1
+        self._log: dict[str, dict[str, float]] = {}
+        self._unseen: dict[str, float] = {}
+        for lang, grams in counts.items():
+            total = sum(grams.values()) + vocabulary  # add-one smoothing over every trigram any language has
+            self._log[lang] = {gram: math.log((n + 1) / total) for gram, n in grams.items()}
+            self._unseen[lang] = math.log(1 / total)
+
+    def scores(self, text: str) -> dict[str, float]:
+        """Mean log-likelihood per trigram of the text in each language (no trigram: empty)."""
+        grams = _trigrams(text)
+        if not grams:
+            return {}
+        return {
+            lang: sum(log.get(g, self._unseen[lang]) for g in grams) / len(grams) for lang, log in self._log.items()
+        }
+
+    def closest(self, text: str) -> str | None:
+        """The language the text's words are closest to; None when it is not clear, or when some word of it is
+        clearly of another language ("grazie thank you makasih", "differenza tra bpjs kesehatan e ...")."""
+        best = self._clearly(text, MIN_NGRAMS, CLOSEST_MARGIN)
+        if best is None:
+            return None
+        for word in _LETTERS.findall(text):
+            other = self._clearly(word, MIN_WORD_NGRAMS, WORD_MARGIN)
+            if other not in (None, best):
+                return None
+        return best
+
+    def _clearly(self, text: str, min_ngrams: int, margin: float) -> str | None:
+        if len(_trigrams(text)) < min_ngrams:
+            return None
+        ranked = sorted(self.scores(text).items(), key=lambda item: item[1], reverse=True)
+        if not ranked or (len(ranked) > 1 and ranked[0][1] - ranked[1][1] < margin):
+            return None
+        return ranked[0][0]

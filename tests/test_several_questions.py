@@ -1,0 +1,104 @@
+"""A message that asks several questions, or one wrapped in greetings and thanks, with the real matcher, embedder and
+published cache: served when every question in it is the same cached intent, left to the responder otherwise."""
+
+import asyncio
+import tempfile
+from pathlib import Path
+
+import pytest
+
+from bench.support.publish import publish_team_cache
+from serving.insights import QueryEmbedder
+from serving.response_cache import ResponseCache
+from serving.withheld import Withheld
+from tests.support.resources import pipeline_resources
+from tests.support.server import FACTS_CHECKED_ON
+
+
+@pytest.fixture(scope="module")
+def cache(embedder):
+    with tempfile.TemporaryDirectory(prefix="jiwa-several-") as folder:
+        data_uri = str(Path(folder) / "stores")
+        publish_team_cache(pipeline_resources(data_uri))
+        cache = ResponseCache(data_uri, embedder, QueryEmbedder(embedder), Withheld(data_uri), FACTS_CHECKED_ON)
+        cache.refresh()
+        yield cache
+
+
+def _served(cache, message: str, lang: str) -> str | None:
+    hit = asyncio.run(cache.lookup(message, lang, None, ("several", "user")))
+    return hit.intent if hit else None
+
+
+def _reason(cache, message: str) -> str:
+    return cache._snapshot.matcher.candidate(message)[2]
+
+
+@pytest.mark.parametrize(
+    "message, lang",
+    [
+        ("ciao? quanto costa il voa?", "it"),  # a bare question mark after a greeting is social
+        ("ciao? quanto costa il voa? grazie mille!", "it"),
+        ("hi? how much is the voa? thanks!", "en"),
+        ("halo kak! berapa biaya voa? makasih ya", "id"),
+    ],
+)
+def test_a_question_among_greetings_and_thanks_is_served(cache, message, lang):
+    assert _served(cache, message, lang) == "voa_cost"
+
+
+@pytest.mark.parametrize(
+    "message, lang, intent",
+    [
+        ("berapa biaya voa? harga voa berapa?", "id", "voa_cost"),
+        ("how much is the voa? how much does a voa cost?", "en", "voa_cost"),
+        ("what is an npwp? what does npwp mean?", "en", "npwp_tax_id"),
+        ("what is lkpm? when is the lkpm due?", "en", "lkpm_report"),
+    ],
+)
+def test_two_questions_of_the_same_intent_are_served_once(cache, message, lang, intent):
+    assert cache._snapshot.matcher.questions(message) == tuple(
+        part.strip() + "?" for part in message.split("?") if part.strip()
+    )
+    assert _served(cache, message, lang) == intent
+
+
+@pytest.mark.parametrize(
+    "message, lang",
+    [
+        ("ciao! quanto costa il voa? e quanto dura?", "it"),  # "e quanto dura?" means something only after the first
+        ("quanto costa il voa? quanto costa il kitas per mia moglie?", "it"),
+        ("capitale minimo pt pma? 10 miliardi davvero??", "it"),
+        ("overstay 5 hari dendanya brp? bisa dideportasi gak?", "id"),
+        ("I have a kitas. how much is the voa? thanks?", "en"),
+        ("bye? but how much is a KITAS?", "en"),  # a goodbye is not social: the team's near miss of farewell
+    ],
+)
+def test_a_message_with_an_unmatched_question_goes_to_the_responder_whole(cache, message, lang):
+    assert _served(cache, message, lang) is None
+
+
+def test_a_narrower_second_question_on_the_same_topic_is_not_served(cache):
+    # "telkomsel or xl better?" passes the SIM card terms, but the answer does not compare operators: several
+    # questions each need more than a lone question's similarity.
+    assert _served(cache, "where to buy a sim card in ubud? telkomsel or xl better?", "en") is None
+
+
+@pytest.mark.parametrize("message", ["how much is the voa? what is an npwp?", "quanto costa il voa? cos'è l'npwp?"])
+def test_questions_of_different_intents_are_left_to_the_responder(cache, message):
+    """Two cached answers stacked are not served: feedback and withheld answers score one answer per reply, and the
+    realistic questions hold one such message, whose questions fail the meaning gate anyway."""
+    assert _reason(cache, message).startswith("several questions of different intents: voa_cost, npwp_tax_id")
+    assert _served(cache, message, "en" if "how" in message else "it") is None
+
+
+def test_a_comparison_is_left_to_the_responder(cache):
+    assert _served(cache, "tourist sim vs normal sim?", "en") is None
+    assert _reason(cache, "tourist sim vs normal sim?") == "weighs two things (vs)"
+
+
+def test_match_with_one_vector_for_several_questions_is_refused(cache, embedder):
+    matcher = cache._snapshot.matcher
+    message = "berapa biaya voa? harga voa berapa?"
+    assert matcher.match(message, embedder.embed([message])[0]).intent is None
+    assert matcher.match(message, embedder.embed(list(matcher.questions(message)))).intent == "voa_cost"
