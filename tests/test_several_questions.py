@@ -92,9 +92,10 @@ def test_questions_of_different_intents_are_left_to_the_responder(cache, message
     assert _served(cache, message, "en" if "how" in message else "it") is None
 
 
-def test_a_comparison_is_left_to_the_responder(cache):
+def test_a_comparison_is_left_to_the_responder_unless_the_answer_compares(cache):
     assert _served(cache, "tourist sim vs normal sim?", "en") is None
-    assert _reason(cache, "tourist sim vs normal sim?") == "weighs two things (vs)"
+    assert _reason(cache, "tourist sim vs normal sim?") == "no intent's terms"
+    assert _served(cache, "leasehold vs freehold, what's the difference?", "en") == "foreigner_property"
 
 
 def test_match_with_one_vector_for_several_questions_is_refused(cache, embedder):

@@ -32,9 +32,6 @@ _SOCIAL_MAX_OTHER_WORDS = 2
 # a message is often a narrower thing about the same topic ("where to buy a sim card? telkomsel or xl better?", 0.49
 # from the SIM card phrasings), which the answer does not say. Each must be this much closer than a lone question.
 SEVERAL_QUESTIONS_MARGIN = 0.15
-# "tourist sim vs normal sim?" weighs two things against each other; a cached answer describes one, so such a message
-# is left to the responder (in every language people write "vs").
-_WEIGHS_TWO = re.compile(r"(?<!\w)(?:vs|versus)(?!\w)")
 _MIN_FUZZY_LENGTH = 5
 # Words one letter away from another word that asks something else: "quando" (when) is one edit from "quanto"
 # (how much), "molta" from "multa" (fine), "conti" from "costi". Read as a typo, they would turn a question about
@@ -248,8 +245,6 @@ class IntentMatcher:
 
     def _single(self, message: str) -> tuple[str | None, set[str], str]:
         groups = self.finder.groups(message)
-        if _WEIGHS_TWO.search(normalize(message)):
-            return None, groups, "weighs two things (vs)"
         words = len(_TOKEN.findall(message))
         passing = [
             rule.intent
