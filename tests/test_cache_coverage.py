@@ -3,7 +3,7 @@ whose reference answer answers each one: the labels name real intents, and what 
 
 import pytest
 
-from bench.cache_coverage import coverage, load_questions, summarise, unknown_intents
+from bench.cache_coverage import QUESTION_SETS, coverage, load_questions, summarise, unknown_intents
 from jiwa.domain.language import LANGUAGES
 from tests.support.server import FACTS_CHECKED_ON
 
@@ -36,10 +36,31 @@ def test_the_coverage_report_counts_every_question(report):
 
 
 # Issue 19 asks for at least 50% served in each language with at most 1% of them wrong; the team's catalogue is not
-# there yet (python -m bench.cache_coverage --on <a day within review>): 114 of 330 served (34.5%), 1 of them wrong,
+# there yet (python -m bench.cache_coverage --on <a day within review>): 119 of 330 served (36%), 1 of them wrong,
 # and 218 of the 330 questions (66%) have an intent that answers them. These bounds keep what is reached from sliding
 # back while the catalogue grows.
 def test_what_the_cache_serves_does_not_slide_back(report):
     assert report["all"]["wrong_share_of_served"] <= 0.10, report["wrong"]
     assert report["all"]["served_share"] >= 0.34
+    assert report["all"]["wrong_language"] == 0
+
+
+@pytest.fixture(scope="module")
+def second_set() -> list[dict]:
+    return load_questions(QUESTION_SETS["2"])
+
+
+def test_the_second_set_is_labelled_with_intents_the_catalogue_has(second_set):
+    assert len(second_set) == 330 and len({q["id"] for q in second_set}) == 330
+    assert {q["language"] for q in second_set} == set(LANGUAGES)
+    assert not unknown_intents(second_set)
+
+
+# The second set, written without the catalogue: 86 served with 15 wrong when first measured, 82 with 9 wrong after
+# the typo rule and the comparison group that reading those answers led to.
+def test_on_the_second_set_the_cache_does_not_slide_back(second_set, embedder, tmp_path_factory):
+    stores = str(tmp_path_factory.mktemp("coverage2") / "stores")
+    report = summarise(coverage(second_set, embedder, stores, review_date=FACTS_CHECKED_ON))
+    assert report["all"]["served_share"] >= 0.24
+    assert report["all"]["wrong"] <= 9, report["wrong"]
     assert report["all"]["wrong_language"] == 0

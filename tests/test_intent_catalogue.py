@@ -99,6 +99,9 @@ def test_every_reference_answer_takes_its_facts_from_the_file():
         ("kapan kitas jadi", "cost"),
         ("bisa jadi pemegang saham tunggal pt pma?", "stay"),
         ("kapan batas lapor spt", "ending"),
+        # Another word one letter away is not a typo: the first letter differs, or the letter is far on the keyboard.
+        ("che ansia, domani ho l'appuntamento per le impronte del kitas", "retirement"),  # not "lansia"
+        ("dove si mangia una pizza decente a canggu?", "tipping"),  # not "mancia"
     ],
 )
 def test_a_question_word_is_never_read_as_a_typo_of_another(message, not_this):
@@ -110,6 +113,19 @@ def test_exact_only_words_match_exactly_and_other_typos_are_still_forgiven():
     assert {"quando", "quanto", "kapan", "berapa", "when"} <= EXACT_ONLY
     assert "cost" in finder.groups("quanto costa il kitas")
     assert "kitas" in finder.groups("whats the fee for a kittas")
+
+
+@pytest.mark.parametrize(
+    ("word", "term"),
+    [("kittas", "kitas"), ("kitsa", "kitas"), ("kitaa", "kitas"), ("rinnova", "rinnovo"), ("citta", "città")],
+)
+def test_a_slip_of_the_fingers_or_another_ending_is_forgiven(word, term):
+    assert _one_edit(word, term)
+
+
+@pytest.mark.parametrize(("word", "term"), [("ansia", "lansia"), ("mangia", "mancia"), ("kitam", "kitas")])
+def test_a_word_differing_in_its_first_letter_or_by_a_distant_key_is_not_a_typo(word, term):
+    assert not _one_edit(word, term)
 
 
 def test_the_typo_index_finds_what_comparing_with_every_term_finds():

@@ -95,7 +95,8 @@ def test_questions_of_different_intents_are_left_to_the_responder(cache, message
 def test_a_comparison_is_left_to_the_responder_unless_the_answer_compares(cache):
     assert _served(cache, "tourist sim vs normal sim?", "en") is None
     assert _reason(cache, "tourist sim vs normal sim?") == "no intent's terms"
-    assert _served(cache, "leasehold vs freehold, what's the difference?", "en") == "foreigner_property"
+    assert _served(cache, "sim locale: meglio telkomsel o xl?", "it") is None
+    assert _served(cache, "is the tourist levy the same as the voa, or is it levy vs voa?", "en") == "levy_vs_voa"
 
 
 def test_match_with_one_vector_for_several_questions_is_refused(cache, embedder):
