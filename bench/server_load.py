@@ -26,17 +26,23 @@ from serving.auth import hash_key
 
 MESSAGES = [
     "aku malu bertanya tentang visa",
-    "Quanto costa il KITAS?",
-    "How do I open a PT PMA?",
-    "Apa itu NPWP?",
+    "Quanto costa il KITAS per mia moglie?",
+    "How do I hire my first Indonesian employee?",
+    "Apa bedanya NPWP pribadi dan NPWP badan?",
     "My agent is late again, is that normal?",
-    "Cosa succede durante Nyepi?",
-    "Berapa lama proses KITAS?",
-    "Do I need a local partner for my cafe?",
+    "Come mi presento ai vicini balinesi?",
+    "Berapa lama proses KITAS untuk istri saya?",
+    "Is it rude to refuse food at a ceremony?",
     "Sono stanco della burocrazia",
     "What is the banjar?",
 ]
 KEY = "bench-key"
+
+
+def unique(text: str, *run: object) -> str:
+    """The message made unique to its request, so the server's embedding cache never hides the embedding cost, with
+    digits only: a word in the tag ("open") would be a term the cache's rules read, and change what it answers."""
+    return f"{text} ({'-'.join(str(part) for part in run)})"
 
 
 def start_server(
@@ -90,9 +96,8 @@ async def open_loop_samples(url: str, rate: float, total: int, cache_hits: bool 
 
     async def one(client: httpx.AsyncClient, n: int) -> None:
         cached = cache_hits and n % CACHE_SHARE == 0
-        # Unique text, so the server's embedding cache never hides the embedding cost (the cache still matches).
         text = CACHE_MESSAGES[n // CACHE_SHARE % len(CACHE_MESSAGES)] if cached else MESSAGES[n % len(MESSAGES)]
-        body = {"user_id": f"open{n % 50}", "message": f"{text} (open-{rate}-{seed}-{n})"}
+        body = {"user_id": f"open{n % 50}", "message": unique(text, rate, seed, n)}
         started = time.perf_counter()
         response = await client.post("/v1/chat", json=body, headers={"Authorization": f"Bearer {KEY}"})
         latency = time.perf_counter() - started
@@ -135,7 +140,10 @@ def open_summary(samples: list[dict], rate: float, requests: int) -> dict:
     }
     if any(s["cache_message"] for s in samples):
         summary["cache_messages"] = sum(s["cache_message"] for s in samples)
-        summary["cache_hits"] = len(hits)
+        summary["cache_hits"] = sum(s["cache_message"] and s["source"] == "cache" for s in samples)
+        summary["other_messages_served_from_cache"] = sum(
+            not s["cache_message"] and s["source"] == "cache" for s in samples
+        )
         summary["cache_hit_total"] = percentiles_ms([t["total"] / 1000 for t in hits]) if hits else None
     return summary
 
@@ -167,10 +175,9 @@ async def load(url: str, concurrency: int, total: int) -> dict:
     async def worker(client: httpx.AsyncClient, index: int) -> None:
         nonlocal errors, ungrounded
         for n in counter:
-            # Unique text per request, so the server's embedding cache never hides the embedding cost.
             body = {
                 "user_id": f"bench{index}-{n % 7}",
-                "message": f"{MESSAGES[n % len(MESSAGES)]} ({concurrency}-{index}-{n})",
+                "message": unique(MESSAGES[n % len(MESSAGES)], concurrency, index, n),
             }
             started = time.perf_counter()
             response = await client.post("/v1/chat", json=body, headers={"Authorization": f"Bearer {KEY}"})

@@ -2,6 +2,7 @@
 same code at its smallest, in seconds) in a child process, as `make bench` runs it, and writes its results file, so a
 benchmark that breaks fails the tests. Those that need the real model are marked `model`."""
 
+import asyncio
 import json
 import os
 import re
@@ -11,7 +12,15 @@ import sys
 import pytest
 
 from bench import common
+from bench.server_load import CACHE_MESSAGES, MESSAGES, unique
+from bench.support.publish import FACTS_CHECKED_ON, publish_team_cache
+from bench.support.resources import pipeline_resources
+from jiwa.catalogue.languages import closest_language
+from jiwa.domain.language import reply_language
 from jiwa.paths import PROJECT_ROOT
+from serving.insights import QueryEmbedder
+from serving.response_cache import ResponseCache
+from serving.withheld import Withheld
 
 BENCH = PROJECT_ROOT / "bench"
 BENCHMARKS = sorted(path.stem for path in BENCH.glob("*.py") if path.stem not in ("__init__", "common"))
@@ -105,3 +114,23 @@ def test_smoke_results_go_apart_from_the_real_ones(tmp_path, monkeypatch):
     parser = argparse.ArgumentParser()
     parser.add_argument("--size", type=int, default=10)
     assert common.parse(parser, size=1).size == 3
+
+
+def test_the_load_benchmark_sends_what_it_says_to_the_responder_and_to_the_cache(embedder, tmp_path):
+    """bench.server_load measures the responder's path with MESSAGES and the cache's with CACHE_MESSAGES, each made
+    unique per request; a message the cache answered, or a tag whose word the cache's rules read ("open"), would
+    measure one path under the other's name."""
+    data_uri = str(tmp_path / "stores")
+    publish_team_cache(pipeline_resources(data_uri))
+    cache = ResponseCache(data_uri, embedder, QueryEmbedder(embedder), Withheld(data_uri), FACTS_CHECKED_ON)
+    cache.refresh()
+
+    async def served(text: str) -> bool:
+        language = reply_language(None, text, closest=closest_language)
+        return language is not None and await cache.lookup(text, language, None, ("bench", "user")) is not None
+
+    async def every(texts: list[str]) -> list[bool]:
+        return [await served(unique(text, 50.0, 3, n)) for n, text in enumerate(texts)]
+
+    assert asyncio.run(every(MESSAGES)) == [False] * len(MESSAGES)
+    assert asyncio.run(every(CACHE_MESSAGES)) == [True] * len(CACHE_MESSAGES)

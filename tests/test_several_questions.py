@@ -92,10 +92,12 @@ def test_questions_of_different_intents_are_left_to_the_responder(cache, message
     assert _served(cache, message, "en" if "how" in message else "it") is None
 
 
-def test_a_comparison_is_left_to_the_responder_unless_the_answer_compares(cache):
+def test_a_comparison_or_a_recommendation_is_left_to_the_responder_unless_the_answer_compares(cache):
     assert _served(cache, "tourist sim vs normal sim?", "en") is None
     assert _reason(cache, "tourist sim vs normal sim?") == "no intent's terms"
     assert _served(cache, "sim locale: meglio telkomsel o xl?", "it") is None
+    assert _served(cache, "apa bedanya NPWP pribadi dan NPWP badan?", "id") is None
+    assert _served(cache, "what's the difference between leasehold and freehold?", "en") == "foreigner_property"
     assert _served(cache, "is the tourist levy the same as the voa, or is it levy vs voa?", "en") == "levy_vs_voa"
 
 
