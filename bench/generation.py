@@ -1,7 +1,8 @@
 """Insight generation throughput beside the raw llama.cpp token rate of the same model, in one process and run.
 
-Three rates, same model and threads:
+Four rates, same model and threads:
   raw         plain completion, no chat template, no grammar, one request alone: llama.cpp's own decode speed;
+  raw at prompt depth  the same, after a prompt as long as the asset's (decode slows as the context grows);
   free_chat   the insight prompt through the chat template, without the JSON-schema grammar;
   jiwa        the insight prompt with the grammar, validation and retries, as the asset runs it.
 
@@ -30,6 +31,15 @@ from jiwa.llm import IsolatedLlamaBackend, LlamaServerBackend, LlamaSettings, St
 from jiwa.prompts import load_prompt
 
 RAW_BURST_TOKENS = 100
+
+
+def raw_rate_at_depth(backend: LlamaServerBackend | IsolatedLlamaBackend, messages: list[dict[str, str]]) -> float:
+    """Unconstrained decode after a prompt as long as the asset's: the prompt's text is evaluated by a first call, so
+    the second, which reuses it, times the decode alone."""
+    text = "\n\n".join(message["content"] for message in messages) + "\n"
+    backend.raw_token_rate(text, 1)
+    tokens, seconds = backend.raw_token_rate(text, RAW_BURST_TOKENS)
+    return tokens / seconds
 
 
 def main() -> None:
@@ -80,6 +90,7 @@ def main() -> None:
             started = time.perf_counter()
             accepted += sum(r is not None for r in pool.map(generate, jobs[start : start + args.concurrency]))
             jiwa_seconds += time.perf_counter() - started
+    depth_rate = raw_rate_at_depth(reference, prompt.render(**insight_variables(topics[0], catalogue.facets, curated, 0)))
     if reference is not backend:
         reference.close()
     stats = llm.stats
@@ -94,6 +105,10 @@ def main() -> None:
         "free_chat_tokens_per_s": round(free_tokens / free_seconds, 1),
         "jiwa_tokens_per_s": round(stats.completion_tokens / jiwa_seconds, 1),
         "jiwa_over_raw": round(stats.completion_tokens / jiwa_seconds / raw_rate, 3),
+        # Each token attends to the whole prompt before it: the same model decodes slower after the insight prompt
+        # than after a short one, however little Jiwa adds.
+        "raw_at_prompt_depth_tokens_per_s": round(depth_rate, 1),
+        "jiwa_over_raw_at_prompt_depth": round(stats.completion_tokens / jiwa_seconds / depth_rate, 3),
         "insights_requested": len(jobs),
         "insights_accepted": accepted,
         "insights_per_min": round(accepted / jiwa_seconds * 60, 2),

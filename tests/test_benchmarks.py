@@ -64,6 +64,7 @@ def test_a_model_benchmark_runs_at_its_smallest_and_writes_its_results(name, tmp
     report = _smoke(name, tmp_path)
     if name == "generation":
         assert report["raw_tokens_per_s"] > 0 and "jiwa_over_raw" in report
+        assert report["raw_at_prompt_depth_tokens_per_s"] > 0 and "jiwa_over_raw_at_prompt_depth" in report
     if name == "llama_builds":
         assert list(report["builds"]) == ["installed"]  # measured what is there, compiled nothing
 
