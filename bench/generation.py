@@ -90,7 +90,9 @@ def main() -> None:
             started = time.perf_counter()
             accepted += sum(r is not None for r in pool.map(generate, jobs[start : start + args.concurrency]))
             jiwa_seconds += time.perf_counter() - started
-    depth_rate = raw_rate_at_depth(reference, prompt.render(**insight_variables(topics[0], catalogue.facets, curated, 0)))
+    depth_rate = raw_rate_at_depth(
+        reference, prompt.render(**insight_variables(topics[0], catalogue.facets, curated, 0))
+    )
     if reference is not backend:
         reference.close()
     stats = llm.stats
