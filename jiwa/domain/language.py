@@ -351,8 +351,9 @@ def reply_language(
     the one we remember of the user, else the one the message's words are clearly closest to (`closest`: the
     server's is jiwa.catalogue.languages.closest_language).
 
-    None when nothing tells (never English by default): the responder then mirrors the user, the cache leaves the message to it (a pre-written
-    answer would be in a language nobody chose), and the fallback text is in DEFAULT_LANGUAGE.
+    None when nothing tells (never English by default): the responder then mirrors the user, the cache leaves the
+    message to it (a pre-written answer would be in a language nobody chose), and the fallback text is in
+    DEFAULT_LANGUAGE.
     """
     if requested:
         return requested[:2].lower()
@@ -406,7 +407,9 @@ class LanguageProfiles:
 
     def scores(self, text: str) -> dict[str, float]:
         """Mean log-likelihood per trigram of the text in each language (no trigram: empty)."""
-        grams = _trigrams(text)
+        return self._scores(_trigrams(text))
+
+    def _scores(self, grams: list[str]) -> dict[str, float]:
         if not grams:
             return {}
         return {
@@ -426,9 +429,10 @@ class LanguageProfiles:
         return best
 
     def _clearly(self, text: str, min_ngrams: int, margin: float) -> str | None:
-        if len(_trigrams(text)) < min_ngrams:
+        grams = _trigrams(text)
+        if len(grams) < min_ngrams:
             return None
-        ranked = sorted(self.scores(text).items(), key=lambda item: item[1], reverse=True)
+        ranked = sorted(self._scores(grams).items(), key=lambda item: item[1], reverse=True)
         if not ranked or (len(ranked) > 1 and ranked[0][1] - ranked[1][1] < margin):
             return None
         return ranked[0][0]
