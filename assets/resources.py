@@ -67,6 +67,7 @@ class LlamaResource(_FromSettings):
     max_retries: int | None = _unset(LlamaSettings, "max_retries")
     timeout_s: float | None = _unset(LlamaSettings, "timeout_s")
     concurrency: int | None = _unset(LlamaSettings, "concurrency")
+    jump_forward: bool | None = _unset(LlamaSettings, "jump_forward")
 
     _llm: StructuredLLM | None = PrivateAttr(default=None)
     _failure: dg.Failure | None = PrivateAttr(default=None)

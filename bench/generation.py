@@ -48,7 +48,12 @@ def main() -> None:
     parser.add_argument("--per-topic", type=int, default=2)
     parser.add_argument("--concurrency", type=int, default=1, help="The asset's requests in flight at once.")
     parser.add_argument("--server-url", default="", help="A llama.cpp server instead of the model in this process.")
-    args = parse(parser, topics=1, per_topic=1)
+    parser.add_argument(
+        "--compare-whole-grammar",
+        action="store_true",
+        help="In process: also write each round with JIWA_LLM_JUMP_FORWARD=false, right after it, and report both.",
+    )
+    args = parse(parser, topics=1, per_topic=1, compare_whole_grammar=True)
     backend: LlamaServerBackend | IsolatedLlamaBackend
     reference: LlamaServerBackend | IsolatedLlamaBackend
     if args.server_url:
@@ -62,6 +67,12 @@ def main() -> None:
     curated = load_curated(catalogue)
     topics = catalogue.topics[: args.topics]
     llm = StructuredLLM(backend, temperature=settings.temperature, seed=settings.seed, max_retries=settings.max_retries)
+    whole = None
+    if args.compare_whole_grammar and not args.server_url:
+        whole_settings = settings.model_copy(update={"jump_forward": False})
+        whole = StructuredLLM(
+            IsolatedLlamaBackend(whole_settings), temperature=settings.temperature, seed=settings.seed
+        )
 
     free_tokens, free_seconds = 0, 0.0
     for topic in topics:
@@ -73,14 +84,15 @@ def main() -> None:
         free_seconds += time.perf_counter() - started
         free_tokens += completion.completion_tokens
 
-    def generate(job):
+    def generate(job, writer=llm):
         topic, k = job
-        return llm.generate(
+        return writer.generate(
             prompt, CulturalInsight, variant=k, **insight_variables(topic, catalogue.facets, curated, k)
         )
 
     jobs = [(topic, k) for topic in topics for k in range(args.per_topic)]
     raw_tokens, raw_seconds, jiwa_seconds, accepted = 0, 0.0, 0.0, 0
+    whole_seconds, whole_accepted = 0.0, 0
     with ThreadPoolExecutor(max_workers=args.concurrency) as pool:
         for start in range(0, len(jobs), args.concurrency):
             tokens, seconds = reference.raw_token_rate(
@@ -90,12 +102,20 @@ def main() -> None:
             started = time.perf_counter()
             accepted += sum(r is not None for r in pool.map(generate, jobs[start : start + args.concurrency]))
             jiwa_seconds += time.perf_counter() - started
+            if whole is not None:
+                started = time.perf_counter()
+                whole_accepted += sum(
+                    generate(job, whole) is not None for job in jobs[start : start + args.concurrency]
+                )
+                whole_seconds += time.perf_counter() - started
     depth_rate = raw_rate_at_depth(
         reference, prompt.render(**insight_variables(topics[0], catalogue.facets, curated, 0))
     )
     if reference is not backend:
         reference.close()
     stats = llm.stats
+    if whole is not None:
+        whole.close()
 
     raw_rate = raw_tokens / raw_seconds
     report = {
@@ -120,10 +140,25 @@ def main() -> None:
         "rejections": dict(stats.rejections),
         "dropped": stats.dropped,
         "completion_tokens_per_accepted_insight": round(stats.completion_tokens / max(1, accepted), 1),
+        # The schema's fixed text, evaluated in batches instead of decoded one token at a time.
+        "completion_tokens_batched": stats.completion_tokens_batched,
         "prompt_tokens": stats.prompt_tokens,
         "prompt_tokens_evaluated": stats.prompt_tokens_evaluated,
         "prompt_tokens_reused": stats.prompt_tokens_reused,
     }
+    if whole is not None:
+        # The same rounds, written with the whole output decoded under one grammar, each right after its twin.
+        report |= {
+            "whole_grammar_tokens_per_s": round(whole.stats.completion_tokens / whole_seconds, 1),
+            "whole_grammar_over_raw": round(whole.stats.completion_tokens / whole_seconds / raw_rate, 3),
+            "whole_grammar_insights_per_min": round(whole_accepted / whole_seconds * 60, 2),
+            "whole_grammar_completion_tokens_per_accepted_insight": round(
+                whole.stats.completion_tokens / max(1, whole_accepted), 1
+            ),
+            "jump_forward_speedup_insights": round((accepted / jiwa_seconds) / (whole_accepted / whole_seconds), 3)
+            if whole_accepted
+            else None,
+        }
     for key, value in report.items():
         print(f"{key}: {value}")
     variant = f"-server-x{args.concurrency}" if args.server_url else ""

@@ -65,6 +65,8 @@ def test_a_model_benchmark_runs_at_its_smallest_and_writes_its_results(name, tmp
     if name == "generation":
         assert report["raw_tokens_per_s"] > 0 and "jiwa_over_raw" in report
         assert report["raw_at_prompt_depth_tokens_per_s"] > 0 and "jiwa_over_raw_at_prompt_depth" in report
+        # The smoke run also writes its round with the whole output under one grammar, for the side-by-side ratio.
+        assert report["whole_grammar_tokens_per_s"] > 0 and report["completion_tokens_batched"] > 0
     if name == "llama_builds":
         assert list(report["builds"]) == ["installed"]  # measured what is there, compiled nothing
 

@@ -155,10 +155,12 @@ def test_an_llm_asset_reports_its_rate_beside_the_raw_rate_of_the_same_run(resou
 
 
 @pytest.mark.model
-def test_llama_cpp_reuses_the_shared_prefix_and_keeps_to_the_schema():
+@pytest.mark.parametrize("jump_forward", [True, False])
+def test_llama_cpp_reuses_the_shared_prefix_and_keeps_to_the_schema(jump_forward):
     from jiwa.llm import IsolatedLlamaBackend
 
-    llm = StructuredLLM(IsolatedLlamaBackend(LlamaSettings(context_size=1024)), temperature=0.7)
+    settings = LlamaSettings(context_size=1024, jump_forward=jump_forward)
+    llm = StructuredLLM(IsolatedLlamaBackend(settings), temperature=0.7)
     try:
         first = _verify(llm, "Canang sari are offered every day.")
         prompt_first, evaluated_first = llm.stats.prompt_tokens, llm.stats.prompt_tokens_evaluated
@@ -168,11 +170,35 @@ def test_llama_cpp_reuses_the_shared_prefix_and_keeps_to_the_schema():
         llm.close()
     assert first is not None and second is not None  # grammar-first sampling still yields the schema
     assert stats.calls == 2
+    if jump_forward:  # the verdict's braces, key and quotes are evaluated in batches; "yes" or "no" is decoded
+        assert stats.completion_tokens_batched >= 2 * 4, stats.completion_tokens_batched
+    else:
+        assert stats.completion_tokens_batched == 0
     prompt_second = stats.prompt_tokens - prompt_first
     evaluated_second = stats.prompt_tokens_evaluated - evaluated_first
     # The second prompt shares the system message and the topic with the first: only the rest is evaluated.
     assert evaluated_second <= prompt_second - 60, (prompt_second, evaluated_second)
     assert stats.prompt_tokens_reused >= 60
+
+
+@pytest.mark.model
+def test_an_output_cut_short_by_its_token_budget_stops_there():
+    from jiwa.domain.insights import CulturalInsight
+    from jiwa.llm import IsolatedLlamaBackend
+
+    backend = IsolatedLlamaBackend(LlamaSettings(context_size=1024))
+    try:
+        messages = [{"role": "user", "content": "Write one insight about canang sari offerings, as JSON."}]
+        completion = backend.complete(
+            messages, json_schema=CulturalInsight.model_json_schema(), max_tokens=6, temperature=0.7, seed=1
+        )
+    finally:
+        backend.close()
+    # Six tokens of the insight's text at most, then nothing more: unfinished JSON, which the caller rejects.
+    assert completion.completion_tokens_decoded is not None and completion.completion_tokens_decoded <= 6
+    assert completion.text.startswith('{"insight": "') and '"guidance"' not in completion.text
+    with pytest.raises(json.JSONDecodeError):
+        json.loads(completion.text)
 
 
 def test_the_insights_of_one_topic_share_their_prompt_up_to_the_facet(resources):

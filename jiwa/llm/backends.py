@@ -26,6 +26,9 @@ class Completion:
     # Prompt tokens llama.cpp actually evaluated: fewer than prompt_tokens when it reused the cached prefix of the
     # previous prompt (None: the backend does not say).
     prompt_tokens_evaluated: int | None = None
+    # Of completion_tokens, those decoded one by one; the schema's fixed text was evaluated in batches (None: the
+    # backend decoded them all, or does not say).
+    completion_tokens_decoded: int | None = None
 
 
 class ChatBackend(Protocol):
@@ -63,8 +66,11 @@ class LlamaCppBackend:
         )
         # A Llama object holds one KV cache, so concurrent callers must take turns.
         self._lock = threading.Lock()
+        self._chat_format = _chat_formatter(self._llama) if settings.jump_forward else None
 
     def complete(self, messages, *, json_schema, max_tokens, temperature, seed) -> Completion:
+        if json_schema and self._chat_format is not None:
+            return self._complete_json(messages, json_schema, max_tokens, temperature, seed)
         response_format: ChatCompletionRequestResponseFormat | None = (
             {"type": "json_object", "schema": json_schema} if json_schema else None
         )
@@ -90,6 +96,31 @@ class LlamaCppBackend:
             prompt_tokens_evaluated=evaluated,
         )
 
+    def _complete_json(self, messages, schema, max_tokens, temperature, seed) -> Completion:
+        """The output written around its schema's fixed text (GrammarFirstLlama.fill_schema)."""
+        assert self._chat_format is not None
+        formatted = self._chat_format(messages=messages)
+        prompt = self._llama.tokenize(
+            formatted.prompt.encode("utf-8"), add_bos=not formatted.added_special, special=True
+        )
+        with self._lock:
+            filled = self._llama.fill_schema(
+                prompt,
+                schema,
+                max_tokens=max_tokens,
+                seed=seed,
+                prompt_evaluated=self._prompt_tokens_evaluated,
+                temperature=temperature,
+                repeat_penalty=self._repeat_penalty,
+            )
+        return Completion(
+            text=filled.text,
+            prompt_tokens=len(prompt),
+            completion_tokens=filled.tokens,
+            prompt_tokens_evaluated=filled.prompt_evaluated,
+            completion_tokens_decoded=filled.decoded,
+        )
+
     def _prompt_tokens_evaluated(self) -> int:
         """llama.cpp's own count of prompt tokens it has evaluated in batches (not the ones it decoded one by one)."""
         from llama_cpp import llama_cpp
@@ -105,6 +136,23 @@ class LlamaCppBackend:
         if isinstance(result, Iterator):
             raise LLMError("llama.cpp streamed a completion that was asked for whole")
         return int(result["usage"]["completion_tokens"]), elapsed
+
+
+def _chat_formatter(llama):
+    """The GGUF's own chat template, as llama-cpp-python applies it; None for a model that has none (its chat then
+    goes through llama-cpp-python's default format, whole)."""
+    from llama_cpp.llama_chat_format import Jinja2ChatFormatter
+
+    template = llama.metadata.get("tokenizer.chat_template")
+    if not template or llama.chat_format != "chat_template.default":
+        return None
+    token_text = llama._model.token_get_text
+    return Jinja2ChatFormatter(
+        template=template,
+        eos_token=token_text(llama.token_eos()) if llama.token_eos() != -1 else "",
+        bos_token=token_text(llama.token_bos()) if llama.token_bos() != -1 else "",
+        stop_token_ids=[llama.token_eos()],
+    )
 
 
 class LlamaServerBackend:

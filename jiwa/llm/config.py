@@ -41,6 +41,11 @@ class LlamaSettings(BaseSettings):
     concurrency: int = Field(
         default=1, ge=1, description="Requests in flight at once; raise it to the server's parallel slots."
     )
+    jump_forward: bool = Field(
+        default=True,
+        description="In process: evaluate a JSON output's fixed text in batches and decode only what the model "
+        "chooses; false decodes the whole output under one grammar.",
+    )
 
     @property
     def model_id(self) -> str:

@@ -112,7 +112,9 @@ class IsolatedLlamaBackend:
         self.model_id = path.stem
         self._command = list(command or WORKER_COMMAND)
         self._settings = {
-            **settings.model_dump(include={"context_size", "threads", "gpu_layers", "seed", "repeat_penalty"}),
+            **settings.model_dump(
+                include={"context_size", "threads", "gpu_layers", "seed", "repeat_penalty", "jump_forward"}
+            ),
             "model_path": str(path),
         }
         self._timeout_s = settings.timeout_s
@@ -202,9 +204,7 @@ class IsolatedLlamaBackend:
                 "seed": seed,
             }  # fmt: skip
         )
-        return Completion(
-            result["text"], result["prompt_tokens"], result["completion_tokens"], result.get("prompt_tokens_evaluated")
-        )
+        return Completion(**result)
 
     def raw_token_rate(self, prompt: str, max_tokens: int) -> tuple[int, float]:
         """Unconstrained generation timed inside the worker: (tokens, seconds)."""

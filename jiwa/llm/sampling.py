@@ -1,19 +1,28 @@
-"""Grammar-constrained sampling the way llama.cpp's own tools do it, for llama-cpp-python.
+"""Grammar-constrained generation for llama-cpp-python: sampled the way llama.cpp's own tools do it, and written
+around what the schema fixes.
 
 llama-cpp-python puts the JSON-schema grammar inside its sampler chain, so every generated token runs the grammar
 over the whole vocabulary (49,152 tokens for SmolLM2): on a small model that costs more than the decode itself.
 llama.cpp's `common_sampler` samples without the grammar first, checks that one token against it, and applies the
 grammar to the whole vocabulary only when that token is refused. The output obeys the same grammar either way:
 an accepted token is one the grammar allows, a refused one is resampled from the grammar-filtered vocabulary.
+
+A JSON schema's fixed text (braces, keys, separators) is not decoded token by token at all: `fill_schema` appends
+it to the prompt and asks the model only for the parts it chooses (jiwa.llm.skeleton).
 """
 
 from __future__ import annotations
 
 import ctypes
+import json
 import math
+from collections.abc import Callable
+from dataclasses import dataclass
 
 import numpy as np
-from llama_cpp import Llama, llama_cpp
+from llama_cpp import Llama, LlamaGrammar, llama_cpp
+
+from jiwa.llm.skeleton import Choice, write
 
 _TOKEN_DATA = np.dtype([("id", np.intc), ("logit", np.single), ("p", np.single)], align=True)
 assert _TOKEN_DATA.itemsize == ctypes.sizeof(llama_cpp.llama_token_data)
@@ -85,16 +94,90 @@ class GrammarFirstSampler:
         self.close()
 
 
+@dataclass(frozen=True)
+class Filled:
+    text: str
+    tokens: int  # of the text
+    decoded: int  # of those, the ones the model decoded one by one; the rest were evaluated in batches
+    prompt_evaluated: int  # prompt tokens evaluated, the rest reused from the previous prompt's cache
+
+
 class GrammarFirstLlama(Llama):
     """A Llama whose grammar-constrained generations sample grammar-last (see the module's docstring)."""
 
     last_sampler: GrammarFirstSampler | None = None
+    # Output tokens written before the current part of a fill_schema: the repetition penalty's memory, as in one
+    # generation of the whole output.
+    _history: list[int] | tuple[()] = ()
 
     def _init_sampler(self, *args, **kwargs):
         # Llama passes every sampler setting by keyword; the grammar is kept from the chain and checked last.
         grammar = kwargs.pop("grammar", None)
         chain = super()._init_sampler(*args, **kwargs)
+        for token in self._history:
+            llama_cpp.llama_sampler_accept(chain.sampler, token)
         if grammar is None:
             return chain
         self.last_sampler = GrammarFirstSampler(chain, self._model, grammar, self._n_vocab)
         return self.last_sampler
+
+    def fill_schema(
+        self,
+        prompt: list[int],
+        schema: dict,
+        *,
+        max_tokens: int,
+        seed: int,
+        prompt_evaluated: Callable[[], int],
+        **sampling,
+    ) -> Filled:
+        """JSON for `schema` after the tokens of `prompt`. The schema's fixed text is evaluated in batches, and the
+        model writes each choice under a grammar for that choice alone (jiwa.llm.skeleton); llama.cpp's prefix cache
+        keeps what was evaluated from one choice to the next. A choice cut short by `max_tokens` ends the output
+        there, unfinished, as a whole-output grammar would leave it."""
+        budget, decoded, calls, first_evaluated = max_tokens, 0, 0, None
+
+        def choose(text: str, choice: Choice) -> tuple[str, bool]:
+            nonlocal budget, decoded, calls, first_evaluated
+            if budget <= 0:  # llama-cpp-python reads max_tokens=0 as no limit at all
+                return "", False
+            written = self.tokenize(text.encode("utf-8"), add_bos=False, special=False)
+            evaluated_before = prompt_evaluated()
+            self._history = written
+            try:
+                result = self.create_completion(
+                    prompt + written,
+                    grammar=self._grammar(choice),
+                    max_tokens=min(choice.max_tokens or budget, budget),
+                    stop=[choice.stop] if choice.stop else None,
+                    seed=seed + calls,
+                    **sampling,
+                )
+            finally:
+                self._history = ()
+            if first_evaluated is None:
+                first_evaluated = prompt_evaluated() - evaluated_before
+            calls += 1
+            output, used = result["choices"][0], result["usage"]["completion_tokens"]  # type: ignore[index]
+            budget, decoded = budget - used, decoded + used
+            # A one-token choice ends at its length; any other that does was cut short by the budget.
+            return output["text"], output["finish_reason"] == "stop" or choice.max_tokens is not None
+
+        text = write(schema, choose)
+        return Filled(
+            text=text,
+            tokens=len(self.tokenize(text.encode("utf-8"), add_bos=False, special=False)),
+            decoded=decoded,
+            prompt_evaluated=first_evaluated or 0,
+        )
+
+    def _grammar(self, choice: Choice) -> LlamaGrammar:
+        key = choice.grammar or json.dumps(choice.schema, sort_keys=True)
+        cache = self.__dict__.setdefault("_grammars", {})
+        if key not in cache:
+            cache[key] = (
+                LlamaGrammar.from_string(choice.grammar, verbose=False)
+                if choice.grammar
+                else LlamaGrammar.from_json_schema(key, verbose=False)
+            )
+        return cache[key]

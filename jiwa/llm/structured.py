@@ -35,6 +35,8 @@ class GenerationStats:
     # Counted only over calls whose backend reports it (prompt_tokens_counted of the prompt tokens).
     prompt_tokens_evaluated: int = 0
     prompt_tokens_counted: int = 0
+    # Of completion_tokens, the schema's fixed text that was evaluated in batches instead of decoded one by one.
+    completion_tokens_batched: int = 0
     seconds: float = 0.0  # summed over calls: with several in flight, more than the time they took
     busy_seconds: float = 0.0  # wall-clock time with at least one call in flight
     raw_tokens_per_second: float | None = None  # the same model's unconstrained decode rate, measured in this run
@@ -70,6 +72,7 @@ class GenerationStats:
             "llm_busy_s": round(self.busy_seconds, 1),
             "prompt_tokens_evaluated": self.prompt_tokens_evaluated,
             "prompt_tokens_reused": self.prompt_tokens_reused,
+            "completion_tokens_batched": self.completion_tokens_batched,
         }
 
 
@@ -147,6 +150,10 @@ class StructuredLLM:
                 if completion.prompt_tokens_evaluated is not None:
                     self.stats.prompt_tokens_evaluated += completion.prompt_tokens_evaluated
                     self.stats.prompt_tokens_counted += completion.prompt_tokens
+                if completion.completion_tokens_decoded is not None:
+                    self.stats.completion_tokens_batched += max(
+                        0, completion.completion_tokens - completion.completion_tokens_decoded
+                    )
             try:
                 result = _parse(output, completion.text)
             except (ValidationError, ValueError) as exc:

@@ -8,6 +8,7 @@ it runs a short generation, the proof that this build works on this CPU, and onl
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import sys
@@ -56,9 +57,7 @@ def _handle(backend, request: dict[str, Any]) -> dict[str, Any]:
             temperature=request["temperature"],
             seed=request["seed"],
         )
-        return {"text": completion.text, "prompt_tokens": completion.prompt_tokens,
-                "completion_tokens": completion.completion_tokens,
-                "prompt_tokens_evaluated": completion.prompt_tokens_evaluated}  # fmt: skip
+        return dataclasses.asdict(completion)
     if op == "raw_token_rate":
         tokens, seconds = backend.raw_token_rate(request["prompt"], request["max_tokens"])
         return {"tokens": tokens, "seconds": seconds}

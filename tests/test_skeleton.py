@@ -1,0 +1,157 @@
+"""The walk that writes a JSON output around its schema's fixed text (jiwa.llm.skeleton)."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+from jiwa.domain.insights import CulturalInsight
+from jiwa.llm.skeleton import Choice, walk, write
+from jiwa.prompts import PROMPTS_DIR, load_prompt
+
+OUTPUT_PROMPTS = sorted(
+    path.stem for path in PROMPTS_DIR.glob("*.yaml") if load_prompt(path.stem).output_model is not None
+)
+
+
+def _shortest(choice: Choice, go_on: bool, number: int) -> str:
+    """What a model that always writes the least would write for `choice` (the stop text left out, as llama.cpp
+    leaves it out)."""
+    if choice.grammar == 'root ::= "," | "]"':
+        return "," if go_on else "]"
+    if choice.grammar is not None and "char{" in choice.grammar:
+        minimum = int(choice.grammar.split("char{", 1)[1].split(",", 1)[0])
+        text = f"Caffè {'ab'[number % 2]}{'xyz'[number % 3]}{chr(97 + number % 26)} at the banjar hall"
+        while len(text) < minimum:
+            text += " near the temple"
+        return text
+    if choice.grammar is not None:  # an enum: its first value
+        return choice.grammar.removeprefix('root ::= "').split('\\"', 1)[0]
+    assert choice.schema is not None
+    return json.dumps(_instance(choice.schema))
+
+
+def _instance(schema: dict) -> object:
+    if "anyOf" in schema:
+        return next((None for option in schema["anyOf"] if option.get("type") == "null"), None)
+    return {"integer": 1, "number": 1.5, "boolean": True, "array": [], "null": None}[schema["type"]]
+
+
+def _fill(schema: dict, *, go_on_times: int = 0) -> tuple[str, list[Choice]]:
+    choices: list[Choice] = []
+
+    def choose(text: str, choice: Choice) -> tuple[str, bool]:
+        nonlocal go_on_times
+        choices.append(choice)
+        written = _shortest(choice, go_on=go_on_times > 0, number=len(choices))
+        go_on_times -= written == ","
+        return written, True
+
+    return write(schema, choose), choices
+
+
+@pytest.mark.parametrize("name", OUTPUT_PROMPTS)
+def test_every_output_model_is_written_as_valid_json_in_its_schema_order(name):
+    model = load_prompt(name).output_model
+    assert model is not None
+    text, choices = _fill(model.model_json_schema())
+    parsed = json.loads(text)
+    assert list(parsed) == list(model.model_json_schema()["properties"])
+    model.model_validate(parsed)
+    assert choices, "the model chooses something in every output"
+
+
+def test_fixed_text_is_given_and_only_choices_are_asked_for():
+    text, choices = _fill(CulturalInsight.model_json_schema())
+    assert text.startswith('{"insight": "') and '", "guidance": "' in text
+    assert '"triggers": {"id": ["' in text and '"]}, "tone_tags": ["' in text
+    # Strings end at their first quote, which the walk writes itself; enums are one of their values.
+    assert all(choice.stop == '"' for choice in choices if choice.grammar and "char{" in choice.grammar)
+    tags = next(choice for choice in choices if choice.grammar and '"warm\\""' in choice.grammar)
+    assert tags.grammar is not None and '"clear\\""' in tags.grammar and tags.stop == '"'
+
+
+def test_a_list_goes_on_while_the_model_says_so_and_closes_at_its_maximum():
+    schema = {
+        "type": "object",
+        "properties": {"words": {"type": "array", "items": {"type": "string"}, "minItems": 2, "maxItems": 3}},
+    }
+    two, _ = _fill(schema)
+    assert len(json.loads(two)["words"]) == 2  # the minimum is written without asking
+    three, choices = _fill(schema, go_on_times=5)
+    assert len(json.loads(three)["words"]) == 3  # at the maximum the list closes however the model would go on
+    assert sum(choice.max_tokens == 1 for choice in choices) == 1
+
+
+def test_what_the_walk_does_not_take_apart_gets_a_grammar_of_its_own():
+    schema = {
+        "type": "object",
+        "properties": {
+            "score": {"type": "integer"},
+            "code": {"type": "string", "pattern": "^[A-Z]{3}$"},
+            "tags": {"type": "array", "items": {"$ref": "#/$defs/Tag"}},
+        },
+        "$defs": {"Tag": {"type": "string", "enum": ["a", "b"]}},
+    }
+    steps = walk(schema)
+    fallbacks = []
+    step = next(steps)
+    try:
+        while True:
+            if isinstance(step, Choice):
+                fallbacks.append(step.schema)
+            step = steps.send(None if isinstance(step, str) else "")
+    except StopIteration:
+        pass
+    assert fallbacks == [
+        {"type": "integer"},
+        {"type": "string", "pattern": "^[A-Z]{3}$"},
+        # a list that may be empty is the model's whole choice, its references resolved so the grammar stands alone
+        {"type": "array", "items": {"type": "string", "enum": ["a", "b"]}},
+    ]
+
+
+@pytest.mark.model
+def test_llama_cpp_accepts_every_grammar_the_walks_ask_for():
+    grammars = set()
+    for name in OUTPUT_PROMPTS:
+        model = load_prompt(name).output_model
+        assert model is not None
+        for go_on in (0, 3):
+            grammars |= {
+                choice.grammar or json.dumps(choice.schema)
+                for choice in _fill(model.model_json_schema(), go_on_times=go_on)[1]
+            }
+    # In a process of its own: native code that fails must not take the test session with it.
+    checked = subprocess.run(
+        [sys.executable, "-c", _GRAMMAR_CHECK],
+        input=json.dumps(sorted(grammars)),
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert checked.returncode == 0, checked.stderr[-2000:]
+    assert json.loads(checked.stdout) == {"refused": [], "checked": len(grammars)}
+
+
+_GRAMMAR_CHECK = """
+import json, sys
+from llama_cpp import Llama, LlamaGrammar, llama_cpp
+from jiwa.llm.model_files import resolve_model_path
+llama = Llama(model_path=str(resolve_model_path("")), vocab_only=True, verbose=False)
+refused = []
+grammars = json.load(sys.stdin)
+for text in grammars:
+    grammar = LlamaGrammar.from_json_schema(text, verbose=False) if text.startswith("{") else (
+        LlamaGrammar.from_string(text, verbose=False))
+    sampler = llama_cpp.llama_sampler_init_grammar(
+        llama._model.vocab, grammar._grammar.encode(), grammar._root.encode())
+    if not sampler:
+        refused.append(text)
+    else:
+        llama_cpp.llama_sampler_free(sampler)
+print(json.dumps({"refused": refused, "checked": len(grammars)}))
+"""
