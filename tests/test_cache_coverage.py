@@ -38,11 +38,12 @@ def test_the_coverage_report_counts_every_question(report):
 # Issue 19 asks for at least 50% served in each language with at most 1% of them wrong; the team's catalogue is not
 # there yet (python -m bench.cache_coverage --on <a day within review>): 119 of 330 served (36%), none of them wrong,
 # and 218 of the 330 questions (66%) have an intent that answers them; 126 (38%), none wrong, after the synonyms,
-# informal spellings and optional groups that reading both sets' misses led to. These bounds keep what is reached from sliding
-# back while the catalogue grows.
+# informal spellings and optional groups that reading both sets' misses led to; 146 (44%), none wrong, after 13 intents
+# for the questions both sets asked most that none answered. These bounds keep what is reached from sliding back while
+# the catalogue grows.
 def test_what_the_cache_serves_does_not_slide_back(report):
     assert report["all"]["wrong"] == 0, report["wrong"]
-    assert report["all"]["served_share"] >= 0.38
+    assert report["all"]["served_share"] >= 0.43
     assert report["all"]["wrong_language"] == 0
 
 
@@ -59,10 +60,11 @@ def test_the_second_set_is_labelled_with_intents_the_catalogue_has(second_set):
 
 # The second set, written without the catalogue: 86 served with 15 wrong when first measured, 81 with 9 wrong after
 # the typo rule and the difference and preference groups that reading those answers led to, 97 with 8 wrong after
-# the synonyms, informal spellings and optional groups that reading both sets' misses led to.
+# the synonyms, informal spellings and optional groups that reading both sets' misses led to, 110 with 5 wrong after
+# 13 intents for the questions both sets asked most that none answered.
 def test_on_the_second_set_the_cache_does_not_slide_back(second_set, embedder, tmp_path_factory):
     stores = str(tmp_path_factory.mktemp("coverage2") / "stores")
     report = summarise(coverage(second_set, embedder, stores, review_date=FACTS_CHECKED_ON))
-    assert report["all"]["served_share"] >= 0.29
-    assert report["all"]["wrong"] <= 8, report["wrong"]
+    assert report["all"]["served_share"] >= 0.32
+    assert report["all"]["wrong"] <= 5, report["wrong"]
     assert report["all"]["wrong_language"] == 0
