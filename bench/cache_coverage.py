@@ -113,6 +113,8 @@ async def serve(
             hit = await cache.lookup(text, language, None, (TENANT, f"user{number}"))
             if hit is not None:
                 served, reason = hit.intent, ""
+            elif intent is not None and matcher.uncovered(intent, text):
+                reason = matcher.uncovered(intent, text)
             elif intent is not None:
                 vectors = [await queries.embed(question) for question in matcher.questions(text)]
                 vector = vectors[0] if len(vectors) == 1 else np.stack(vectors)
@@ -219,6 +221,8 @@ def _reason_group(reason: str) -> str:
         return "similarity below threshold"
     if reason.startswith("closer to a near miss"):
         return "closer to a near miss"
+    if reason.startswith("asks about words the answer does not cover"):
+        return "asks about words the answer does not cover"
     if reason.startswith("ambiguous"):
         return "ambiguous between intents"
     return reason

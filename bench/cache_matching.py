@@ -15,7 +15,7 @@ import numpy as np
 
 from bench.common import parse, percentiles_ms, save
 from bench.support.intent_eval import load_cases, score
-from jiwa.catalogue.intents import load_intents, seed_matcher
+from jiwa.catalogue.intents import load_facts, load_intents, seed_matcher
 from jiwa.catalogue.matching import IntentMatcher, MatcherSpec
 from jiwa.domain.language import LANGUAGES
 from jiwa.domain.status import CACHE_NEAR_MISS, CACHE_PHRASING, CACHE_SPEC
@@ -40,7 +40,8 @@ def _matcher(embedder: Embedder) -> tuple[IntentMatcher, str]:
             np.asarray(near_misses, dtype=np.float32) if near_misses else None,
         )
         return matcher, "published table"
-    return seed_matcher(load_intents(), embedder.embed, KnowledgeSettings().cache_min_similarity), "team seeds"
+    matcher = seed_matcher(load_intents(), embedder.embed, KnowledgeSettings().cache_min_similarity, load_facts())
+    return matcher, "team seeds"
 
 
 def main() -> None:

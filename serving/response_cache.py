@@ -148,6 +148,8 @@ class ResponseCache:
             return None  # most messages stop here, before any embedding
         if conversation.turns and left_to_the_responder(snapshot.matcher.spec, intent, message):
             return None  # "and for my wife?" asks about what was said before, not what the words alone ask
+        if snapshot.matcher.uncovered(intent, message):
+            return None  # "do I need a notary for the NIB?" asks a detail the NIB answer does not give
         result = snapshot.matcher.confirm(intent, await self._vectors(snapshot.matcher, message), groups)
         if result.intent is None:
             return None

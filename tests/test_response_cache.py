@@ -196,10 +196,16 @@ async def test_variants_rotate_for_a_returning_user(cached_client):
 
 
 async def test_near_misses_go_to_the_responder(cached_client, claude):
-    for message in ("how much is a villa in canggu", "berapa biaya KITAP?", "how much is a KITAS for my wife and kids"):
+    messages = (
+        "how much is a villa in canggu",
+        "berapa biaya KITAP?",
+        "how much is a KITAS for my wife and kids",
+        "how do I get an NIB, is OSS something I can do myself or do I need a notary",  # the answer has no notary
+    )
+    for message in messages:
         answer = await _ask(cached_client, message, user="nyoman")
         assert answer["source"] == "claude" and answer["cache_intent"] is None, message
-    assert len(claude.requests) == 3
+    assert len(claude.requests) == len(messages)
 
 
 def test_the_cache_rebuilds_itself_when_its_files_change(data_uri):

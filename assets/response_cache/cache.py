@@ -73,7 +73,7 @@ def common_response_cache(
 ):
     started = time.perf_counter()
     intents = sorted(intent_catalogue.intents)[: config.intent_limit or None]
-    spec = intent_catalogue.spec(config.min_similarity or knowledge.settings().cache_min_similarity)
+    spec = intent_catalogue.spec(config.min_similarity or knowledge.settings().cache_min_similarity, curated_facts)
     rules_only = IntentMatcher(spec, [], np.zeros((0, embedder.embedder().dimension)))
     asked = bool(config.paraphrases_per_language or config.variants_per_language)
     # The team-only build (make run's first half) needs no model: it stands even where LLAMA cannot run.

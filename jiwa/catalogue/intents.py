@@ -11,6 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from jiwa.catalogue import CATALOGUE_DIR
 from jiwa.catalogue.matching import IntentMatcher, IntentRule, MatcherSpec, normalize
+from jiwa.catalogue.vocabulary import general_words, vocabulary_of
 from jiwa.catalogue.welcome import WELCOME_BACK_PATH, load_welcome_back
 from jiwa.domain.answers import PLACEHOLDER, states_a_number
 from jiwa.domain.language import LANGUAGES
@@ -128,17 +129,47 @@ class IntentCatalogue(BaseModel):
                     raise ValueError(f"intent '{name}' has no {field} in {', '.join(absent)}")
         return self
 
-    def spec(self, min_similarity: float) -> MatcherSpec:
+    def spec(self, min_similarity: float, facts: CuratedFacts | None = None) -> MatcherSpec:
+        """The matcher's rules and vocabularies; with `facts`, the answers' vocabularies hold the facts' words too."""
         rules = tuple(
             IntentRule(name, intent.require, intent.optional, intent.max_words)
             for name, intent in sorted(self.intents.items())
         )
-        return MatcherSpec(terms=dict(self.terms), neutral=self.neutral, rules=rules, min_similarity=min_similarity)
+        return MatcherSpec(
+            terms=dict(self.terms),
+            neutral=self.neutral,
+            rules=rules,
+            min_similarity=min_similarity,
+            vocabulary=self.vocabulary(facts),
+            general_words=general_words(),
+        )
+
+    def vocabulary(self, facts: CuratedFacts | None = None) -> dict[str, tuple[str, ...]]:
+        """Per intent, the words its answer covers (jiwa.catalogue.vocabulary): its phrasings and reference answers
+        in every language, facts filled, and the terms of its groups and of the neutral ones. Never a near miss's."""
+        neutral = [term for group in self.neutral for term in self.terms[group]]
+        return {
+            name: vocabulary_of(
+                [
+                    *neutral,
+                    *(term for group in (*intent.require, *intent.optional) for term in self.terms[group]),
+                    *(text for texts in intent.phrasings.values() for text in texts),
+                    *(
+                        PLACEHOLDER.sub(" ", fill_facts(text, facts, lang) if facts else text)
+                        for lang, text in intent.reference.items()
+                    ),
+                ]
+            )
+            for name, intent in sorted(self.intents.items())
+        }
 
 
-def seed_matcher(catalogue: IntentCatalogue, embed, min_similarity: float) -> IntentMatcher:
+def seed_matcher(
+    catalogue: IntentCatalogue, embed, min_similarity: float, facts: CuratedFacts | None = None
+) -> IntentMatcher:
     """The matcher built from the team's texts alone (no LLAMA paraphrases): the seed phrasings and the near misses,
-    embedded with `embed` (texts -> unit vectors), as the published cache holds them."""
+    embedded with `embed` (texts -> unit vectors), as the published cache holds them (with `facts`, the vocabularies
+    too)."""
     phrasings = [
         (name, text)
         for name, intent in sorted(catalogue.intents.items())
@@ -152,7 +183,7 @@ def seed_matcher(catalogue: IntentCatalogue, embed, min_similarity: float) -> In
         for text in texts
     ]
     return IntentMatcher(
-        catalogue.spec(min_similarity),
+        catalogue.spec(min_similarity, facts),
         [name for name, _ in phrasings],
         embed([text for _, text in phrasings]),
         embed(near_misses) if near_misses else None,

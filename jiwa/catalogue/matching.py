@@ -1,10 +1,12 @@
 """Deciding whether a message is one of the cached common intents, and which: precision first.
 
-Two gates, both must pass. Terms: the message must contain a term of each group the intent requires and no term
+Three gates, all must pass. Terms: the message must contain a term of each group the intent requires and no term
 of any group the intent does not allow, which is what tells a KITAS price question from a KITAS definition, a
 KITAS from a KITAP, and a KITAS cost from a villa's. Exactly one intent may pass. Meaning: the message's embedding
 must be close enough to one of that intent's phrasings, which turns away messages that share the words but ask
-something else. The pipeline publishes the spec and the phrasings; the server and the benchmarks match with them.
+something else. Words (jiwa.catalogue.vocabulary): the message's words must be ones the intent's answer covers,
+which turns away messages that ask, in the intent's words, a detail its answer does not give. The pipeline
+publishes the spec (the vocabularies with it) and the phrasings; the server and the benchmarks match with them.
 """
 
 from __future__ import annotations
@@ -13,9 +15,13 @@ import json
 import re
 import unicodedata
 from dataclasses import dataclass, field
-from functools import lru_cache
+from functools import cached_property, lru_cache
+from typing import TYPE_CHECKING
 
 import numpy as np
+
+if TYPE_CHECKING:
+    from jiwa.catalogue.vocabulary import Vocabulary
 
 _TOKEN = re.compile(r"[\w'’-]+")
 # A message asks several questions when it has two question marks or more ("??" is one): it is then matched clause by
@@ -66,6 +72,10 @@ class MatcherSpec:
     neutral: tuple[str, ...]
     rules: tuple[IntentRule, ...]
     min_similarity: float = 0.5
+    # What each intent's answer covers, and the words every intent's covers (jiwa.catalogue.vocabulary); none: the
+    # words gate is off, as in a cache published before it.
+    vocabulary: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    general_words: tuple[str, ...] = ()
 
     def to_json(self) -> str:
         return json.dumps(
@@ -77,6 +87,8 @@ class MatcherSpec:
                     for rule in self.rules
                 ],
                 "min_similarity": self.min_similarity,
+                "vocabulary": {intent: list(words) for intent, words in self.vocabulary.items()},
+                "general_words": list(self.general_words),
             },
             ensure_ascii=False,
             sort_keys=True,
@@ -93,6 +105,8 @@ class MatcherSpec:
                 for r in data["rules"]
             ),
             min_similarity=float(data["min_similarity"]),
+            vocabulary={intent: tuple(words) for intent, words in data.get("vocabulary", {}).items()},
+            general_words=tuple(data.get("general_words", ())),
         )
 
 
@@ -266,6 +280,19 @@ class IntentMatcher:
                 return intents[0], groups, ""
         return None, groups, reason
 
+    @cached_property
+    def vocabulary(self) -> Vocabulary | None:
+        """The words gate's vocabularies, built on first use; None when the spec has none."""
+        from jiwa.catalogue.vocabulary import Vocabulary
+
+        return Vocabulary(self.spec.general_words, self.spec.vocabulary) if self.spec.vocabulary else None
+
+    def uncovered(self, intent: str, message: str) -> str:
+        """The words gate, for a candidate the term rules chose: why the intent's answer does not cover what the
+        message asks about ("asks about words the answer does not cover: notary"), or "" when it does. Cheap: the
+        server asks it before paying for an embedding. For several questions, the social clauses are set aside."""
+        return self.vocabulary.gap(intent, " ".join(self.questions(message))) if self.vocabulary else ""
+
     def questions(self, message: str) -> tuple[str, ...]:
         """What the meaning gate compares with the candidate's phrasings, one vector each: the message itself, or,
         when it asks several questions, each question without the social clauses around it."""
@@ -319,10 +346,14 @@ class IntentMatcher:
         )
 
     def match(self, message: str, vector: np.ndarray | None) -> MatchResult:
-        """Both gates. For a message that asks several questions, `vector` holds one row per text of questions()."""
+        """All three gates. For a message that asks several questions, `vector` holds one row per text of
+        questions()."""
         intent, groups, reason = self.candidate(message)
         if intent is None:
             return MatchResult(None, reason=reason, groups=groups)
+        gap = self.uncovered(intent, message)
+        if gap:
+            return MatchResult(None, intent, reason=gap, groups=groups)
         if len(self.questions(message)) > 1 and (vector is None or np.ndim(vector) != 2):
             # The whole message's vector would let one plain question carry another through the gate.
             return MatchResult(None, intent, reason="several questions: one vector for each needed", groups=groups)

@@ -320,6 +320,11 @@ def detect_language(text: str, *, min_hits: int = 1) -> str:
     return best
 
 
+def function_words(language: str) -> frozenset[str]:
+    """The function and chat words that tell a language: they say how a message asks, not what it asks about."""
+    return frozenset(_FUNCTION_WORDS[language])
+
+
 def foreign_words(text: str, language: str, allowed: frozenset[str] = frozenset()) -> list[str]:
     """Words of the text that belong only to another of the users' languages (one-letter and allowed words aside)."""
     own = _FUNCTION_WORDS[language]
