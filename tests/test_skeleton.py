@@ -9,7 +9,7 @@ import sys
 import pytest
 
 from jiwa.domain.insights import CulturalInsight
-from jiwa.llm.skeleton import Choice, walk, write
+from jiwa.llm.skeleton import Choice, walk, walkable, write
 from jiwa.prompts import PROMPTS_DIR, load_prompt
 
 OUTPUT_PROMPTS = sorted(
@@ -17,27 +17,24 @@ OUTPUT_PROMPTS = sorted(
 )
 
 
+def _schema(name: str) -> dict:
+    model = load_prompt(name).output_model
+    assert model is not None
+    return model.model_json_schema()
+
+
 def _shortest(choice: Choice, go_on: bool, number: int) -> str:
     """What a model that always writes the least would write for `choice` (the stop text left out, as llama.cpp
     leaves it out)."""
     if choice.grammar == 'root ::= "," | "]"':
         return "," if go_on else "]"
-    if choice.grammar is not None and "char{" in choice.grammar:
+    if "char{" in choice.grammar:
         minimum = int(choice.grammar.split("char{", 1)[1].split(",", 1)[0])
         text = f"Caffè {'ab'[number % 2]}{'xyz'[number % 3]}{chr(97 + number % 26)} at the banjar hall"
         while len(text) < minimum:
             text += " near the temple"
         return text
-    if choice.grammar is not None:  # an enum: its first value
-        return choice.grammar.removeprefix('root ::= "').split('\\"', 1)[0]
-    assert choice.schema is not None
-    return json.dumps(_instance(choice.schema))
-
-
-def _instance(schema: dict) -> object:
-    if "anyOf" in schema:
-        return next((None for option in schema["anyOf"] if option.get("type") == "null"), None)
-    return {"integer": 1, "number": 1.5, "boolean": True, "array": [], "null": None}[schema["type"]]
+    return choice.grammar.removeprefix('root ::= "').split('\\"', 1)[0]  # an enum: its first value
 
 
 def _fill(schema: dict, *, go_on_times: int = 0) -> tuple[str, list[Choice]]:
@@ -53,8 +50,22 @@ def _fill(schema: dict, *, go_on_times: int = 0) -> tuple[str, list[Choice]]:
     return write(schema, choose), choices
 
 
-@pytest.mark.parametrize("name", OUTPUT_PROMPTS)
-def test_every_output_model_is_written_as_valid_json_in_its_schema_order(name):
+WALKED = [name for name in OUTPUT_PROMPTS if walkable(_schema(name))]
+
+
+def test_what_a_small_model_must_end_or_leave_out_by_itself_is_written_whole():
+    # The analysis has turn numbers (integers), optional keys and lists that may be empty: one grammar, whole.
+    assert set(OUTPUT_PROMPTS) - set(WALKED) == {"conversation_analysis"}
+    assert "cultural_insight" in WALKED and "nightly_finding" in WALKED and "intent_paraphrases" in WALKED
+    with pytest.raises(ValueError, match="under one grammar"):
+        next(walk(_schema("conversation_analysis")))
+    for part in ({"type": "integer"}, {"type": "string", "pattern": "^a$"}, {"type": "array", "items": {}}):
+        assert not walkable({"type": "object", "properties": {"x": part}, "required": ["x"]})
+    assert not walkable({"type": "object", "properties": {"x": {"type": "string"}}})  # "x" may be left out
+
+
+@pytest.mark.parametrize("name", WALKED)
+def test_every_walked_output_model_is_written_as_valid_json_in_its_schema_order(name):
     model = load_prompt(name).output_model
     assert model is not None
     text, choices = _fill(model.model_json_schema())
@@ -78,6 +89,8 @@ def test_a_list_goes_on_while_the_model_says_so_and_closes_at_its_maximum():
     schema = {
         "type": "object",
         "properties": {"words": {"type": "array", "items": {"type": "string"}, "minItems": 2, "maxItems": 3}},
+        "required": ["words"],
+        "additionalProperties": False,
     }
     two, _ = _fill(schema)
     assert len(json.loads(two)["words"]) == 2  # the minimum is written without asking
@@ -86,45 +99,12 @@ def test_a_list_goes_on_while_the_model_says_so_and_closes_at_its_maximum():
     assert sum(choice.max_tokens == 1 for choice in choices) == 1
 
 
-def test_what_the_walk_does_not_take_apart_gets_a_grammar_of_its_own():
-    schema = {
-        "type": "object",
-        "properties": {
-            "score": {"type": "integer"},
-            "code": {"type": "string", "pattern": "^[A-Z]{3}$"},
-            "tags": {"type": "array", "items": {"$ref": "#/$defs/Tag"}},
-        },
-        "$defs": {"Tag": {"type": "string", "enum": ["a", "b"]}},
-    }
-    steps = walk(schema)
-    fallbacks = []
-    step = next(steps)
-    try:
-        while True:
-            if isinstance(step, Choice):
-                fallbacks.append(step.schema)
-            step = steps.send(None if isinstance(step, str) else "")
-    except StopIteration:
-        pass
-    assert fallbacks == [
-        {"type": "integer"},
-        {"type": "string", "pattern": "^[A-Z]{3}$"},
-        # a list that may be empty is the model's whole choice, its references resolved so the grammar stands alone
-        {"type": "array", "items": {"type": "string", "enum": ["a", "b"]}},
-    ]
-
-
 @pytest.mark.model
 def test_llama_cpp_accepts_every_grammar_the_walks_ask_for():
     grammars = set()
-    for name in OUTPUT_PROMPTS:
-        model = load_prompt(name).output_model
-        assert model is not None
+    for name in WALKED:
         for go_on in (0, 3):
-            grammars |= {
-                choice.grammar or json.dumps(choice.schema)
-                for choice in _fill(model.model_json_schema(), go_on_times=go_on)[1]
-            }
+            grammars |= {choice.grammar for choice in _fill(_schema(name), go_on_times=go_on)[1]}
     # In a process of its own: native code that fails must not take the test session with it.
     checked = subprocess.run(
         [sys.executable, "-c", _GRAMMAR_CHECK],
@@ -145,8 +125,7 @@ llama = Llama(model_path=str(resolve_model_path("")), vocab_only=True, verbose=F
 refused = []
 grammars = json.load(sys.stdin)
 for text in grammars:
-    grammar = LlamaGrammar.from_json_schema(text, verbose=False) if text.startswith("{") else (
-        LlamaGrammar.from_string(text, verbose=False))
+    grammar = LlamaGrammar.from_string(text, verbose=False)
     sampler = llama_cpp.llama_sampler_init_grammar(
         llama._model.vocab, grammar._grammar.encode(), grammar._root.encode())
     if not sampler:

@@ -13,6 +13,7 @@ import httpx
 
 from jiwa.llm.config import LlamaSettings
 from jiwa.llm.model_files import LLMError, resolve_model_path
+from jiwa.llm.skeleton import walkable
 
 if TYPE_CHECKING:
     from llama_cpp.llama_types import ChatCompletionRequestResponseFormat
@@ -69,7 +70,7 @@ class LlamaCppBackend:
         self._chat_format = _chat_formatter(self._llama) if settings.jump_forward else None
 
     def complete(self, messages, *, json_schema, max_tokens, temperature, seed) -> Completion:
-        if json_schema and self._chat_format is not None:
+        if json_schema and self._chat_format is not None and walkable(json_schema):
             return self._complete_json(messages, json_schema, max_tokens, temperature, seed)
         response_format: ChatCompletionRequestResponseFormat | None = (
             {"type": "json_object", "schema": json_schema} if json_schema else None

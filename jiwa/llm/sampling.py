@@ -14,7 +14,6 @@ it to the prompt and asks the model only for the parts it chooses (jiwa.llm.skel
 from __future__ import annotations
 
 import ctypes
-import json
 import math
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -172,12 +171,7 @@ class GrammarFirstLlama(Llama):
         )
 
     def _grammar(self, choice: Choice) -> LlamaGrammar:
-        key = choice.grammar or json.dumps(choice.schema, sort_keys=True)
         cache = self.__dict__.setdefault("_grammars", {})
-        if key not in cache:
-            cache[key] = (
-                LlamaGrammar.from_string(choice.grammar, verbose=False)
-                if choice.grammar
-                else LlamaGrammar.from_json_schema(key, verbose=False)
-            )
-        return cache[key]
+        if choice.grammar not in cache:
+            cache[choice.grammar] = LlamaGrammar.from_string(choice.grammar, verbose=False)
+        return cache[choice.grammar]

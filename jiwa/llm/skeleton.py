@@ -4,7 +4,13 @@ An object schema with known keys fixes much of its output: braces, keys, separat
 about two fifths of an insight's tokens. Decoded one at a time, each of those tokens costs a forward pass of its
 own; appended to the prompt instead, a run of them is evaluated in one batch. `walk` gives that fixed text as it
 comes (`str`) and asks the model (`Choice`) only for what it decides: a string's text, an enum's value, whether a
-list goes on, and, through a grammar for that part alone, anything this walk does not take apart.
+list goes on.
+
+Only schemas made of those parts are walked (`walkable`): objects whose every key is required, strings, string
+enums, lists of at least one item. A part the model must end by itself, without a closing quote (an integer, a
+number), or may leave out (an optional key, an empty list), reads differently to a small model once its end is
+not the next token it expects: asked for an integer alone, SmolLM2 went on writing digits. Such a schema is
+written whole, under one grammar.
 
 The result obeys the same schema as a grammar for the whole output would make it obey, with two narrowings: the
 whitespace is fixed (compact, keys in the schema's order), and a string's text holds no escaped double quote, so
@@ -24,14 +30,11 @@ _STRING_CHAR = r'[^"\\\x7F\x00-\x1F] | "\\" ([\\/bfnrt] | "u" [0-9a-fA-F]{4})'
 
 @dataclass(frozen=True)
 class Choice:
-    """A part of the output the model writes.
+    """A part of the output the model writes, under `grammar` (GBNF). `stop` is the text that ends it: it is not part
+    of what the model is asked for, and the walk gives it back as fixed text. `max_tokens` bounds a choice whose
+    every option is one character (one token)."""
 
-    `grammar` is GBNF for it, or None with `schema` set: a grammar for that JSON schema. `stop` is the text that ends
-    it: it is not part of what the model is asked for, and the walk gives it back as fixed text. `max_tokens` bounds
-    a choice whose every option is one character (one token)."""
-
-    grammar: str | None = None
-    schema: dict[str, Any] | None = None
+    grammar: str
     stop: str | None = None
     max_tokens: int | None = None
 
@@ -62,28 +65,56 @@ def write(schema: dict[str, Any], choose: Callable[[str, Choice], tuple[str, boo
         return text
 
 
+def walkable(schema: dict[str, Any]) -> bool:
+    """Whether `walk` can write every part of `schema` (see the module's docstring)."""
+    return _part(schema, schema.get("$defs", {})) is not None
+
+
 def walk(schema: dict[str, Any]) -> Walk:
-    """The output of `schema`, as fixed text and choices; send each choice the text the model wrote for it."""
-    yield from _value(schema, schema.get("$defs", {}))
+    """The output of a walkable `schema`, as fixed text and choices; send each choice the text the model wrote."""
+    defs = schema.get("$defs", {})
+    if _part(schema, defs) is None:
+        raise ValueError("the schema has parts the walk does not write; write it whole, under one grammar")
+    yield from _value(schema, defs)
+
+
+def _part(schema: dict[str, Any], defs: dict[str, Any]) -> str | None:
+    """Which kind of part `schema` is to the walk, or None when it (or a part of it) is not walkable."""
+    schema = _resolve(schema, defs)
+    kind = schema.get("type")
+    if "const" in schema:
+        return "const"
+    if "enum" in schema:
+        return "enum" if schema["enum"] and all(isinstance(value, str) for value in schema["enum"]) else None
+    if kind == "string":
+        return None if {"pattern", "format"} & schema.keys() else "string"
+    if kind == "object":
+        properties = schema.get("properties", {})
+        closed = not schema.get("additionalProperties", True) and set(schema.get("required", ())) == set(properties)
+        fits = closed and properties and all(_part(value, defs) for value in properties.values())
+        return "object" if fits else None
+    if kind == "array":
+        items = schema.get("items")
+        fits = isinstance(items, dict) and schema.get("minItems", 0) >= 1 and _part(items, defs)
+        return "array" if fits else None
+    return None
 
 
 def _value(schema: dict[str, Any], defs: dict[str, Any]) -> Walk:
     schema = _resolve(schema, defs)
-    kind = schema.get("type")
-    if "const" in schema:
+    part = _part(schema, defs)
+    if part == "const":
         yield json.dumps(schema["const"], ensure_ascii=False)
-    elif "enum" in schema and all(isinstance(value, str) for value in schema["enum"]):
+    elif part == "enum":
         yield from _enum(schema["enum"])
-    elif kind == "string" and not {"enum", "pattern", "format"} & schema.keys():
+    elif part == "string":
         yield '"'
         yield Choice(grammar=_string_grammar(schema.get("minLength", 0), schema.get("maxLength")), stop='"')
         yield '"'
-    elif kind == "object" and "properties" in schema and not schema.get("additionalProperties"):
+    elif part == "object":
         yield from _object(schema["properties"], defs)
-    elif kind == "array" and isinstance(schema.get("items"), dict) and schema.get("minItems", 0) >= 1:
-        yield from _array(schema["items"], schema["minItems"], schema.get("maxItems"), defs)
     else:
-        yield Choice(schema=_inline(schema, defs))
+        yield from _array(schema["items"], schema["minItems"], schema.get("maxItems"), defs)
 
 
 def _enum(values: list[str]) -> Walk:
@@ -97,7 +128,6 @@ def _enum(values: list[str]) -> Walk:
 
 
 def _object(properties: dict[str, Any], defs: dict[str, Any]) -> Walk:
-    # Every property is written, optional ones too: a schema that allows a key to be left out allows it given.
     yield "{"
     for index, (name, value) in enumerate(properties.items()):
         yield ("" if index == 0 else ", ") + json.dumps(name, ensure_ascii=False) + ": "
@@ -134,14 +164,4 @@ def _gbnf_literal(text: str) -> str:
 def _resolve(schema: dict[str, Any], defs: dict[str, Any]) -> dict[str, Any]:
     while "$ref" in schema:
         schema = defs[schema["$ref"].rsplit("/", 1)[-1]]
-    return schema
-
-
-def _inline(schema: Any, defs: dict[str, Any]) -> Any:
-    """`schema` with its references replaced by what they name, so that it stands alone."""
-    if isinstance(schema, dict):
-        schema = _resolve(schema, defs)
-        return {key: _inline(value, defs) for key, value in schema.items() if key != "$defs"}
-    if isinstance(schema, list):
-        return [_inline(value, defs) for value in schema]
     return schema
