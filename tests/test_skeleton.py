@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 
@@ -23,18 +24,26 @@ def _schema(name: str) -> dict:
     return model.model_json_schema()
 
 
-def _shortest(choice: Choice, go_on: bool, number: int) -> str:
-    """What a model that always writes the least would write for `choice` (the stop text left out, as llama.cpp
-    leaves it out)."""
-    if choice.grammar == 'root ::= "," | "]"':
-        return "," if go_on else "]"
-    if "char{" in choice.grammar:
-        minimum = int(choice.grammar.split("char{", 1)[1].split(",", 1)[0])
+def _written(choice: Choice, go_on: bool, number: int) -> tuple[str, bool]:
+    """What a model writes for `choice` (its stop text left out, as llama.cpp leaves it out): the least, or, while it
+    goes on, more (another item, an optional key, a list that could be empty). Also whether it went on."""
+    grammar = choice.grammar
+    if "char{" in grammar:
+        minimum = int(grammar.split("char{", 1)[1].split(",", 1)[0])
         text = f"Caffè {'ab'[number % 2]}{'xyz'[number % 3]}{chr(97 + number % 26)} at the banjar hall"
         while len(text) < minimum:
             text += " near the temple"
-        return text
-    return choice.grammar.removeprefix('root ::= "').split('\\"', 1)[0]  # an enum: its first value
+        return text, False
+    if "[0-9]" in grammar:  # an integer with the "," or "]" after it
+        ends = re.findall(r'"([,\]])"', grammar.rsplit("(", 1)[1])
+        end = "," if (go_on and "," in ends) or "]" not in ends else "]"
+        return str(number) + end, end == ","
+    if choice.max_tokens == 1:  # go on (",", '"', "{") or close ("]", "}")
+        options = [option.replace('\\"', '"') for option in re.findall(r'"(\\"|[^"])"', grammar)]
+        (close,) = [option for option in options if option in "]}"]
+        (more,) = [option for option in options if option != close]
+        return (more, True) if go_on else (close, False)
+    return grammar.removeprefix('root ::= "').split('\\"', 1)[0], False  # its first option
 
 
 def _fill(schema: dict, *, go_on_times: int = 0) -> tuple[str, list[Choice]]:
@@ -43,8 +52,8 @@ def _fill(schema: dict, *, go_on_times: int = 0) -> tuple[str, list[Choice]]:
     def choose(text: str, choice: Choice) -> tuple[str, bool]:
         nonlocal go_on_times
         choices.append(choice)
-        written = _shortest(choice, go_on=go_on_times > 0, number=len(choices))
-        go_on_times -= written == ","
+        written, went_on = _written(choice, go_on=go_on_times > 0, number=len(choices))
+        go_on_times -= went_on
         return written, True
 
     return write(schema, choose), choices
@@ -53,15 +62,29 @@ def _fill(schema: dict, *, go_on_times: int = 0) -> tuple[str, list[Choice]]:
 WALKED = [name for name in OUTPUT_PROMPTS if walkable(_schema(name))]
 
 
-def test_what_a_small_model_must_end_or_leave_out_by_itself_is_written_whole():
-    # The analysis has turn numbers (integers), optional keys and lists that may be empty: one grammar, whole.
-    assert set(OUTPUT_PROMPTS) - set(WALKED) == {"conversation_analysis"}
-    assert "cultural_insight" in WALKED and "nightly_finding" in WALKED and "intent_paraphrases" in WALKED
-    with pytest.raises(ValueError, match="under one grammar"):
-        next(walk(_schema("conversation_analysis")))
+def test_every_output_model_is_walked_and_parts_a_model_cannot_end_by_itself_are_not():
+    assert WALKED == OUTPUT_PROMPTS
+    # An integer ends where the model writes the "," or "]" after it, so it is walked only as a list's item; a number
+    # with bounds, or a pattern, is the grammar's to keep.
     for part in ({"type": "integer"}, {"type": "string", "pattern": "^a$"}, {"type": "array", "items": {}}):
         assert not walkable({"type": "object", "properties": {"x": part}, "required": ["x"]})
-    assert not walkable({"type": "object", "properties": {"x": {"type": "string"}}})  # "x" may be left out
+    # An empty list is told from a first integer by no first character.
+    assert not walkable({"type": "array", "items": {"type": "integer"}})
+    assert walkable({"type": "array", "items": {"type": "integer"}, "minItems": 1})
+    with pytest.raises(ValueError, match="under one grammar"):
+        next(walk({"type": "number"}))
+
+
+def test_optional_keys_come_after_the_required_ones_and_only_when_the_model_goes_on():
+    schema = _schema("conversation_analysis")
+    least, _ = _fill(schema)
+    assert set(json.loads(least)) == set(schema["required"])  # every optional key left out
+    assert '"facts": {}' in least  # an object whose keys are all optional may be empty
+    most, _ = _fill(schema, go_on_times=10_000)
+    written = json.loads(most)
+    assert list(written) == schema["required"] + [key for key in schema["properties"] if key not in schema["required"]]
+    assert all(len(claim["evidence"]) == 4 for claim in written["dreams"])  # integers go on up to the list's maximum
+    assert len(written["dreams"]) == 3
 
 
 @pytest.mark.parametrize("name", WALKED)
@@ -70,7 +93,8 @@ def test_every_walked_output_model_is_written_as_valid_json_in_its_schema_order(
     assert model is not None
     text, choices = _fill(model.model_json_schema())
     parsed = json.loads(text)
-    assert list(parsed) == list(model.model_json_schema()["properties"])
+    schema = model.model_json_schema()
+    assert list(parsed) == [key for key in schema["properties"] if key in schema.get("required", ())]
     model.model_validate(parsed)
     assert choices, "the model chooses something in every output"
 

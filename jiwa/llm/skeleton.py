@@ -4,17 +4,16 @@ An object schema with known keys fixes much of its output: braces, keys, separat
 about two fifths of an insight's tokens. Decoded one at a time, each of those tokens costs a forward pass of its
 own; appended to the prompt instead, a run of them is evaluated in one batch. `walk` gives that fixed text as it
 comes (`str`) and asks the model (`Choice`) only for what it decides: a string's text, an enum's value, whether a
-list goes on.
+list goes on, whether an optional key follows and which, whether a list that may be empty has a first item.
 
-Only schemas made of those parts are walked (`walkable`): objects whose every key is required, strings, string
-enums, lists of at least one item. A part the model must end by itself, without a closing quote (an integer, a
-number), or may leave out (an optional key, an empty list), reads differently to a small model once its end is
-not the next token it expects: asked for an integer alone, SmolLM2 went on writing digits. Such a schema is
-written whole, under one grammar.
+Each choice ends where the model itself would end it: a string at its closing quote, a key's name at its quote,
+and an integer (walked only as a list's item) at the "," or "]" after it. Asked for an integer with nothing after
+it in its grammar, SmolLM2 went on writing digits. A schema with parts the walk cannot end that way (a number
+alone, a bounded one, a pattern) is not `walkable`, and is written whole, under one grammar.
 
 The result obeys the same schema as a grammar for the whole output would make it obey, with two narrowings: the
-whitespace is fixed (compact, keys in the schema's order), and a string's text holds no escaped double quote, so
-that the first `"` ends it.
+whitespace is fixed (compact; required keys first, then the optional ones, each in the schema's order, as
+llama.cpp's grammar orders them), and a string's text holds no escaped double quote, so that the first `"` ends it.
 """
 
 from __future__ import annotations
@@ -78,8 +77,9 @@ def walk(schema: dict[str, Any]) -> Walk:
     yield from _value(schema, defs)
 
 
-def _part(schema: dict[str, Any], defs: dict[str, Any]) -> str | None:
-    """Which kind of part `schema` is to the walk, or None when it (or a part of it) is not walkable."""
+def _part(schema: dict[str, Any], defs: dict[str, Any], *, item: bool = False) -> str | None:
+    """Which kind of part `schema` is to the walk, or None when it (or a part of it) is not walkable. An integer is
+    walkable as a list's item only, where the model ends it with the list's own "," or "]"."""
     schema = _resolve(schema, defs)
     kind = schema.get("type")
     if "const" in schema:
@@ -88,16 +88,34 @@ def _part(schema: dict[str, Any], defs: dict[str, Any]) -> str | None:
         return "enum" if schema["enum"] and all(isinstance(value, str) for value in schema["enum"]) else None
     if kind == "string":
         return None if {"pattern", "format"} & schema.keys() else "string"
+    if kind == "integer":
+        return "integer" if item and not {"minimum", "maximum", "multipleOf"} & schema.keys() else None
     if kind == "object":
         properties = schema.get("properties", {})
-        closed = not schema.get("additionalProperties", True) and set(schema.get("required", ())) == set(properties)
-        fits = closed and properties and all(_part(value, defs) for value in properties.values())
+        fits = (
+            properties
+            and not schema.get("additionalProperties", True)
+            and set(schema.get("required", ())) <= set(properties)
+            and all(
+                _part(value if name in schema.get("required", ()) else _present(value), defs)
+                for name, value in properties.items()
+            )
+        )
         return "object" if fits else None
     if kind == "array":
         items = schema.get("items")
-        fits = isinstance(items, dict) and schema.get("minItems", 0) >= 1 and _part(items, defs)
-        return "array" if fits else None
+        if not isinstance(items, dict):
+            return None
+        part = _part(items, defs, item=True)
+        # An empty list is told from a first item by the item's first character, which an integer does not fix.
+        return "array" if part and (schema.get("minItems", 0) >= 1 or part != "integer") else None
     return None
+
+
+def _present(schema: dict[str, Any]) -> dict[str, Any]:
+    """An optional key's value when it is written: `X | None` is X, since leaving the key out says none."""
+    options = [option for option in schema.get("anyOf", ()) if option.get("type") != "null"]
+    return options[0] if len(options) == 1 and len(schema["anyOf"]) == 2 else schema
 
 
 def _value(schema: dict[str, Any], defs: dict[str, Any]) -> Walk:
@@ -112,9 +130,9 @@ def _value(schema: dict[str, Any], defs: dict[str, Any]) -> Walk:
         yield Choice(grammar=_string_grammar(schema.get("minLength", 0), schema.get("maxLength")), stop='"')
         yield '"'
     elif part == "object":
-        yield from _object(schema["properties"], defs)
+        yield from _object(schema["properties"], set(schema.get("required", ())), defs)
     else:
-        yield from _array(schema["items"], schema["minItems"], schema.get("maxItems"), defs)
+        yield from _array(schema["items"], schema.get("minItems", 0), schema.get("maxItems"), defs)
 
 
 def _enum(values: list[str]) -> Walk:
@@ -122,22 +140,53 @@ def _enum(values: list[str]) -> Walk:
         yield json.dumps(values[0], ensure_ascii=False)
         return
     yield '"'
-    options = " | ".join(_gbnf_literal(json.dumps(value, ensure_ascii=False)[1:-1] + '"') for value in values)
-    yield Choice(grammar=f"root ::= {options}", stop='"')
+    yield Choice(grammar=_options_grammar([json.dumps(value, ensure_ascii=False)[1:-1] for value in values]), stop='"')
     yield '"'
 
 
-def _object(properties: dict[str, Any], defs: dict[str, Any]) -> Walk:
+def _object(properties: dict[str, Any], required: set[str], defs: dict[str, Any]) -> Walk:
+    """Required keys first, then any of the optional ones in order, as llama.cpp's grammar for the schema has it:
+    after each key the model says whether another follows, then which."""
     yield "{"
-    for index, (name, value) in enumerate(properties.items()):
-        yield ("" if index == 0 else ", ") + json.dumps(name, ensure_ascii=False) + ": "
-        yield from _value(value, defs)
+    written = 0
+    for name in [name for name in properties if name in required]:
+        yield (", " if written else "") + json.dumps(name, ensure_ascii=False) + ": "
+        yield from _value(properties[name], defs)
+        written += 1
+    optional = [name for name in properties if name not in required]
+    while optional:
+        go_on = _gbnf_literal("," if written else '"')
+        if (yield Choice(grammar=f'root ::= {go_on} | "}}"', max_tokens=1)) == "}":
+            return
+        yield ' "' if written else ""
+        chosen = yield Choice(grammar=_options_grammar(optional), stop='"')
+        assert chosen in optional
+        yield '": '
+        yield from _value(_present(properties[chosen]), defs)
+        written += 1
+        optional = optional[optional.index(chosen) + 1 :]
     yield "}"
 
 
 def _array(items: dict[str, Any], min_items: int, max_items: int | None, defs: dict[str, Any]) -> Walk:
+    if _part(items, defs, item=True) == "integer":
+        yield from _integers(min_items, max_items)
+        return
     yield "["
     written = 0
+    if min_items == 0:
+        first = next(_value(items, defs))
+        assert isinstance(first, str) and first  # an object's "{" or a string's '"' (see _part)
+        if (yield Choice(grammar=f'root ::= "]" | {_gbnf_literal(first[0])}', max_tokens=1)) == "]":
+            return
+        yield from _after_first_character(_value(items, defs))
+        written = 1
+        if max_items is not None and written >= max_items:
+            yield "]"
+            return
+        if (yield _GO_ON_OR_CLOSE) == "]":
+            return
+        yield " "
     while True:
         yield from _value(items, defs)
         written += 1
@@ -150,6 +199,34 @@ def _array(items: dict[str, Any], min_items: int, max_items: int | None, defs: d
         if (yield _GO_ON_OR_CLOSE) == "]":
             return
         yield " "
+
+
+def _integers(min_items: int, max_items: int | None) -> Walk:
+    """A list of integers: each written with the "," or "]" after it, which is how the model ends a number."""
+    yield "["
+    written = 0
+    while True:
+        written += 1
+        last = max_items is not None and written >= max_items
+        ends = '"]"' if last else '","' if written < min_items else '"," | "]"'
+        number = yield Choice(grammar=f'root ::= "-"? ("0" | [1-9] [0-9]{{0,15}}) ({ends})')
+        if number is None or number.endswith("]"):
+            return
+        yield " "
+
+
+def _after_first_character(steps: Walk) -> Walk:
+    """`steps` without the first character of its first fixed text, which a choice already wrote."""
+    first = next(steps)
+    assert isinstance(first, str)
+    if first[1:]:
+        yield first[1:]
+    yield from steps  # resumes it with the send(None) its first fixed text is waiting for
+
+
+def _options_grammar(options: list[str]) -> str:
+    """One of `options`, followed by the closing quote that ends the choice."""
+    return "root ::= " + " | ".join(_gbnf_literal(option + '"') for option in options)
 
 
 def _string_grammar(min_length: int, max_length: int | None) -> str:
