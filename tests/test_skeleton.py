@@ -158,3 +158,33 @@ for text in grammars:
         llama_cpp.llama_sampler_free(sampler)
 print(json.dumps({"refused": refused, "checked": len(grammars)}))
 """
+
+
+@pytest.mark.model
+def test_each_choice_samples_with_the_output_written_before_it_in_the_penalty_s_memory():
+    checked = subprocess.run([sys.executable, "-c", _PENALTY_MEMORY_CHECK], capture_output=True, text=True, timeout=120)
+    assert checked.returncode == 0, checked.stderr[-2000:]
+    remembered, written_before = json.loads(checked.stdout)
+    assert len(remembered) == 2 and 0 < remembered[0] < remembered[1]  # '{"a": "', then that and a's text and more
+    assert remembered == written_before  # every token of the output so far, the fixed text included
+
+
+_PENALTY_MEMORY_CHECK = """
+import json
+from jiwa.llm.model_files import resolve_model_path
+from jiwa.llm.sampling import GrammarFirstLlama
+remembered, written_before = [], []
+class Recording(GrammarFirstLlama):
+    def _init_sampler(self, *args, **kwargs):
+        remembered.append(len(self._history))
+        return super()._init_sampler(*args, **kwargs)
+    def create_completion(self, prompt, **kwargs):
+        written_before.append(len(prompt) - len(start))
+        return super().create_completion(prompt, **kwargs)
+llama = Recording(model_path=str(resolve_model_path("")), n_ctx=512, verbose=False)
+start = llama.tokenize(b"Two words about Bali, as JSON:", add_bos=False)
+schema = {"type": "object", "properties": {"a": {"type": "string", "maxLength": 20},
+          "b": {"type": "string", "maxLength": 20}}, "required": ["a", "b"], "additionalProperties": False}
+llama.fill_schema(start, schema, max_tokens=40, seed=1, prompt_evaluated=lambda: 0, temperature=0.7)
+print(json.dumps([remembered, written_before]))
+"""
