@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from functools import lru_cache
 
 from jiwa.catalogue.matching import _MIN_FUZZY_LENGTH, EXACT_ONLY, _one_edit, _with_deletions, normalize
@@ -125,7 +125,7 @@ def _forms(word: str) -> list[str]:
 class Vocabulary:
     """What each intent's answer covers, and which of a message's words it does not."""
 
-    def __init__(self, general: Iterable[str], intents: dict[str, Iterable[str]]) -> None:
+    def __init__(self, general: Iterable[str], intents: Mapping[str, Iterable[str]]) -> None:
         self.intents = frozenset(intents)
         self._owners: dict[str, set[str]] = {}
         for owner, owned in [(_GENERAL, general), *intents.items()]:
