@@ -40,11 +40,12 @@ def test_the_coverage_report_counts_every_question(report):
 # and 218 of the 330 questions (66%) have an intent that answers them; 126 (38%), none wrong, after the synonyms,
 # informal spellings and optional groups that reading both sets' misses led to; 146 (44%), none wrong, after 13 intents
 # for the questions both sets asked most that none answered; 134 (41%), none wrong, once the words gate leaves what
-# the answer does not cover to the responder. These bounds keep what is reached from sliding back while the catalogue
+# the answer does not cover to the responder, and 138 (42%) once numbers and a few generic verbs in Italian and
+# Indonesian count as every intent's words. These bounds keep what is reached from sliding back while the catalogue
 # grows.
 def test_what_the_cache_serves_does_not_slide_back(report):
     assert report["all"]["wrong"] == 0, report["wrong"]
-    assert report["all"]["served_share"] >= 0.39
+    assert report["all"]["served_share"] >= 0.40
     assert report["all"]["wrong_language"] == 0
 
 
@@ -54,12 +55,13 @@ def test_what_the_cache_serves_does_not_slide_back(report):
 # preference groups that reading those answers led to, 97 with 8 wrong after the synonyms, informal spellings and
 # optional groups that reading both sets' misses led to, 110 with 5 wrong after 13 intents for the questions both sets
 # asked most that none answered, 87 with none wrong after the words gate (a message's words must be ones the answer
-# covers).
+# covers), 89 once numbers and a few generic verbs count as every intent's words.
 #
 # Set 3, the one the catalogue has not been fitted to: 51 served with 14 wrong when first measured, 30 with 3 wrong
-# after the words gate, whose rule was chosen on the first two sets with this one held out, and 29 with 2 wrong with
-# the 13 intents written from the first two sets' misses.
-LATER_SETS = {"2": (0.25, 0), "3": (0.08, 2)}  # the served share kept, and the most wrong answers allowed
+# after the words gate, whose rule was chosen on the first two sets with this one held out, 29 with 2 wrong with the
+# 13 intents written from the first two sets' misses, and 32 with 2 wrong once numbers and a few generic verbs (found
+# in the first two sets' misses) count as every intent's words.
+LATER_SETS = {"2": (0.26, 0), "3": (0.09, 2)}  # the served share kept, and the most wrong answers allowed
 
 
 @pytest.mark.parametrize("name", sorted(LATER_SETS))

@@ -55,7 +55,8 @@ CHAT_WORDS = {
         wednesday thursday friday saturday sunday weekend tmrw tmr tonight morning night evening plz thx lol btw oke
         cool great perfect super helpful awesome nice yeah yep nope hmm wait well guess mean looking trying planning
         heard read saw seen friend friends guy country home legally officially available exist exists existing
-        happen happens happened enter entering arrive arriving own holder holders
+        happen happens happened enter entering arrive arriving own holder holders tbh thru seem seems changed
+        directly
     """,
     "it": """
         miei mie tuo tua tuoi tue noi nostro nostra nostri nostre voi vostro vostra lui lei loro suo sua suoi sue
@@ -72,7 +73,9 @@ CHAT_WORDS = {
         italiani italia domanda info informazione informazioni consiglio tipo cioe comunque quindi allora invece
         insomma farlo farla farli farle farsi farmi farti farci fammi dimmi ditemi esattamente bene male perfetto
         gentilissimi gentile utile utilissimo utilissima boh mah ecc eccetera entrare arrivare arrivo titolare
-        titolari nuovo nuova nuovi nuove esiste esistono
+        titolari nuovo nuova nuovi nuove esiste esistono due tre quattro cinque sette otto nove dieci venti trenta
+        cento mille solito solita basta dentro vero vera veri vere letto sento parla parlano prende prendere metto
+        mettono
     """,
     "id": """
         gue gua kita kami mereka dia beliau tsb tersebut sini situ sana apakah siapa mana kemana darimana kenapa
@@ -83,7 +86,8 @@ CHAT_WORDS = {
         minggu sekarang nanti besok kemarin baru dulu wna asing bule tanya nanya bertanya info informasi hrs skrg udh
         dmn bgmn oke sip mantap infonya indo yuk ajah kah bener benar betul sebenarnya emang memang biasanya biasa
         kira sekitar kayak kayaknya seperti begitu begini hal bantu bantuan membantu ngebantu senin selasa rabu kamis
-        jumat sabtu masuk datang tiba pemegang pake pakai siap
+        jumat sabtu masuk datang tiba pemegang pake pakai siap satu dua tiga empat lima enam tujuh delapan sembilan
+        sepuluh belas puluh pas dlm dalem tetep tetap kena salah dipake dipakai
     """,
 }
 PLACES = """
