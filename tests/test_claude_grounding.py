@@ -56,13 +56,17 @@ async def test_a_near_miss_reaches_claude_with_the_curated_facts_it_names_and_th
     assert "only from <curated_facts>" in rules and "never give one from your own memory" in rules
 
 
+# Loneliness with a detail the cache's loneliness answer does not cover (the neighbours), so that Claude answers it.
+LONELY = "mi sento sola a Bali, non conosco nessuno e i vicini non mi salutano"
+
+
 async def test_a_message_that_names_no_curated_term_carries_no_facts(client, claude):
-    await ask(client, "mi sento sola a Bali, non conosco nessuno", "it")
+    await ask(client, LONELY, "it")
     assert data_block(claude.requests[-1], "curated_facts") == "none"
 
 
 async def test_only_insights_close_to_the_message_are_sent(client, claude):
-    lonely = await ask(client, "mi sento sola a Bali, non conosco nessuno", "it")
+    lonely = await ask(client, LONELY, "it")
     assert 1 <= len(lonely["insight_ids"]) < 4, lonely["insight_ids"]
     assert lonely["insight_ids"][0].startswith("loneliness-")
     sent = json.loads(data_block(claude.requests[-1], "cultural_insights"))

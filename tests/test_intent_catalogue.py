@@ -8,7 +8,8 @@ import numpy as np
 import pytest
 
 from jiwa.catalogue.intents import fact_problems, fill_facts, load_facts, load_intents
-from jiwa.catalogue.matching import EXACT_ONLY, IntentMatcher, TermFinder, _one_edit
+from jiwa.catalogue.matching import IntentMatcher, TermFinder
+from jiwa.catalogue.typos import EXACT_ONLY, one_edit
 from jiwa.domain.language import LANGUAGES
 from jiwa.settings import KnowledgeSettings
 
@@ -120,12 +121,12 @@ def test_exact_only_words_match_exactly_and_other_typos_are_still_forgiven():
     [("kittas", "kitas"), ("kitsa", "kitas"), ("kitaa", "kitas"), ("rinnova", "rinnovo"), ("citta", "città")],
 )
 def test_a_slip_of_the_fingers_or_another_ending_is_forgiven(word, term):
-    assert _one_edit(word, term)
+    assert one_edit(word, term)
 
 
 @pytest.mark.parametrize(("word", "term"), [("ansia", "lansia"), ("mangia", "mancia"), ("kitam", "kitas")])
 def test_a_word_differing_in_its_first_letter_or_by_a_distant_key_is_not_a_typo(word, term):
-    assert not _one_edit(word, term)
+    assert not one_edit(word, term)
 
 
 def test_the_typo_index_finds_what_comparing_with_every_term_finds():
@@ -147,7 +148,7 @@ def test_the_typo_index_finds_what_comparing_with_every_term_finds():
     fuzzy_terms = {t: g for t, g in finder._group_of.items() if " " not in t and len(t) >= 4 and t not in EXACT_ONLY}
 
     def scanned(word: str) -> str | None:
-        close = {group for term, group in fuzzy_terms.items() if _one_edit(word, term)}
+        close = {group for term, group in fuzzy_terms.items() if one_edit(word, term)}
         return close.pop() if len(close) == 1 else None
 
     assert [finder._fuzzy_group(w) for w in words] == [scanned(w) for w in words]

@@ -19,7 +19,8 @@ from assets.response_cache.writing import (
 )
 from assets.versions import asset_code_version
 from jiwa.catalogue.intents import FACTS_PATH, CuratedFacts, IntentCatalogue, fact_problems
-from jiwa.catalogue.matching import IntentMatcher, normalize
+from jiwa.catalogue.matching import IntentMatcher
+from jiwa.catalogue.typos import normalize
 from jiwa.catalogue.welcome import GREETING_INTENT
 from jiwa.domain.language import LANGUAGES
 from jiwa.domain.status import CACHE_ANSWER, CACHE_PHRASING, RETURNING_STYLE

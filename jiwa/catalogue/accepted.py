@@ -12,7 +12,8 @@ import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from jiwa.catalogue.intents import INTENTS_PATH, CuratedFacts, Fact, Intent, IntentCatalogue, fact_problems
-from jiwa.catalogue.matching import IntentMatcher, normalize
+from jiwa.catalogue.matching import IntentMatcher
+from jiwa.catalogue.typos import normalize
 from jiwa.domain.language import LANGUAGES
 
 PROPOSAL_ID = re.compile(r"\d{4}-\d{2}-\d{2}-\d+")

@@ -10,7 +10,8 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from jiwa.catalogue import CATALOGUE_DIR
-from jiwa.catalogue.matching import IntentMatcher, IntentRule, MatcherSpec, normalize
+from jiwa.catalogue.matching import IntentMatcher, IntentRule, MatcherSpec
+from jiwa.catalogue.typos import normalize
 from jiwa.catalogue.vocabulary import general_words, vocabulary_of
 from jiwa.catalogue.welcome import WELCOME_BACK_PATH, load_welcome_back
 from jiwa.domain.answers import PLACEHOLDER, states_a_number

@@ -13,12 +13,13 @@ from __future__ import annotations
 
 import json
 import re
-import unicodedata
 from dataclasses import dataclass, field
 from functools import cached_property, lru_cache
 from typing import TYPE_CHECKING
 
 import numpy as np
+
+from jiwa.catalogue.typos import EXACT_ONLY, MIN_FUZZY_LENGTH, normalize, one_edit, with_deletions
 
 if TYPE_CHECKING:
     from jiwa.catalogue.vocabulary import Vocabulary
@@ -38,24 +39,6 @@ _SOCIAL_MAX_OTHER_WORDS = 2
 # a message is often a narrower thing about the same topic ("where to buy a sim card? telkomsel or xl better?", 0.49
 # from the SIM card phrasings), which the answer does not say. Each must be this much closer than a lone question.
 SEVERAL_QUESTIONS_MARGIN = 0.15
-_MIN_FUZZY_LENGTH = 5
-# Words one letter away from another word that asks something else: "quando" (when) is one edit from "quanto"
-# (how much), "molta" from "multa" (fine), "conti" from "costi". Read as a typo, they would turn a question about
-# when into one about price, so they are matched exactly or not at all: never corrected, never a correction.
-EXACT_ONLY = frozenset(
-    {
-        # Question words.
-        *("when", "what", "where", "which", "while", "whose", "how", "much", "many", "long"),
-        *("quando", "quanto", "quanta", "quanti", "quante", "quale", "quali", "dove", "come", "cosa", "perché"),
-        *("perche", "mentre"),
-        *("kapan", "berapa", "apa", "mana", "dimana", "siapa", "kenapa", "mengapa", "bagaimana", "gimana"),
-        # Short words with a near neighbour of another meaning.
-        *("molto", "molta", "molti", "multa", "multe", "conto", "conti", "costo", "costi", "prima", "dopo"),
-        *("before", "after", "sebelum", "sesudah", "setelah", "belum", "sudah", "tanpa", "senza", "without"),
-        *("tunggal", "batas", "termine"),  # single / limit / term: not tinggal (stay), batal (cancel), termina (ends)
-        *("anche", "aiuto"),  # also / help: not banche (banks), auto (car)
-    }
-)
 
 
 @dataclass(frozen=True)
@@ -110,11 +93,6 @@ class MatcherSpec:
         )
 
 
-def normalize(text: str) -> str:
-    text = unicodedata.normalize("NFKC", text).casefold().replace("’", "'")
-    return " ".join(text.split())
-
-
 class TermFinder:
     """Which term groups a text mentions: whole words, longest phrase first, one typo tolerated in long words
     (never in EXACT_ONLY ones)."""
@@ -128,8 +106,8 @@ class TermFinder:
         # looking those up finds the few terms worth checking, instead of comparing each word with every term.
         self._terms_by_deletion: dict[str, set[str]] = {}
         for term in self._group_of:
-            if " " not in term and len(term) >= _MIN_FUZZY_LENGTH - 1 and term not in EXACT_ONLY:
-                for variant in _with_deletions(term):
+            if " " not in term and len(term) >= MIN_FUZZY_LENGTH - 1 and term not in EXACT_ONLY:
+                for variant in with_deletions(term):
                     self._terms_by_deletion.setdefault(variant, set()).add(term)
         # A turn asks twice (the cache's candidate, then the facts for Claude): the scan runs once per message.
         self._found = lru_cache(maxsize=4096)(self._find)
@@ -156,7 +134,7 @@ class TermFinder:
         for token in _TOKEN.finditer(normalized):
             word = token.group().strip("'-")
             if (
-                len(word) >= _MIN_FUZZY_LENGTH
+                len(word) >= MIN_FUZZY_LENGTH
                 and word not in EXACT_ONLY
                 and not any(covered[token.start() : token.end()])
             ):
@@ -166,59 +144,10 @@ class TermFinder:
         return frozenset(found)
 
     def _fuzzy_group(self, word: str) -> str | None:
-        near = set().union(*(self._terms_by_deletion.get(variant, ()) for variant in _with_deletions(word)))
-        close = {self._group_of[term] for term in near if _one_edit(word, term)}
+        near = set().union(*(self._terms_by_deletion.get(variant, ()) for variant in with_deletions(word)))
+        close = {self._group_of[term] for term in near if one_edit(word, term)}
         # "kitaz" is one edit from both kitas and kitap: ambiguous, so it counts as neither.
         return close.pop() if len(close) == 1 else None
-
-
-def _with_deletions(word: str) -> set[str]:
-    return {word} | {word[:i] + word[i + 1 :] for i in range(len(word))}
-
-
-_KEYBOARD_ROWS = ("qwertyuiop", "asdfghjkl", "zxcvbnm")
-_NEIGHBOUR_KEYS = {
-    key: {
-        other
-        for other_row, other_line in enumerate(_KEYBOARD_ROWS)
-        if abs(other_row - row) <= 1
-        for other_column, other in enumerate(other_line)
-        if other != key and abs(other_column - column + (other_row - row) * 0.5) <= 1
-    }
-    for row, line in enumerate(_KEYBOARD_ROWS)
-    for column, key in enumerate(line)
-}
-
-
-_VOWELS = frozenset("aeiouàèéìòóù")
-
-
-def _base_letter(letter: str) -> str:
-    return unicodedata.normalize("NFD", letter)[0]
-
-
-def _one_edit(a: str, b: str) -> bool:
-    """True when a and b differ by one slip of the fingers: one insertion or deletion after the first letter, one
-    letter replaced by a key beside it (or by itself with another accent, or a final vowel by another: an Italian
-    ending), or two neighbours swapped.
-
-    A word that differs from a term in its first letter or by a far-away letter is usually another word, not a typo
-    of it: "ansia" (anxiety) is not "lansia" (elderly), nor "mangia" (eats) "mancia" (tip)."""
-    if a == b or a[:1] != b[:1]:
-        return False
-    if len(a) > len(b):
-        a, b = b, a
-    if len(b) - len(a) > 1:
-        return False
-    if len(b) - len(a) == 1:
-        return any(a == b[:i] + b[i + 1 :] for i in range(1, len(b)))
-    diffs = [i for i in range(len(a)) if a[i] != b[i]]
-    if len(diffs) == 1:
-        i = diffs[0]
-        # Or another ending of the same word: "rinnova" for "rinnovo", "pensionata" for "pensionato".
-        inflected = i == len(a) - 1 and a[i] in _VOWELS and b[i] in _VOWELS
-        return inflected or _base_letter(a[i]) == _base_letter(b[i]) or b[i] in _NEIGHBOUR_KEYS.get(a[i], ())
-    return len(diffs) == 2 and diffs[1] == diffs[0] + 1 and a[diffs[0]] == b[diffs[1]] and a[diffs[1]] == b[diffs[0]]
 
 
 @dataclass

@@ -27,7 +27,7 @@ import unicodedata
 from collections.abc import Iterable, Mapping
 from functools import lru_cache
 
-from jiwa.catalogue.matching import _MIN_FUZZY_LENGTH, EXACT_ONLY, _one_edit, _with_deletions, normalize
+from jiwa.catalogue.typos import EXACT_ONLY, MIN_FUZZY_LENGTH, normalize, one_edit, with_deletions
 from jiwa.domain.language import LANGUAGES, function_words
 
 MIN_WORD_LENGTH = 3
@@ -140,8 +140,8 @@ class Vocabulary:
         for word, owners in self._owners.items():
             if len(word) >= STEM_LENGTH:
                 self._stems.setdefault(word[:STEM_LENGTH], set()).update(owners)
-            if len(word) >= _MIN_FUZZY_LENGTH - 1 and word not in EXACT_ONLY:
-                for variant in _with_deletions(word):
+            if len(word) >= MIN_FUZZY_LENGTH - 1 and word not in EXACT_ONLY:
+                for variant in with_deletions(word):
                     self._by_deletion.setdefault(variant, set()).add(word)
         self._explaining = lru_cache(maxsize=8192)(self._find_owners)
 
@@ -171,9 +171,9 @@ class Vocabulary:
             owners |= self._owners.get(form, set())
             if len(form) >= STEM_LENGTH:
                 owners |= self._stems.get(form[:STEM_LENGTH], set())
-            if len(form) >= _MIN_FUZZY_LENGTH and form not in EXACT_ONLY:
-                near = set().union(*(self._by_deletion.get(variant, ()) for variant in _with_deletions(form)))
+            if len(form) >= MIN_FUZZY_LENGTH and form not in EXACT_ONLY:
+                near = set().union(*(self._by_deletion.get(variant, ()) for variant in with_deletions(form)))
                 for known in near:
-                    if _one_edit(form, known):
+                    if one_edit(form, known):
                         owners |= self._owners[known]
         return frozenset(owners)

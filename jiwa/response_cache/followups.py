@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import re
 
-from jiwa.catalogue.matching import MatcherSpec, normalize
+from jiwa.catalogue.matching import MatcherSpec
+from jiwa.catalogue.typos import normalize
 
 _CONNECTORS = {
     "en": ("and", "also", "what about", "how about", "but", "plus", "then", "so"),
