@@ -113,8 +113,8 @@ async def serve(
             hit = await cache.lookup(text, language, None, (TENANT, f"user{number}"))
             if hit is not None:
                 served, reason = hit.intent, ""
-            elif intent is not None and matcher.uncovered(intent, text):
-                reason = matcher.uncovered(intent, text)
+            elif intent is not None and (gap := matcher.uncovered(intent, text)):
+                reason = gap
             elif intent is not None:
                 vectors = [await queries.embed(question) for question in matcher.questions(text)]
                 vector = vectors[0] if len(vectors) == 1 else np.stack(vectors)

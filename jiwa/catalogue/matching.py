@@ -14,15 +14,12 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import dataclass, field
-from functools import cached_property, lru_cache
-from typing import TYPE_CHECKING
+from functools import lru_cache
 
 import numpy as np
 
-from jiwa.catalogue.typos import EXACT_ONLY, MIN_FUZZY_LENGTH, normalize, one_edit, with_deletions
-
-if TYPE_CHECKING:
-    from jiwa.catalogue.vocabulary import Vocabulary
+from jiwa.catalogue.typos import TypoIndex, may_be_a_typo, normalize
+from jiwa.catalogue.vocabulary import Vocabulary
 
 _TOKEN = re.compile(r"[\w'’-]+")
 # A message asks several questions when it has two question marks or more ("??" is one): it is then matched clause by
@@ -102,13 +99,7 @@ class TermFinder:
         phrases = sorted(self._group_of, key=len, reverse=True)
         # A term may follow an apostrophe, as in Italian elision ("l'npwp").
         self._pattern = re.compile(r"(?<!\w)(" + "|".join(re.escape(p) for p in phrases) + r")(?!\w)")
-        # Every word one edit from a term shares a one-letter deletion with it (or is one, or has the term as one):
-        # looking those up finds the few terms worth checking, instead of comparing each word with every term.
-        self._terms_by_deletion: dict[str, set[str]] = {}
-        for term in self._group_of:
-            if " " not in term and len(term) >= MIN_FUZZY_LENGTH - 1 and term not in EXACT_ONLY:
-                for variant in with_deletions(term):
-                    self._terms_by_deletion.setdefault(variant, set()).add(term)
+        self._typos = TypoIndex(self._group_of)
         # A turn asks twice (the cache's candidate, then the facts for Claude): the scan runs once per message.
         self._found = lru_cache(maxsize=4096)(self._find)
 
@@ -133,19 +124,14 @@ class TermFinder:
             covered[match.start() : match.end()] = [True] * (match.end() - match.start())
         for token in _TOKEN.finditer(normalized):
             word = token.group().strip("'-")
-            if (
-                len(word) >= MIN_FUZZY_LENGTH
-                and word not in EXACT_ONLY
-                and not any(covered[token.start() : token.end()])
-            ):
+            if may_be_a_typo(word) and not any(covered[token.start() : token.end()]):
                 group = self._fuzzy_group(word)
                 if group:
                     found.add(group)
         return frozenset(found)
 
     def _fuzzy_group(self, word: str) -> str | None:
-        near = set().union(*(self._terms_by_deletion.get(variant, ()) for variant in with_deletions(word)))
-        close = {self._group_of[term] for term in near if one_edit(word, term)}
+        close = {self._group_of[term] for term in self._typos.near(word)}
         # "kitaz" is one edit from both kitas and kitap: ambiguous, so it counts as neither.
         return close.pop() if len(close) == 1 else None
 
@@ -169,6 +155,8 @@ class IntentMatcher:
     ) -> None:
         self.spec = spec
         self.finder = TermFinder(spec.terms)
+        # Built here, where a cache is loaded, not on the first message that reaches the words gate (about 30 ms).
+        self.vocabulary = Vocabulary(spec.general_words, spec.vocabulary) if spec.vocabulary else None
         self._intents = np.asarray(phrasing_intents)
         self._vectors = np.asarray(phrasing_vectors, dtype=np.float32)
         # The team's near misses: questions that use an intent's words to ask something its answer does not say.
@@ -208,13 +196,6 @@ class IntentMatcher:
             else:
                 return intents[0], groups, ""
         return None, groups, reason
-
-    @cached_property
-    def vocabulary(self) -> Vocabulary | None:
-        """The words gate's vocabularies, built on first use; None when the spec has none."""
-        from jiwa.catalogue.vocabulary import Vocabulary
-
-        return Vocabulary(self.spec.general_words, self.spec.vocabulary) if self.spec.vocabulary else None
 
     def uncovered(self, intent: str, message: str) -> str:
         """The words gate, for a candidate the term rules chose: why the intent's answer does not cover what the

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import unicodedata
+from collections.abc import Iterable
 
 # Shorter words are matched exactly: one edit away from a four-letter word is too often another word.
 MIN_FUZZY_LENGTH = 5
@@ -77,3 +78,25 @@ def one_edit(a: str, b: str) -> bool:
         inflected = i == len(a) - 1 and a[i] in _VOWELS and b[i] in _VOWELS
         return inflected or _base_letter(a[i]) == _base_letter(b[i]) or b[i] in _NEIGHBOUR_KEYS.get(a[i], ())
     return len(diffs) == 2 and diffs[1] == diffs[0] + 1 and a[diffs[0]] == b[diffs[1]] and a[diffs[1]] == b[diffs[0]]
+
+
+def may_be_a_typo(word: str) -> bool:
+    """Whether a word is long enough, and not one of EXACT_ONLY, to be read as a slip of the fingers."""
+    return len(word) >= MIN_FUZZY_LENGTH and word not in EXACT_ONLY
+
+
+class TypoIndex:
+    """Which of the known words a word is one slip of the fingers from. Every word one edit from a known one shares
+    a one-letter deletion with it (or is one, or has it as one): looking those up finds the few known words worth
+    checking, instead of comparing the word with every one. Which words to ask about is may_be_a_typo's rule."""
+
+    def __init__(self, known: Iterable[str]) -> None:
+        self._by_deletion: dict[str, set[str]] = {}
+        for word in known:
+            if " " not in word and len(word) >= MIN_FUZZY_LENGTH - 1 and word not in EXACT_ONLY:
+                for variant in with_deletions(word):
+                    self._by_deletion.setdefault(variant, set()).add(word)
+
+    def near(self, word: str) -> set[str]:
+        candidates = set().union(*(self._by_deletion.get(variant, ()) for variant in with_deletions(word)))
+        return {known for known in candidates if one_edit(word, known)}

@@ -27,7 +27,7 @@ import unicodedata
 from collections.abc import Iterable, Mapping
 from functools import lru_cache
 
-from jiwa.catalogue.typos import EXACT_ONLY, MIN_FUZZY_LENGTH, normalize, one_edit, with_deletions
+from jiwa.catalogue.typos import TypoIndex, may_be_a_typo, normalize
 from jiwa.domain.language import LANGUAGES, function_words
 
 MIN_WORD_LENGTH = 3
@@ -136,13 +136,10 @@ class Vocabulary:
             for word in owned:
                 self._owners.setdefault(word, set()).add(owner)
         self._stems: dict[str, set[str]] = {}
-        self._by_deletion: dict[str, set[str]] = {}
         for word, owners in self._owners.items():
             if len(word) >= STEM_LENGTH:
                 self._stems.setdefault(word[:STEM_LENGTH], set()).update(owners)
-            if len(word) >= MIN_FUZZY_LENGTH - 1 and word not in EXACT_ONLY:
-                for variant in with_deletions(word):
-                    self._by_deletion.setdefault(variant, set()).add(word)
+        self._typos = TypoIndex(self._owners)
         self._explaining = lru_cache(maxsize=8192)(self._find_owners)
 
     def unexplained(self, intent: str, text: str) -> tuple[list[str], list[str]]:
@@ -171,9 +168,6 @@ class Vocabulary:
             owners |= self._owners.get(form, set())
             if len(form) >= STEM_LENGTH:
                 owners |= self._stems.get(form[:STEM_LENGTH], set())
-            if len(form) >= MIN_FUZZY_LENGTH and form not in EXACT_ONLY:
-                near = set().union(*(self._by_deletion.get(variant, ()) for variant in with_deletions(form)))
-                for known in near:
-                    if one_edit(form, known):
-                        owners |= self._owners[known]
+            for known in self._typos.near(form) if may_be_a_typo(form) else ():
+                owners |= self._owners[known]
         return frozenset(owners)

@@ -173,32 +173,25 @@ def _array(items: dict[str, Any], min_items: int, max_items: int | None, defs: d
         yield from _integers(min_items, max_items)
         return
     yield "["
-    written = 0
     if min_items == 0:
         first = next(_value(items, defs))
         assert isinstance(first, str) and first  # an object's "{" or a string's '"' (see _part)
         if (yield Choice(grammar=f'root ::= "]" | {_gbnf_literal(first[0])}', max_tokens=1)) == "]":
             return
         yield from _after_first_character(_value(items, defs))
-        written = 1
-        if max_items is not None and written >= max_items:
-            yield "]"
-            return
-        if (yield _GO_ON_OR_CLOSE) == "]":
-            return
-        yield " "
-    while True:
+    else:
         yield from _value(items, defs)
-        written += 1
-        if max_items is not None and written >= max_items:
-            yield "]"
-            return
+    written = 1
+    while max_items is None or written < max_items:
         if written < min_items:
             yield ", "
-            continue
-        if (yield _GO_ON_OR_CLOSE) == "]":
+        elif (yield _GO_ON_OR_CLOSE) == "]":
             return
-        yield " "
+        else:
+            yield " "
+        yield from _value(items, defs)
+        written += 1
+    yield "]"
 
 
 def _integers(min_items: int, max_items: int | None) -> Walk:
