@@ -2,8 +2,9 @@
 many the team's cache serves, how many of those it serves wrongly or in the wrong language, and why the ones it
 could answer were not served.
 
-Each question is the first message of a new conversation from a new user whose client gave no language, as the
-server sees it: the reply language is jiwa.domain.language.reply_language(None, text, closest=closest_language), and with none the
+Each question is the first message of a new conversation from a new user whose client gave no language, except a
+follow-up (kind `followup`: "and for my wife?"), which only makes sense after an earlier turn and so is asked as the
+next message of a conversation. As the server sees it: the reply language is jiwa.domain.language.reply_language(None, text, closest=closest_language), and with none the
 cache is skipped.
 The cache is the team's (intents, facts, no LLAMA paraphrases), published in a temp data folder. A served answer is
 wrong when its intent is not among the question's `answered_by` labels, which the team wrote by reading each
@@ -30,20 +31,23 @@ from jiwa.catalogue.matching import _TOKEN
 from jiwa.domain.language import LANGUAGES, reply_language
 from jiwa.embedding import Embedder
 from jiwa.paths import PROJECT_ROOT
+from jiwa.response_cache.followups import left_to_the_responder
 from serving.insights import QueryEmbedder
-from serving.response_cache import ResponseCache
+from serving.response_cache import NEW_CONVERSATION, ConversationSoFar, ResponseCache
 from serving.withheld import Withheld
 
 QUESTIONS = PROJECT_ROOT / "tests" / "data" / "realistic_questions.yaml"
-# Set 1 was read while the catalogue grew, so it is no longer unseen; sets 2 and 3 were written and labelled after
-# the catalogue's intents, by helpers who had not read the catalogue while writing. Set 3 is the one the catalogue
-# has not been fitted to.
+# Set 1 was read while the catalogue grew, so it is no longer unseen; sets 2, 3 and 4 were written and labelled after
+# the catalogue's intents, by helpers who had not read the catalogue while writing. Set 3's misses were read when
+# intents were added after it was first measured; set 4 is the one the catalogue has not been fitted to.
 QUESTION_SETS = {
     "1": QUESTIONS,
     "2": QUESTIONS.with_name("realistic_questions_2.yaml"),
     "3": QUESTIONS.with_name("realistic_questions_3.yaml"),
+    "4": QUESTIONS.with_name("realistic_questions_4.yaml"),
 }
 SMOKE_PER_LANGUAGE = 10
+AFTER_ONE_EXCHANGE = ConversationSoFar(turns=2)  # the user's first message and the reply to it
 TENANT = "coverage"
 
 
@@ -110,9 +114,12 @@ async def serve(
         if language is None:
             reason = "language not detected"
         else:
-            hit = await cache.lookup(text, language, None, (TENANT, f"user{number}"))
+            conversation = AFTER_ONE_EXCHANGE if question["kind"] == "followup" else NEW_CONVERSATION
+            hit = await cache.lookup(text, language, None, (TENANT, f"user{number}"), conversation)
             if hit is not None:
                 served, reason = hit.intent, ""
+            elif intent is not None and conversation.turns and left_to_the_responder(matcher.spec, intent, text):
+                reason = "leans on the conversation before it"
             elif intent is not None and (gap := matcher.uncovered(intent, text)):
                 reason = gap
             elif intent is not None:

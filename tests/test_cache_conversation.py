@@ -71,6 +71,10 @@ def test_connectors_open_and_references_point_back_in_all_three_languages():
         "yang tadi berapa?",
         "kalau yang itu?",
         "how long does it take?",
+        "sorry, what did you mean by sponsor there?",
+        "wait, even if the lease is notarised?",
+        "scusa nn ho capito la parte sullo sponsor, me la rispieghi?",
+        "maksudnya sponsor itu sy atau perusahaan?",
     ]
     standing = [
         "how much does a KITAS cost?",

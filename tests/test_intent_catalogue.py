@@ -7,9 +7,10 @@ import re
 import numpy as np
 import pytest
 
-from jiwa.catalogue.intents import fact_problems, fill_facts, load_facts, load_intents
+from jiwa.catalogue.intents import Fact, fact_problems, fill_facts, load_facts, load_intents
 from jiwa.catalogue.matching import IntentMatcher, TermFinder
 from jiwa.catalogue.typos import EXACT_ONLY, one_edit
+from jiwa.domain.answers import PLACEHOLDER
 from jiwa.domain.language import LANGUAGES
 from jiwa.settings import KnowledgeSettings
 
@@ -209,3 +210,40 @@ def test_a_term_in_two_groups_is_refused():
     terms = {**CATALOGUE.terms, "cost": (*CATALOGUE.terms["cost"], "kitas")}
     with pytest.raises(ValueError, match="more than one group"):
         CATALOGUE.model_validate({**CATALOGUE.model_dump(), "terms": terms})
+
+
+def test_a_number_written_once_reads_as_each_language_writes_it():
+    cost = FACTS.facts["kitas_work_cost"]
+    assert cost.render("en").startswith("1,200–1,800 USD")
+    assert cost.render("it").startswith("1.200–1.800 USD")
+    assert cost.render("id").startswith("1.200–1.800 USD")
+    share = cost.model_copy(update={"value": "2.5", "unit": "%"})
+    assert [share.render(lang) for lang in LANGUAGES] == ["2.5 %", "2,5 %", "2,5 %"]
+
+
+def test_a_value_with_words_is_written_per_language():
+    with pytest.raises(ValueError, match="write it per language"):
+        Fact.model_validate({**FACTS.facts["kitap_validity"].model_dump(), "value": "5 or 10"})
+
+
+def _phrases(text: str) -> set[str]:
+    """Three words in a row, or two long ones: what reads as said twice when it comes back in one clause."""
+    words = re.findall(r"[^\W\d_]+", text.lower())
+    three = {" ".join(words[k : k + 3]) for k in range(len(words) - 2)}
+    return three | {" ".join(pair) for k in range(len(words) - 1) if min(map(len, pair := words[k : k + 2])) >= 4}
+
+
+def test_an_answer_does_not_say_again_what_its_fact_says():
+    # "Through an agent it's usually {kitas_work_cost}" read "Through an agent it's usually 1,200–1,800 USD for one
+    # year through an agent": the fact's unit already says how, for whom and per what.
+    repeated = {}
+    for name, intent in CATALOGUE.intents.items():
+        for lang in LANGUAGES:
+            for clause in re.split(r"[.;:!?](?:\s|$)", intent.reference[lang]):
+                own = _phrases(PLACEHOLDER.sub(" | ", clause))
+                for key in PLACEHOLDER.findall(clause):
+                    unit = FACTS.facts[key].unit if key in FACTS.facts else ""
+                    unit = unit[lang] if isinstance(unit, dict) else unit
+                    if own & _phrases(unit):
+                        repeated[name, lang, key] = sorted(own & _phrases(unit))
+    assert not repeated

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import re
 from datetime import date
 from pathlib import Path
 
@@ -38,6 +39,12 @@ PERSONAL_PLACEHOLDERS = frozenset({"name", "last_chat"})
 
 
 Localized = str | dict[str, str]
+# Italian and Indonesian group thousands with a dot and mark decimals with a comma: a number written once, in English
+# ("1,200–1,800", "2.5"), is read the other way round there ("1.200–1.800", "2,5").
+DECIMAL_COMMA = frozenset({"it", "id"})
+_NUMBER = re.compile(r"\d[\d.,]*\d")
+_SWAP_SEPARATORS = str.maketrans(",.", ".,")
+_LETTER = re.compile(r"[^\W\d_]")
 
 
 class Fact(BaseModel):
@@ -58,6 +65,8 @@ class Fact(BaseModel):
             field = getattr(self, name)
             if isinstance(field, dict) and set(field) != set(LANGUAGES):
                 raise ValueError(f"{name} written per language must give exactly {', '.join(LANGUAGES)}")
+        if isinstance(self.value, str) and _LETTER.search(self.value):
+            raise ValueError(f"value {self.value!r} has words: write it per language ({', '.join(LANGUAGES)})")
         if self.review_by <= self.as_of:
             raise ValueError("review_by must come after as_of")
         return self
@@ -73,7 +82,12 @@ class Fact(BaseModel):
         }
 
     def render(self, language: str = "en") -> str:
-        value = self.value[language] if isinstance(self.value, dict) else self.value
+        if isinstance(self.value, dict):
+            value = self.value[language]
+        elif language in DECIMAL_COMMA:
+            value = _NUMBER.sub(lambda number: number.group().translate(_SWAP_SEPARATORS), self.value)
+        else:
+            value = self.value
         unit = self.unit[language] if isinstance(self.unit, dict) else self.unit
         return f"{value} {unit}".strip()
 

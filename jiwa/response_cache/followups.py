@@ -3,7 +3,9 @@
 "and for my wife?", "e quanto costa?", "kalau untuk anak?" or "how long does it take?" mean something only after what
 was said before; a pre-written answer to the words alone would answer another question. Two signals, both cheap and
 conservative (a message flagged wrongly costs one Claude call, never a wrong answer): it opens with a connector, or
-it refers back with a pronoun or demonstrative.
+it refers back: with a pronoun or demonstrative, or by asking what was meant or said ("what did you mean by sponsor
+there?", "maksudnya sponsor itu sy atau perusahaan?", "wait, even if the lease is notarised?"), which the answer to
+the words alone would take for a first question about them.
 """
 
 from __future__ import annotations
@@ -33,10 +35,16 @@ _CONNECTORS = {
     ),
 }
 _REFERENCES = {
-    "en": ("it", "its", "it's", "that", "that's", "thats", "this", "those", "these", "them", "they", "same", "one"),
-    "it": ("quello", "quella", "quelli", "quelle", "questo", "questa", "stesso", "stessa", "ciò", "cio"),
+    "en": (
+        *("it", "its", "it's", "that", "that's", "thats", "this", "those", "these", "them", "they", "same", "one"),
+        *("wait", "even if", "you mean", "you meant", "did you mean", "you said", "you mentioned", "explain again"),
+    ),
+    "it": (
+        *("quello", "quella", "quelli", "quelle", "questo", "questa", "stesso", "stessa", "ciò", "cio"),
+        *("aspetta", "intendi", "intendevi", "dicevi", "hai detto", "rispieghi", "non ho capito", "nn ho capito"),
+    ),
     # Not "itu" alone: "apa itu KITAS?" and "KITAS itu apa" use it to mark the topic, not to point back.
-    "id": ("yang itu", "tersebut", "tsb", "tadi", "yang sama", "hal itu"),
+    "id": ("yang itu", "tersebut", "tsb", "tadi", "td", "yang sama", "hal itu", "maksudnya", "maksud kamu", "eh tapi"),
 }
 
 
