@@ -44,17 +44,17 @@ PET = {
         "id": ["syarat membawa anjing ke Bali", "bisa bawa kucing ke Bali?"],
     },
     "reference": {
-        "en": "Yes: a pet needs {pet_documents}. Ask the quarantine office before you fly.",
-        "it": "Sì: serve {pet_documents}. Chiedi all'ufficio quarantena prima di partire.",
-        "id": "Bisa: hewan perlu {pet_documents}. Tanyakan ke kantor karantina sebelum terbang.",
+        "en": "Not into Bali: {pet_ban}. Ask the quarantine office before you plan the move.",
+        "it": "A Bali no: {pet_ban}. Chiedi all'ufficio quarantena prima di organizzare il trasloco.",
+        "id": "Ke Bali tidak bisa: {pet_ban}. Tanyakan ke kantor karantina sebelum merencanakan pindahan.",
     },
     "near_misses": {"en": ["how much is a KITAS for my dog"]},
     "facts": {
-        "pet_documents": {
+        "pet_ban": {
             "value_by_language": {
-                "en": "a microchip, a rabies vaccination and a health certificate",
-                "it": "un microchip, la vaccinazione antirabbica e un certificato sanitario",
-                "id": "microchip, vaksin rabies dan sertifikat kesehatan",
+                "en": "since its rabies outbreak Bali has banned bringing in dogs, cats and other animals that can carry it",
+                "it": "dall'epidemia di rabbia Bali vieta l'ingresso di cani, gatti e altri animali che possono trasmetterla",
+                "id": "sejak wabah rabies, Bali melarang pemasukan anjing, kucing, dan hewan lain yang dapat menularkannya",
             },
             "as_of": "2026-11-01",
             "review_by": "2027-05-01",
@@ -124,9 +124,9 @@ def test_an_accepted_proposal_is_served_once_the_launch_rebuilds_the_cache(resou
     result = _launch(resources, PET)
     assert result.success, _failure(result)
     hit = _answer(data_uri, embedder, QUESTIONS[0], "en")
-    assert hit.intent == "pet_import" and "a microchip, a rabies vaccination" in hit.reply
+    assert hit.intent == "pet_import" and "banned bringing in dogs, cats" in hit.reply
     italian = _answer(data_uri, embedder, "posso portare il mio cane a Bali?", "it")
-    assert italian.intent == "pet_import" and "vaccinazione antirabbica" in italian.reply
+    assert italian.intent == "pet_import" and "vieta l'ingresso di cani" in italian.reply
     assert _answer(data_uri, embedder, "how much is a KITAS for my dog", "en") is None
     assert _answer(data_uri, embedder, "how much does a KITAS cost?", "en").intent == "kitas_cost"
 
@@ -150,7 +150,7 @@ def test_the_latest_decision_holds_a_rejection_adds_nothing_and_an_edit_replaces
     assert _metadata(rejected, "intent_catalogue")["intents"] == len(load_intents().intents)
 
     assert _launch(resources, PET, instance).success
-    edited = {**PET, "reference": {**PET["reference"], "it": "Sì, con {pet_documents}: chiedi prima al veterinario."}}
+    edited = {**PET, "reference": {**PET["reference"], "it": "No, {pet_ban}: chiedi prima al veterinario."}}
     assert _launch(resources, edited, instance).success
     hit = _answer(data_uri, embedder, "posso portare il mio gatto a Bali?", "it")
     assert hit.intent == "pet_import" and "chiedi prima al veterinario" in hit.reply
@@ -170,12 +170,12 @@ def test_the_latest_decision_holds_a_rejection_adds_nothing_and_an_edit_replaces
         ({"reference": {**PET["reference"], "en": "A pet needs 30 days of quarantine."}}, "reference.en: states a"),
         ({"phrasings": {"en": PET["phrasings"]["en"], "it": PET["phrasings"]["it"]}}, "phrasing is needed in id"),
         ({"phrasings": {**PET["phrasings"], "en": ["can I bring my dog to Bali"]}}, "phrasings.en[0] repeat"),
-        ({"reference": {**PET["reference"], "en": "Yes, with {pet_papers}."}}, "unknown placeholder {pet_papers}"),
+        ({"reference": {**PET["reference"], "en": "Yes, with {pet_rules}."}}, "unknown placeholder {pet_rules}"),
         ({"intent": "kitas_cost"}, "has the name of an intent in intents.yaml"),
         ({"proposal_id": "2026-11-30-9"}, "No proposal has the id '2026-11-30-9'"),
         ({"phrasings": {**PET["phrasings"], "en": ["how much does a KITAS cost?"]}}, "phrasings.en[0] is not matched"),
         ({"decision": "reject"}, "A rejection takes only proposal_id and decision"),
-        ({"facts": {"pet_documents": {**PET["facts"]["pet_documents"], "as_of": "soon"}}}, "as_of: Input should be"),
+        ({"facts": {"pet_ban": {**PET["facts"]["pet_ban"], "as_of": "soon"}}}, "as_of: Input should be"),
     ],
     ids=[
         "unknown_group",
