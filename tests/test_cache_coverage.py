@@ -41,11 +41,12 @@ def test_the_coverage_report_counts_every_question(report):
 # informal spellings and optional groups that reading both sets' misses led to; 146 (44%), none wrong, after 13 intents
 # for the questions both sets asked most that none answered; 134 (41%), none wrong, once the words gate leaves what
 # the answer does not cover to the responder, and 138 (42%) once numbers and a few generic verbs in Italian and
-# Indonesian count as every intent's words. These bounds keep what is reached from sliding back while the catalogue
-# grows.
+# Indonesian count as every intent's words; 143 (43%) with 10 intents for the themes the three sets asked most that
+# none answered, and 146 (44%) once a short question naming no topic asks on about the one before it. These bounds
+# keep what is reached from sliding back while the catalogue grows.
 def test_what_the_cache_serves_does_not_slide_back(report):
     assert report["all"]["wrong"] == 0, report["wrong"]
-    assert report["all"]["served_share"] >= 0.40
+    assert report["all"]["served_share"] >= 0.44
     assert report["all"]["wrong_language"] == 0
 
 
@@ -60,8 +61,14 @@ def test_what_the_cache_serves_does_not_slide_back(report):
 # Set 3, the one the catalogue has not been fitted to: 51 served with 14 wrong when first measured, 30 with 3 wrong
 # after the words gate, whose rule was chosen on the first two sets with this one held out, 29 with 2 wrong with the
 # 13 intents written from the first two sets' misses, and 32 with 2 wrong once numbers and a few generic verbs (found
-# in the first two sets' misses) count as every intent's words.
-LATER_SETS = {"2": (0.26, 0), "3": (0.09, 2)}  # the served share kept, and the most wrong answers allowed
+# in the first two sets' misses) count as every intent's words. Its misses were then read with those of sets 1 and 2
+# to choose 10 more intents: 36 served, 1 wrong, with none more or fewer once a short question naming no topic asks
+# on about the one before it (set 2: 96 then 100, none wrong).
+#
+# Set 4, written and labelled after all that, is the one the catalogue has not been fitted to: 33 served with 5 wrong
+# when first measured (89 intents), 31 with 3 wrong once a follow-up that asks what was meant leans on the
+# conversation, and 38 with 3 wrong with the 10 intents and the short questions above.
+LATER_SETS = {"2": (0.30, 0), "3": (0.10, 1), "4": (0.11, 3)}  # the served share kept, and the most wrong allowed
 
 
 @pytest.mark.parametrize("name", sorted(LATER_SETS))

@@ -68,7 +68,6 @@ def test_two_questions_of_the_same_intent_are_served_once(cache, message, lang, 
     [
         ("ciao! quanto costa il voa? e quanto dura?", "it"),  # "e quanto dura?" means something only after the first
         ("quanto costa il voa? quanto costa il kitas per mia moglie?", "it"),
-        ("capitale minimo pt pma? 10 miliardi davvero??", "it"),
         ("overstay 5 hari dendanya brp? bisa dideportasi gak?", "id"),
         ("I have a kitas. how much is the voa? thanks?", "en"),
         ("bye? but how much is a KITAS?", "en"),  # a goodbye is not social: the team's near miss of farewell
@@ -76,6 +75,24 @@ def test_two_questions_of_the_same_intent_are_served_once(cache, message, lang, 
 )
 def test_a_message_with_an_unmatched_question_goes_to_the_responder_whole(cache, message, lang):
     assert _served(cache, message, lang) is None
+
+
+@pytest.mark.parametrize(
+    "message, lang, intent",
+    [
+        ("capitale minimo pt pma? 10 miliardi davvero??", "it", "pt_pma_capital"),
+        ("SKTT itu apa? wajib buat wna?", "id", "sktt_residence"),
+    ],
+)
+def test_a_short_question_naming_no_topic_asks_on_about_the_one_before(cache, message, lang, intent):
+    assert cache._snapshot.matcher.questions(message) == (message,)
+    assert _served(cache, message, lang) == intent
+
+
+def test_a_longer_question_naming_no_topic_asks_its_own(cache):
+    message = "nella PT PMA chi deve essere direttore e chi commissario? posso essere io tutti e due?"
+    assert len(cache._snapshot.matcher.questions(message)) == 2
+    assert _served(cache, message, "it") is None
 
 
 def test_a_narrower_second_question_on_the_same_topic_is_not_served(cache):

@@ -36,6 +36,8 @@ _SOCIAL_MAX_OTHER_WORDS = 2
 # a message is often a narrower thing about the same topic ("where to buy a sim card? telkomsel or xl better?", 0.49
 # from the SIM card phrasings), which the answer does not say. Each must be this much closer than a lone question.
 SEVERAL_QUESTIONS_MARGIN = 0.15
+# A question this short that names no topic asks on about the one before it (see IntentMatcher._continued).
+_CONTINUATION_MAX_WORDS = 4
 
 
 @dataclass(frozen=True)
@@ -238,7 +240,21 @@ class IntentMatcher:
                 last -= 1
             if first < last:
                 kept.append(clause.strip() if (first, last) == (0, len(parts)) else ", ".join(parts[first:last]))
-        return tuple(kept)
+        return tuple(self._continued(kept))
+
+    def _continued(self, questions: list[str]) -> list[str]:
+        """Each question with the short ones after it that name no topic of their own ("how do I close a PT PMA? how
+        long?", "capitale minimo pt pma? 10 miliardi davvero??"): those ask on about the question before them, so
+        they are matched and embedded together with it. A longer one ("posso essere io tutti e due?") asks a question
+        of its own."""
+        joined: list[str] = []
+        for question in questions:
+            short = len(_TOKEN.findall(question)) <= _CONTINUATION_MAX_WORDS
+            if joined and short and not self.finder.groups(question) - set(self.spec.neutral):
+                joined[-1] = f"{joined[-1]} {question}"
+            else:
+                joined.append(question)
+        return joined
 
     def _social(self, text: str) -> bool:
         """Whether a clause only says what the catalogue's neutral groups hold (a greeting, thanks, an apology); one
