@@ -200,7 +200,7 @@ async def test_near_misses_go_to_the_responder(cached_client, claude):
         "how much is a villa in canggu",
         "berapa biaya KITAP?",
         "how much is a KITAS for my wife and kids",
-        "how do I get an NIB, is OSS something I can do myself or do I need a notary",  # the answer has no notary
+        "how do I get an NIB, is OSS something I can do myself or do I need a deed first",  # the answer has no deed
     )
     for message in messages:
         answer = await _ask(cached_client, message, user="nyoman")
