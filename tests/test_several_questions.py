@@ -114,6 +114,14 @@ def test_a_comparison_or_a_recommendation_is_left_to_the_responder_unless_the_an
     assert _reason(cache, "tourist sim vs normal sim?") == "no intent's terms"
     assert _served(cache, "sim locale: meglio telkomsel o xl?", "it") is None
     assert _served(cache, "apa bedanya NPWP pribadi dan NPWP badan?", "id") is None
+    # Which provider to go to is a recommendation too: no answer names hospitals, clinics, schools, agents or insurers.
+    for message, lang in [
+        ("which hospital in bali takes international insurance directly?", "en"),
+        ("RS mana yg terima asuransi internasional langsung?", "id"),
+        ("quale ospedale accetta l'assicurazione internazionale?", "it"),
+    ]:
+        assert _served(cache, message, lang) is None
+        assert {"insurance", "preference"} <= cache._snapshot.matcher.finder.groups(message)
     assert _served(cache, "what's the difference between leasehold and freehold?", "en") == "foreigner_property"
     assert _served(cache, "is the tourist levy the same as the voa, or is it levy vs voa?", "en") == "levy_vs_voa"
 
