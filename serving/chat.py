@@ -39,11 +39,14 @@ class TurnContext:
     grounding: Grounding
     cached: Reply | None
     cache_intent: str | None
+    # The language the client gave with the question, stored with the user's turn.
+    asked_language: str | None
     cache_answer: str | None = None
     deadline: float = 0.0  # on time.monotonic(): the whole turn is answered by then
     timings: dict[str, float] = field(default_factory=dict)
     started: float = field(default_factory=time.perf_counter)
-    # The stored question's stamp: the reply is dropped if its user is forgotten after it (see LogEvent.answers_from).
+    # When the question was stored; None for a cached answer, stored with its question in one commit. The reply is
+    # dropped if its user is forgotten after it (see LogEvent.answers_from).
     asked_at: datetime | None = None
 
 
@@ -99,8 +102,10 @@ class ChatService:
     async def _deltas(self, turn: TurnContext, endpoint: str) -> AsyncGenerator[str | Answer, None]:
         """Text deltas, then the stored answer."""
         if turn.cached:
+            # Stored before it is shown: a client that goes away after the text still finds both turns.
+            stored = await self._finish(turn, turn.cached, endpoint)
             yield turn.cached.text
-            yield await self._finish(turn, turn.cached, endpoint)
+            yield stored
             return
         started = time.perf_counter()
         reply: Reply | None = None
@@ -140,7 +145,7 @@ class ChatService:
 
     async def _prepare(self, owner: Ownership, question: Question) -> TurnContext:
         """Everything before the responder: limits, ownership (a missing conversation_id starts a conversation),
-        the user turn persisted, then cache, profile and retrieval."""
+        profile and cache; then, with no cached answer, the user turn persisted and the insights retrieved."""
         user_id, message, language = question.user_id, question.message, question.language
         if is_blank(message):
             raise EmptyMessage()
@@ -157,12 +162,15 @@ class ChatService:
             ]
         )
         turn = TurnContext(
-            conversation, message, alternating(history), Grounding(), None, None, deadline=self.responder.deadline()
+            conversation,
+            message,
+            alternating(history),
+            Grounding(),
+            None,
+            None,
+            language,
+            deadline=self.responder.deadline(),
         )
-
-        with self._timed(turn, "persist_user"):
-            asked = await self.conversations.add_turn(conversation, "user", message, language=language)
-        turn.asked_at = asked.created_at
 
         with self._timed(turn, "profile"):
             memory = turn.grounding.profile = await self.profiles.lookup(owner.tenant.name, user_id)
@@ -189,9 +197,13 @@ class ChatService:
                     self._so_far(owner.tenant.name, user_id, turn.history),
                 )
         if hit:
+            # The question is stored with its cached answer, in one commit (_finish): one wait on the disk, not two.
             turn.cached = Reply(hit.reply, source="cache")
             turn.cache_intent, turn.cache_answer = hit.intent, hit.answer_id
             return turn
+        with self._timed(turn, "persist_user"):
+            asked = await self.conversations.add_turn(conversation, "user", message, language=language)
+        turn.asked_at = asked.created_at
         turn.grounding.facts = self.cache.facts_for(
             message, next((t["content"] for t in reversed(turn.history) if t["role"] == "user"), None)
         )
@@ -215,21 +227,25 @@ class ChatService:
 
     async def _finish(self, turn: TurnContext, reply: Reply, endpoint: str) -> Answer:
         insight_ids = [hit.id for hit in turn.grounding.insights]
-        with self._timed(turn, "persist_assistant"):
-            event = await self.conversations.add_turn(
-                turn.conversation,
-                "assistant",
-                reply.text,
-                language=turn.grounding.language,
-                source=reply.source,
-                cache_intent=turn.cache_intent,
-                cache_answer=turn.cache_answer,
-                insight_ids=insight_ids,
-                model=reply.model,
-                input_tokens=reply.input_tokens,
-                output_tokens=reply.output_tokens,
-                answers_from=turn.asked_at,
-            )
+        question = None
+        if turn.asked_at is None:  # a cached answer: its question is stored with it
+            question = self.conversations.turn(turn.conversation, "user", turn.message, language=turn.asked_language)
+        event = self.conversations.turn(
+            turn.conversation,
+            "assistant",
+            reply.text,
+            language=turn.grounding.language,
+            source=reply.source,
+            cache_intent=turn.cache_intent,
+            cache_answer=turn.cache_answer,
+            insight_ids=insight_ids,
+            model=reply.model,
+            input_tokens=reply.input_tokens,
+            output_tokens=reply.output_tokens,
+            answers_from=question.created_at if question else turn.asked_at,
+        )
+        with self._timed(turn, "persist_exchange" if question else "persist_assistant"):
+            await self.conversations.add_turns(turn.conversation, [question, event] if question else [event])
         if event.message_id is None:
             raise ValueError(f"the reply was stored as event {event.event_id} without a message id")
         self.metrics.replies.labels(endpoint, reply.source).inc()

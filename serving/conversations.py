@@ -62,7 +62,13 @@ class ConversationStore:
         return Conversation(new_id("conv"), tenant, user_id)
 
     async def add_turn(self, conversation: Conversation, role: str, content: str, **fields) -> LogEvent:
-        event = LogEvent(
+        event = self.turn(conversation, role, content, **fields)
+        await self.add_turns(conversation, [event])
+        return event
+
+    def turn(self, conversation: Conversation, role: str, content: str, **fields) -> LogEvent:
+        """A turn of the conversation, not yet stored."""
+        return LogEvent(
             event_id=new_id("evt"),
             type=TURN,
             created_at=utc_now(),
@@ -74,9 +80,12 @@ class ConversationStore:
             content=content,
             **fields,
         )
-        await self._commits.append([event])
-        self._apply(conversation, event)
-        return event
+
+    async def add_turns(self, conversation: Conversation, turns: list[LogEvent]) -> None:
+        """Turns stored in one commit: all of them, or none."""
+        await self._commits.append(turns)
+        for event in turns:
+            self._apply(conversation, event)
 
     async def end(self, conversation: Conversation) -> None:
         event = self._event(END, conversation.tenant, conversation.user_id, conversation.conversation_id)

@@ -14,6 +14,7 @@ from assets.response_cache.cache import ResponseCacheConfig
 from jiwa.catalogue.intents import load_facts, load_intents, seed_matcher
 from jiwa.conversations import sqlite_url
 from jiwa.conversations.reader import EventReader
+from jiwa.conversations.repository import ConversationRepository
 from jiwa.domain.status import CACHE_ANSWER
 from jiwa.settings import KnowledgeSettings
 from jiwa.store.learned import withheld_ids
@@ -188,6 +189,27 @@ async def test_a_common_question_is_answered_from_the_cache_personalised(cached_
 
     greeting = await _ask(cached_client, "halo!")
     assert greeting["cache_intent"] == "greeting" and "Made" in greeting["reply"]
+
+
+async def test_a_cached_answer_is_stored_with_its_question_in_one_commit(cached_client, monkeypatch):
+    commits = []
+    append = ConversationRepository.append
+    monkeypatch.setattr(
+        ConversationRepository, "append", lambda self, batch: (commits.append(batch), append(self, batch))
+    )
+    answer = await _ask(cached_client, "how much does a KITAS cost?", user="wayan")
+    assert answer["source"] == "cache"
+    assert [[(e.role, e.answers_from is not None) for e in batch] for batch in commits] == [
+        [("user", False), ("assistant", True)]
+    ]
+    question, reply = commits[0]
+    assert reply.answers_from == question.created_at and reply.cache_intent == "kitas_cost"
+    stored = await cached_client.get(f"/v1/conversations/{answer['conversation_id']}", headers=auth())
+    assert [t["role"] for t in stored.json()["turns"]] == ["user", "assistant"]
+
+    commits.clear()
+    await _ask(cached_client, "is it rude to refuse food at a ceremony?", user="wayan")  # Claude: question first
+    assert [[e.role for e in batch] for batch in commits] == [["user"], ["assistant"]]
 
 
 async def test_variants_rotate_for_a_returning_user(cached_client):
