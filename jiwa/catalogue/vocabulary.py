@@ -87,7 +87,7 @@ CHAT_WORDS = {
         dmn bgmn oke sip mantap infonya indo yuk ajah kah bener benar betul sebenarnya emang memang biasanya biasa
         kira sekitar kayak kayaknya seperti begitu begini hal bantu bantuan membantu ngebantu senin selasa rabu kamis
         jumat sabtu masuk datang tiba pemegang pake pakai siap satu dua tiga empat lima enam tujuh delapan sembilan
-        sepuluh belas puluh pas dlm dalem tetep tetap kena salah dipake dipakai lupa ketik tiap step kirim pendatang tamu
+        sepuluh belas puluh pas dlm dalem tetep tetap kena salah dipake dipakai lupa ketik tiap step kirim pendatang tamu beda
     """,
 }
 PLACES = """
