@@ -56,7 +56,7 @@ CHAT_WORDS = {
         cool great perfect super helpful awesome nice yeah yep nope hmm wait well guess mean looking trying planning
         heard read saw seen friend friends guy country home legally officially available exist exists existing
         happen happens happened enter entering arrive arriving own holder holders tbh thru seem seems changed
-        directly forgot forget forgotten
+        directly forgot forget forgotten attend switch calls different little whole saved chat rule rules balinese during
     """,
     "it": """
         miei mie tuo tua tuoi tue noi nostro nostra nostri nostre voi vostro vostra lui lei loro suo sua suoi sue
@@ -75,7 +75,7 @@ CHAT_WORDS = {
         gentilissimi gentile utile utilissimo utilissima boh mah ecc eccetera entrare arrivare arrivo titolare
         titolari nuovo nuova nuovi nuove esiste esistono due tre quattro cinque sette otto nove dieci venti trenta
         cento mille solito solita basta dentro vero vera veri vere letto sento parla parlano prende prendere metto
-        mettono dimenticato dimenticata dimenticare
+        mettono dimenticato dimenticata dimenticare intendo cambiato vicino sto vecchio vecchia balinese nessuna nessuno nessun avra
     """,
     "id": """
         gue gua kita kami mereka dia beliau tsb tersebut sini situ sana apakah siapa mana kemana darimana kenapa
@@ -87,7 +87,7 @@ CHAT_WORDS = {
         dmn bgmn oke sip mantap infonya indo yuk ajah kah bener benar betul sebenarnya emang memang biasanya biasa
         kira sekitar kayak kayaknya seperti begitu begini hal bantu bantuan membantu ngebantu senin selasa rabu kamis
         jumat sabtu masuk datang tiba pemegang pake pakai siap satu dua tiga empat lima enam tujuh delapan sembilan
-        sepuluh belas puluh pas dlm dalem tetep tetap kena salah dipake dipakai lupa
+        sepuluh belas puluh pas dlm dalem tetep tetap kena salah dipake dipakai lupa ketik tiap step kirim pendatang tamu beda
     """,
 }
 PLACES = """
