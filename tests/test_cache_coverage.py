@@ -42,11 +42,12 @@ def test_the_coverage_report_counts_every_question(report):
 # for the questions both sets asked most that none answered; 134 (41%), none wrong, once the words gate leaves what
 # the answer does not cover to the responder, and 138 (42%) once numbers and a few generic verbs in Italian and
 # Indonesian count as every intent's words; 143 (43%) with 10 intents for the themes the three sets asked most that
-# none answered, and 146 (44%) once a short question naming no topic asks on about the one before it. These bounds
-# keep what is reached from sliding back while the catalogue grows.
+# none answered, 146 (44%) once a short question naming no topic asks on about the one before it, and 150 (45%)
+# with synonyms, optional groups and chat words from the three sets' misses. These bounds keep what is reached from
+# sliding back while the catalogue grows.
 def test_what_the_cache_serves_does_not_slide_back(report):
     assert report["all"]["wrong"] == 0, report["wrong"]
-    assert report["all"]["served_share"] >= 0.44
+    assert report["all"]["served_share"] >= 0.45
     assert report["all"]["wrong_language"] == 0
 
 
@@ -63,14 +64,16 @@ def test_what_the_cache_serves_does_not_slide_back(report):
 # 13 intents written from the first two sets' misses, and 32 with 2 wrong once numbers and a few generic verbs (found
 # in the first two sets' misses) count as every intent's words. Its misses were then read with those of sets 1 and 2
 # to choose 10 more intents: 36 served, 1 wrong, with none more or fewer once a short question naming no topic asks
-# on about the one before it (set 2: 96 then 100, none wrong).
+# on about the one before it (set 2: 96 then 100, none wrong). Synonyms, optional groups and chat words chosen from
+# the three sets' misses then bring set 2 to 108 and set 3 to 45, still 0 and 1 wrong.
 #
 # Set 4, written and labelled after all that, is the one the catalogue has not been fitted to: 33 served with 5 wrong
 # when first measured (89 intents), 31 with 3 wrong once a follow-up that asks what was meant leans on the
 # conversation, and 38 with 3 wrong with the 10 intents and the short questions above; then 37 with 2 wrong once
 # asking which hospital, clinic, school, agent or insurer to go to names the preference group (a rule set 1's and 3's
-# bank and hospital questions suggested, but chosen after one of set 4's wrong answers had been read).
-LATER_SETS = {"2": (0.30, 0), "3": (0.10, 1), "4": (0.11, 2)}  # the served share kept, and the most wrong allowed
+# bank and hospital questions suggested, but chosen after one of set 4's wrong answers had been read), and 40 with 2
+# wrong with those synonyms, optional groups and chat words.
+LATER_SETS = {"2": (0.32, 0), "3": (0.13, 1), "4": (0.12, 2)}  # the served share kept, and the most wrong allowed
 
 
 @pytest.mark.parametrize("name", sorted(LATER_SETS))
