@@ -20,6 +20,9 @@ from jiwa.settings import KnowledgeSettings
 from jiwa.store.learned import withheld_ids
 from jiwa.store.schema import RESPONSE_CACHE_TABLE
 from serving.app import create_app
+from serving.auth import Tenant
+from serving.domain import Question
+from serving.ownership import Ownership
 from tests.support.fakes import FakeLlamaResource
 from tests.support.intent_eval import load_cases, score
 from tests.support.resources import pipeline_resources
@@ -210,6 +213,16 @@ async def test_a_cached_answer_is_stored_with_its_question_in_one_commit(cached_
     commits.clear()
     await _ask(cached_client, "is it rude to refuse food at a ceremony?", user="wayan")  # Claude: question first
     assert [[e.role for e in batch] for batch in commits] == [["user"], ["assistant"]]
+
+
+async def test_a_streamed_cached_answer_is_stored_before_its_text_is_shown(cached_client):
+    services = cached_client.app.state.services
+    owner = Ownership(services.conversations, Tenant("acme"))
+    turn = await services.chat.stream(owner, Question("ketut", "berapa biaya KITAS?", None, "id"), endpoint="chat")
+    shown = await anext(turn.items)
+    await turn.items.aclose()  # the client goes away once it has the text
+    stored = [(t.role, t.source) for t in turn.conversation.turns]
+    assert stored == [("user", None), ("assistant", "cache")] and turn.conversation.turns[1].content == shown
 
 
 async def test_variants_rotate_for_a_returning_user(cached_client):
