@@ -162,13 +162,13 @@ class ChatService:
             ]
         )
         turn = TurnContext(
-            conversation,
-            message,
-            alternating(history),
-            Grounding(),
-            None,
-            None,
-            language,
+            conversation=conversation,
+            message=message,
+            history=alternating(history),
+            grounding=Grounding(),
+            cached=None,
+            cache_intent=None,
+            asked_language=language,
             deadline=self.responder.deadline(),
         )
 
