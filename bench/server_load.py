@@ -14,6 +14,10 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager, nullcontext
+from dataclasses import dataclass
+from pathlib import Path
 
 import httpx
 import numpy as np
@@ -86,11 +90,43 @@ CACHE_MESSAGES = [
 CACHE_SHARE = 5  # with --cache-hits, one message in this many is one the cache answers
 
 
-async def open_loop_samples(url: str, rate: float, total: int, cache_hits: bool = False, seed: int = 3) -> list[dict]:
+def process_cpu_s(pid: int) -> float:
+    """CPU seconds (user and system, all threads) a process has used so far, from Linux's /proc."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+@dataclass
+class CpuUse:
+    """CPU the server and the load generator (this process: its HTTP client and the fake Claude) spent on a loop."""
+
+    server_pid: int
+    server_s: float = 0.0
+    generator_s: float = 0.0
+
+    @contextmanager
+    def counting(self) -> Iterator[None]:
+        server, generator = process_cpu_s(self.server_pid), time.process_time()
+        try:
+            yield
+        finally:
+            self.server_s += process_cpu_s(self.server_pid) - server
+            self.generator_s += time.process_time() - generator
+
+    def per_request_ms(self, requests: int) -> dict:
+        return {
+            "server_cpu_ms_per_request": round(1000 * self.server_s / requests, 2),
+            "generator_cpu_ms_per_request": round(1000 * self.generator_s / requests, 2),
+        }
+
+
+async def open_loop_samples(
+    url: str, rate: float, total: int, cache_hits: bool = False, seed: int = 3, cpu: CpuUse | None = None
+) -> list[dict]:
     """Poisson arrivals at `rate` per second, as real users arrive, instead of clients waiting on each other.
 
     One sample per request: the server's timings and answer source, the client's latency, and whether the message
-    was one the cache should answer."""
+    was one the cache should answer. `cpu`, where given, adds what the loop cost the server and this process."""
     rng = np.random.default_rng(seed)
     samples: list[dict] = []
 
@@ -113,15 +149,16 @@ async def open_loop_samples(url: str, rate: float, total: int, cache_hits: bool 
             )
 
     async with httpx.AsyncClient(base_url=url, timeout=60, limits=httpx.Limits(max_connections=256)) as client:
-        tasks = []
-        for n in range(total):
-            tasks.append(asyncio.create_task(one(client, n)))
-            await asyncio.sleep(float(rng.exponential(1 / rate)))
-        await asyncio.gather(*tasks)
+        with cpu.counting() if cpu else nullcontext():
+            tasks = []
+            for n in range(total):
+                tasks.append(asyncio.create_task(one(client, n)))
+                await asyncio.sleep(float(rng.exponential(1 / rate)))
+            await asyncio.gather(*tasks)
     return samples
 
 
-def open_summary(samples: list[dict], rate: float, requests: int) -> dict:
+def open_summary(samples: list[dict], rate: float, requests: int, cpu: CpuUse) -> dict:
     """Overhead of the replies the responder wrote; cache hits, which have no responder stage, apart."""
     answered = [s["timings"] for s in samples if s["source"] != "cache"]
     hits = [s["timings"] for s in samples if s["source"] == "cache"]
@@ -137,6 +174,7 @@ def open_summary(samples: list[dict], rate: float, requests: int) -> dict:
         "persist_user": percentiles_ms([t.get("persist_user", 0.0) / 1000 for t in answered]),
         "responder": percentiles_ms([t.get("responder", 0.0) / 1000 for t in answered]),
         "client_latency": percentiles_ms([s["latency"] for s in samples if s["source"] != "cache"]),
+        **cpu.per_request_ms(requests),
     }
     if any(s["cache_message"] for s in samples):
         summary["cache_messages"] = sum(s["cache_message"] for s in samples)
@@ -148,22 +186,25 @@ def open_summary(samples: list[dict], rate: float, requests: int) -> dict:
     return summary
 
 
-async def open_loop(url: str, rate: float, total: int, cache_hits: bool = False) -> dict:
-    return open_summary(await open_loop_samples(url, rate, total, cache_hits), rate, total)
+async def open_loop(url: str, server_pid: int, rate: float, total: int, cache_hits: bool = False) -> dict:
+    cpu = CpuUse(server_pid)
+    return open_summary(await open_loop_samples(url, rate, total, cache_hits, cpu=cpu), rate, total, cpu)
 
 
 async def open_loop_beside_floor(
-    url: str, floor_url: str, rate: float, total: int, rounds: int, cache_hits: bool
+    served_at: tuple[str, int], floor_at: tuple[str, int], rate: float, total: int, rounds: int, cache_hits: bool
 ) -> tuple[dict, dict]:
-    """The same open loop on the server and on the floor server (nothing to embed), in alternating rounds, so that
-    what else the machine runs meanwhile weighs on both alike."""
+    """The same open loop on the server and on the floor server (nothing to embed), each given as (url, pid), in
+    alternating rounds, so that what else the machine runs meanwhile weighs on both alike."""
     served: list[dict] = []
     floor: list[dict] = []
+    served_cpu, floor_cpu = CpuUse(served_at[1]), CpuUse(floor_at[1])
     per_round = max(1, total // rounds)
     for round_ in range(rounds):
-        served += await open_loop_samples(url, rate, per_round, cache_hits, seed=3 + round_)
-        floor += await open_loop_samples(floor_url, rate, per_round, cache_hits, seed=3 + round_)
-    return open_summary(served, rate, per_round * rounds), open_summary(floor, rate, per_round * rounds)
+        served += await open_loop_samples(served_at[0], rate, per_round, cache_hits, seed=3 + round_, cpu=served_cpu)
+        floor += await open_loop_samples(floor_at[0], rate, per_round, cache_hits, seed=3 + round_, cpu=floor_cpu)
+    requests = per_round * rounds
+    return open_summary(served, rate, requests, served_cpu), open_summary(floor, rate, requests, floor_cpu)
 
 
 async def load(url: str, concurrency: int, total: int) -> dict:
@@ -252,7 +293,17 @@ def main() -> None:
         f"{CACHE_SHARE} is one it answers, whose server-side total is reported apart.",
     )
     parser.add_argument("--insights-per-topic", type=int, default=4, help="Fake insights published per topic.")
-    args = parse(parser, concurrency=[2], requests=10, insights_per_topic=1)
+    # The smoke run takes every path once: closed loop, and the open loop beside the floor with cache hits.
+    args = parse(
+        parser,
+        concurrency=[2],
+        requests=10,
+        insights_per_topic=1,
+        open_rate=20.0,
+        floor=True,
+        rounds=1,
+        cache_hits=True,
+    )
     fake = FakeAnthropic().start()
     fake.delay_s = args.claude_delay_s
     servers: list[subprocess.Popen] = []
@@ -283,7 +334,14 @@ def main() -> None:
                 servers.append(start_server(empty, fake.url, floor_port, "/health"))
                 asyncio.run(load(floor_url, 4, 40))  # warm-up
                 open_result, floor_result = asyncio.run(
-                    open_loop_beside_floor(url, floor_url, args.open_rate, args.requests, args.rounds, args.cache_hits)
+                    open_loop_beside_floor(
+                        (url, servers[0].pid),
+                        (floor_url, servers[1].pid),
+                        args.open_rate,
+                        args.requests,
+                        args.rounds,
+                        args.cache_hits,
+                    )
                 )
                 floor_result["floor"] = True
                 open_result["overhead_p99_over_floor"] = round(
@@ -295,7 +353,9 @@ def main() -> None:
                 print("open loop, floor (nothing published):", floor_result)
                 results += [open_result, floor_result]
             elif args.open_rate:
-                open_result = asyncio.run(open_loop(url, args.open_rate, args.requests, args.cache_hits))
+                open_result = asyncio.run(
+                    open_loop(url, servers[0].pid, args.open_rate, args.requests, args.cache_hits)
+                )
                 open_result["claude_delay_s"] = args.claude_delay_s
                 print("open loop:", open_result)
                 results.append(open_result)
@@ -323,9 +383,9 @@ def main() -> None:
     if open_results:
         print(
             "\n| open loop | overhead p50/p99 ms | retrieval p50/p99 | overhead w/o retrieval p50/p99 | p99 / floor p99 "
-            "| cache hits | cache-hit total p50/p99 ms |"
+            "| cache hits | cache-hit total p50/p99 ms | CPU ms a request: server, load generator |"
         )
-        print("|---|---|---|---|---|---|---|")
+        print("|---|---|---|---|---|---|---|---|")
         for r in open_results:
             name = "floor (nothing published)" if r.get("floor") else "served"
             hits = f"{r['cache_hits']}/{r['cache_messages']}" if "cache_messages" in r else ""
@@ -336,7 +396,8 @@ def main() -> None:
                 f"| {r['retrieval']['p50_ms']}/{r['retrieval']['p99_ms']} "
                 f"| {r['overhead_without_retrieval']['p50_ms']}/{r['overhead_without_retrieval']['p99_ms']} "
                 f"| {r.get('overhead_p99_over_floor', '')} | {hits} "
-                f"| {hit_total.get('p50_ms', '')}/{hit_total.get('p99_ms', '')} |"
+                f"| {hit_total.get('p50_ms', '')}/{hit_total.get('p99_ms', '')} "
+                f"| {r['server_cpu_ms_per_request']}, {r['generator_cpu_ms_per_request']} |"
             )
     variant = f"-delay{args.claude_delay_s:g}" if args.claude_delay_s else ""
     variant += "-int8" if os.environ.get("JIWA_EMBEDDING_INT8", "").lower() in ("1", "true") else ""

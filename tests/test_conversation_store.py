@@ -203,6 +203,20 @@ def test_a_turn_stamped_before_a_forget_but_committed_after_is_never_stored(repo
     assert len(repository.conversation_events("acme", "c2")) == 3
 
 
+def test_a_batch_of_several_users_drops_only_the_forgotten_ones_late_turns(repository):
+    """The group commit writes several users' turns in one transaction: the forget check is per (tenant, user)."""
+    repository.forget("acme", "ana", START + timedelta(minutes=1))
+    batch = (
+        conversation("late", "ana", ["scritto prima"], start=START)
+        + conversation("other-tenant", "ana", ["halo"], start=START, tenant="globex")
+        + conversation("same-tenant", "bob", ["hello"], start=START)
+    )
+    repository.append(batch)
+    assert repository.conversation_events("acme", "late") == []
+    assert len(repository.conversation_events("globex", "other-tenant")) == 3
+    assert len(repository.conversation_events("acme", "same-tenant")) == 3
+
+
 def test_a_legacy_forget_applies_to_its_own_tenant_only(tmp_path):
     import pyarrow.parquet as pq
 

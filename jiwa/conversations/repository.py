@@ -56,6 +56,7 @@ class ConversationRepository:
                 Path(database).parent.mkdir(parents=True, exist_ok=True)
         self.engine = sa.create_engine(url, pool_pre_ping=not url.startswith("sqlite"))
         self.dialect = self.engine.dialect.name
+        self._inserts: dict[str, sa.Insert] = {}
         if self.dialect == "sqlite":
             sa.event.listen(self.engine, "connect", _sqlite_pragmas)
             sa.event.listen(self.engine, "begin", _sqlite_begin)
@@ -134,11 +135,10 @@ class ConversationRepository:
 
     @staticmethod
     def _after_forgets(connection: sa.Connection, batch: list[LogEvent]) -> list[LogEvent]:
-        pairs = {(e.tenant, e.user_id) for e in batch}
-        condition = sa.or_(*((forgets.c.tenant == t) & (forgets.c.user_id == u) for t, u in pairs))
+        pairs = sorted({(e.tenant, e.user_id) for e in batch})
         forgotten = {
             (row.tenant, row.user_id): row.forgotten_us
-            for row in connection.execute(sa.select(forgets).where(condition))
+            for row in connection.execute(_FORGOTTEN_AMONG, {"pairs": pairs})
         }
         if not forgotten:
             return batch
@@ -230,9 +230,13 @@ class ConversationRepository:
         return _WriteTransaction(self.engine)
 
     def _insert_ignore(self, table: sa.Table):
-        """An insert that leaves existing keys alone: the same event, user or conversation written twice is one."""
-        dialect = sqlite if self.dialect == "sqlite" else postgresql
-        return dialect.insert(table).on_conflict_do_nothing()
+        """An insert that leaves existing keys alone: the same event, user or conversation written twice is one.
+        Built once per table: every turn's commit runs three of them."""
+        statement = self._inserts.get(table.name)
+        if statement is None:
+            dialect = sqlite if self.dialect == "sqlite" else postgresql
+            statement = self._inserts[table.name] = dialect.insert(table).on_conflict_do_nothing()
+        return statement
 
 
 def _checkpoint(connection: sa.Connection) -> None:
@@ -243,6 +247,12 @@ def _checkpoint(connection: sa.Connection) -> None:
             return
         time.sleep(0.1 * attempt)
     raise RuntimeError("the SQLite write-ahead log stayed busy; deleted rows are not yet erased, run compaction again")
+
+
+# One statement whatever the number of users in a batch, so SQLAlchemy compiles it once.
+_FORGOTTEN_AMONG = sa.select(forgets).where(
+    sa.tuple_(forgets.c.tenant, forgets.c.user_id).in_(sa.bindparam("pairs", expanding=True))
+)
 
 
 class _WriteTransaction:
