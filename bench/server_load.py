@@ -304,7 +304,8 @@ def main() -> None:
         rounds=1,
         cache_hits=True,
     )
-    fake = FakeAnthropic().start()
+    # Usage in words: the load generator shares the server's machine, and token counts would take CPU from it.
+    fake = FakeAnthropic(counts_tokens=False).start()
     fake.delay_s = args.claude_delay_s
     servers: list[subprocess.Popen] = []
     with tempfile.TemporaryDirectory() as folder, tempfile.TemporaryDirectory() as empty:

@@ -29,7 +29,10 @@ _TTL_S = {"5m": 300.0, "1h": 3600.0}
 
 
 class FakeAnthropic:
-    def __init__(self) -> None:
+    def __init__(self, *, counts_tokens: bool = True) -> None:
+        """counts_tokens=False counts words instead: the usage a load test needs no precision for, at a fraction of
+        the CPU, which a load generator on the server's machine would otherwise take from the server."""
+        self.count = count_tokens if counts_tokens else _count_words
         self.mode = "ok"
         self.delay_s = 0.0
         self.requests: list[dict] = []
@@ -105,15 +108,15 @@ class FakeAnthropic:
         body = await request.json()
         self.requests.append({"headers": dict(request.headers), "body": body, "count_tokens": True})
         blocks, _ = _system_blocks(body)
-        return JSONResponse({"input_tokens": sum(map(_tokens, blocks)) + _message_tokens(body)})
+        return JSONResponse({"input_tokens": self._input_tokens(blocks, body)})
 
     def usage(self, body: dict, text: str) -> dict:
         blocks, breakpoint = _system_blocks(body)
-        total = sum(map(_tokens, blocks)) + _message_tokens(body)
+        total = self._input_tokens(blocks, body)
         cache_creation = {"ephemeral_5m_input_tokens": 0, "ephemeral_1h_input_tokens": 0}
         usage: dict[str, object] = {
             "input_tokens": total,
-            "output_tokens": count_tokens(text),
+            "output_tokens": self.count(text),
             "cache_read_input_tokens": 0,
             "cache_creation_input_tokens": 0,
             "cache_creation": cache_creation,
@@ -121,7 +124,7 @@ class FakeAnthropic:
         if breakpoint is None:
             return usage
         prefix = blocks[: breakpoint + 1]
-        prefix_tokens = sum(map(_tokens, prefix))
+        prefix_tokens = sum(self.count(block.get("text", "")) for block in prefix)
         if prefix_tokens < cache_minimum(body["model"]):
             return usage  # below the minimum Anthropic caches nothing, and says nothing
         ttl = prefix[-1]["cache_control"].get("ttl", "5m")
@@ -135,6 +138,13 @@ class FakeAnthropic:
         self.cache[key] = now + _TTL_S[ttl]  # each use refreshes the entry
         usage["input_tokens"] = total - prefix_tokens
         return usage
+
+    def _input_tokens(self, blocks: list[dict], body: dict) -> int:
+        texts = [block.get("text", "") for block in blocks]
+        for message in body["messages"]:
+            content = message["content"]
+            texts += [content] if isinstance(content, str) else [part.get("text", "") for part in content]
+        return sum(map(self.count, texts))
 
     async def _events(self, body: dict, text: str, usage: dict):
         def event(name: str, payload: dict) -> str:
@@ -181,16 +191,8 @@ def _system_blocks(body: dict) -> tuple[list[dict], int | None]:
     return blocks, marked[-1] if marked else None
 
 
-def _tokens(block: dict) -> int:
-    return count_tokens(block.get("text", ""))
-
-
-def _message_tokens(body: dict) -> int:
-    total = 0
-    for message in body["messages"]:
-        content = message["content"]
-        total += count_tokens(content) if isinstance(content, str) else sum(map(_tokens, content))
-    return total
+def _count_words(text: str) -> int:
+    return len(text.split())
 
 
 def free_port() -> int:
