@@ -13,9 +13,11 @@ import pytest
 
 from bench import common
 from bench.server_load import CACHE_MESSAGES, MESSAGES, unique
+from bench.support.fake_anthropic import FakeAnthropic
 from bench.support.publish import FACTS_CHECKED_ON, publish_team_cache
 from bench.support.resources import pipeline_resources
 from jiwa.catalogue.languages import closest_language
+from jiwa.claude_cache import count_tokens
 from jiwa.domain.language import reply_language
 from jiwa.paths import PROJECT_ROOT
 from serving.insights import QueryEmbedder
@@ -137,3 +139,17 @@ def test_the_load_benchmark_sends_what_it_says_to_the_responder_and_to_the_cache
 
     assert asyncio.run(every(MESSAGES)) == [False] * len(MESSAGES)
     assert asyncio.run(every(CACHE_MESSAGES)) == [True] * len(CACHE_MESSAGES)
+
+
+def test_the_load_benchmarks_fake_claude_counts_usage_in_words():
+    """What the README says of bench.server_load's fake Claude: usage in words, not the tokenizer's tokens, so that
+    the load generator leaves the CPU to the server; the cost benchmark's fake still counts tokens."""
+    body = {
+        "model": "claude-sonnet-4-5",
+        "system": [{"type": "text", "text": "Rules of Jiwa for Bali"}],
+        "messages": [{"role": "user", "content": "berapa biaya KITAS?"}],
+    }
+    in_words = FakeAnthropic(counts_tokens=False).usage(body, "Halo! It costs about this much")
+    assert (in_words["input_tokens"], in_words["output_tokens"]) == (5 + 3, 6)
+    in_tokens = FakeAnthropic().usage(body, "Halo! It costs about this much")
+    assert in_tokens["output_tokens"] == count_tokens("Halo! It costs about this much") != 6
