@@ -50,6 +50,10 @@ def configure_logging(level: int = logging.INFO) -> None:
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level)
+    # The HTTP clients' INFO line for every request they send (each call to Claude) says nothing the metrics do not,
+    # and is one more write on the event loop's thread per reply; their warnings and errors still show.
+    for client in ("httpx", "httpx2"):
+        logging.getLogger(client).setLevel(max(level, logging.WARNING))
 
 
 async def _assign_request_id(request: Request) -> None:
