@@ -15,7 +15,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager, nullcontext
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -121,12 +121,12 @@ class CpuUse:
 
 
 async def open_loop_samples(
-    url: str, rate: float, total: int, cache_hits: bool = False, seed: int = 3, cpu: CpuUse | None = None
+    url: str, rate: float, total: int, cpu: CpuUse, cache_hits: bool = False, seed: int = 3
 ) -> list[dict]:
     """Poisson arrivals at `rate` per second, as real users arrive, instead of clients waiting on each other.
 
     One sample per request: the server's timings and answer source, the client's latency, and whether the message
-    was one the cache should answer. `cpu`, where given, adds what the loop cost the server and this process."""
+    was one the cache should answer. `cpu` adds what the loop cost the server and this process."""
     rng = np.random.default_rng(seed)
     samples: list[dict] = []
 
@@ -149,7 +149,7 @@ async def open_loop_samples(
             )
 
     async with httpx.AsyncClient(base_url=url, timeout=60, limits=httpx.Limits(max_connections=256)) as client:
-        with cpu.counting() if cpu else nullcontext():
+        with cpu.counting():
             tasks = []
             for n in range(total):
                 tasks.append(asyncio.create_task(one(client, n)))
@@ -188,7 +188,7 @@ def open_summary(samples: list[dict], rate: float, requests: int, cpu: CpuUse) -
 
 async def open_loop(url: str, server_pid: int, rate: float, total: int, cache_hits: bool = False) -> dict:
     cpu = CpuUse(server_pid)
-    return open_summary(await open_loop_samples(url, rate, total, cache_hits, cpu=cpu), rate, total, cpu)
+    return open_summary(await open_loop_samples(url, rate, total, cpu, cache_hits), rate, total, cpu)
 
 
 async def open_loop_beside_floor(
@@ -201,8 +201,8 @@ async def open_loop_beside_floor(
     served_cpu, floor_cpu = CpuUse(served_at[1]), CpuUse(floor_at[1])
     per_round = max(1, total // rounds)
     for round_ in range(rounds):
-        served += await open_loop_samples(served_at[0], rate, per_round, cache_hits, seed=3 + round_, cpu=served_cpu)
-        floor += await open_loop_samples(floor_at[0], rate, per_round, cache_hits, seed=3 + round_, cpu=floor_cpu)
+        served += await open_loop_samples(served_at[0], rate, per_round, served_cpu, cache_hits, seed=3 + round_)
+        floor += await open_loop_samples(floor_at[0], rate, per_round, floor_cpu, cache_hits, seed=3 + round_)
     requests = per_round * rounds
     return open_summary(served, rate, requests, served_cpu), open_summary(floor, rate, requests, floor_cpu)
 

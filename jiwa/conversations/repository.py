@@ -56,7 +56,11 @@ class ConversationRepository:
                 Path(database).parent.mkdir(parents=True, exist_ok=True)
         self.engine = sa.create_engine(url, pool_pre_ping=not url.startswith("sqlite"))
         self.dialect = self.engine.dialect.name
-        self._inserts: dict[str, sa.Insert] = {}
+        # Built once: every turn's commit runs all three.
+        dialect = sqlite if self.dialect == "sqlite" else postgresql
+        self._inserts = {
+            table.name: dialect.insert(table).on_conflict_do_nothing() for table in (users, conversations, events)
+        }
         if self.dialect == "sqlite":
             sa.event.listen(self.engine, "connect", _sqlite_pragmas)
             sa.event.listen(self.engine, "begin", _sqlite_begin)
@@ -135,7 +139,7 @@ class ConversationRepository:
 
     @staticmethod
     def _after_forgets(connection: sa.Connection, batch: list[LogEvent]) -> list[LogEvent]:
-        pairs = sorted({(e.tenant, e.user_id) for e in batch})
+        pairs = list({(e.tenant, e.user_id) for e in batch})
         forgotten = {
             (row.tenant, row.user_id): row.forgotten_us
             for row in connection.execute(_FORGOTTEN_AMONG, {"pairs": pairs})
@@ -230,13 +234,8 @@ class ConversationRepository:
         return _WriteTransaction(self.engine)
 
     def _insert_ignore(self, table: sa.Table):
-        """An insert that leaves existing keys alone: the same event, user or conversation written twice is one.
-        Built once per table: every turn's commit runs three of them."""
-        statement = self._inserts.get(table.name)
-        if statement is None:
-            dialect = sqlite if self.dialect == "sqlite" else postgresql
-            statement = self._inserts[table.name] = dialect.insert(table).on_conflict_do_nothing()
-        return statement
+        """An insert that leaves existing keys alone: the same event, user or conversation written twice is one."""
+        return self._inserts[table.name]
 
 
 def _checkpoint(connection: sa.Connection) -> None:
