@@ -11,6 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from jiwa.domain.outputs import OUTPUT_MODELS
 from jiwa.paths import PROJECT_ROOT
+from jiwa.team_yaml import load_team_yaml
 from jiwa.versions import code_version
 
 PROMPTS_DIR = PROJECT_ROOT / "prompts"
@@ -75,7 +76,7 @@ class Prompt(BaseModel):
 def parse_prompt(path: Path) -> Prompt:
     raw = path.read_bytes()
     try:
-        spec = yaml.safe_load(raw)
+        spec = load_team_yaml(raw)
     except yaml.YAMLError as exc:
         raise PromptError(f"Prompt file {path} is not valid YAML: {exc}") from exc
     if not isinstance(spec, dict):

@@ -73,7 +73,24 @@ def test_what_the_cache_serves_does_not_slide_back(report):
 # asking which hospital, clinic, school, agent or insurer to go to names the preference group (a rule set 1's and 3's
 # bank and hospital questions suggested, but chosen after one of set 4's wrong answers had been read), and 40 with 2
 # wrong with those synonyms, optional groups and chat words.
-LATER_SETS = {"2": (0.32, 0), "3": (0.13, 1), "4": (0.12, 2)}  # the served share kept, and the most wrong allowed
+#
+# Set 4's misses were then read with those of sets 1 to 3 to choose 5 intents for the themes the four sets asked most
+# that none answered (rabies, the head and the left hand, traffic fines, the seasons, Balinese names; bringing a pet
+# and tap water are left to the analyst's flow, where bench.week accepts them), labelled on the four sets by a helper
+# reading only their reference answers; "how are you" became part of a greeting, and animals and vaccinations in
+# general groups the rabies answer does not allow. Sets 1 and 2 stay at 150 and 108, set 3 goes to 47 and set 4 to
+# 51, with 0, 0, 1 and 2 wrong.
+#
+# Set 5, written and labelled (by three helpers, one a language, reading the reference answers) after that round, is
+# the one the catalogue has not been fitted to: 30 served with 5 wrong on the 99 intents before the round, 31 with 5
+# wrong after it. Its wrong answers ask a detail in the intent's own words (which nationalities get an e-VOA, a
+# deposit of six months, which hospital takes an insurance), which the three gates do not tell from a right hit.
+LATER_SETS = {  # the served share kept, and the most wrong allowed
+    "2": (0.32, 0),
+    "3": (0.14, 1),
+    "4": (0.15, 2),
+    "5": (0.09, 5),
+}
 
 
 @pytest.mark.parametrize("name", sorted(LATER_SETS))

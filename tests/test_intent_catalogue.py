@@ -6,9 +6,11 @@ import re
 
 import numpy as np
 import pytest
+import yaml
 
-from jiwa.catalogue.intents import Fact, fact_problems, fill_facts, load_facts, load_intents
+from jiwa.catalogue.intents import FACTS_PATH, INTENTS_PATH, Fact, fact_problems, fill_facts, load_facts, load_intents
 from jiwa.catalogue.matching import IntentMatcher, TermFinder
+from jiwa.catalogue.topics import TOPICS_PATH, load_catalogue
 from jiwa.catalogue.typos import EXACT_ONLY, one_edit
 from jiwa.domain.answers import PLACEHOLDER
 from jiwa.domain.language import LANGUAGES
@@ -247,3 +249,19 @@ def test_an_answer_does_not_say_again_what_its_fact_says():
                     if own & _phrases(unit):
                         repeated[name, lang, key] = sorted(own & _phrases(unit))
     assert not repeated
+
+
+@pytest.mark.parametrize(
+    ("load", "path", "section", "doubled", "key"),
+    [
+        (load_facts, FACTS_PATH, "facts:\n", "facts:\n  kitas_validity: {}\n", "kitas_validity"),
+        (load_intents, INTENTS_PATH, "intents:\n", "intents:\n  greeting: {}\n", "greeting"),
+        (load_catalogue, TOPICS_PATH, "facets:\n", "topics: []\nfacets:\n", "topics"),
+    ],
+)
+def test_a_key_written_twice_is_refused_not_silently_replaced(tmp_path, load, path, section, doubled, key):
+    # PyYAML keeps the second of two equal keys: a fact added under a name the file already had replaced the first.
+    copy = tmp_path / path.name
+    copy.write_text(path.read_text(encoding="utf-8").replace(section, doubled, 1))
+    with pytest.raises(yaml.YAMLError, match=rf"key '{key}' is written twice \(lines \d+ and \d+\)"):
+        load(copy)

@@ -9,12 +9,12 @@ from __future__ import annotations
 import hashlib
 from pathlib import Path
 
-import yaml
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 from jiwa.catalogue import CATALOGUE_DIR
 from jiwa.catalogue.topics import TopicCatalogue
 from jiwa.domain.insights import CulturalInsight
+from jiwa.team_yaml import load_team_yaml
 
 CURATED_DIR = CATALOGUE_DIR / "curated_insights"
 MIN_PER_TOPIC = 3
@@ -51,7 +51,7 @@ def load_curated(catalogue: TopicCatalogue, directory: Path = CURATED_DIR) -> Cu
             raise CuratedError(
                 f"{path.name}: '{category}' is not a category of the topic catalogue; name the file after one"
             )
-        spec = yaml.safe_load(raw) or {}
+        spec = load_team_yaml(raw) or {}
         for topic_id, entries in spec.items():
             if topic_id not in topics or topics[topic_id].category != category:
                 raise CuratedError(f"{path.name}: topic '{topic_id}' is not a {category} topic of the catalogue")

@@ -7,7 +7,6 @@ import re
 from datetime import date
 from pathlib import Path
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from jiwa.catalogue import CATALOGUE_DIR
@@ -17,6 +16,7 @@ from jiwa.catalogue.vocabulary import general_words, vocabulary_of
 from jiwa.catalogue.welcome import WELCOME_BACK_PATH, load_welcome_back
 from jiwa.domain.answers import PLACEHOLDER, states_a_number
 from jiwa.domain.language import LANGUAGES
+from jiwa.team_yaml import load_team_yaml
 
 FACTS_PATH = CATALOGUE_DIR / "facts.yaml"
 INTENTS_PATH = CATALOGUE_DIR / "intents.yaml"
@@ -229,13 +229,13 @@ def fill_facts(template: str, facts: CuratedFacts, language: str) -> str:
 
 def load_facts(path: Path = FACTS_PATH) -> CuratedFacts:
     raw = path.read_bytes()
-    return CuratedFacts(**(yaml.safe_load(raw) or {}), sha256=hashlib.sha256(raw).hexdigest())
+    return CuratedFacts(**(load_team_yaml(raw) or {}), sha256=hashlib.sha256(raw).hexdigest())
 
 
 def load_intents(path: Path = INTENTS_PATH, welcome_back_path: Path = WELCOME_BACK_PATH) -> IntentCatalogue:
     raw = path.read_bytes()
     return IntentCatalogue(
-        **(yaml.safe_load(raw) or {}),
+        **(load_team_yaml(raw) or {}),
         welcome_back=load_welcome_back(welcome_back_path),
         sha256=hashlib.sha256(raw + b"\0" + welcome_back_path.read_bytes()).hexdigest(),
     )

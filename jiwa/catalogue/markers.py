@@ -6,10 +6,10 @@ import hashlib
 from functools import lru_cache
 from pathlib import Path
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from jiwa.catalogue import CATALOGUE_DIR
+from jiwa.team_yaml import load_team_yaml
 
 MARKERS_PATH = CATALOGUE_DIR / "cultural_markers.yaml"
 
@@ -48,4 +48,4 @@ class MarkerLexicon(BaseModel):
 @lru_cache(maxsize=1)
 def load_lexicon(path: Path = MARKERS_PATH) -> MarkerLexicon:
     raw = path.read_bytes()
-    return MarkerLexicon(**(yaml.safe_load(raw) or {}), sha256=hashlib.sha256(raw).hexdigest())
+    return MarkerLexicon(**(load_team_yaml(raw) or {}), sha256=hashlib.sha256(raw).hexdigest())

@@ -6,10 +6,10 @@ import hashlib
 from functools import cached_property
 from pathlib import Path
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from jiwa.catalogue import CATALOGUE_DIR
+from jiwa.team_yaml import load_team_yaml
 
 TOPICS_PATH = CATALOGUE_DIR / "cultural_topics.yaml"
 
@@ -49,5 +49,5 @@ class TopicCatalogue(BaseModel):
 
 def load_catalogue(path: Path = TOPICS_PATH) -> TopicCatalogue:
     raw = path.read_bytes()
-    spec = yaml.safe_load(raw) or {}
+    spec = load_team_yaml(raw) or {}
     return TopicCatalogue(**spec, sha256=hashlib.sha256(raw).hexdigest())

@@ -6,10 +6,9 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-import yaml
-
 from jiwa.catalogue import CATALOGUE_DIR
 from jiwa.domain.language import LANGUAGES
+from jiwa.team_yaml import load_team_yaml
 
 WELCOME_BACK_PATH = CATALOGUE_DIR / "welcome_back.yaml"
 # The intent whose answer a returning user gets in its welcome-back form.
@@ -24,7 +23,7 @@ _DAYS_AGO = {"en": "{days} days ago", "it": "{days} giorni fa", "id": "{days} ha
 
 
 def load_welcome_back(path: Path = WELCOME_BACK_PATH) -> dict[str, tuple[str, ...]]:
-    data = yaml.safe_load(path.read_text()) or {}
+    data = load_team_yaml(path.read_text()) or {}
     if set(data) != set(LANGUAGES):
         raise ValueError(f"{path.name} must give greetings in exactly {', '.join(LANGUAGES)}; it gives {sorted(data)}")
     for language, variants in data.items():
