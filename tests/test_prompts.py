@@ -34,7 +34,10 @@ def test_code_version_follows_prompt_text_and_model(tmp_path):
         ("name: p\nversion: 1\nsystem: s\n", "lacks template"),
         ("name: p\nversion: 1\nsystem: s\ntemplate: t\noutput: Nope\n", "names output 'Nope'"),
         ("[not, a, mapping]", "must be a mapping"),
-        ("name: p\nversion: 1\nsystem: s\ntemplate: t\nsystem: again\n", r"key 'system' is written twice \(lines 3 and 5\)"),
+        (
+            "name: p\nversion: 1\nsystem: s\ntemplate: t\nsystem: again\n",
+            r"key 'system' is written twice \(lines 3 and 5\)",
+        ),
     ],
 )
 def test_malformed_prompt_files_are_rejected(tmp_path, text, message):
