@@ -7,6 +7,7 @@ the error names the key and both lines.
 
 from __future__ import annotations
 
+from collections.abc import Hashable
 from typing import Any
 
 import yaml
@@ -15,8 +16,13 @@ import yaml
 class _OnceLoader(yaml.SafeLoader):
     def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
         first_line: dict[Any, int] = {}
+        # The mapping's own keys: keys merged in from an anchor (<<: *base) may be overridden, as YAML means them to.
         for key_node, _ in node.value:
+            if key_node.tag == "tag:yaml.org,2002:merge":
+                continue
             key = self.construct_object(key_node, deep=deep)
+            if not isinstance(key, Hashable):
+                continue  # the base class refuses it, with the YAML error it always gave
             line = key_node.start_mark.line + 1
             if key in first_line:
                 raise yaml.constructor.ConstructorError(

@@ -15,6 +15,7 @@ from jiwa.catalogue.typos import EXACT_ONLY, one_edit
 from jiwa.domain.answers import PLACEHOLDER
 from jiwa.domain.language import LANGUAGES
 from jiwa.settings import KnowledgeSettings
+from jiwa.team_yaml import load_team_yaml
 
 CATALOGUE = load_intents()
 FACTS = load_facts()
@@ -265,3 +266,9 @@ def test_a_key_written_twice_is_refused_not_silently_replaced(tmp_path, load, pa
     copy.write_text(path.read_text(encoding="utf-8").replace(section, doubled, 1))
     with pytest.raises(yaml.YAMLError, match=rf"key '{key}' is written twice \(lines \d+ and \d+\)"):
         load(copy)
+
+
+def test_keys_merged_from_an_anchor_may_be_overridden_and_an_unhashable_key_is_a_yaml_error():
+    assert load_team_yaml("base: &b {x: 1, y: 2}\nother:\n  <<: *b\n  y: 3\n")["other"] == {"x": 1, "y": 3}
+    with pytest.raises(yaml.YAMLError, match="unhashable"):
+        load_team_yaml("? [a, b]\n: 1\n")

@@ -22,6 +22,8 @@ EXACT_ONLY = frozenset(
         *("before", "after", "sebelum", "sesudah", "setelah", "belum", "sudah", "tanpa", "senza", "without"),
         *("tunggal", "batas", "termine"),  # single / limit / term: not tinggal (stay), batal (cancel), termina (ends)
         *("anche", "aiuto"),  # also / help: not banche (banks), auto (car)
+        *("kera", "cane", "cani"),  # monkey / dog: not keras (hard), carne (meat), cari (look for)
+        *("putu", "wayan"),  # Balinese names: not putus (broken off), wayang (shadow puppets)
     }
 )
 
