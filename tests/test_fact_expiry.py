@@ -92,3 +92,11 @@ def test_the_review_check_warns_while_a_fact_is_past_its_date(monkeypatch, resou
     assert evaluation.severity == dg.AssetCheckSeverity.WARN  # yellow in the UI, never blocking the cache
     if not passed:
         assert evaluation.metadata["past_review"].value == len(FACTS.facts)
+
+
+def test_the_facts_the_readme_says_are_within_review_until_june_2027_are():
+    facts = load_facts().facts
+    recent = {key for key, fact in facts.items() if fact.as_of.year == 2026 and fact.as_of.month == 12}
+    assert recent == {"rabies_pre_exposure", "rabies_wound_wash", "traffic_fines_max", "bali_seasons"}
+    assert all(facts[key].review_by.isoformat().startswith("2027-06") for key in recent)
+    assert all(fact.review_by < date(2026, 12, 5) for key, fact in facts.items() if key not in recent)
