@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import gc
 import os
 import subprocess
 import sys
@@ -21,6 +22,7 @@ from pathlib import Path
 
 import httpx
 import numpy as np
+from prometheus_client.parser import text_string_to_metric_families
 
 from bench.common import parse, percentiles_ms, save
 from bench.support.fake_anthropic import FakeAnthropic, free_port
@@ -120,6 +122,19 @@ class CpuUse:
         }
 
 
+@contextmanager
+def generator_heap_frozen() -> Iterator[None]:
+    """The load generator's own full collections stop its threads for 100-200 ms; the fake Claude's replies and the
+    next requests then reach the server in a burst no Poisson arrival makes. What exists before the loop is set aside
+    from the collector while it runs."""
+    gc.collect()
+    gc.freeze()
+    try:
+        yield
+    finally:
+        gc.unfreeze()
+
+
 async def open_loop_samples(
     url: str, rate: float, total: int, cpu: CpuUse, cache_hits: bool = False, seed: int = 3
 ) -> list[dict]:
@@ -149,13 +164,33 @@ async def open_loop_samples(
             )
 
     async with httpx.AsyncClient(base_url=url, timeout=60, limits=httpx.Limits(max_connections=256)) as client:
-        with cpu.counting():
+        with generator_heap_frozen(), cpu.counting():
             tasks = []
             for n in range(total):
                 tasks.append(asyncio.create_task(one(client, n)))
                 await asyncio.sleep(float(rng.exponential(1 / rate)))
             await asyncio.gather(*tasks)
     return samples
+
+
+def gc_pauses(url: str) -> dict:
+    """The server's garbage-collection pauses since it began serving, from its /metrics: all collections, and the
+    full ones (generation 2), which stop every thread longest."""
+    sums: dict[str, float] = {}
+    counts: dict[str, float] = {}
+    for family in text_string_to_metric_families(httpx.get(f"{url}/metrics", timeout=10).text):
+        if family.name != "jiwa_gc_pause_seconds":
+            continue
+        for sample in family.samples:
+            if sample.name.endswith("_sum"):
+                sums[sample.labels["generation"]] = sample.value
+            elif sample.name.endswith("_count"):
+                counts[sample.labels["generation"]] = sample.value
+    return {
+        "gc_pause_ms_total": round(1000 * sum(sums.values()), 1),
+        "gc_full_collections": int(counts.get("2", 0)),
+        "gc_full_pause_ms_total": round(1000 * sums.get("2", 0.0), 1),
+    }
 
 
 def open_summary(samples: list[dict], rate: float, requests: int, cpu: CpuUse) -> dict:
@@ -345,6 +380,8 @@ def main() -> None:
                     )
                 )
                 floor_result["floor"] = True
+                open_result |= gc_pauses(url)
+                floor_result |= gc_pauses(floor_url)
                 open_result["overhead_p99_over_floor"] = round(
                     open_result["server_overhead"]["p99_ms"] / floor_result["server_overhead"]["p99_ms"], 2
                 )
@@ -357,6 +394,7 @@ def main() -> None:
                 open_result = asyncio.run(
                     open_loop(url, servers[0].pid, args.open_rate, args.requests, args.cache_hits)
                 )
+                open_result |= gc_pauses(url)
                 open_result["claude_delay_s"] = args.claude_delay_s
                 print("open loop:", open_result)
                 results.append(open_result)
@@ -384,9 +422,10 @@ def main() -> None:
     if open_results:
         print(
             "\n| open loop | overhead p50/p99 ms | retrieval p50/p99 | overhead w/o retrieval p50/p99 | p99 / floor p99 "
-            "| cache hits | cache-hit total p50/p99 ms | CPU ms a request: server, load generator |"
+            "| cache hits | cache-hit total p50/p99 ms | CPU ms a request: server, load generator "
+            "| server GC pauses since start: all ms, full collections (ms) |"
         )
-        print("|---|---|---|---|---|---|---|---|")
+        print("|---|---|---|---|---|---|---|---|---|")
         for r in open_results:
             name = "floor (nothing published)" if r.get("floor") else "served"
             hits = f"{r['cache_hits']}/{r['cache_messages']}" if "cache_messages" in r else ""
@@ -398,7 +437,9 @@ def main() -> None:
                 f"| {r['overhead_without_retrieval']['p50_ms']}/{r['overhead_without_retrieval']['p99_ms']} "
                 f"| {r.get('overhead_p99_over_floor', '')} | {hits} "
                 f"| {hit_total.get('p50_ms', '')}/{hit_total.get('p99_ms', '')} "
-                f"| {r['server_cpu_ms_per_request']}, {r['generator_cpu_ms_per_request']} |"
+                f"| {r['server_cpu_ms_per_request']}, {r['generator_cpu_ms_per_request']} "
+                f"| {r.get('gc_pause_ms_total', '')}, {r.get('gc_full_collections', '')} "
+                f"({r.get('gc_full_pause_ms_total', '')}) |"
             )
     variant = f"-delay{args.claude_delay_s:g}" if args.claude_delay_s else ""
     variant += "-int8" if os.environ.get("JIWA_EMBEDDING_INT8", "").lower() in ("1", "true") else ""

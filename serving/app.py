@@ -14,6 +14,7 @@ from litestar.openapi import OpenAPIConfig
 from jiwa.conversations.repository import ConversationRepository
 from jiwa.settings import Settings, get_settings
 from serving.body_timeout import body_read_timeout
+from serving.collector import startup_heap_frozen
 from serving.controllers.chat import ChatController
 from serving.controllers.completions import CompletionsController
 from serving.controllers.conversations import ConversationController
@@ -76,7 +77,8 @@ def create_app(settings: Settings | None = None, repository: ConversationReposit
     async def lifespan(app: Litestar):
         app.state.services = await open_services(settings, repository)
         try:
-            yield
+            with startup_heap_frozen(app.state.services.metrics):
+                yield
         finally:
             await app.state.services.close()
 

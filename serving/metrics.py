@@ -70,5 +70,13 @@ class Metrics:
             registry=self.registry,
         )
 
+        self.gc_pause_seconds = Histogram(
+            "jiwa_gc_pause_seconds",
+            "Garbage collections by generation (2 is a full one), each the time every thread of the server stood still",
+            ["generation"],
+            buckets=(0.0001, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25),
+            registry=self.registry,
+        )
+
     def render(self) -> bytes:
         return generate_latest(self.registry)

@@ -1,8 +1,11 @@
-"""Faults cost nothing: a circuit breaker stops calling a failing Claude, every turn has one deadline, and local
-replies run on their own bounded executor where a full queue or a slow generation falls back at once."""
+"""Faults cost nothing: a circuit breaker stops calling a failing Claude, every turn has one deadline, local
+replies run on their own bounded executor where a full queue or a slow generation falls back at once, and the garbage
+collector never pauses the server to scan what startup built."""
 
 import asyncio
 import contextlib
+import gc
+import re
 import time
 from types import SimpleNamespace
 
@@ -45,6 +48,21 @@ async def test_a_failing_claude_is_not_called_once_the_breaker_opens(claude, dat
             reply = await client.post("/v1/chat", json={"user_id": f"u{index}", "message": "Halo"}, headers=auth())
             sources.append(reply.json()["source"])
     assert len(claude.requests) == 2 and sources == ["fallback"] * 6
+
+
+async def test_what_startup_built_is_out_of_the_collectors_reach_while_the_server_runs(claude, data_uri):
+    assert gc.get_freeze_count() == 0
+    async with AsyncTestClient(app=create_app(server_settings(data_uri, claude.url))) as client:
+        # The embedder, the stores, the clients and the catalogue: far more than the test's own objects.
+        assert gc.get_freeze_count() > 100_000
+        reply = await client.post("/v1/chat", json={"user_id": "ana", "message": "Halo"}, headers=auth())
+        assert reply.status_code == 200
+        gc.collect()
+        metrics = (await client.get("/metrics")).text
+    # Every collection's pause is seen: a full one, by generation.
+    full = re.search(r'jiwa_gc_pause_seconds_count\{generation="2"\} ([0-9.]+)', metrics)
+    assert full and float(full.group(1)) >= 1
+    assert gc.get_freeze_count() == 0  # handed back at shutdown, so a test process that starts many apps frees them
 
 
 async def test_one_deadline_bounds_the_whole_turn(claude, data_uri):
