@@ -14,7 +14,6 @@ from litestar.openapi import OpenAPIConfig
 from jiwa.conversations.repository import ConversationRepository
 from jiwa.settings import Settings, get_settings
 from serving.body_timeout import body_read_timeout
-from serving.collector import startup_heap_frozen
 from serving.controllers.chat import ChatController
 from serving.controllers.completions import CompletionsController
 from serving.controllers.conversations import ConversationController
@@ -25,6 +24,7 @@ from serving.controllers.users import UserController
 from serving.dependencies import DEPENDENCIES
 from serving.errors import EXCEPTION_HANDLERS
 from serving.openapi import declare_body_rules
+from serving.runtime import tuned_for_the_tail
 from serving.services import open_services
 
 REQUEST_ID_HEADER = "X-Request-Id"
@@ -77,7 +77,7 @@ def create_app(settings: Settings | None = None, repository: ConversationReposit
     async def lifespan(app: Litestar):
         app.state.services = await open_services(settings, repository)
         try:
-            with startup_heap_frozen(app.state.services.metrics):
+            with tuned_for_the_tail(app.state.services.metrics):
                 yield
         finally:
             await app.state.services.close()

@@ -1,11 +1,12 @@
 """Faults cost nothing: a circuit breaker stops calling a failing Claude, every turn has one deadline, local
-replies run on their own bounded executor where a full queue or a slow generation falls back at once, and the garbage
-collector never pauses the server to scan what startup built."""
+replies run on their own bounded executor where a full queue or a slow generation falls back at once, the garbage
+collector never pauses the server to scan what startup built, and a finished worker thread gets the GIL back soon."""
 
 import asyncio
 import contextlib
 import gc
 import re
+import sys
 import time
 from types import SimpleNamespace
 
@@ -19,6 +20,7 @@ from serving.grounding import Grounding
 from serving.local_pool import LocalPool
 from serving.metrics import Metrics
 from serving.responder import Responder
+from serving.runtime import SWITCH_INTERVAL_S
 from tests.support.server import LiveServer, auth, server_settings
 
 
@@ -50,9 +52,11 @@ async def test_a_failing_claude_is_not_called_once_the_breaker_opens(claude, dat
     assert len(claude.requests) == 2 and sources == ["fallback"] * 6
 
 
-async def test_what_startup_built_is_out_of_the_collectors_reach_while_the_server_runs(claude, data_uri):
+async def test_while_the_server_runs_startup_is_out_of_the_collectors_reach_and_threads_switch_often(claude, data_uri):
     assert gc.get_freeze_count() == 0
+    interval = sys.getswitchinterval()
     async with AsyncTestClient(app=create_app(server_settings(data_uri, claude.url))) as client:
+        assert sys.getswitchinterval() == SWITCH_INTERVAL_S < interval
         # The embedder, the stores, the clients and the catalogue: far more than the test's own objects.
         assert gc.get_freeze_count() > 100_000
         reply = await client.post("/v1/chat", json={"user_id": "ana", "message": "Halo"}, headers=auth())
@@ -62,7 +66,8 @@ async def test_what_startup_built_is_out_of_the_collectors_reach_while_the_serve
     # Every collection's pause is seen: a full one, by generation.
     full = re.search(r'jiwa_gc_pause_seconds_count\{generation="2"\} ([0-9.]+)', metrics)
     assert full and float(full.group(1)) >= 1
-    assert gc.get_freeze_count() == 0  # handed back at shutdown, so a test process that starts many apps frees them
+    # Handed back at shutdown, so that a test process which starts many apps frees them.
+    assert gc.get_freeze_count() == 0 and sys.getswitchinterval() == interval
 
 
 async def test_one_deadline_bounds_the_whole_turn(claude, data_uri):
