@@ -6,8 +6,8 @@ Both were measured under the open loop of bench/server_load.py (50 requests/s, 0
   of the collector's reach, and a full collection then scans only what requests made since (11 ms). Each collection's
   pause goes to /metrics, so a tail caused by one is seen, not guessed.
 - A worker thread whose embedding or commit is done waits for the GIL while the event loop runs Python, up to the
-  switch interval (5 ms by default) before it may take it. At 0.5 ms, the median of five alternated runs' p99 fell
-  from 30.8 to 22.6 ms for the served overhead and from 22.9 to 18.5 ms for a cache hit.
+  switch interval (5 ms by default) before it may take it. At 0.5 ms, a cache hit's p99 was lower in six of eight
+  alternated pairs of runs, by up to a quarter; a Claude reply's overhead was within the runs' spread.
 """
 
 from __future__ import annotations
