@@ -46,6 +46,7 @@ QUESTION_SETS = {
     "3": QUESTIONS.with_name("realistic_questions_3.yaml"),
     "4": QUESTIONS.with_name("realistic_questions_4.yaml"),
     "5": QUESTIONS.with_name("realistic_questions_5.yaml"),
+    "6": QUESTIONS.with_name("realistic_questions_6.yaml"),
 }
 SMOKE_PER_LANGUAGE = 10
 AFTER_ONE_EXCHANGE = ConversationSoFar(turns=2)  # the user's first message and the reply to it

@@ -89,11 +89,18 @@ def test_what_the_cache_serves_does_not_slide_back(report):
 # names a group only answers that give a norm or a rule allow, and "RS" is a hospital; with "om swastiastu" a
 # greeting, set 5 is at 28 served with 1 wrong (the other four wrong ones left to Claude, no right one lost), and
 # sets 1 to 4 do not move. Set 5 is no longer quite unseen for those rules.
+#
+# Set 6, written (by a helper who read no file) and labelled (by three helpers reading only the reference answers)
+# with the catalogue unchanged since set 5's rules: 46 served with 5 wrong on first measure. One of them answered a
+# feast's wishes ("selamat hari raya galungan ya kak!") with the feast's explanation; wishes are now a group no answer
+# allows, and set 6 is at 45 served with 4 wrong, the other sets unmoved. The four left are details the answer does not
+# give (where the licensing office is, which bank, how much a phone's duty came to, whether a sum is the real fine).
 LATER_SETS = {  # the served share kept, and the most wrong allowed
     "2": (0.32, 0),
     "3": (0.14, 1),
     "4": (0.15, 2),
     "5": (0.08, 1),
+    "6": (0.13, 4),
 }
 
 
