@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+from bisect import bisect_left
+from collections.abc import Iterator
+
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+from prometheus_client.core import HistogramMetricFamily
 
 _BUCKETS = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
 
@@ -70,13 +74,43 @@ class Metrics:
             registry=self.registry,
         )
 
-        self.gc_pause_seconds = Histogram(
-            "jiwa_gc_pause_seconds",
-            "Garbage collections by generation (2 is a full one), each the time every thread of the server stood still",
-            ["generation"],
-            buckets=(0.0001, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25),
-            registry=self.registry,
-        )
+        self.gc_pauses = GcPauses()
+        self.registry.register(self.gc_pauses)
 
     def render(self) -> bytes:
         return generate_latest(self.registry)
+
+
+class GcPauses:
+    """Each garbage collection's pause, by generation (2 is a full one), read by /metrics as a histogram.
+
+    A collection may start inside any allocation of any thread, a metric's own locked section included, and
+    prometheus_client's locks are not reentrant: observing into a Histogram from the collector's callback could wait
+    for ever on a lock its own thread holds. So the callback only adds to plain counters, under the GIL, and no lock
+    is taken until a scrape reads them."""
+
+    BUCKETS = (0.0001, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25)
+    GENERATIONS = 3
+
+    def __init__(self) -> None:
+        self._counts = [[0] * (len(self.BUCKETS) + 1) for _ in range(self.GENERATIONS)]
+        self._sums = [0.0] * self.GENERATIONS
+
+    def observe(self, generation: int, seconds: float) -> None:
+        self._counts[generation][bisect_left(self.BUCKETS, seconds)] += 1
+        self._sums[generation] += seconds
+
+    def collect(self) -> Iterator[HistogramMetricFamily]:
+        family = HistogramMetricFamily(
+            "jiwa_gc_pause_seconds",
+            "Garbage collections by generation (2 is a full one), each the time every thread of the server stood still",
+            labels=["generation"],
+        )
+        for generation in range(self.GENERATIONS):
+            counts, total = list(self._counts[generation]), 0
+            buckets = []
+            for bound, count in zip((*map(str, self.BUCKETS), "+Inf"), counts, strict=True):
+                total += count
+                buckets.append((bound, total))
+            family.add_metric([str(generation)], buckets, sum_value=self._sums[generation])
+        yield family

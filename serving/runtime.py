@@ -34,7 +34,7 @@ def tuned_for_the_tail(metrics: Metrics) -> Iterator[None]:
         if phase == "start":
             started = time.perf_counter()
         else:
-            metrics.gc_pause_seconds.labels(str(info["generation"])).observe(time.perf_counter() - started)
+            metrics.gc_pauses.observe(info["generation"], time.perf_counter() - started)
 
     gc.callbacks.append(observe)
     interval = sys.getswitchinterval()

@@ -70,6 +70,18 @@ async def test_while_the_server_runs_startup_is_out_of_the_collectors_reach_and_
     assert gc.get_freeze_count() == 0 and sys.getswitchinterval() == interval
 
 
+def test_gc_pauses_are_read_as_a_cumulative_histogram_by_generation():
+    metrics = Metrics()
+    for generation, seconds in ((2, 0.2), (2, 0.0005), (0, 0.00005)):
+        metrics.gc_pauses.observe(generation, seconds)
+    text = metrics.render().decode()
+    assert 'jiwa_gc_pause_seconds_bucket{generation="2",le="0.0005"} 1.0' in text
+    assert 'jiwa_gc_pause_seconds_bucket{generation="2",le="0.1"} 1.0' in text
+    assert 'jiwa_gc_pause_seconds_bucket{generation="2",le="+Inf"} 2.0' in text
+    assert 'jiwa_gc_pause_seconds_count{generation="0"} 1.0' in text
+    assert 'jiwa_gc_pause_seconds_sum{generation="2"} 0.2005' in text
+
+
 async def test_one_deadline_bounds_the_whole_turn(claude, data_uri):
     claude.delay_s = 5.0
     settings = server_settings(data_uri, claude.url, claude_timeout_s=30, turn_deadline_s=0.5)
