@@ -174,32 +174,31 @@ async def open_loop_samples(
 
 
 def gc_pauses(url: str) -> dict[str, tuple[float, float]]:
-    """The server's garbage-collection pauses since it began serving, from its /metrics: seconds and count per
+    """The server's garbage-collection pauses since it began serving, from its /metrics: (seconds, count) per
     generation."""
-    pauses: dict[str, list[float]] = {}
+    sums: dict[str, float] = {}
+    counts: dict[str, float] = {}
     for family in text_string_to_metric_families(httpx.get(f"{url}/metrics", timeout=10).text):
-        if family.name != "jiwa_gc_pause_seconds":
-            continue
-        for sample in family.samples:
-            for slot, suffix in enumerate(("_sum", "_count")):
-                if sample.name.endswith(suffix):
-                    pauses.setdefault(sample.labels["generation"], [0.0, 0.0])[slot] = sample.value
-    if not pauses:
+        for sample in family.samples if family.name == "jiwa_gc_pause_seconds" else ():
+            if sample.name.endswith("_sum"):
+                sums[sample.labels["generation"]] = sample.value
+            elif sample.name.endswith("_count"):
+                counts[sample.labels["generation"]] = sample.value
+    if not sums:
         raise RuntimeError(f"{url}/metrics has no jiwa_gc_pause_seconds: is the server older than this benchmark?")
-    return {generation: (seconds, count) for generation, (seconds, count) in pauses.items()}
+    return {generation: (sums[generation], counts[generation]) for generation in sums}
 
 
 def gc_pauses_between(before: dict[str, tuple[float, float]], after: dict[str, tuple[float, float]]) -> dict:
     """What the loop between two readings cost in pauses: all collections, and the full ones (generation 2), which
     stop every thread longest."""
-
-    def spent(generation: str) -> tuple[float, float]:
-        (seconds_before, count_before), (seconds, count) = before.get(generation, (0.0, 0.0)), after[generation]
-        return seconds - seconds_before, count - count_before
-
-    full_s, full = spent("2") if "2" in after else (0.0, 0.0)
+    spent = {
+        generation: (after[generation][0] - before[generation][0], after[generation][1] - before[generation][1])
+        for generation in after
+    }
+    full_s, full = spent["2"]
     return {
-        "gc_pause_ms_total": round(1000 * sum(spent(generation)[0] for generation in after), 1),
+        "gc_pause_ms_total": round(1000 * sum(seconds for seconds, _ in spent.values()), 1),
         "gc_full_collections": int(full),
         "gc_full_pause_ms_mean": round(1000 * full_s / full, 1) if full else None,
     }

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from bisect import bisect_left
 from collections.abc import Iterator
+from itertools import accumulate
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 from prometheus_client.core import HistogramMetricFamily
@@ -106,11 +107,9 @@ class GcPauses:
             "Garbage collections by generation (2 is a full one), each the time every thread of the server stood still",
             labels=["generation"],
         )
+        bounds = (*map(str, self.BUCKETS), "+Inf")
         for generation in range(self.GENERATIONS):
-            counts, total = list(self._counts[generation]), 0
-            buckets = []
-            for bound, count in zip((*map(str, self.BUCKETS), "+Inf"), counts, strict=True):
-                total += count
-                buckets.append((bound, total))
+            cumulative = accumulate(self._counts[generation])
+            buckets = list(zip(bounds, cumulative, strict=True))
             family.add_metric([str(generation)], buckets, sum_value=self._sums[generation])
         yield family

@@ -77,10 +77,12 @@ async def test_apps_that_overlap_in_one_process_leave_each_others_settings_alone
     second = AsyncTestClient(app=create_app(server_settings(data_uri, claude.url)))
     await first.__aenter__()
     await second.__aenter__()
-    await first.__aexit__(None, None, None)
-    # The first to stop leaves the one still running as it was.
-    assert sys.getswitchinterval() == SWITCH_INTERVAL_S and gc.get_freeze_count() > 0
-    await second.__aexit__(None, None, None)
+    try:
+        await first.__aexit__(None, None, None)
+        # The first to stop leaves the one still running as it was.
+        assert sys.getswitchinterval() == SWITCH_INTERVAL_S and gc.get_freeze_count() > 0
+    finally:
+        await second.__aexit__(None, None, None)  # even when the check fails: later tests need a process unfrozen
     assert sys.getswitchinterval() == interval and gc.get_freeze_count() == 0
 
 
