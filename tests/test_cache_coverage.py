@@ -99,11 +99,11 @@ def test_what_the_cache_serves_does_not_slide_back(report):
 # "rimasto", "rupie"; Indonesian "bawa", "pulang", "diundang", "pindahan"; "Ngurah Rai"): set 6 at 53 with the same
 # 4 wrong, set 5 at 29. "locali" was tried and left out: as a typo of "local" it let a wrong answer through in set 3.
 LATER_SETS = {  # the served share kept, and the most wrong allowed
-    "2": (0.32, 0),
+    "2": (0.33, 0),
     "3": (0.14, 1),
-    "4": (0.15, 2),
-    "5": (0.08, 1),
-    "6": (0.15, 4),
+    "4": (0.16, 2),
+    "5": (0.10, 1),
+    "6": (0.16, 4),
 }
 
 

@@ -49,6 +49,9 @@ def test_supported_languages_have_names_and_nothing_else_is_supported():
         ("quanto costa kitas x mia moglie", "it"),
         ("kitas for wife how long", "en"),
         ("voa extend pls", "en"),
+        ("buonasera", "it"),  # greetings and farewells alone (realistic sets 2 and 4)
+        ("cheers mate", "en"),
+        ("ok dadah", "id"),
     ],
 )
 def test_short_informal_messages_built_around_an_acronym_are_placed(message, expected):
