@@ -43,11 +43,13 @@ def test_the_coverage_report_counts_every_question(report):
 # the answer does not cover to the responder, and 138 (42%) once numbers and a few generic verbs in Italian and
 # Indonesian count as every intent's words; 143 (43%) with 10 intents for the themes the three sets asked most that
 # none answered, 146 (44%) once a short question naming no topic asks on about the one before it, and 150 (45%)
-# with synonyms, optional groups and chat words from the three sets' misses. These bounds keep what is reached from
-# sliding back while the catalogue grows.
+# with synonyms, optional groups and chat words from the three sets' misses; 154 (47%) with chat words read from the
+# six sets' refusals and rules for the KITAP's years, Nyepi's airport and "C1", and 159 (48%) once a short question
+# that no rule places on its own, whatever it names, asks on about the one before it. These bounds keep what is
+# reached from sliding back while the catalogue grows.
 def test_what_the_cache_serves_does_not_slide_back(report):
     assert report["all"]["wrong"] == 0, report["wrong"]
-    assert report["all"]["served_share"] >= 0.45
+    assert report["all"]["served_share"] >= 0.48
     assert report["all"]["wrong_language"] == 0
 
 
@@ -98,12 +100,20 @@ def test_what_the_cache_serves_does_not_slide_back(report):
 # Reading its misses then added chat words every intent has (Italian "per forza", "ottenere", "rifare", "grave",
 # "rimasto", "rupie"; Indonesian "bawa", "pulang", "diundang", "pindahan"; "Ngurah Rai"): set 6 at 53 with the same
 # 4 wrong, set 5 at 29. "locali" was tried and left out: as a typo of "local" it let a wrong answer through in set 3.
+#
+# Then the words gate's refusals over all six sets gave chat words every answer has (English "honestly", "via";
+# Italian "vivo", "tramite"; Indonesian "abis", "langsung"; Italian pay verbs were tried and left out: two wrong
+# answers in set 5), greetings and goodbyes alone found their language ("buonasera", "cheers mate"), and the KITAP's
+# "after how many years", Nyepi's airport and "C1" got rules: sets 2 to 6 at 112/48/56/35/57, wrong 0/1/2/1/4. A short
+# question that no rule places on its own then asks on about the one before it, whatever it names ("LKPM cos'è? ogni
+# quanto va fatto?"), and the intent's rules say whether the answer allows it: 116/48/59/35/58, none more wrong; let
+# up to 6 or 8 words, set 3 got a wrong answer ("posso essere io tutti e due?"), so it stays at 4.
 LATER_SETS = {  # the served share kept, and the most wrong allowed
-    "2": (0.33, 0),
+    "2": (0.35, 0),
     "3": (0.14, 1),
-    "4": (0.16, 2),
+    "4": (0.17, 2),
     "5": (0.10, 1),
-    "6": (0.16, 4),
+    "6": (0.17, 4),
 }
 
 

@@ -66,7 +66,9 @@ def test_two_questions_of_the_same_intent_are_served_once(cache, message, lang, 
 @pytest.mark.parametrize(
     "message, lang",
     [
-        ("ciao! quanto costa il voa? e quanto dura?", "it"),  # "e quanto dura?" means something only after the first
+        # "e quanto dura?" asks on about the KITAS, and the KITAS price answer does not say how long it lasts.
+        ("ciao! quanto costa il kitas? e quanto dura?", "it"),
+        ("quanto costa il voa? e per mia moglie?", "it"),  # the price answer forbids family words
         ("quanto costa il voa? quanto costa il kitas per mia moglie?", "it"),
         ("overstay 5 hari dendanya brp? bisa dideportasi gak?", "id"),
         ("I have a kitas. how much is the voa? thanks?", "en"),
@@ -82,9 +84,12 @@ def test_a_message_with_an_unmatched_question_goes_to_the_responder_whole(cache,
     [
         ("capitale minimo pt pma? 10 miliardi davvero??", "it", "pt_pma_capital"),
         ("SKTT itu apa? wajib buat wna?", "id", "sktt_residence"),
+        # One no rule places alone, whatever it names: the intent's rules then say whether its answer allows it.
+        ("LKPM cos'è? ogni quanto va fatto?", "it", "lkpm_report"),
+        ("quanto costa il voa? e quanto dura?", "it", "voa_cost"),  # the VOA price answer gives how long it lasts
     ],
 )
-def test_a_short_question_naming_no_topic_asks_on_about_the_one_before(cache, message, lang, intent):
+def test_a_short_question_no_rule_places_asks_on_about_the_one_before(cache, message, lang, intent):
     assert cache._snapshot.matcher.questions(message) == (message,)
     assert _served(cache, message, lang) == intent
 

@@ -36,7 +36,7 @@ _SOCIAL_MAX_OTHER_WORDS = 2
 # a message is often a narrower thing about the same topic ("where to buy a sim card? telkomsel or xl better?", 0.49
 # from the SIM card phrasings), which the answer does not say. Each must be this much closer than a lone question.
 SEVERAL_QUESTIONS_MARGIN = 0.15
-# A question this short that names no topic asks on about the one before it (see IntentMatcher._continued).
+# A question this short that no intent's rules place on its own asks on about the one before it (IntentMatcher._continued).
 _CONTINUATION_MAX_WORDS = 4
 
 
@@ -243,14 +243,15 @@ class IntentMatcher:
         return tuple(self._continued(kept))
 
     def _continued(self, questions: list[str]) -> list[str]:
-        """Each question with the short ones after it that name no topic of their own ("how do I close a PT PMA? how
-        long?", "capitale minimo pt pma? 10 miliardi davvero??"): those ask on about the question before them, so
-        they are matched and embedded together with it. A longer one ("posso essere io tutti e due?") asks a question
-        of its own."""
+        """Each question with the short ones after it that no intent's rules place on their own ("how do I close a
+        PT PMA? how long?", "capitale minimo pt pma? 10 miliardi davvero??", "LKPM cos'è? ogni quanto va fatto?"):
+        those ask on about the question before them, so they are matched and embedded together with it, and the
+        intent's rules then say whether its answer allows what they add ("ogni quanto" is a "when"). A longer one
+        ("posso essere io tutti e due?") asks a question of its own: at 6 or 8 words, set 3 got a wrong answer."""
         joined: list[str] = []
         for question in questions:
             short = len(_TOKEN.findall(question)) <= _CONTINUATION_MAX_WORDS
-            if joined and short and not self.finder.groups(question) - set(self.spec.neutral):
+            if joined and short and self._single(question)[0] is None:
                 joined[-1] = f"{joined[-1]} {question}"
             else:
                 joined.append(question)
