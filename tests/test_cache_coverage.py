@@ -45,11 +45,13 @@ def test_the_coverage_report_counts_every_question(report):
 # none answered, 146 (44%) once a short question naming no topic asks on about the one before it, and 150 (45%)
 # with synonyms, optional groups and chat words from the three sets' misses; 154 (47%) with chat words read from the
 # six sets' refusals and rules for the KITAP's years, Nyepi's airport and "C1", and 159 (48%) once a short question
-# that no rule places on its own, whatever it names, asks on about the one before it. These bounds keep what is
-# reached from sliding back while the catalogue grows.
+# that no rule places on its own, whatever it names, asks on about the one before it; 163 (49%; en 51%, it 47%, id
+# 50%) with a few more chat words ("pago", "annuale", "nome", "negara"), a licence from home as the IDP answer's
+# question and a phone that no longer takes a local SIM as the IMEI answers'. These bounds keep what is reached from
+# sliding back while the catalogue grows.
 def test_what_the_cache_serves_does_not_slide_back(report):
     assert report["all"]["wrong"] == 0, report["wrong"]
-    assert report["all"]["served_share"] >= 0.48
+    assert report["all"]["served_share"] >= 0.49
     assert report["all"]["wrong_language"] == 0
 
 
@@ -107,11 +109,13 @@ def test_what_the_cache_serves_does_not_slide_back(report):
 # "after how many years", Nyepi's airport and "C1" got rules: sets 2 to 6 at 112/48/56/35/57, wrong 0/1/2/1/4. A short
 # question that no rule places on its own then asks on about the one before it, whatever it names ("LKPM cos'è? ogni
 # quanto va fatto?"), and the intent's rules say whether the answer allows it: 116/48/59/35/58, none more wrong; let
-# up to 6 or 8 words, set 3 got a wrong answer ("posso essere io tutti e due?"), so it stays at 4.
+# up to 6 or 8 words, set 3 got a wrong answer ("posso essere io tutti e due?"), so it stays at 4. The chat words and
+# licence and phone rules above: 118/49/60/36/58. "Difference between KITAS and KITAP" as the KITAP answer's question
+# was tried and left out: set 1's labellers said that answer gives it, set 4's did not.
 LATER_SETS = {  # the served share kept, and the most wrong allowed
     "2": (0.35, 0),
     "3": (0.14, 1),
-    "4": (0.17, 2),
+    "4": (0.18, 2),
     "5": (0.10, 1),
     "6": (0.17, 4),
 }

@@ -78,7 +78,7 @@ CHAT_WORDS = {
         cento mille solito solita basta dentro vero vera veri vere letto sento parla parlano prende prendere metto
         mettono dimenticato dimenticata dimenticare intendo cambiato vicino sto vecchio vecchia balinese nessuna nessuno nessun avra
         forza ottiene ottenere ottengo rimasto rimasta rifare grave
-        vivo scritto sentito quel viene giusto vuol aspettare amico scorso prossima tramite
+        vivo scritto sentito quel viene giusto vuol aspettare amico scorso prossima tramite pago annuale annuali partecipare nome
     """,
     "id": """
         gue gua kita kami mereka dia beliau tsb tersebut sini situ sana apakah siapa mana kemana darimana kenapa
@@ -92,7 +92,7 @@ CHAT_WORDS = {
         jumat sabtu masuk datang tiba pemegang pake pakai siap satu dua tiga empat lima enam tujuh delapan sembilan
         sepuluh belas puluh pas dlm dalem tetep tetap kena salah dipake dipakai lupa ketik tiap step kirim pendatang tamu beda
         bawa pulang diundang pindahan
-        abis langsung jgn org dpt dtg liat biar misal otomatis sendiri jelas penjelasannya
+        abis langsung jgn org dpt dtg liat biar misal otomatis sendiri jelas penjelasannya negara
     """,
 }
 PLACES = """
