@@ -47,11 +47,15 @@ def test_the_coverage_report_counts_every_question(report):
 # six sets' refusals and rules for the KITAP's years, Nyepi's airport and "C1", and 159 (48%) once a short question
 # that no rule places on its own, whatever it names, asks on about the one before it; 163 (49%; en 51%, it 47%, id
 # 50%) with a few more chat words ("pago", "annuale", "nome", "negara"), a licence from home as the IDP answer's
-# question and a phone that no longer takes a local SIM as the IMEI answers'. These bounds keep what is reached from
-# sliding back while the catalogue grows.
+# question and a phone that no longer takes a local SIM as the IMEI answers'; 173 (52%; en 55%, it 50%, id 53%) with
+# a team phrasing per language for questions whose answers already said it but whose words sat closer to another
+# intent's near miss (an NPWP for a bank account, a temple during one's period, the retirement age, a KITAS and a new
+# sponsor, the two BPJS, extending a VOA online or twice). This is the set the catalogue was fitted to: on the sets
+# written after it (below) far less is served. These bounds keep what is reached from sliding back.
 def test_what_the_cache_serves_does_not_slide_back(report):
     assert report["all"]["wrong"] == 0, report["wrong"]
-    assert report["all"]["served_share"] >= 0.49
+    assert report["all"]["served_share"] >= 0.52
+    assert all(row["served_share"] >= 0.50 for row in report["by_language"].values()), report["by_language"]
     assert report["all"]["wrong_language"] == 0
 
 
@@ -111,9 +115,10 @@ def test_what_the_cache_serves_does_not_slide_back(report):
 # quanto va fatto?"), and the intent's rules say whether the answer allows it: 116/48/59/35/58, none more wrong; let
 # up to 6 or 8 words, set 3 got a wrong answer ("posso essere io tutti e due?"), so it stays at 4. The chat words and
 # licence and phone rules above: 118/49/60/36/58. "Difference between KITAS and KITAP" as the KITAP answer's question
-# was tried and left out: set 1's labellers said that answer gives it, set 4's did not.
+# was tried and left out: set 1's labellers said that answer gives it, set 4's did not. The team phrasings above:
+# 121/49/61/37/60, none more wrong.
 LATER_SETS = {  # the served share kept, and the most wrong allowed
-    "2": (0.35, 0),
+    "2": (0.36, 0),
     "3": (0.14, 1),
     "4": (0.18, 2),
     "5": (0.10, 1),
