@@ -116,13 +116,17 @@ def test_what_the_cache_serves_does_not_slide_back(report):
 # up to 6 or 8 words, set 3 got a wrong answer ("posso essere io tutti e due?"), so it stays at 4. The chat words and
 # licence and phone rules above: 118/49/60/36/58. "Difference between KITAS and KITAP" as the KITAP answer's question
 # was tried and left out: set 1's labellers said that answer gives it, set 4's did not. The team phrasings above:
-# 121/49/61/37/60, none more wrong.
+# 121/49/61/37/60, none more wrong. Then synonyms from the term rules' refusals of sets 2 to 6 (the formal "exit
+# re-entry permit", "docs", a period during a temple visit, photos at a ceremony, the "little baskets" on the ground,
+# "decorated bamboo", "mi sento un po' sola"): 122/49/64/38/63, none more wrong. "Bamboo poles" was tried and left
+# out: "polres" became a typo of it, so the police station turned the licence answer away; "local sim" took the
+# "SIM" of "a local SIM C" (a licence) for a phone card.
 LATER_SETS = {  # the served share kept, and the most wrong allowed
     "2": (0.36, 0),
     "3": (0.14, 1),
-    "4": (0.18, 2),
-    "5": (0.10, 1),
-    "6": (0.17, 4),
+    "4": (0.19, 2),
+    "5": (0.11, 1),
+    "6": (0.19, 4),
 }
 
 
