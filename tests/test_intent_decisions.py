@@ -15,7 +15,7 @@ from assets import response_cache
 from assets.nightly import proposed_intents
 from assets.response_cache import accepted_intents, curated_facts, intent_catalogue
 from assets.response_cache.accepted import FactConfig, IntentDecisionConfig
-from jiwa.catalogue.accepted import AcceptedIntent
+from jiwa.catalogue.accepted import AcceptedIntent, with_accepted
 from jiwa.catalogue.intents import load_intents
 from jiwa.paths import PROJECT_ROOT
 from jiwa.store.decisions import record_decision
@@ -256,3 +256,10 @@ def test_the_readme_example_is_the_launch_config():
         "intent_catalogue",
         "common_response_cache",
     }
+
+
+def test_a_catalogue_with_accepted_intents_keeps_the_seeds_matching_settings():
+    # Whatever the seed says beyond intents and terms (neutral groups, aspects, welcome-back texts) must carry over:
+    # a field left behind would make the cache match differently once anything is accepted.
+    seed = load_intents()
+    assert with_accepted(seed, []).model_dump(exclude={"sha256"}) == seed.model_dump(exclude={"sha256"})

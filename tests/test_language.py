@@ -49,7 +49,7 @@ def test_supported_languages_have_names_and_nothing_else_is_supported():
         ("quanto costa kitas x mia moglie", "it"),
         ("kitas for wife how long", "en"),
         ("voa extend pls", "en"),
-        ("buonasera", "it"),  # greetings and farewells alone (realistic sets 2 and 4)
+        ("buonasera", "it"),  # a greeting or goodbye alone, as the realistic sets have them
         ("cheers mate", "en"),
         ("ok dadah", "id"),
     ],

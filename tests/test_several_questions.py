@@ -41,6 +41,7 @@ def _reason(cache, message: str) -> str:
         ("ciao? quanto costa il voa? grazie mille!", "it"),
         ("hi? how much is the voa? thanks!", "en"),
         ("halo kak! berapa biaya voa? makasih ya", "id"),
+        ("how much is the voa? thanks in advance everyone?", "en"),  # thanks with other words, still no topic
     ],
 )
 def test_a_question_among_greetings_and_thanks_is_served(cache, message, lang):
@@ -69,6 +70,11 @@ def test_two_questions_of_the_same_intent_are_served_once(cache, message, lang, 
         # "e quanto dura?" asks on about the KITAS, and the KITAS price answer does not say how long it lasts.
         ("ciao! quanto costa il kitas? e quanto dura?", "it"),
         ("quanto costa il voa? e per mia moglie?", "it"),  # the price answer forbids family words
+        # A short question that turns the one before into another intent's, or names another topic, is its own.
+        ("cos'è il KITAS? quanto costa?", "it"),
+        ("apa itu KITAS? syaratnya apa?", "id"),
+        ("what is a KITAP? and a KITAS?", "en"),
+        ("how do I get a spouse KITAS? what about my kids?", "en"),
         ("quanto costa il voa? quanto costa il kitas per mia moglie?", "it"),
         ("overstay 5 hari dendanya brp? bisa dideportasi gak?", "id"),
         ("I have a kitas. how much is the voa? thanks?", "en"),
@@ -136,3 +142,16 @@ def test_match_with_one_vector_for_several_questions_is_refused(cache, embedder)
     message = "berapa biaya voa? harga voa berapa?"
     assert matcher.match(message, embedder.embed([message])[0]).intent is None
     assert matcher.match(message, embedder.embed(list(matcher.questions(message)))).intent == "voa_cost"
+
+
+@pytest.mark.parametrize(
+    "message, lang, intent",
+    [
+        ("how many years does a second home visa last?", "en", "kitas_second_home"),
+        ("quanti anni devo avere per il kitas pensionati?", "it", "kitas_retirement"),
+        ("setelah berapa tahun bisa ajukan KITAP?", "id", "kitap_definition"),
+        ("how many years does a hak pakai last?", "en", None),  # the land answer gives no term for it
+    ],
+)
+def test_how_many_years_reaches_only_an_answer_that_gives_them(cache, message, lang, intent):
+    assert _served(cache, message, lang) == intent

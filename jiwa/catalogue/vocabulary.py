@@ -57,7 +57,7 @@ CHAT_WORDS = {
         heard read saw seen friend friends guy country home legally officially available exist exists existing
         happen happens happened enter entering arrive arriving own holder holders tbh thru seem seems changed
         directly forgot forget forgotten attend switch calls different little whole saved chat rule rules balinese during
-        honestly literally almost pretty else through via both confused ones says proper twice
+        honestly literally almost pretty else through via both confused ones twice
     """,
     "it": """
         miei mie tuo tua tuoi tue noi nostro nostra nostri nostre voi vostro vostra lui lei loro suo sua suoi sue
@@ -78,7 +78,7 @@ CHAT_WORDS = {
         cento mille solito solita basta dentro vero vera veri vere letto sento parla parlano prende prendere metto
         mettono dimenticato dimenticata dimenticare intendo cambiato vicino sto vecchio vecchia balinese nessuna nessuno nessun avra
         forza ottiene ottenere ottengo rimasto rimasta rifare grave
-        vivo scritto sentito quel viene giusto vuol aspettare amico scorso prossima tramite pago annuale annuali partecipare nome
+        vivo scritto sentito quel viene giusto vuol aspettare amico scorso prossima tramite nome
     """,
     "id": """
         gue gua kita kami mereka dia beliau tsb tersebut sini situ sana apakah siapa mana kemana darimana kenapa
@@ -92,7 +92,7 @@ CHAT_WORDS = {
         jumat sabtu masuk datang tiba pemegang pake pakai siap satu dua tiga empat lima enam tujuh delapan sembilan
         sepuluh belas puluh pas dlm dalem tetep tetap kena salah dipake dipakai lupa ketik tiap step kirim pendatang tamu beda
         bawa pulang diundang pindahan
-        abis langsung jgn org dpt dtg liat biar misal otomatis sendiri jelas penjelasannya negara
+        abis langsung jgn org dpt dtg liat biar misal otomatis jelas penjelasannya negara ambil
     """,
 }
 PLACES = """
