@@ -155,3 +155,10 @@ def test_match_with_one_vector_for_several_questions_is_refused(cache, embedder)
 )
 def test_how_many_years_reaches_only_an_answer_that_gives_them(cache, message, lang, intent):
     assert _served(cache, message, lang) == intent
+
+
+def test_a_licence_class_named_c1_is_not_the_c1_visa(cache):
+    # "C1" alone names the visit visa; "SIM C1" is a motorcycle licence class.
+    assert _reason(cache, "berapa biaya SIM C1?") == ""
+    assert cache._snapshot.matcher.candidate("berapa biaya SIM C1?")[0] == "driving_licence"
+    assert cache._snapshot.matcher.candidate("berapa biaya visa C1?")[0] == "b211a_visa"
