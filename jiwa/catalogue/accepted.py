@@ -72,7 +72,6 @@ def with_accepted(seed: IntentCatalogue, accepted: Sequence[AcceptedIntent]) -> 
             terms[group] = (*terms.get(group, ()), *(term for term in new if normalize(term) not in known))
     return IntentCatalogue(
         neutral=seed.neutral,
-        aspects=seed.aspects,
         terms=terms,
         intents=intents,
         welcome_back=seed.welcome_back,

@@ -115,8 +115,6 @@ class IntentCatalogue(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     neutral: tuple[str, ...]
-    # Groups that say what a question asks about its topic, not a topic (IntentMatcher._continued).
-    aspects: tuple[str, ...] = ()
     terms: dict[str, tuple[str, ...]]
     intents: dict[str, Intent]
     # The greeting's variants for someone who comes back (welcome_back.yaml), per language.
@@ -136,9 +134,9 @@ class IntentCatalogue(BaseModel):
         shared = {term: groups for term, groups in groups_of.items() if len(groups) > 1}
         if shared:
             raise ValueError(f"terms listed in more than one group: {shared}")
-        undefined = [group for group in (*self.neutral, *self.aspects) if group not in self.terms]
+        undefined = [group for group in self.neutral if group not in self.terms]
         if undefined:
-            raise ValueError(f"neutral or aspect groups {undefined} are not defined under terms")
+            raise ValueError(f"neutral groups {undefined} are not defined under terms")
         for name, intent in self.intents.items():
             unknown = [g for g in (*intent.require, *intent.optional) if g not in self.terms]
             if unknown:
@@ -158,7 +156,6 @@ class IntentCatalogue(BaseModel):
         return MatcherSpec(
             terms=dict(self.terms),
             neutral=self.neutral,
-            aspects=self.aspects,
             rules=rules,
             min_similarity=min_similarity,
             vocabulary=self.vocabulary(facts),

@@ -36,7 +36,7 @@ _SOCIAL_MAX_OTHER_WORDS = 2
 # a message is often a narrower thing about the same topic ("where to buy a sim card? telkomsel or xl better?", 0.49
 # from the SIM card phrasings), which the answer does not say. Each must be this much closer than a lone question.
 SEVERAL_QUESTIONS_MARGIN = 0.15
-# A question this short may ask on about the one before it (IntentMatcher._continues).
+# A question this short that names no topic asks on about the one before it (see IntentMatcher._continued).
 _CONTINUATION_MAX_WORDS = 4
 
 
@@ -58,9 +58,6 @@ class MatcherSpec:
     # words gate is off, as in a cache published before it.
     vocabulary: dict[str, tuple[str, ...]] = field(default_factory=dict)
     general_words: tuple[str, ...] = ()
-    # Groups that ask about a topic, not name one (none: a cache published before them joins only clauses naming
-    # no group).
-    aspects: tuple[str, ...] = ()
 
     def to_json(self) -> str:
         return json.dumps(
@@ -74,7 +71,6 @@ class MatcherSpec:
                 "min_similarity": self.min_similarity,
                 "vocabulary": {intent: list(words) for intent, words in self.vocabulary.items()},
                 "general_words": list(self.general_words),
-                "aspects": list(self.aspects),
             },
             ensure_ascii=False,
             sort_keys=True,
@@ -93,7 +89,6 @@ class MatcherSpec:
             min_similarity=float(data["min_similarity"]),
             vocabulary={intent: tuple(words) for intent, words in data.get("vocabulary", {}).items()},
             general_words=tuple(data.get("general_words", ())),
-            aspects=tuple(data.get("aspects", ())),
         )
 
 
@@ -181,7 +176,7 @@ class IntentMatcher:
         """The one intent whose term rules the message satisfies, or None and why not.
 
         A message that asks several questions is a candidate only when every question in it, on its own (a short
-        one that asks on about the one before it counted with it: _continues), is one of the same intent; what is
+        one that names no group counted with the one before it: _continued), is one of the same intent; what is
         only social around them ("ciao!", "thanks", a bare "?") does not count. A question the rules do not place,
         or two of different intents, leave the whole message to the responder: half an answer, or two pre-written
         answers stacked, is not what the user asked for."""
@@ -249,31 +244,20 @@ class IntentMatcher:
         return tuple(self._continued(kept))
 
     def _continued(self, questions: list[str]) -> list[str]:
-        """Each question with the short ones after it that ask on about it, matched and embedded together with it."""
+        """Each question with the short ones after it that name no group of their own ("SKTT itu apa? wajib buat
+        wna?", "capitale minimo pt pma? 10 miliardi davvero??"): those ask on about the question before them, so
+        they are matched and embedded together with it. A longer one ("posso essere io tutti e due?") asks a question
+        of its own. One that names a group, even only an aspect ("quanto costa?"), is a question of its own: an
+        intent's rules allowing a group does not mean its answer says it ("posso cambiare sponsor? quanto costa?"),
+        and a joined clause escapes the wider margin each question must clear."""
         joined: list[str] = []
         for question in questions:
-            if joined and self._continues(joined[-1], question):
+            short = len(_TOKEN.findall(question)) <= _CONTINUATION_MAX_WORDS
+            if joined and short and not self.finder.groups(question) - set(self.spec.neutral):
                 joined[-1] = f"{joined[-1]} {question}"
             else:
                 joined.append(question)
         return joined
-
-    def _continues(self, before: str, question: str) -> bool:
-        """Whether a short question asks on about the one before it: it names no group at all ("capitale minimo pt
-        pma? 10 miliardi davvero??"), or only aspects of a topic and groups the question before it names, cannot stand
-        on its own, and leaves the question before it the same intent ("LKPM cos'è? ogni quanto va fatto?": "ogni quanto" is a "when" the LKPM answer
-        allows). "cos'è il KITAS? quanto costa?" turns the definition into the price question and "what is a KITAP?
-        and a KITAS?" names another topic: each asks a question of its own, and so does a longer one ("posso essere
-        io tutti e due?": at 6 or 8 words, set 3 got a wrong answer)."""
-        if len(_TOKEN.findall(question)) > _CONTINUATION_MAX_WORDS:
-            return False
-        named = self.finder.groups(question) - set(self.spec.neutral)
-        if not named:
-            return True
-        if not named <= set(self.spec.aspects) | self.finder.groups(before) or self._single(question)[0] is not None:
-            return False
-        intent = self._single(before)[0]
-        return intent is not None and self._single(f"{before} {question}")[0] == intent
 
     def _social(self, text: str) -> bool:
         """Whether a clause only says what the catalogue's neutral groups hold (a greeting, thanks, an apology); one

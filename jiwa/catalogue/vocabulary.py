@@ -78,7 +78,7 @@ CHAT_WORDS = {
         cento mille solito solita basta dentro vero vera veri vere letto sento parla parlano prende prendere metto
         mettono dimenticato dimenticata dimenticare intendo cambiato vicino sto vecchio vecchia balinese nessuna nessuno nessun avra
         forza ottiene ottenere ottengo rimasto rimasta rifare grave
-        vivo scritto sentito quel viene giusto vuol aspettare amico scorso prossima tramite nome
+        vivo scritto quel viene giusto vuol aspettare amico scorso prossima tramite nome
     """,
     "id": """
         gue gua kita kami mereka dia beliau tsb tersebut sini situ sana apakah siapa mana kemana darimana kenapa
