@@ -259,7 +259,7 @@ def test_the_readme_example_is_the_launch_config():
 
 
 def test_a_catalogue_with_accepted_intents_keeps_the_seeds_matching_settings():
-    # Whatever the seed says beyond intents and terms (neutral groups, aspects, welcome-back texts) must carry over:
+    # Whatever the seed says beyond intents and terms (neutral groups, welcome-back texts) must carry over:
     # a field left behind would make the cache match differently once anything is accepted.
     seed = load_intents()
     assert with_accepted(seed, []).model_dump(exclude={"sha256"}) == seed.model_dump(exclude={"sha256"})
