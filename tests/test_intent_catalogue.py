@@ -215,6 +215,11 @@ def test_a_term_in_two_groups_is_refused():
         CATALOGUE.model_validate({**CATALOGUE.model_dump(), "terms": terms})
 
 
+def test_a_neutral_group_without_terms_is_refused():
+    with pytest.raises(ValueError, match=r"neutral groups \['farewells'\] are not defined"):
+        CATALOGUE.model_validate({**CATALOGUE.model_dump(), "neutral": (*CATALOGUE.neutral, "farewells")})
+
+
 def test_a_number_written_once_reads_as_each_language_writes_it():
     cost = FACTS.facts["kitas_work_cost"]
     assert cost.render("en").startswith("1,200–1,800 USD")
