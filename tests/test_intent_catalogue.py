@@ -159,9 +159,28 @@ def test_the_typo_index_finds_what_comparing_with_every_term_finds():
     assert finder._fuzzy_group("kitsa") == "kitas" and finder._fuzzy_group("aitsk") is None
 
 
-def test_the_exit_permit_question_gets_the_exit_permit_answer(embedder, matcher):
-    message = "quando finisce il KITAS serve un permesso di uscita?"
+@pytest.mark.parametrize(
+    "message",
+    [
+        "quando finisce il KITAS serve un permesso di uscita?",
+        "devo chiudere il kitas se me ne vado definitivamente?",  # the EPO's answer says it closes the KITAS
+        "how do I close my KITAS when I leave for good?",
+    ],
+)
+def test_the_exit_permit_question_gets_the_exit_permit_answer(embedder, matcher, message):
     assert matcher.match(message, embedder.embed([message])[0]).intent == "exit_permit_epo"
+
+
+@pytest.mark.parametrize(
+    "message, intent",
+    [
+        ("ok grazie ciao", "farewell"),  # ciao after thanks says goodbye
+        ("ciao", "greeting"),
+        ("grazie mille", "thanks"),
+    ],
+)
+def test_ciao_after_thanks_is_a_goodbye(embedder, matcher, message, intent):
+    assert matcher.match(message, embedder.embed([message])[0]).intent == intent
 
 
 # How a free or zero fact must not read once filled in: "it costs nothing: free", and Italian without its "non".

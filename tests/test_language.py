@@ -52,6 +52,7 @@ def test_supported_languages_have_names_and_nothing_else_is_supported():
         ("buonasera", "it"),  # a greeting or goodbye alone, as the realistic sets have them
         ("cheers mate", "en"),
         ("ok dadah", "id"),
+        ("differenza tra bpjs kesehatan e ketenagakerjaan", "it"),  # Italian words around the programmes' names
     ],
 )
 def test_short_informal_messages_built_around_an_acronym_are_placed(message, expected):
@@ -84,7 +85,7 @@ def test_a_message_the_function_words_cannot_place_takes_the_language_its_words_
         "ok",  # too little to tell
         "KITAS?",
         "kitas voa npwp",  # names alone are in every language
-        "differenza tra bpjs kesehatan e ketenagakerjaan",  # Italian words around Indonesian ones: mixed
+        "grazie makasih",  # a word of each of two languages: mixed
     ],
 )
 def test_a_message_nothing_places_stays_unplaced_rather_than_guessed(message):

@@ -77,6 +77,8 @@ _FUNCTION_WORDS = {
         "dove",
         "quando",
         "fare",
+        "tra",
+        "fra",
     },
     "en": {
         "the",
