@@ -127,7 +127,12 @@ async def serve(
             elif intent is not None:
                 vectors = [await queries.embed(question) for question in matcher.questions(text)]
                 vector = vectors[0] if len(vectors) == 1 else np.stack(vectors)
-                reason = matcher.confirm(intent, vector, groups).reason or f"no {language} answer"
+                overdue = cache.overdue_facts(intent)
+                reason = (
+                    matcher.confirm(intent, vector, groups).reason
+                    or (overdue and f"cites facts past review: {', '.join(sorted(overdue))}")
+                    or f"no {language} answer"
+                )
         outcomes.append(
             Outcome(
                 question["id"],
@@ -232,6 +237,8 @@ def _reason_group(reason: str) -> str:
         return "closer to a near miss"
     if reason.startswith("asks about words the answer does not cover"):
         return "asks about words the answer does not cover"
+    if reason.startswith("cites facts past review"):
+        return "cites facts past review"
     if reason.startswith("ambiguous"):
         return "ambiguous between intents"
     return reason

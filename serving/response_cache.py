@@ -202,6 +202,11 @@ class ResponseCache:
             for fact_id in named[:MAX_GROUNDING_FACTS]
         ]
 
+    def overdue_facts(self, intent: str) -> set[str]:
+        """The facts the intent's answers cite that are past review: while there are any, lookup leaves it to Claude."""
+        snapshot = self._snapshot
+        return self._overdue(snapshot, snapshot.facts_of_intent.get(intent, ())) if snapshot else set()
+
     def _overdue(self, snapshot: _Snapshot, fact_ids) -> set[str]:
         """Which of these facts are past the day the team meant to check them again."""
         today = (self._review_date or datetime.now(UTC).date()).isoformat()

@@ -1,6 +1,8 @@
 """Cache coverage on the realistic questions, written without the catalogue and labelled by the team with the intents
 whose reference answer answers each one: the labels name real intents, and what the cache serves is right."""
 
+from datetime import date
+
 import pytest
 
 from bench.cache_coverage import QUESTION_SETS, coverage, load_questions, summarise, unknown_intents
@@ -27,6 +29,15 @@ def test_every_question_is_labelled_with_intents_the_catalogue_has(questions):
     assert not unknown_intents(questions)
     assert len({q["id"] for q in questions}) == len(questions)
     assert len(load_questions(smoke=True)) == 10 * len(LANGUAGES)  # what bench.cache_coverage --smoke runs
+
+
+def test_a_question_left_to_claude_for_facts_past_review_says_so(embedder, tmp_path):
+    # On a day past every review date, the report names the facts, not a missing answer.
+    questions = load_questions(smoke=True)
+    report = summarise(coverage(questions, embedder, str(tmp_path / "stores"), review_date=date(2100, 1, 1)))
+    reasons = report["answerable_not_served_reasons"]
+    assert reasons.get("cites facts past review", 0) > 0, reasons
+    assert not [reason for reason in reasons if reason.startswith("no ") and reason.endswith(" answer")], reasons
 
 
 def test_the_coverage_report_counts_every_question(report):
