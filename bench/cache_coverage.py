@@ -49,6 +49,8 @@ QUESTION_SETS = {
     "6": QUESTIONS.with_name("realistic_questions_6.yaml"),
 }
 SMOKE_PER_LANGUAGE = 10
+# Why a question the gates passed was left to Claude: the facts its answer cites are past their review date.
+PAST_REVIEW = "cites facts past review"
 AFTER_ONE_EXCHANGE = ConversationSoFar(turns=2)  # the user's first message and the reply to it
 TENANT = "coverage"
 
@@ -128,11 +130,9 @@ async def serve(
                 vectors = [await queries.embed(question) for question in matcher.questions(text)]
                 vector = vectors[0] if len(vectors) == 1 else np.stack(vectors)
                 overdue = cache.overdue_facts(intent)
-                reason = (
-                    matcher.confirm(intent, vector, groups).reason
-                    or (overdue and f"cites facts past review: {', '.join(sorted(overdue))}")
-                    or f"no {language} answer"
-                )
+                reason = matcher.confirm(intent, vector, groups).reason
+                if not reason:
+                    reason = f"{PAST_REVIEW}: {', '.join(sorted(overdue))}" if overdue else f"no {language} answer"
         outcomes.append(
             Outcome(
                 question["id"],
@@ -237,8 +237,8 @@ def _reason_group(reason: str) -> str:
         return "closer to a near miss"
     if reason.startswith("asks about words the answer does not cover"):
         return "asks about words the answer does not cover"
-    if reason.startswith("cites facts past review"):
-        return "cites facts past review"
+    if reason.startswith(PAST_REVIEW):
+        return PAST_REVIEW
     if reason.startswith("ambiguous"):
         return "ambiguous between intents"
     return reason

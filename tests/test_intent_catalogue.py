@@ -159,24 +159,36 @@ def test_the_typo_index_finds_what_comparing_with_every_term_finds():
     assert finder._fuzzy_group("kitsa") == "kitas" and finder._fuzzy_group("aitsk") is None
 
 
+def test_the_exit_permit_question_gets_the_exit_permit_answer(embedder, matcher):
+    message = "quando finisce il KITAS serve un permesso di uscita?"
+    assert matcher.match(message, embedder.embed([message])[0]).intent == "exit_permit_epo"
+
+
 @pytest.mark.parametrize(
     "message",
     [
-        "quando finisce il KITAS serve un permesso di uscita?",
-        "devo chiudere il kitas se me ne vado definitivamente?",  # the EPO's answer says it closes the KITAS
-        "how do I close my KITAS when I leave for good?",
+        # Closing the KITAS for a trip is the re-entry answer's question, not the EPO's; the embedder does not tell
+        # "for good" from "for two months" well enough to let closing the KITAS name the EPO.
+        "devo chiudere il kitas se vado in Italia per due mesi?",
+        "should I close my kitas if I leave for a few months?",
+        "perlu tutup kitas kalau pulang ke negara saya 2 bulan?",
     ],
 )
-def test_the_exit_permit_question_gets_the_exit_permit_answer(embedder, matcher, message):
-    assert matcher.match(message, embedder.embed([message])[0]).intent == "exit_permit_epo"
+def test_closing_the_kitas_for_a_trip_is_not_the_exit_permit_answer(embedder, matcher, message):
+    assert matcher.match(message, embedder.embed([message])[0]).intent is None
 
 
 @pytest.mark.parametrize(
     "message, intent",
     [
         ("ok grazie ciao", "farewell"),  # ciao after thanks says goodbye
+        ("ok grazie, ciao", "farewell"),
         ("ciao", "greeting"),
         ("grazie mille", "thanks"),
+        # Not a goodbye yet: announcing more to ask is a group no answer allows.
+        ("grazie ciao, ancora una domanda", None),
+        ("thanks bye, oh wait, one more thing", None),
+        ("makasih dadah, eh tunggu, satu lagi", None),
     ],
 )
 def test_ciao_after_thanks_is_a_goodbye(embedder, matcher, message, intent):
