@@ -129,9 +129,9 @@ async def serve(
             elif intent is not None:
                 vectors = [await queries.embed(question) for question in matcher.questions(text)]
                 vector = vectors[0] if len(vectors) == 1 else np.stack(vectors)
-                overdue = cache.overdue_facts(intent)
                 reason = matcher.confirm(intent, vector, groups).reason
                 if not reason:
+                    overdue = cache.overdue_facts(intent)
                     reason = f"{PAST_REVIEW}: {', '.join(sorted(overdue))}" if overdue else f"no {language} answer"
         outcomes.append(
             Outcome(

@@ -153,7 +153,7 @@ class ResponseCache:
         result = snapshot.matcher.confirm(intent, await self._vectors(snapshot.matcher, message), groups)
         if result.intent is None:
             return None
-        if self._overdue(snapshot, snapshot.facts_of_intent.get(result.intent, ())):
+        if self._intent_overdue(snapshot, result.intent):
             return None  # a figure past its review date goes to Claude, marked with the day it was last checked
         withheld = self._withheld.ids.get(user[0], frozenset())
         variants = [v for v in snapshot.answers.get((result.intent, lang), ()) if v.id not in withheld]
@@ -205,7 +205,10 @@ class ResponseCache:
     def overdue_facts(self, intent: str) -> set[str]:
         """The facts the intent's answers cite that are past review: while there are any, lookup leaves it to Claude."""
         snapshot = self._snapshot
-        return self._overdue(snapshot, snapshot.facts_of_intent.get(intent, ())) if snapshot else set()
+        return self._intent_overdue(snapshot, intent) if snapshot else set()
+
+    def _intent_overdue(self, snapshot: _Snapshot, intent: str) -> set[str]:
+        return self._overdue(snapshot, snapshot.facts_of_intent.get(intent, ()))
 
     def _overdue(self, snapshot: _Snapshot, fact_ids) -> set[str]:
         """Which of these facts are past the day the team meant to check them again."""
