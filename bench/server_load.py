@@ -136,19 +136,21 @@ def generator_heap_frozen() -> Iterator[None]:
 
 
 async def open_loop_samples(
-    url: str, rate: float, total: int, cpu: CpuUse, cache_hits: bool = False, seed: int = 3
+    url: str, rate: float, total: int, cpu: CpuUse, cache_hits: bool = False, seed: int = 3, repeated: bool = False
 ) -> list[dict]:
     """Poisson arrivals at `rate` per second, as real users arrive, instead of clients waiting on each other.
 
     One sample per request: the server's timings and answer source, the client's latency, and whether the message
-    was one the cache should answer. `cpu` adds what the loop cost the server and this process."""
+    was one the cache should answer. `cpu` adds what the loop cost the server and this process. `repeated` sends the
+    messages as they are, not made unique: with each embedded before the loop, the server's embedding cache answers
+    them all, so the loop measures the served path with the query embedding's cost taken out and everything else kept."""
     rng = np.random.default_rng(seed)
     samples: list[dict] = []
 
     async def one(client: httpx.AsyncClient, n: int) -> None:
         cached = cache_hits and n % CACHE_SHARE == 0
         text = CACHE_MESSAGES[n // CACHE_SHARE % len(CACHE_MESSAGES)] if cached else MESSAGES[n % len(MESSAGES)]
-        body = {"user_id": f"open{n % 50}", "message": unique(text, rate, seed, n)}
+        body = {"user_id": f"open{n % 50}", "message": text if repeated else unique(text, rate, seed, n)}
         started = time.perf_counter()
         response = await client.post("/v1/chat", json=body, headers={"Authorization": f"Bearer {KEY}"})
         latency = time.perf_counter() - started
@@ -237,20 +239,43 @@ async def open_loop(url: str, server_pid: int, rate: float, total: int, cache_hi
     return open_summary(await open_loop_samples(url, rate, total, cpu, cache_hits), rate, total, cpu)
 
 
+async def embed_every_message(url: str, cache_hits: bool) -> None:
+    """Each message the open loop sends, sent once as it is: the server's embedding cache then holds every one."""
+    async with httpx.AsyncClient(base_url=url, timeout=60) as client:
+        for text in MESSAGES + (CACHE_MESSAGES if cache_hits else []):
+            response = await client.post(
+                "/v1/chat", json={"user_id": "warm", "message": text}, headers={"Authorization": f"Bearer {KEY}"}
+            )
+            response.raise_for_status()
+
+
 async def open_loop_beside_floor(
-    served_at: tuple[str, int], floor_at: tuple[str, int], rate: float, total: int, rounds: int, cache_hits: bool
-) -> tuple[dict, dict]:
+    served_at: tuple[str, int],
+    floor_at: tuple[str, int],
+    rate: float,
+    total: int,
+    rounds: int,
+    cache_hits: bool,
+    embedding_cached: bool = False,
+) -> list[dict]:
     """The same open loop on the server and on the floor server (nothing to embed), each given as (url, pid), in
-    alternating rounds, so that what else the machine runs meanwhile weighs on both alike."""
-    served: list[dict] = []
-    floor: list[dict] = []
-    served_cpu, floor_cpu = CpuUse(served_at[1]), CpuUse(floor_at[1])
+    alternating rounds, so that what else the machine runs meanwhile weighs on both alike: the served summary, the
+    floor's, and with `embedding_cached` a third loop on the served server with repeated messages."""
+    loops = [("served", *served_at, False), ("floor", *floor_at, False)]
+    if embedding_cached:
+        loops.append(("embedding_cached", *served_at, True))
+    if embedding_cached:
+        await embed_every_message(served_at[0], cache_hits)
+    samples: dict[str, list[dict]] = {name: [] for name, *_ in loops}
+    cpu = {name: CpuUse(pid) for name, _, pid, _ in loops}
     per_round = max(1, total // rounds)
     for round_ in range(rounds):
-        served += await open_loop_samples(served_at[0], rate, per_round, served_cpu, cache_hits, seed=3 + round_)
-        floor += await open_loop_samples(floor_at[0], rate, per_round, floor_cpu, cache_hits, seed=3 + round_)
+        for name, url, _, repeated in loops:
+            samples[name] += await open_loop_samples(
+                url, rate, per_round, cpu[name], cache_hits, seed=3 + round_, repeated=repeated
+            )
     requests = per_round * rounds
-    return open_summary(served, rate, requests, served_cpu), open_summary(floor, rate, requests, floor_cpu)
+    return [open_summary(samples[name], rate, requests, cpu[name]) for name, *_ in loops]
 
 
 async def load(url: str, concurrency: int, total: int) -> dict:
@@ -333,6 +358,13 @@ def main() -> None:
     )
     parser.add_argument("--rounds", type=int, default=4, help="Alternating open-loop rounds with --floor.")
     parser.add_argument(
+        "--embedding-cached",
+        action="store_true",
+        help="With --floor: a third loop, on the served server, sends each message as it is instead of unique (each "
+        "embedded once before), so the server's embedding cache answers them: the served path without the query "
+        "embedding's cost.",
+    )
+    parser.add_argument(
         "--cache-hits",
         action="store_true",
         help="Also publish the team's response cache; in the open loop one message in "
@@ -349,6 +381,7 @@ def main() -> None:
         floor=True,
         rounds=1,
         cache_hits=True,
+        embedding_cached=True,
     )
     # Usage in words: the load generator shares the server's machine, and token counts would take CPU from it.
     fake = FakeAnthropic(counts_tokens=False).start()
@@ -381,7 +414,7 @@ def main() -> None:
                 servers.append(start_server(empty, fake.url, floor_port, "/health"))
                 asyncio.run(load(floor_url, 4, 40))  # warm-up
                 before = gc_pauses(url), gc_pauses(floor_url)
-                open_result, floor_result = asyncio.run(
+                open_result, floor_result, *cached = asyncio.run(
                     open_loop_beside_floor(
                         (url, servers[0].pid),
                         (floor_url, servers[1].pid),
@@ -389,19 +422,26 @@ def main() -> None:
                         args.requests,
                         args.rounds,
                         args.cache_hits,
+                        args.embedding_cached,
                     )
                 )
                 floor_result["floor"] = True
+                # The served server's pauses: its loops together, the one with the embedding cached included.
                 open_result |= gc_pauses_between(before[0], gc_pauses(url))
                 floor_result |= gc_pauses_between(before[1], gc_pauses(floor_url))
-                open_result["overhead_p99_over_floor"] = round(
-                    open_result["server_overhead"]["p99_ms"] / floor_result["server_overhead"]["p99_ms"], 2
-                )
-                for result in (open_result, floor_result):
+                for result in (open_result, *cached):
+                    result["overhead_p99_over_floor"] = round(
+                        result["server_overhead"]["p99_ms"] / floor_result["server_overhead"]["p99_ms"], 2
+                    )
+                for result in cached:
+                    result["embedding_cached"] = True
+                for result in (open_result, floor_result, *cached):
                     result["claude_delay_s"] = args.claude_delay_s
                 print("open loop:", open_result)
                 print("open loop, floor (nothing published):", floor_result)
-                results += [open_result, floor_result]
+                for result in cached:
+                    print("open loop, served, embedding cached:", result)
+                results += [open_result, floor_result, *cached]
             elif args.open_rate:
                 before_loop = gc_pauses(url)
                 open_result = asyncio.run(
@@ -440,7 +480,13 @@ def main() -> None:
         )
         print("|---|---|---|---|---|---|---|---|---|")
         for r in open_results:
-            name = "floor (nothing published)" if r.get("floor") else "served"
+            name = (
+                "floor (nothing published)"
+                if r.get("floor")
+                else "served, embedding cached"
+                if r.get("embedding_cached")
+                else "served"
+            )
             hits = f"{r['cache_hits']}/{r['cache_messages']}" if "cache_messages" in r else ""
             hit_total = r.get("cache_hit_total") or {}
             print(
@@ -451,7 +497,7 @@ def main() -> None:
                 f"| {r.get('overhead_p99_over_floor', '')} | {hits} "
                 f"| {hit_total.get('p50_ms', '')}/{hit_total.get('p99_ms', '')} "
                 f"| {r['server_cpu_ms_per_request']}, {r['generator_cpu_ms_per_request']} "
-                f"| {r.get('gc_pause_ms_total', '')}, {r.get('gc_full_collections', '')} "
+                f"| {r.get('gc_pause_ms_total', '-')}, {r.get('gc_full_collections', '-')} "
                 f"({r.get('gc_full_pause_ms_mean', '')}) |"
             )
     variant = f"-delay{args.claude_delay_s:g}" if args.claude_delay_s else ""
@@ -459,6 +505,7 @@ def main() -> None:
     variant += "-no-insights" if args.no_insights else ""
     variant += "-floor" if args.floor and args.open_rate else ""
     variant += "-cache-hits" if args.cache_hits else ""
+    variant += "-embedding-cached" if args.embedding_cached and args.floor and args.open_rate else ""
     print("saved", save(f"server_load{variant}", {"results": results}))
 
 
