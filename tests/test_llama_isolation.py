@@ -213,6 +213,21 @@ def test_a_worker_that_died_fails_one_request_and_the_next_starts_a_new_one():
         backend.close()
 
 
+@pytest.mark.model
+def test_the_threads_setting_holds_for_prompts_as_well_as_decoding(monkeypatch):
+    """JIWA_LLM_THREADS leaves the other cores to the rest of the machine (the chat server beside a run): without
+    being told, llama-cpp-python evaluates prompts on every core whatever the setting."""
+    monkeypatch.setenv("JIWA_LLM_THREADS", "1")
+    one = IsolatedLlamaBackend(LlamaSettings(context_size=512))
+    every = IsolatedLlamaBackend(LlamaSettings(context_size=512, threads=0))
+    try:
+        assert one.threads == (1, 1)
+        assert every.threads == (os.cpu_count(), os.cpu_count())
+    finally:
+        one.close()
+        every.close()
+
+
 def test_make_runs_first_half_needs_no_model_even_on_a_crashing_build(crashing_build, data_uri, monkeypatch):
     """The curated base and the team's response cache are published where LLAMA cannot run: the server has them."""
     import lancedb

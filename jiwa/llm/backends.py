@@ -55,12 +55,15 @@ class LlamaCppBackend:
         path = resolve_model_path(settings.model_path)
         self.model_id = path.stem
         self._repeat_penalty = settings.repeat_penalty
+        threads = settings.threads or os.cpu_count()
         # One Llama for the backend's life: it keeps the KV cache of the last prompt and evaluates only what
         # differs from it, so a prompt sharing its system part with the previous one skips that part.
         self._llama = GrammarFirstLlama(
             model_path=str(path),
             n_ctx=settings.context_size,
-            n_threads=settings.threads or os.cpu_count(),
+            # Prompts too: llama-cpp-python evaluates them on every core unless told, whatever n_threads says.
+            n_threads=threads,
+            n_threads_batch=threads,
             n_gpu_layers=settings.gpu_layers,
             seed=settings.seed,
             verbose=False,
@@ -68,6 +71,14 @@ class LlamaCppBackend:
         # A Llama object holds one KV cache, so concurrent callers must take turns.
         self._lock = threading.Lock()
         self._chat_format = _chat_formatter(self._llama) if settings.jump_forward else None
+
+    @property
+    def threads(self) -> tuple[int, int]:
+        """The threads llama.cpp's context decodes and evaluates prompts with, as it reports them."""
+        import llama_cpp
+
+        context = self._llama.ctx
+        return llama_cpp.llama_n_threads(context), llama_cpp.llama_n_threads_batch(context)
 
     def complete(self, messages, *, json_schema, max_tokens, temperature, seed) -> Completion:
         if json_schema and self._chat_format is not None and walkable(json_schema):

@@ -122,6 +122,8 @@ class IsolatedLlamaBackend:
         self._lock = threading.Lock()
         self._worker: _Worker | None = None
         self.system_info = ""
+        # (decoding, prompt evaluation): the threads the worker's llama.cpp reports it was given.
+        self.threads: tuple[int, ...] = ()
         self.crashes = 0
         with self._lock:
             self._start()
@@ -144,6 +146,7 @@ class IsolatedLlamaBackend:
                 if message.get("event") == "info":
                     self.system_info = worker.system_info = message["system_info"]
                 elif message.get("event") == "ready":
+                    self.threads = tuple(message["threads"])
                     break
         except TimeoutError as exc:
             worker.process.kill()

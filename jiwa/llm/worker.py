@@ -81,7 +81,15 @@ def main() -> int:
     except Exception as exc:  # a file llama.cpp refuses: an error to report, not a crash
         _send(channel, {"event": "error", "error": type(exc).__name__, "message": str(exc)[:2000]})
         return 1
-    _send(channel, {"event": "ready", "model_id": backend.model_id, "probe_tokens": probe(backend)})
+    _send(
+        channel,
+        {
+            "event": "ready",
+            "model_id": backend.model_id,
+            "probe_tokens": probe(backend),
+            "threads": list(backend.threads),
+        },
+    )
     for line in sys.stdin.buffer:
         try:
             _send(channel, {"ok": True, "result": _handle(backend, json.loads(line))})
