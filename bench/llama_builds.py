@@ -40,7 +40,10 @@ INSTALLED = "installed"  # this environment's llama-cpp-python, as make install 
 MEASURE = """
 import json, sys
 import llama_cpp
-llama = llama_cpp.Llama(model_path=sys.argv[1], n_ctx=2048, n_threads=int(sys.argv[2]), seed=1, verbose=False)
+threads = int(sys.argv[2])
+llama = llama_cpp.Llama(
+    model_path=sys.argv[1], n_ctx=2048, n_threads=threads, n_threads_batch=threads, seed=1, verbose=False
+)
 llama.create_completion("Warm-up: the island of Bali.", max_tokens=4, temperature=0.0)
 llama_cpp.llama_perf_context_reset(llama.ctx)
 # Another prompt than the warm-up's, so that no evaluated prefix is reused.

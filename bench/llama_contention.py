@@ -21,7 +21,10 @@ from jiwa.llm.model_files import embedded_model_path
 
 GENERATE = """
 import json, sys, time, llama_cpp
-llama = llama_cpp.Llama(model_path=sys.argv[1], n_ctx=4096, n_threads=int(sys.argv[3]), verbose=False)
+threads = int(sys.argv[3])
+llama = llama_cpp.Llama(
+    model_path=sys.argv[1], n_ctx=4096, n_threads=threads, n_threads_batch=threads, verbose=False
+)
 llama.create_completion("Warm-up.", max_tokens=2, temperature=0.0)
 started = time.perf_counter()
 result = llama.create_completion("Notes on moving to Bali:", max_tokens=int(sys.argv[2]), temperature=0.0,

@@ -17,7 +17,7 @@ import tempfile
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import httpx
@@ -90,6 +90,14 @@ CACHE_MESSAGES = [
     "halo",
 ]
 CACHE_SHARE = 5  # with --cache-hits, one message in this many is one the cache answers
+# The open loops: the server, the floor server (nothing published, nothing to embed), and with --embedding-cached the
+# server again with each message repeated, so that its embedding cache answers them.
+SERVED, FLOOR, EMBEDDING_CACHED = "served", "floor", "embedding_cached"
+LOOP_NAMES = {
+    SERVED: "served",
+    FLOOR: "floor (nothing published)",
+    EMBEDDING_CACHED: "served, embedding cached",
+}
 
 
 def process_cpu_s(pid: int) -> float:
@@ -99,26 +107,40 @@ def process_cpu_s(pid: int) -> float:
 
 
 @dataclass
-class CpuUse:
-    """CPU the server and the load generator (this process: its HTTP client and the fake Claude) spent on a loop."""
+class LoopCost:
+    """What a loop cost: the CPU the server and the load generator (this process: its HTTP client and the fake Claude)
+    spent, and the server's garbage-collection pauses, read from its /metrics before and after each round."""
 
+    server_url: str
     server_pid: int
     server_s: float = 0.0
     generator_s: float = 0.0
+    gc_spent: dict[str, list[float]] = field(default_factory=dict)  # generation: [seconds, collections]
 
     @contextmanager
     def counting(self) -> Iterator[None]:
+        pauses = gc_pauses(self.server_url)
         server, generator = process_cpu_s(self.server_pid), time.process_time()
         try:
             yield
         finally:
             self.server_s += process_cpu_s(self.server_pid) - server
             self.generator_s += time.process_time() - generator
+            for generation, (seconds, count) in gc_pauses(self.server_url).items():
+                spent = self.gc_spent.setdefault(generation, [0.0, 0.0])
+                spent[0] += seconds - pauses.get(generation, (0.0, 0.0))[0]
+                spent[1] += count - pauses.get(generation, (0.0, 0.0))[1]
 
-    def per_request_ms(self, requests: int) -> dict:
+    def per_request(self, requests: int) -> dict:
+        """CPU a request, and the pauses in all: every collection's, and the full ones' (generation 2), which stop
+        every thread longest."""
+        full_s, full = self.gc_spent.get("2", [0.0, 0.0])
         return {
             "server_cpu_ms_per_request": round(1000 * self.server_s / requests, 2),
             "generator_cpu_ms_per_request": round(1000 * self.generator_s / requests, 2),
+            "gc_pause_ms_total": round(1000 * sum(seconds for seconds, _ in self.gc_spent.values()), 1),
+            "gc_full_collections": int(full),
+            "gc_full_pause_ms_mean": round(1000 * full_s / full, 1) if full else None,
         }
 
 
@@ -136,12 +158,12 @@ def generator_heap_frozen() -> Iterator[None]:
 
 
 async def open_loop_samples(
-    url: str, rate: float, total: int, cpu: CpuUse, cache_hits: bool = False, seed: int = 3, repeated: bool = False
+    url: str, rate: float, total: int, cost: LoopCost, cache_hits: bool = False, seed: int = 3, repeated: bool = False
 ) -> list[dict]:
     """Poisson arrivals at `rate` per second, as real users arrive, instead of clients waiting on each other.
 
     One sample per request: the server's timings and answer source, the client's latency, and whether the message
-    was one the cache should answer. `cpu` adds what the loop cost the server and this process. `repeated` sends the
+    was one the cache should answer. `cost` adds what the loop cost the server and this process. `repeated` sends the
     messages as they are, not made unique: with each embedded before the loop, the server's embedding cache answers
     them all, so the loop measures the served path with the query embedding's cost taken out and everything else kept."""
     rng = np.random.default_rng(seed)
@@ -166,7 +188,7 @@ async def open_loop_samples(
             )
 
     async with httpx.AsyncClient(base_url=url, timeout=60, limits=httpx.Limits(max_connections=256)) as client:
-        with generator_heap_frozen(), cpu.counting():
+        with generator_heap_frozen(), cost.counting():
             tasks = []
             for n in range(total):
                 tasks.append(asyncio.create_task(one(client, n)))
@@ -191,26 +213,12 @@ def gc_pauses(url: str) -> dict[str, tuple[float, float]]:
     return {generation: (sums[generation], counts[generation]) for generation in sums}
 
 
-def gc_pauses_between(before: dict[str, tuple[float, float]], after: dict[str, tuple[float, float]]) -> dict:
-    """What the loop between two readings cost in pauses: all collections, and the full ones (generation 2), which
-    stop every thread longest."""
-    spent = {
-        generation: (after[generation][0] - before[generation][0], after[generation][1] - before[generation][1])
-        for generation in after
-    }
-    full_s, full = spent["2"]
-    return {
-        "gc_pause_ms_total": round(1000 * sum(seconds for seconds, _ in spent.values()), 1),
-        "gc_full_collections": int(full),
-        "gc_full_pause_ms_mean": round(1000 * full_s / full, 1) if full else None,
-    }
-
-
-def open_summary(samples: list[dict], rate: float, requests: int, cpu: CpuUse) -> dict:
+def open_summary(loop: str, samples: list[dict], rate: float, requests: int, cost: LoopCost) -> dict:
     """Overhead of the replies the responder wrote; cache hits, which have no responder stage, apart."""
     answered = [s["timings"] for s in samples if s["source"] != "cache"]
     hits = [s["timings"] for s in samples if s["source"] == "cache"]
     summary = {
+        "loop": loop,
         "arrival_rate_per_s": rate,
         "requests": requests,
         "ok": len(samples),
@@ -219,10 +227,12 @@ def open_summary(samples: list[dict], rate: float, requests: int, cpu: CpuUse) -
         "overhead_without_retrieval": percentiles_ms(
             [(t["total"] - t.get("responder", 0.0) - t.get("retrieval", 0.0)) / 1000 for t in answered]
         ),
+        # The response cache's gates, which embed a message that names an intent's terms before retrieval does.
+        "cache": percentiles_ms([t.get("cache", 0.0) / 1000 for t in answered]),
         "persist_user": percentiles_ms([t.get("persist_user", 0.0) / 1000 for t in answered]),
         "responder": percentiles_ms([t.get("responder", 0.0) / 1000 for t in answered]),
         "client_latency": percentiles_ms([s["latency"] for s in samples if s["source"] != "cache"]),
-        **cpu.per_request_ms(requests),
+        **cost.per_request(requests),
     }
     if any(s["cache_message"] for s in samples):
         summary["cache_messages"] = sum(s["cache_message"] for s in samples)
@@ -235,8 +245,8 @@ def open_summary(samples: list[dict], rate: float, requests: int, cpu: CpuUse) -
 
 
 async def open_loop(url: str, server_pid: int, rate: float, total: int, cache_hits: bool = False) -> dict:
-    cpu = CpuUse(server_pid)
-    return open_summary(await open_loop_samples(url, rate, total, cpu, cache_hits), rate, total, cpu)
+    cost = LoopCost(url, server_pid)
+    return open_summary(SERVED, await open_loop_samples(url, rate, total, cost, cache_hits), rate, total, cost)
 
 
 async def embed_every_message(url: str, cache_hits: bool) -> None:
@@ -261,21 +271,20 @@ async def open_loop_beside_floor(
     """The same open loop on the server and on the floor server (nothing to embed), each given as (url, pid), in
     alternating rounds, so that what else the machine runs meanwhile weighs on both alike: the served summary, the
     floor's, and with `embedding_cached` a third loop on the served server with repeated messages."""
-    loops = [("served", *served_at, False), ("floor", *floor_at, False)]
+    loops = [(SERVED, *served_at, False), (FLOOR, *floor_at, False)]
     if embedding_cached:
-        loops.append(("embedding_cached", *served_at, True))
-    if embedding_cached:
+        loops.append((EMBEDDING_CACHED, *served_at, True))
         await embed_every_message(served_at[0], cache_hits)
     samples: dict[str, list[dict]] = {name: [] for name, *_ in loops}
-    cpu = {name: CpuUse(pid) for name, _, pid, _ in loops}
+    cost = {name: LoopCost(url, pid) for name, url, pid, _ in loops}
     per_round = max(1, total // rounds)
     for round_ in range(rounds):
         for name, url, _, repeated in loops:
             samples[name] += await open_loop_samples(
-                url, rate, per_round, cpu[name], cache_hits, seed=3 + round_, repeated=repeated
+                url, rate, per_round, cost[name], cache_hits, seed=3 + round_, repeated=repeated
             )
     requests = per_round * rounds
-    return [open_summary(samples[name], rate, requests, cpu[name]) for name, *_ in loops]
+    return [open_summary(name, samples[name], rate, requests, cost[name]) for name, *_ in loops]
 
 
 async def load(url: str, concurrency: int, total: int) -> dict:
@@ -371,7 +380,7 @@ def main() -> None:
         f"{CACHE_SHARE} is one it answers, whose server-side total is reported apart.",
     )
     parser.add_argument("--insights-per-topic", type=int, default=4, help="Fake insights published per topic.")
-    # The smoke run takes every path once: closed loop, and the open loop beside the floor with cache hits.
+    # The smoke run takes every path once: closed loop, and the open loops beside the floor with cache hits.
     args = parse(
         parser,
         concurrency=[2],
@@ -383,6 +392,8 @@ def main() -> None:
         cache_hits=True,
         embedding_cached=True,
     )
+    if args.embedding_cached and not (args.floor and args.open_rate):
+        parser.error("--embedding-cached is a loop beside the floor's: give it with --floor and --open-rate")
     # Usage in words: the load generator shares the server's machine, and token counts would take CPU from it.
     fake = FakeAnthropic(counts_tokens=False).start()
     fake.delay_s = args.claude_delay_s
@@ -413,7 +424,6 @@ def main() -> None:
                 floor_url = f"http://127.0.0.1:{floor_port}"
                 servers.append(start_server(empty, fake.url, floor_port, "/health"))
                 asyncio.run(load(floor_url, 4, 40))  # warm-up
-                before = gc_pauses(url), gc_pauses(floor_url)
                 open_result, floor_result, *cached = asyncio.run(
                     open_loop_beside_floor(
                         (url, servers[0].pid),
@@ -425,29 +435,19 @@ def main() -> None:
                         args.embedding_cached,
                     )
                 )
-                floor_result["floor"] = True
-                # The served server's pauses: its loops together, the one with the embedding cached included.
-                open_result |= gc_pauses_between(before[0], gc_pauses(url))
-                floor_result |= gc_pauses_between(before[1], gc_pauses(floor_url))
                 for result in (open_result, *cached):
                     result["overhead_p99_over_floor"] = round(
                         result["server_overhead"]["p99_ms"] / floor_result["server_overhead"]["p99_ms"], 2
                     )
-                for result in cached:
-                    result["embedding_cached"] = True
                 for result in (open_result, floor_result, *cached):
                     result["claude_delay_s"] = args.claude_delay_s
-                print("open loop:", open_result)
-                print("open loop, floor (nothing published):", floor_result)
-                for result in cached:
-                    print("open loop, served, embedding cached:", result)
+                for result in (open_result, floor_result, *cached):
+                    print(f"open loop, {LOOP_NAMES[result['loop']]}:", result)
                 results += [open_result, floor_result, *cached]
             elif args.open_rate:
-                before_loop = gc_pauses(url)
                 open_result = asyncio.run(
                     open_loop(url, servers[0].pid, args.open_rate, args.requests, args.cache_hits)
                 )
-                open_result |= gc_pauses_between(before_loop, gc_pauses(url))
                 open_result["claude_delay_s"] = args.claude_delay_s
                 print("open loop:", open_result)
                 results.append(open_result)
@@ -480,13 +480,7 @@ def main() -> None:
         )
         print("|---|---|---|---|---|---|---|---|---|")
         for r in open_results:
-            name = (
-                "floor (nothing published)"
-                if r.get("floor")
-                else "served, embedding cached"
-                if r.get("embedding_cached")
-                else "served"
-            )
+            name = LOOP_NAMES[r["loop"]]
             hits = f"{r['cache_hits']}/{r['cache_messages']}" if "cache_messages" in r else ""
             hit_total = r.get("cache_hit_total") or {}
             print(
@@ -497,7 +491,7 @@ def main() -> None:
                 f"| {r.get('overhead_p99_over_floor', '')} | {hits} "
                 f"| {hit_total.get('p50_ms', '')}/{hit_total.get('p99_ms', '')} "
                 f"| {r['server_cpu_ms_per_request']}, {r['generator_cpu_ms_per_request']} "
-                f"| {r.get('gc_pause_ms_total', '-')}, {r.get('gc_full_collections', '-')} "
+                f"| {r.get('gc_pause_ms_total', '')}, {r.get('gc_full_collections', '')} "
                 f"({r.get('gc_full_pause_ms_mean', '')}) |"
             )
     variant = f"-delay{args.claude_delay_s:g}" if args.claude_delay_s else ""
@@ -505,7 +499,7 @@ def main() -> None:
     variant += "-no-insights" if args.no_insights else ""
     variant += "-floor" if args.floor and args.open_rate else ""
     variant += "-cache-hits" if args.cache_hits else ""
-    variant += "-embedding-cached" if args.embedding_cached and args.floor and args.open_rate else ""
+    variant += "-embedding-cached" if args.embedding_cached else ""
     print("saved", save(f"server_load{variant}", {"results": results}))
 
 

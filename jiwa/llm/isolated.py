@@ -153,7 +153,7 @@ class IsolatedLlamaBackend:
             worker.stop()
             raise LLMError(f"LLAMA's worker did not load {self.model_id} within {START_TIMEOUT_S:.0f} s.") from exc
         self._worker = worker
-        log.info("LLAMA worker %d ready (%s)", worker.pid, self.model_id)
+        log.info("LLAMA worker %d ready (%s, threads %s)", worker.pid, self.model_id, self.threads)
         return worker
 
     def _broken(self, worker: _Worker) -> LlamaBuildBroken:
