@@ -127,9 +127,10 @@ class LoopCost:
             self.server_s += process_cpu_s(self.server_pid) - server
             self.generator_s += time.process_time() - generator
             for generation, (seconds, count) in gc_pauses(self.server_url).items():
+                seconds_before, count_before = pauses.get(generation, (0.0, 0.0))
                 spent = self.gc_spent.setdefault(generation, [0.0, 0.0])
-                spent[0] += seconds - pauses.get(generation, (0.0, 0.0))[0]
-                spent[1] += count - pauses.get(generation, (0.0, 0.0))[1]
+                spent[0] += seconds - seconds_before
+                spent[1] += count - count_before
 
     def per_request(self, requests: int) -> dict:
         """CPU a request, and the pauses in all: every collection's, and the full ones' (generation 2), which stop
@@ -441,7 +442,6 @@ def main() -> None:
                     )
                 for result in (open_result, floor_result, *cached):
                     result["claude_delay_s"] = args.claude_delay_s
-                for result in (open_result, floor_result, *cached):
                     print(f"open loop, {LOOP_NAMES[result['loop']]}:", result)
                 results += [open_result, floor_result, *cached]
             elif args.open_rate:

@@ -59,8 +59,8 @@ def _smoke(name: str, tmp_path) -> dict:
 def test_a_benchmark_runs_at_its_smallest_and_writes_its_results(name, tmp_path):
     report = _smoke(name, tmp_path)
     if name == "server_load":
-        # Both servers' pauses for garbage collection during the loop, read from their /metrics (the benchmark
-        # stops if a server has none there): a tail one caused is seen.
+        # Each loop's pauses for garbage collection, read from its server's /metrics (the benchmark stops if a
+        # server has none there): a tail one caused is seen.
         open_loops = [r for r in report["results"] if "arrival_rate_per_s" in r]
         assert [r["loop"] for r in open_loops] == ["served", "floor", "embedding_cached"]
         assert all(r["gc_pause_ms_total"] >= 0 and r["gc_full_collections"] >= 0 for r in open_loops)
